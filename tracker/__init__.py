@@ -1,0 +1,74 @@
+"""Weatherboard: a Kanban tracker with support and feature swimlanes and WIP limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config, extensions, database hooks, blueprints, CLI, error handlers."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from tracker import config
+
+    config.load(app, test_config)
+    register_extensions(app)
+    register_database_hooks(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from tracker import auth
+    from tracker.extensions import csrf, db, htmx, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    auth.configure_login(login_manager)
+
+
+def register_database_hooks(app: Flask) -> None:
+    from tracker import database
+    from tracker.extensions import db
+
+    with app.app_context():
+        database.configure_engine(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from tracker import auth, board, boards, settings
+
+    for module in (auth, boards, board, settings):
+        app.register_blueprint(module.bp)
+
+
+def register_cli(app: Flask) -> None:
+    from tracker import cli
+
+    cli.register(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from tracker import errors
+
+    errors.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from tracker import presenters
+
+    presenters.register(app)

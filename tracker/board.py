@@ -1,0 +1,333 @@
+"""The board page and every card action on it: thin adapters over tracker.services.cards."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_htmx import make_response
+from flask_login import login_required
+
+from tracker.access import load_board
+from tracker.domain.errors import InvalidRequest
+from tracker.extensions import htmx
+from tracker.forms import (
+    AssignForm,
+    BlockForm,
+    CloseForm,
+    EditCardForm,
+    MoveForm,
+    NewCardForm,
+    PanelForm,
+    ReorderForm,
+)
+from tracker.services import board_view, cards
+from tracker.services.common import get_card
+
+bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Every board URL needs a logged-in person; roles are checked per view."""
+
+
+def view_for(board, actor, notices=()):
+    """The board's read model, with the page's filter (mine / text) applied."""
+    mine = actor.id if request.values.get("mine") == "1" else None
+    view = board_view.load_board_view(
+        board,
+        done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
+        mine=mine,
+        text=(request.values.get("q") or "").strip()[:100],
+    )
+    view.notices.extend(notices)
+    return view
+
+
+def render_board(board, actor, *, notices=(), status=200, error=None, panel_card=None):
+    """The board: the #board fragment for htmx (with the card panel out of band), else the page."""
+    view = view_for(board, actor, notices)
+    context = {"view": view, "actor": actor, "error": error}
+    if htmx and not htmx.boosted:
+        html = render_template("board/_board.html", **context)
+        if panel_card is not None:
+            html += render_panel(board, actor, panel_card, oob=True)
+        response = make_response(html, status)
+    else:
+        response = make_response(render_template("board/page.html", **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+FIELD_LABELS = {
+    "lane_id": "lane",
+    "column_id": "column",
+    "assignee_id": "assignee",
+    "blocked_reason": "blocked because",
+    "close_reason": "closed as",
+}
+
+
+def describer(board, members):
+    """A function that says one history change in words, with names for ids."""
+    names = {
+        "lane_id": {lane.id: lane.name for lane in board.lanes},
+        "column_id": {column.id: column.name for column in board.columns},
+        "assignee_id": {user.id: user.name for user, _ in members},
+    }
+
+    def describe(field: str, old, new) -> str:
+        label = FIELD_LABELS.get(field, field)
+        if field == "description":
+            return "description changed"
+        if field in names:
+            old = names[field].get(old, "a former member") if old is not None else None
+            new = names[field].get(new, "a former member") if new is not None else None
+        return f"{label}: {'—' if old in (None, '') else old} → {'—' if new in (None, '') else new}"
+
+    return describe
+
+
+def render_panel(board, actor, card, *, oob=False, form=None, error=None, yours=None):
+    """The card panel: details, the controls a person's role allows, and the history."""
+    people = board_view.members(board.id)
+    return render_template(
+        "board/_panel.html",
+        board=board,
+        actor=actor,
+        card=card,
+        form=form or EditCardForm(obj=card, formdata=None),
+        history=board_view.card_history(card.id),
+        members=people,
+        describe=describer(board, people),
+        lanes=board.lanes,
+        columns=board.columns,
+        oob=oob,
+        error=error,
+        yours=yours,
+    )
+
+
+def after_change(board, actor, card, notice, form):
+    """Answer a successful change: the fresh board for htmx, a redirect otherwise."""
+    if htmx and not htmx.boosted:
+        panel_card = card if form.panel.data and card.status != "closed" else None
+        return render_board(board, actor, notices=[notice], panel_card=panel_card)
+    flash(notice, "info")
+    if form.panel.data and card.status != "closed":
+        return redirect(url_for("board.show_card", board_id=board.id, card_id=card.id), 303)
+    return redirect(url_for("board.show", board_id=board.id), 303)
+
+
+def require_valid(form) -> None:
+    """Turn a form's shape errors into one message the board shows (422)."""
+    if not form.validate_on_submit():
+        messages = [m for errors in form.errors.values() for m in errors]
+        raise InvalidRequest(" ".join(str(m) for m in messages) or "That request was incomplete.")
+
+
+@bp.get("")
+def show(board_id: int):
+    """The board: lanes × columns, WIP counters, cards, and this period's done cards."""
+    board, actor = load_board(board_id, "board.view")
+    return render_board(board, actor)
+
+
+@bp.post("/pull")
+def pull(board_id: int):
+    """Pull next: assign the person the highest-priority card they may take."""
+    board, actor = load_board(board_id, "card.change")
+    require_valid(PanelForm())
+    result = cards.pull_next(board.id, actor)
+    if result.card is None:
+        notices = ["Nothing to pull right now.", *result.reasons]
+        if htmx and not htmx.boosted:
+            return render_board(board, actor, notices=notices)
+        for line in notices:
+            flash(line, "info")
+        return redirect(url_for("board.show", board_id=board.id), 303)
+    notice = f"You pulled {result.card.ref}: {result.card.title}"
+    return after_change(board, actor, result.card, notice, PanelForm(formdata=None))
+
+
+@bp.route("/cards/new", methods=["GET", "POST"])
+def new_card(board_id: int):
+    """A form to add a card to a lane's ready queue (also served alone for htmx)."""
+    board, actor = load_board(board_id, "card.change")
+    form = NewCardForm()
+    if request.method == "GET":
+        form.lane_id.data = request.args.get("lane", type=int)
+    if form.validate_on_submit():
+        fields = {
+            "title": form.title.data,
+            "description": form.description.data or "",
+            "estimate": form.estimate.data,
+            "severity": form.severity.data or None,
+        }
+        card = cards.create_card(board.id, actor, form.lane_id.data, fields)
+        return after_change(board, actor, card, f"Added {card.ref}: {card.title}", PanelForm())
+    status = 422 if form.errors else 200
+    template = "board/_new_card.html" if htmx and not htmx.boosted else "board/new_card.html"
+    response = make_response(
+        render_template(template, board=board, form=form, lanes=board.lanes), status
+    )
+    if status == 422 and htmx:
+        response.headers["HX-Retarget"] = "#new-card"
+        response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@bp.get("/cards/<int:card_id>")
+def show_card(board_id: int, card_id: int):
+    """A card's details, controls and history: the panel for htmx, a page otherwise."""
+    board, actor = load_board(board_id, "board.view")
+    card = get_card(board.id, card_id)
+    if htmx and not htmx.boosted:
+        response = make_response(render_panel(board, actor, card))
+    else:
+        response = make_response(
+            render_template(
+                "board/card.html",
+                board=board,
+                actor=actor,
+                card=card,
+                panel=render_panel(board, actor, card),
+            )
+        )
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.post("/cards/<int:card_id>/edit")
+def edit_card(board_id: int, card_id: int):
+    """Save a card's text fields; a stale version is refused with the current values."""
+    board, actor = load_board(board_id, "card.change")
+    card = get_card(board.id, card_id)
+    form = EditCardForm()
+    if not form.validate_on_submit():
+        return panel_error(board, actor, card, form, "Check the fields marked below.")
+    card = cards.edit_card(board.id, actor, card.id, form.version.data, form.values())
+    saved = PanelForm(formdata=None, panel="1")
+    return after_change(board, actor, card, f"Saved {card.ref}.", saved)
+
+
+def panel_error(board, actor, card, form, message, status=422, yours=None):
+    """The card panel again with the person's input kept and a message (422 or 409)."""
+    html = render_panel(board, actor, card, form=form, error=message, yours=yours)
+    if htmx and not htmx.boosted:
+        response = make_response(html, status)
+        response.headers["HX-Retarget"] = "#panel"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return make_response(
+        render_template("board/card.html", board=board, actor=actor, card=card, panel=html), status
+    )
+
+
+@bp.post("/cards/<int:card_id>/move")
+def move_card(board_id: int, card_id: int):
+    """Move a card to a lane and column (drag and drop, or the keyboard select)."""
+    board, actor = load_board(board_id, "card.change")
+    form = MoveForm()
+    require_valid(form)
+    destination = form.destination()
+    if destination is None:
+        raise InvalidRequest("Choose where to move the card.")
+    lane_id, column_id = destination
+    card = cards.move_card(
+        board.id,
+        actor,
+        card_id,
+        lane_id=lane_id,
+        column_id=column_id,
+        after=form.after.data,
+        reason=form.reason.data,
+    )
+    return after_change(
+        board, actor, card, f"Moved {card.ref} to {card.lane.name} · {card.column.name}.", form
+    )
+
+
+@bp.post("/cards/<int:card_id>/reorder")
+def reorder_card(board_id: int, card_id: int):
+    """Move a card one place up or down in its cell."""
+    board, actor = load_board(board_id, "card.change")
+    form = ReorderForm()
+    require_valid(form)
+    card = cards.reorder_card(board.id, actor, card_id, form.direction.data)
+    return after_change(board, actor, card, f"Moved {card.ref} {form.direction.data}.", form)
+
+
+@bp.post("/cards/<int:card_id>/assign")
+def assign_card(board_id: int, card_id: int):
+    """Assign a card to a member of the board, or to nobody."""
+    board, actor = load_board(board_id, "card.change")
+    form = AssignForm()
+    require_valid(form)
+    value = (form.assignee.data or "").strip()
+    if value and not value.isdigit():
+        raise InvalidRequest("Choose a person from the list.")
+    card = cards.assign_card(
+        board.id, actor, card_id, int(value) if value else None, form.reason.data
+    )
+    who = card.assignee.name if card.assignee else "nobody"
+    return after_change(board, actor, card, f"{card.ref} is assigned to {who}.", form)
+
+
+@bp.post("/cards/<int:card_id>/block")
+def block_card(board_id: int, card_id: int):
+    """Mark a card blocked, with what it waits for."""
+    board, actor = load_board(board_id, "card.change")
+    form = BlockForm()
+    require_valid(form)
+    card = cards.set_blocked(board.id, actor, card_id, True, form.reason.data)
+    return after_change(board, actor, card, f"{card.ref} is blocked.", form)
+
+
+@bp.post("/cards/<int:card_id>/unblock")
+def unblock_card(board_id: int, card_id: int):
+    """Clear a card's blocked flag."""
+    board, actor = load_board(board_id, "card.change")
+    form = PanelForm()
+    require_valid(form)
+    card = cards.set_blocked(board.id, actor, card_id, False)
+    return after_change(board, actor, card, f"{card.ref} is unblocked.", form)
+
+
+@bp.post("/cards/<int:card_id>/close")
+def close_card(board_id: int, card_id: int):
+    """Close a card without doing it (won't do, duplicate), with a reason."""
+    board, actor = load_board(board_id, "card.change")
+    form = CloseForm()
+    require_valid(form)
+    card = cards.close_card(board.id, actor, card_id, form.why.data, form.note.data)
+    return after_change(board, actor, card, f"Closed {card.ref}: {card.close_reason}", form)
+
+
+@bp.get("/done")
+def archive(board_id: int):
+    """Every done or closed card of the board, newest first, paged and searchable."""
+    board, actor = load_board(board_id, "board.view")
+    text = (request.args.get("q") or "").strip()[:100]
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = current_app.config["ARCHIVE_PAGE_SIZE"]
+    found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
+    pages = max(1, -(-total // per_page))
+    return render_template(
+        "board/archive.html",
+        board=board,
+        actor=actor,
+        cards=found,
+        total=total,
+        page=page,
+        pages=pages,
+        q=text,
+    )

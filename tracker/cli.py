@@ -1,0 +1,72 @@
+"""Flask commands: create-user, add-member, create-board, seed-demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from tracker.domain.errors import DomainError
+from tracker.extensions import db
+from tracker.models import Board, User
+from tracker.services import boards, users
+
+
+def register(app: Flask) -> None:
+    for command in (create_user, add_member, create_board, seed_demo):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--name", default="", help="Full name shown on cards (default: the username).")
+@click.option("--email", default=None)
+@click.option("--admin", is_flag=True, help="Site-wide admin: manages people and boards.")
+@click.password_option(help="At least 10 characters; asked for when not given.")
+def create_user(username: str, name: str, email: str | None, admin: bool, password: str) -> None:
+    """Add a person who can log in."""
+    try:
+        user = users.create_user(username, name or username, password, is_admin=admin, email=email)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.username}{' (admin)' if admin else ''}.")
+
+
+@click.command("create-board")
+@click.argument("name")
+@click.option("--timezone", default="UTC", help="IANA name, e.g. Europe/Berlin.")
+def create_board(name: str, timezone: str) -> None:
+    """Create a board with the default lanes and columns."""
+    try:
+        board = boards.create_board(name, timezone)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created board {board.id}: {board.name}.")
+
+
+@click.command("add-member")
+@click.argument("board_id", type=int)
+@click.argument("username")
+@click.argument("role", type=click.Choice(["lead", "member", "support", "viewer", "none"]))
+def add_member(board_id: int, username: str, role: str) -> None:
+    """Give a person a role on a board ("none" removes them)."""
+    board = db.session.get(Board, board_id)
+    user = db.session.execute(
+        select(User).where(User.username == username.lower())
+    ).scalar_one_or_none()
+    if board is None or user is None:
+        raise click.ClickException("No such board or person.")
+    boards.set_membership(board, user, None if role == "none" else role)
+    click.echo(f"{user.username} is now {role} on {board.name}.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo people and board with sixteen weeks of history (once; safe to rerun)."""
+    from tracker import demo
+
+    if demo.already_seeded():
+        click.echo("The demo is already there; nothing to do.")
+        return
+    summary = demo.seed()
+    click.echo(summary)

@@ -1,0 +1,1 @@
+"""Use cases: one function each. Load, ask the domain, change, append history, commit once."""

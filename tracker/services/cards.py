@@ -1,0 +1,323 @@
+"""Card use cases: create, move, reorder, pull, assign, block, close, edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from tracker import clock
+from tracker.domain import pull, ranks, wip
+from tracker.domain.board_setup import reference
+from tracker.domain.errors import InvalidRequest, NotAllowed, StaleCard
+from tracker.extensions import db
+from tracker.models import BoardColumn, Card, Membership
+from tracker.services.common import (
+    Actor,
+    BoardState,
+    board_state,
+    get_card,
+    lane_rule,
+    lock_board,
+    person_name,
+    placement,
+    record,
+    snapshot,
+)
+
+CLOSE_REASONS = {"wont_do": "Won't do", "duplicate": "Duplicate"}
+EDITABLE = ("title", "description", "estimate", "severity", "component", "requester")
+
+
+def _require_changer(actor: Actor) -> None:
+    if actor.role not in ("lead", "member"):
+        raise NotAllowed("Your role on this board is read-only.")
+
+
+def _cell_ranks(card_id: int | None, lane_id: int, column_id: int) -> list[tuple[int, float]]:
+    rows = db.session.execute(
+        select(Card.id, Card.rank)
+        .where(Card.lane_id == lane_id, Card.column_id == column_id, Card.status != "closed")
+        .order_by(Card.rank)
+    )
+    return [(row.id, row.rank) for row in rows if row.id != card_id]
+
+
+def _place(card: Card, lane_id: int, column_id: int, after: int | None | str) -> None:
+    """Give card a rank in the cell: after the card `after`, at the top (0) or bottom (None)."""
+    cell = _cell_ranks(card.id, lane_id, column_id)
+    if after is None:
+        index = len(cell)
+    elif after == 0:
+        index = 0
+    else:
+        ids = [cid for cid, _ in cell]
+        if after not in ids:
+            raise InvalidRequest("The card to place it after is not in that column any more.")
+        index = ids.index(after) + 1
+    above = cell[index - 1][1] if index > 0 else None
+    below = cell[index][1] if index < len(cell) else None
+    if ranks.needs_respacing(above, below):
+        ids = [cid for cid, _ in cell]
+        others = db.session.execute(select(Card).where(Card.id.in_(ids))).scalars()
+        by_id = {other.id: other for other in others}
+        for rank, cid in zip(ranks.spaced(len(ids)), ids, strict=True):
+            by_id[cid].rank = rank
+        db.session.flush()
+        cell = _cell_ranks(card.id, lane_id, column_id)
+        above = cell[index - 1][1] if index > 0 else None
+        below = cell[index][1] if index < len(cell) else None
+    card.rank = ranks.rank_between(above, below)
+
+
+def _enter_column(card: Card, column: BoardColumn, now) -> None:
+    if card.column_id != column.id:
+        card.column_id = column.id
+        card.column_entered_at = now
+    if column.kind == wip.ACTIVE and card.started_at is None:
+        card.started_at = now
+    if column.kind == wip.DONE:
+        card.status, card.done_at = "done", card.done_at or now
+    else:
+        card.status, card.done_at = "open", None
+
+
+def _check_limits(
+    state: BoardState, actor: Actor, before: wip.Placement | None, after: wip.Placement, reason
+) -> list[wip.Breach]:
+    if after.assignee_id is not None:
+        state.wip.person_names[after.assignee_id] = person_name(after.assignee_id)
+    return wip.authorise(state.wip.breaches(before, after), is_lead=actor.is_lead, reason=reason)
+
+
+def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reason: str) -> None:
+    limits = " ".join(b.message() for b in breaches)
+    record(card, "wip_override", actor, snapshot(card), reason=f"{reason.strip()} [{limits}]")
+
+
+def _finish(state: BoardState) -> None:
+    state.board.version += 1
+    db.session.commit()
+
+
+def create_card(board_id: int, actor: Actor, lane_id: Any, fields: dict[str, Any]) -> Card:
+    """File a new card at the bottom of a lane's ready queue, with the next reference."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    lane = state.lane(lane_id)
+    column = state.ready_columns()[0]
+    now = clock.now()
+    card = Card(
+        board_id=board_id,
+        ref=reference(lane.prefix, lane.next_number),
+        lane_id=lane.id,
+        column_id=column.id,
+        created_at=now,
+        column_entered_at=now,
+        created_by_id=actor.id,
+        status="open",
+        blocked=False,
+        blocked_reason="",
+        close_reason="",
+        **{"description": "", "component": "", "requester": ""} | fields,
+    )
+    lane.next_number += 1
+    _place(card, lane.id, column.id, None)
+    db.session.add(card)
+    db.session.flush()
+    record(card, "created", actor, {})
+    _finish(state)
+    return card
+
+
+def move_card(
+    board_id: int,
+    actor: Actor,
+    card_id: Any,
+    *,
+    lane_id: Any,
+    column_id: Any,
+    after: int | None = None,
+    reason: str | None = None,
+) -> Card:
+    """Move a card to a lane and column, checked against every limit the move would raise."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    card = get_card(board_id, card_id)
+    if card.status == "closed":
+        raise InvalidRequest(f"{card.ref} is closed; it is no longer on the board.")
+    lane, column = state.lane(lane_id), state.column(column_id)
+    before = snapshot(card)
+    from_lane_kind = card.lane.kind
+    target = wip.Placement(lane.id, column.id, card.assignee_id)
+    overrides = _check_limits(state, actor, placement(card), target, reason)
+    same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
+    _place(card, lane.id, column.id, after)
+    card.lane_id = lane.id
+    _enter_column(card, column, clock.now())
+    if same_cell:
+        kind = "reordered"
+    elif lane.kind == wip.EXPEDITE and from_lane_kind != wip.EXPEDITE:
+        kind = "escalated"
+    elif from_lane_kind == wip.EXPEDITE and lane.kind != wip.EXPEDITE:
+        kind = "deescalated"
+    else:
+        kind = "moved"
+    record(card, kind, actor, before)
+    if overrides:
+        _record_override(card, actor, overrides, reason or "")
+    _finish(state)
+    return card
+
+
+def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> Card:
+    """Move a card one place up or down within its cell (the keyboard way to reorder)."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    card = get_card(board_id, card_id)
+    cell = [cid for cid, _ in _cell_ranks(None, card.lane_id, card.column_id)]
+    index = cell.index(card.id)
+    if direction == "up" and index > 0:
+        after = cell[index - 2] if index >= 2 else 0
+    elif direction == "down" and index < len(cell) - 1:
+        after = cell[index + 1]
+    else:
+        return card
+    before = snapshot(card)
+    _place(card, card.lane_id, card.column_id, after)
+    record(card, "reordered", actor, before)
+    _finish(state)
+    return card
+
+
+@dataclass
+class PullResult:
+    card: Card | None
+    reasons: list[str] = field(default_factory=list)
+
+
+def pull_next(board_id: int, actor: Actor) -> PullResult:
+    """Give the person the highest-priority ready card they may take, or say why not."""
+    _require_changer(actor)
+    board = lock_board(board_id)
+    state = board_state(board)
+    state.wip.person_names[actor.id] = actor.name
+    ready_columns = state.ready_columns()
+    order = [c.id for c in ready_columns]
+    rows = db.session.execute(
+        select(Card.id, Card.lane_id, Card.column_id, Card.blocked, Card.assignee_id)
+        .where(
+            Card.board_id == board_id,
+            Card.status == "open",
+            Card.column_id.in_(order),
+        )
+        .order_by(Card.rank)
+    ).all()
+    rows.sort(key=lambda r: order.index(r.column_id))  # stable: rank order within a column
+    ready: dict[int, list[pull.ReadyCard]] = {}
+    for row in rows:
+        ready.setdefault(row.lane_id, []).append(
+            pull.ReadyCard(row.id, row.column_id, row.blocked, row.assignee_id)
+        )
+    lanes = pull.lanes_in_pull_order(
+        [lane_rule(lane) for lane in state.lanes], board.pull_order.split(",")
+    )
+    to_column = state.first(wip.ACTIVE)
+    plan = pull.plan_pull(state.wip, lanes, ready, actor.id, to_column.id)
+    if plan.card_id is None:
+        db.session.rollback()
+        return PullResult(None, plan.reasons)
+    card = get_card(board_id, plan.card_id)
+    before = snapshot(card)
+    card.assignee_id = actor.id
+    _place(card, card.lane_id, to_column.id, None)
+    _enter_column(card, to_column, clock.now())
+    record(card, "pulled", actor, before)
+    _finish(state)
+    return PullResult(card, plan.reasons)
+
+
+def assign_card(
+    board_id: int, actor: Actor, card_id: Any, assignee_id: int | None, reason: str | None = None
+) -> Card:
+    """Assign a card to a member of the board (or nobody), within the per-person limit."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    card = get_card(board_id, card_id)
+    if assignee_id is not None and assignee_id not in assignable_ids(board_id):
+        raise InvalidRequest("Cards can only be assigned to members and leads of this board.")
+    target = wip.Placement(card.lane_id, card.column_id, assignee_id)
+    overrides = _check_limits(state, actor, placement(card), target, reason)
+    before = snapshot(card)
+    card.assignee_id = assignee_id
+    record(card, "assigned", actor, before)
+    if overrides:
+        _record_override(card, actor, overrides, reason or "")
+    _finish(state)
+    return card
+
+
+def assignable_ids(board_id: int) -> set[int]:
+    rows = db.session.execute(
+        select(Membership.user_id).where(
+            Membership.board_id == board_id, Membership.role.in_(("lead", "member"))
+        )
+    )
+    return {row.user_id for row in rows}
+
+
+def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason: str = "") -> Card:
+    """Block a card with a reason, or unblock it. Blocked cards still count toward WIP."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    card = get_card(board_id, card_id)
+    reason = reason.strip()
+    if blocked and not reason:
+        raise InvalidRequest("Say what the card is waiting for, so others can help unblock it.")
+    before = snapshot(card)
+    card.blocked, card.blocked_reason = blocked, reason if blocked else ""
+    record(card, "blocked" if blocked else "unblocked", actor, before, reason=reason)
+    _finish(state)
+    return card
+
+
+def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -> Card:
+    """Close a card without doing it (won't do, duplicate): it leaves the board, undelivered."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    card = get_card(board_id, card_id)
+    if card.status == "closed":
+        raise InvalidRequest(f"{card.ref} is already closed.")
+    if why not in CLOSE_REASONS:
+        raise InvalidRequest("Choose why the card is closed: won't do or duplicate.")
+    note = note.strip()
+    if not note:
+        raise InvalidRequest("Write a short reason, so the requester and the team know why.")
+    before = snapshot(card)
+    card.status, card.closed_at = "closed", clock.now()
+    card.close_reason = f"{CLOSE_REASONS[why]}: {note}"
+    record(card, "closed", actor, before, reason=card.close_reason)
+    _finish(state)
+    return card
+
+
+def edit_card(
+    board_id: int, actor: Actor, card_id: Any, expected_version: int, fields: dict[str, Any]
+) -> Card:
+    """Change a card's text fields, refusing an edit based on a stale version."""
+    _require_changer(actor)
+    state = board_state(lock_board(board_id))
+    card = get_card(board_id, card_id)
+    if card.version != expected_version:
+        raise StaleCard(card)
+    before = snapshot(card)
+    for name in EDITABLE:
+        if name in fields:
+            setattr(card, name, fields[name])
+    if snapshot(card) == before:
+        db.session.rollback()
+        return card
+    record(card, "edited", actor, before)
+    _finish(state)
+    return card

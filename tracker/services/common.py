@@ -1,0 +1,183 @@
+"""What every use case needs: the acting person, the board lock, the board's WIP state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from tracker import clock
+from tracker.domain import history, wip
+from tracker.domain.errors import NotFound
+from tracker.extensions import db
+from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, User
+
+LEAD, MEMBER, SUPPORT, VIEWER = "lead", "member", "support", "viewer"
+ROLES = (LEAD, MEMBER, SUPPORT, VIEWER)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person asking, with their role on the board in question."""
+
+    id: int
+    name: str
+    role: str
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == LEAD
+
+
+def lock_board(board_id: int) -> Board:
+    """Start the check-then-write step: lock the board so no other writer runs beside us.
+
+    PostgreSQL: SELECT ... FOR UPDATE on the board row, which every card change of the
+    board takes first. SQLite: restart the (so far read-only) transaction as BEGIN
+    IMMEDIATE, SQLite's database write lock. Everything read before is expired, so what
+    the caller reads next is current.
+    """
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("lock_board must come before any change in the transaction")
+    query = select(Board).where(Board.id == board_id)
+    if session.get_bind().dialect.name == "sqlite":
+        raw = session.connection().connection.dbapi_connection
+        if raw.in_transaction:
+            raw.execute("COMMIT")  # only reads so far: nothing is lost
+        raw.execute("BEGIN IMMEDIATE")
+    else:
+        query = query.with_for_update()
+    session.expire_all()
+    board = session.execute(query).scalar_one_or_none()
+    if board is None:
+        raise NotFound("That board does not exist.")
+    return board
+
+
+def lane_rule(lane: Lane) -> wip.Lane:
+    return wip.Lane(lane.id, lane.kind, lane.name, lane.wip_limit, lane.limit_mode)
+
+
+def column_rule(column: BoardColumn) -> wip.Column:
+    return wip.Column(column.id, column.kind, column.name, column.wip_limit)
+
+
+def placement(card: Card) -> wip.Placement:
+    return wip.Placement(card.lane_id, card.column_id, card.assignee_id)
+
+
+@dataclass
+class BoardState:
+    """A board's lanes, columns and WIP counts, loaded in three queries."""
+
+    board: Board
+    lanes: list[Lane]
+    columns: list[BoardColumn]
+    wip: wip.BoardWip
+
+    def lane(self, lane_id: Any) -> Lane:
+        for lane in self.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise NotFound("That lane is not on this board.")
+
+    def column(self, column_id: Any) -> BoardColumn:
+        for column in self.columns:
+            if column.id == column_id:
+                return column
+        raise NotFound("That column is not on this board.")
+
+    def lane_of_kind(self, kind: str) -> Lane | None:
+        return next((lane for lane in self.lanes if lane.kind == kind), None)
+
+    def first(self, kind: str) -> BoardColumn:
+        return next(c for c in self.columns if c.kind == kind)
+
+    def ready_columns(self) -> list[BoardColumn]:
+        """Queue columns left of the first active one, nearest first."""
+        ready: list[BoardColumn] = []
+        for column in self.columns:
+            if column.kind != wip.QUEUE:
+                break
+            ready.append(column)
+        return list(reversed(ready))
+
+
+def board_state(board: Board) -> BoardState:
+    """Load a board's lanes and columns and count its open cards' WIP."""
+    lanes = list(
+        db.session.execute(
+            select(Lane).where(Lane.board_id == board.id).order_by(Lane.position)
+        ).scalars()
+    )
+    columns = list(
+        db.session.execute(
+            select(BoardColumn)
+            .where(BoardColumn.board_id == board.id)
+            .order_by(BoardColumn.position)
+        ).scalars()
+    )
+    rows = db.session.execute(
+        select(Card.lane_id, Card.column_id, Card.assignee_id).where(
+            Card.board_id == board.id, Card.status == "open"
+        )
+    )
+    counts = wip.BoardWip(
+        [lane_rule(lane) for lane in lanes],
+        [column_rule(column) for column in columns],
+        (wip.Placement(*row) for row in rows),
+        board.per_person_limit,
+    )
+    return BoardState(board, lanes, columns, counts)
+
+
+def person_name(user_id: int | None) -> str:
+    if user_id is None:
+        return ""
+    user = db.session.get(User, user_id)
+    return user.name if user else "This person"
+
+
+def snapshot(card: Card) -> dict[str, Any]:
+    """The card's tracked fields, as history records them."""
+    return {name: getattr(card, name) for name in history.TRACKED_FIELDS}
+
+
+def record(
+    card: Card,
+    kind: str,
+    actor: Actor | None,
+    before: dict[str, Any],
+    *,
+    reason: str = "",
+    at=None,
+) -> CardEvent:
+    """Append one history event for what changed on card since `before`."""
+    changes = history.diff(before, snapshot(card))
+    event = CardEvent(
+        board_id=card.board_id,
+        card_id=card.id,
+        actor_id=actor.id if actor else None,
+        at=at or clock.now(),
+        kind=kind,
+        from_column_id=before.get("column_id") if "column_id" in changes else None,
+        to_column_id=card.column_id if "column_id" in changes else None,
+        reason=reason,
+        changes=changes,
+    )
+    db.session.add(event)
+    return event
+
+
+def get_card(board_id: int, card_id: Any) -> Card:
+    """The card of this board with this id, or NotFound (also for another board's card)."""
+    try:
+        card_id = int(card_id)
+    except (TypeError, ValueError):
+        raise NotFound("That card does not exist on this board.") from None
+    card = db.session.get(Card, card_id)
+    if card is None or card.board_id != board_id:
+        raise NotFound("That card does not exist on this board.")
+    return card

@@ -1,0 +1,130 @@
+"""A lead's board settings: limits and modes, pull order, time zone, and the columns."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from tracker.access import load_board
+from tracker.domain.errors import InvalidRequest
+from tracker.forms import ColumnsForm, SettingsForm
+from tracker.services import boards
+
+bp = Blueprint("settings", __name__, url_prefix="/b/<int:board_id>/settings")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Settings need a logged-in lead; the role is checked per view."""
+
+
+def _settings_form(board) -> SettingsForm:
+    form = SettingsForm(
+        formdata=None,
+        timezone=board.timezone,
+        per_person_limit=board.per_person_limit or "",
+        pull_order=board.pull_order,
+    )
+    for lane in board.lanes:
+        form.lanes.append_entry(
+            {
+                "lane_id": lane.id,
+                "name": lane.name,
+                "wip_limit": lane.wip_limit or "",
+                "mode": lane.limit_mode,
+            }
+        )
+    for column in board.columns:
+        form.columns.append_entry({"column_id": column.id, "wip_limit": column.wip_limit or ""})
+    return form
+
+
+def _columns_form(board) -> ColumnsForm:
+    form = ColumnsForm(formdata=None)
+    for position, column in enumerate(board.columns):
+        form.columns.append_entry(
+            {"column_id": column.id, "name": column.name, "kind": column.kind, "position": position}
+        )
+    form.columns.append_entry(
+        {"column_id": "", "name": "", "kind": "active", "position": len(board.columns)}
+    )
+    return form
+
+
+def _page(board, actor, settings=None, columns=None, error=None, status=200):
+    return render_template(
+        "settings/page.html",
+        board=board,
+        actor=actor,
+        form=settings or _settings_form(board),
+        columns_form=columns or _columns_form(board),
+        error=error,
+    ), status
+
+
+@bp.get("")
+def show(board_id: int):
+    """The settings page."""
+    board, actor = load_board(board_id, "board.settings")
+    return _page(board, actor)
+
+
+@bp.post("")
+def save(board_id: int):
+    """Save limits, modes, pull order and time zone."""
+    board, actor = load_board(board_id, "board.settings")
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _page(
+            board, actor, settings=form, error="Check the fields marked below.", status=422
+        )
+    try:
+        boards.update_settings(
+            board.id,
+            actor,
+            timezone=form.timezone.data,
+            per_person_limit=form.per_person_limit.data,
+            pull_order=form.pull_order.data,
+            lanes=[
+                boards.LaneSetting(_int(e.lane_id.data), e.name.data, e.wip_limit.data, e.mode.data)
+                for e in form.lanes
+            ],
+            column_limits={_int(e.column_id.data): e.wip_limit.data for e in form.columns},
+        )
+    except InvalidRequest as error:
+        return _page(board, actor, settings=form, error=error.message, status=422)
+    flash("Settings saved.", "info")
+    return redirect(url_for("settings.show", board_id=board.id), 303)
+
+
+@bp.post("/columns")
+def save_columns(board_id: int):
+    """Rename, reorder, add and remove columns (a column with cards cannot be removed)."""
+    board, actor = load_board(board_id, "board.settings")
+    form = ColumnsForm()
+    if not form.validate_on_submit():
+        return _page(
+            board, actor, columns=form, error="Check the columns marked below.", status=422
+        )
+    rows = []
+    for entry in form.columns:
+        if entry.remove.data == "remove" or (not entry.column_id.data and not entry.name.data):
+            continue
+        column_id = _int(entry.column_id.data) if entry.column_id.data else None
+        position = entry.position.data if entry.position.data is not None else 99
+        rows.append((position, len(rows), (column_id, entry.kind.data, entry.name.data or "")))
+    specs = [spec for _, _, spec in sorted(rows)]
+    try:
+        boards.update_columns(board.id, actor, specs)
+    except InvalidRequest as error:
+        return _page(board, actor, columns=form, error=error.message, status=422)
+    flash("Columns saved.", "info")
+    return redirect(url_for("settings.show", board_id=board.id), 303)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest("That form was changed; reload the page and try again.") from None
