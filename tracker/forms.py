@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    SelectChoice,
     FieldList,
     FormField,
     HiddenField,
@@ -17,18 +18,23 @@ from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-SEVERITIES = [
+SEVERITIES = (
     ("", "None"),
     ("S1", "S1 · production down"),
     ("S2", "S2 · major"),
     ("S3", "S3 · minor"),
     ("S4", "S4 · question"),
-]
-MODES = [
+)
+MODES = (
     ("strict", "strict (only a lead may override)"),
     ("reason", "with reason (anyone, with a written reason)"),
-]
-COLUMN_KINDS = [("queue", "queue"), ("active", "active"), ("done", "done")]
+)
+COLUMN_KINDS = (("queue", "queue"), ("active", "active"), ("done", "done"))
+
+
+def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    """SelectField choices in WTForms 3.3's form (tuples are deprecated)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def strip(value):
@@ -53,7 +59,7 @@ class CardFieldsMixin:
         "Estimate (points)",
         [Optional(), NumberRange(0, 100, "An estimate is 0 to 100 points.")],
     )
-    severity = SelectField("Severity", choices=SEVERITIES, default="")
+    severity = SelectField("Severity", choices=choices(*SEVERITIES), default="")
 
 
 class NewCardForm(CardFieldsMixin, FlaskForm):
@@ -98,7 +104,7 @@ class MoveForm(FlaskForm):
 
 
 class ReorderForm(FlaskForm):
-    direction = SelectField(choices=[("up", "up"), ("down", "down")])
+    direction = SelectField(choices=choices(("up", "up"), ("down", "down")))
     panel = HiddenField()
 
 
@@ -122,7 +128,9 @@ class PanelForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    why = SelectField("Close as", choices=[("wont_do", "Won't do"), ("duplicate", "Duplicate")])
+    why = SelectField(
+        "Close as", choices=choices(("wont_do", "Won't do"), ("duplicate", "Duplicate"))
+    )
     note = StringField(
         "Reason", [DataRequired("Write why it is closed."), Length(max=400)], filters=[strip]
     )
@@ -140,7 +148,7 @@ class LaneSettingForm(PlainForm):
     lane_id = HiddenField()
     name = StringField("Name", [DataRequired(), Length(max=60)], filters=[strip])
     wip_limit = StringField("WIP limit", [Optional(), Length(max=4)], filters=[strip])
-    mode = SelectField("Limit mode", choices=MODES)
+    mode = SelectField("Limit mode", choices=choices(*MODES))
 
 
 class ColumnLimitForm(PlainForm):
@@ -155,10 +163,10 @@ class SettingsForm(FlaskForm):
     )
     pull_order = SelectField(
         "Pull order",
-        choices=[
+        choices=choices(
             ("support,feature", "Support before Feature"),
             ("feature,support", "Feature before Support"),
-        ],
+        ),
     )
     lanes = FieldList(FormField(LaneSettingForm), max_entries=10)
     columns = FieldList(FormField(ColumnLimitForm), max_entries=20)
@@ -167,9 +175,9 @@ class SettingsForm(FlaskForm):
 class ColumnForm(PlainForm):
     column_id = HiddenField()
     name = StringField("Name", [Optional(), Length(max=60)], filters=[strip])
-    kind = SelectField("Kind", choices=COLUMN_KINDS)
+    kind = SelectField("Kind", choices=choices(*COLUMN_KINDS))
     position = IntegerField("Position", [Optional(), NumberRange(0, 99)])
-    remove = SelectField("Keep", choices=[("", "keep"), ("remove", "remove")], default="")
+    remove = SelectField("Keep", choices=choices(("", "keep"), ("remove", "remove")), default="")
 
 
 class ColumnsForm(FlaskForm):

@@ -35,6 +35,14 @@ def _require_changer(actor: Actor) -> None:
         raise NotAllowed("Your role on this board is read-only.")
 
 
+def _open_card(board_id: int, card_id: Any) -> Card:
+    """The board's card, refusing one that was closed (it is no longer on the board)."""
+    card = get_card(board_id, card_id)
+    if card.status == "closed":
+        raise InvalidRequest(f"{card.ref} is closed; it is no longer on the board.")
+    return card
+
+
 def _cell_ranks(card_id: int | None, lane_id: int, column_id: int) -> list[tuple[int, float]]:
     rows = db.session.execute(
         select(Card.id, Card.rank)
@@ -144,9 +152,7 @@ def move_card(
     """Move a card to a lane and column, checked against every limit the move would raise."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    card = get_card(board_id, card_id)
-    if card.status == "closed":
-        raise InvalidRequest(f"{card.ref} is closed; it is no longer on the board.")
+    card = _open_card(board_id, card_id)
     lane, column = state.lane(lane_id), state.column(column_id)
     before = snapshot(card)
     from_lane_kind = card.lane.kind
@@ -175,7 +181,7 @@ def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> C
     """Move a card one place up or down within its cell (the keyboard way to reorder)."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    card = get_card(board_id, card_id)
+    card = _open_card(board_id, card_id)
     cell = [cid for cid, _ in _cell_ranks(None, card.lane_id, card.column_id)]
     index = cell.index(card.id)
     if direction == "up" and index > 0:
@@ -244,7 +250,7 @@ def assign_card(
     """Assign a card to a member of the board (or nobody), within the per-person limit."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    card = get_card(board_id, card_id)
+    card = _open_card(board_id, card_id)
     if assignee_id is not None and assignee_id not in assignable_ids(board_id):
         raise InvalidRequest("Cards can only be assigned to members and leads of this board.")
     target = wip.Placement(card.lane_id, card.column_id, assignee_id)
@@ -271,7 +277,7 @@ def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason
     """Block a card with a reason, or unblock it. Blocked cards still count toward WIP."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    card = get_card(board_id, card_id)
+    card = _open_card(board_id, card_id)
     reason = reason.strip()
     if blocked and not reason:
         raise InvalidRequest("Say what the card is waiting for, so others can help unblock it.")
@@ -286,9 +292,7 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
     """Close a card without doing it (won't do, duplicate): it leaves the board, undelivered."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    card = get_card(board_id, card_id)
-    if card.status == "closed":
-        raise InvalidRequest(f"{card.ref} is already closed.")
+    card = _open_card(board_id, card_id)
     if why not in CLOSE_REASONS:
         raise InvalidRequest("Choose why the card is closed: won't do or duplicate.")
     note = note.strip()
@@ -308,7 +312,7 @@ def edit_card(
     """Change a card's text fields, refusing an edit based on a stale version."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    card = get_card(board_id, card_id)
+    card = _open_card(board_id, card_id)
     if card.version != expected_version:
         raise StaleCard(card)
     before = snapshot(card)

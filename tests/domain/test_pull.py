@@ -1,0 +1,63 @@
+"""Pull next: priority order and reasons."""
+
+from tests.domain.test_wip import COLUMNS, DOING, EXP, FEAT, LANES, READY, SUP
+from tracker.domain.pull import ReadyCard, lanes_in_pull_order, plan_pull
+from tracker.domain.wip import BoardWip, Placement
+
+ANN = 7
+
+
+def plan(ready, *placements, order=("support", "feature"), per_person=None):
+    wip = BoardWip(LANES, COLUMNS, placements, per_person, {ANN: "Ann"})
+    return plan_pull(wip, lanes_in_pull_order(LANES, order), ready, ANN, DOING)
+
+
+def test_expedite_first_then_support_then_feature():
+    ready = {FEAT: [ReadyCard(3, READY)], SUP: [ReadyCard(2, READY)], EXP: [ReadyCard(1, READY)]}
+    assert plan(ready).card_id == 1
+    del ready[EXP]
+    assert plan(ready).card_id == 2
+    assert plan(ready, order=("feature", "support")).card_id == 3
+
+
+def test_top_ranked_unblocked_unassigned_card_of_the_lane():
+    ready = {
+        SUP: [
+            ReadyCard(1, READY, blocked=True),
+            ReadyCard(2, READY, assignee_id=9),
+            ReadyCard(3, READY),
+            ReadyCard(4, READY),
+        ]
+    }
+    assert plan(ready).card_id == 3
+
+
+def test_full_lane_is_skipped_with_its_reason():
+    ready = {SUP: [ReadyCard(1, READY)], FEAT: [ReadyCard(2, READY)]}
+    result = plan(ready, *[Placement(SUP, DOING)] * 3)
+    assert result.card_id == 2
+    assert result.reasons == [
+        "Expedite: nothing is ready.",
+        "Support: Support is at its WIP limit, 3 of 3: finish or move something first.",
+    ]
+
+
+def test_nothing_to_pull_explains_every_lane():
+    ready = {SUP: [ReadyCard(1, READY, blocked=True)]}
+    result = plan(ready, *[Placement(FEAT, DOING)] * 4)
+    assert result.card_id is None
+    assert result.reasons == [
+        "Expedite: nothing is ready.",
+        "Support: all 1 ready cards are blocked or already assigned.",
+        "Feature: nothing is ready.",
+    ]
+
+
+def test_person_at_their_limit_pulls_nothing_but_expedite():
+    ready = {SUP: [ReadyCard(1, READY)], EXP: [ReadyCard(5, READY)]}
+    placements = [Placement(SUP, DOING, ANN), Placement(FEAT, DOING, ANN)]
+    assert plan(ready, *placements, per_person=2).card_id == 5
+    del ready[EXP]
+    result = plan(ready, *placements, per_person=2)
+    assert result.card_id is None
+    assert "Ann already holds 2 cards in progress" in result.reasons[1]

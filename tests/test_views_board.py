@@ -1,0 +1,453 @@
+"""The board as people meet it: pages and htmx fragments, refusals, bad input."""
+
+import re
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tracker.extensions import db
+from tracker.models import Card, CardEvent, User
+from tracker.services import cards
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def board(app):
+    """A board (Support limit 2) with a member, a lead, a viewer and a support person."""
+    with app.app_context():
+        b = make_board(support=2)
+        ann = make_user("ann", board=b, role="member")
+        make_user("lee", board=b, role="lead")
+        make_user("vic", board=b, role="viewer")
+        make_user("sam", board=b, role="support")
+        make_user("out")  # on no board
+        ids = {"board": b.id, "ann": ann.id}
+        for i in range(2):
+            ids[f"doing{i}"] = make_card(
+                b, actor(ann), "support", f"Doing {i}", at="In progress"
+            ).id
+        ids["ready"] = make_card(b, actor(ann), "support", "Waiting <b>bold</b>").id
+        ids["feature"] = make_card(b, actor(ann), "feature", "Feature one").id
+        ids["support_lane"] = lane(b, "support").id
+        ids["feature_lane"] = lane(b, "feature").id
+        for name in ("Ready", "In progress", "Review", "Done"):
+            ids[name] = column(b, name).id
+        db.session.remove()
+    return ids
+
+
+def card_state(app, card_id):
+    with app.app_context():
+        card = db.session.get(Card, card_id)
+        state = (card.lane_id, card.column_id, card.assignee_id, card.title, card.status)
+        db.session.remove()
+        return state
+
+
+def url(ids, path=""):
+    return f"/b/{ids['board']}{path}"
+
+
+def test_anonymous_is_sent_to_login_and_htmx_gets_401(client, board):
+    page = client.get(url(board))
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    fragment = client.post(url(board, "/pull"), headers=HX)
+    assert fragment.status_code == 401
+    assert fragment.headers["HX-Redirect"].startswith("/login")
+
+
+def test_board_page_and_fragment(client, auth, board):
+    auth.login("ann")
+    page = client.get(url(board))
+    assert page.status_code == 200
+    assert "<html" in page.text and 'id="board"' in page.text
+    assert "Pull next" in page.text
+    assert "HX-Request" in page.headers["Vary"]
+    fragment = client.get(url(board), headers=HX)
+    assert "<html" not in fragment.text and fragment.text.lstrip().startswith('<section id="board"')
+    # Lane counters and the full state; user text escaped.
+    support = re.search(r'id="lane-support".*?</div>', page.text, re.S).group(0)
+    assert "full" in support and "2 / 2" in support
+    assert "Waiting &lt;b&gt;bold&lt;/b&gt;" in page.text
+
+
+def test_filters_hide_cards_but_not_counts(client, auth, board):
+    auth.login("ann")
+    page = client.get(url(board, "?q=feature"), headers=HX)
+    assert "Feature one" in page.text and "Doing 0" not in page.text
+    assert "2 / 2" in page.text
+
+
+def test_people_outside_the_board_get_404(client, auth, board):
+    auth.login("out")
+    assert client.get(url(board)).status_code == 404
+    assert client.get(url(board, f"/cards/{board['ready']}")).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["vic", "sam"])
+def test_read_only_roles_see_the_board_but_cannot_change_it(app, client, auth, board, who):
+    auth.login(who)
+    page = client.get(url(board))
+    assert page.status_code == 200 and "Pull next" not in page.text and "Read only" in page.text
+    before = card_state(app, board["feature"])
+    moved = client.post(
+        url(board, f"/cards/{board['feature']}/move"),
+        data={"lane_id": board["feature_lane"], "column_id": board["Review"]},
+    )
+    assert moved.status_code == 403
+    assert client.post(url(board, "/pull")).status_code == 403
+    assert card_state(app, board["feature"]) == before
+
+
+def test_move_with_htmx_returns_the_board(app, client, auth, board):
+    auth.login("ann")
+    response = client.post(
+        url(board, f"/cards/{board['feature']}/move"),
+        headers=HX,
+        data={"lane_id": board["feature_lane"], "column_id": board["Review"]},
+    )
+    assert response.status_code == 200
+    assert "Moved FEAT-1 to Feature · Review." in response.text
+    assert card_state(app, board["feature"])[1] == board["Review"]
+
+
+def test_move_without_javascript_redirects(app, client, auth, board):
+    auth.login("ann")
+    response = client.post(
+        url(board, f"/cards/{board['feature']}/move"),
+        data={"target": f"{board['feature_lane']}:{board['In progress']}"},
+    )
+    assert response.status_code == 303
+    assert "Moved FEAT-1" in client.get(response.headers["Location"]).text
+
+
+def test_refused_move_is_422_with_a_message_and_nothing_changes(app, client, auth, board):
+    auth.login("ann")
+    before = card_state(app, board["ready"])
+    for headers in (HX, {}):
+        response = client.post(
+            url(board, f"/cards/{board['ready']}/move"),
+            headers=headers,
+            data={"lane_id": board["support_lane"], "column_id": board["In progress"]},
+        )
+        assert response.status_code == 422
+        assert "Support is at its WIP limit, 2 of 2: finish or move something first." in (
+            response.text
+        )
+        assert "Only a lead can override" in response.text
+        assert "Go over the limit" not in response.text
+    assert card_state(app, board["ready"]) == before
+    # The card is still drawn in Ready.
+    ready_cell = re.search(
+        rf'data-lane="{board["support_lane"]}" data-column="{board["Ready"]}".*?</ol>',
+        response.text,
+        re.S,
+    ).group(0)
+    assert f'id="card-{board["ready"]}"' in ready_cell
+
+
+def test_lead_gets_an_override_form_and_the_override_is_recorded(app, client, auth, board):
+    auth.login("lee")
+    path = url(board, f"/cards/{board['ready']}/move")
+    data = {"lane_id": board["support_lane"], "column_id": board["In progress"]}
+    refused = client.post(path, headers=HX, data=data)
+    assert refused.status_code == 422 and "Go over the limit" in refused.text
+    done = client.post(path, headers=HX, data={**data, "reason": "Customer is down"})
+    assert done.status_code == 200
+    assert "3 / 2" in done.text and "over the limit" in done.text
+    with app.app_context():
+        kinds = (
+            db.session.execute(select(CardEvent.kind).where(CardEvent.card_id == board["ready"]))
+            .scalars()
+            .all()
+        )
+        assert kinds[-1] == "wip_override"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"target": "abc"},
+        {"target": ""},
+        {"lane_id": "x", "column_id": "y"},
+        {"lane_id": "1"},
+    ],
+)
+def test_tampered_move_fields_are_refused(app, client, auth, board, data):
+    auth.login("ann")
+    before = card_state(app, board["feature"])
+    response = client.post(url(board, f"/cards/{board['feature']}/move"), headers=HX, data=data)
+    assert response.status_code == 422
+    assert card_state(app, board["feature"]) == before
+
+
+def test_foreign_ids_are_404_and_change_nothing(app, client, auth, board):
+    with app.app_context():
+        other = make_board("Other")
+        ann = db.session.get(User, board["ann"])
+        from tracker.services.boards import set_membership
+
+        set_membership(other, ann, "member")
+        foreign_card = make_card(other, actor(ann), "feature").id
+        foreign_column = column(other, "Review").id
+        foreign_lane = lane(other, "feature").id
+        db.session.remove()
+    auth.login("ann")
+    before = card_state(app, board["feature"])
+    assert (
+        client.post(
+            url(board, f"/cards/{foreign_card}/move"),
+            data={"lane_id": board["feature_lane"], "column_id": board["Review"]},
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            url(board, f"/cards/{board['feature']}/move"),
+            data={"lane_id": board["feature_lane"], "column_id": foreign_column},
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            url(board, f"/cards/{board['feature']}/move"),
+            data={"lane_id": foreign_lane, "column_id": board["Review"]},
+        ).status_code
+        == 404
+    )
+    assert client.get(url(board, "/cards/999999")).status_code == 404
+    assert card_state(app, board["feature"]) == before
+
+
+def test_create_card_and_bad_input_keeps_what_was_typed(app, client, auth, board):
+    auth.login("ann")
+    form = client.get(url(board, f"/cards/new?lane={board['feature_lane']}"), headers=HX)
+    assert form.status_code == 200 and 'id="new-card"' in form.text
+    empty = client.post(
+        url(board, "/cards/new"),
+        headers=HX,
+        data={"lane_id": board["feature_lane"], "title": "  ", "description": "keep me"},
+    )
+    assert empty.status_code == 422
+    assert "Give the card a title." in empty.text and "keep me" in empty.text
+    assert empty.headers["HX-Retarget"] == "#new-card"
+    long = client.post(
+        url(board, "/cards/new"), data={"lane_id": board["feature_lane"], "title": "x" * 201}
+    )
+    assert long.status_code == 422 and "200 characters" in long.text
+    bad_lane = client.post(url(board, "/cards/new"), data={"lane_id": 999999, "title": "ok"})
+    assert bad_lane.status_code == 404
+    made = client.post(
+        url(board, "/cards/new"),
+        headers=HX,
+        data={"lane_id": board["feature_lane"], "title": "New thing", "estimate": "3"},
+    )
+    assert made.status_code == 200 and "Added FEAT-2: New thing" in made.text
+    plain = client.post(
+        url(board, "/cards/new"), data={"lane_id": board["feature_lane"], "title": "Another"}
+    )
+    assert plain.status_code == 303
+
+
+def test_card_panel_history_and_actions(app, client, auth, board):
+    auth.login("ann")
+    panel = client.get(url(board, f"/cards/{board['feature']}"), headers=HX)
+    assert panel.status_code == 200 and "<html" not in panel.text
+    assert "Move to" in panel.text and "History" in panel.text and "created" in panel.text
+    page = client.get(url(board, f"/cards/{board['feature']}"))
+    assert "<html" in page.text
+    blocked = client.post(
+        url(board, f"/cards/{board['feature']}/block"),
+        headers=HX,
+        data={"reason": "waiting for the API key", "panel": "1"},
+    )
+    assert blocked.status_code == 200
+    assert 'hx-swap-oob="true"' in blocked.text and "Blocked: waiting for the API key" in (
+        blocked.text
+    )
+    no_reason = client.post(
+        url(board, f"/cards/{board['feature']}/block"), headers=HX, data={"reason": ""}
+    )
+    assert no_reason.status_code == 422
+    assert (
+        client.post(url(board, f"/cards/{board['feature']}/unblock"), headers=HX).status_code == 200
+    )
+    assigned = client.post(
+        url(board, f"/cards/{board['feature']}/assign"),
+        headers=HX,
+        data={"assignee": str(board["ann"])},
+    )
+    assert "is assigned to Ann Person" in assigned.text
+    assert (
+        client.post(
+            url(board, f"/cards/{board['feature']}/assign"), headers=HX, data={"assignee": "nobody"}
+        ).status_code
+        == 422
+    )
+    up = client.post(
+        url(board, f"/cards/{board['feature']}/reorder"), headers=HX, data={"direction": "sideways"}
+    )
+    assert up.status_code == 422
+    closed = client.post(
+        url(board, f"/cards/{board['feature']}/close"),
+        headers=HX,
+        data={"why": "wont_do", "note": "Not needed any more"},
+    )
+    assert closed.status_code == 200 and "Closed FEAT-1" in closed.text
+    assert card_state(app, board["feature"])[4] == "closed"
+    history = client.get(url(board, f"/cards/{board['feature']}"), headers=HX).text
+    for kind in ("blocked", "unblocked", "assigned", "closed"):
+        assert f'class="kind">{kind}<' in history
+
+
+def test_stale_edit_shows_current_values_and_keeps_the_text(app, client, auth, board):
+    with app.app_context():
+        version = db.session.get(Card, board["feature"]).version
+    auth.login("ann")
+    path = url(board, f"/cards/{board['feature']}/edit")
+    first = client.post(
+        path, headers=HX, data={"title": "Theirs", "version": version, "panel": "1"}
+    )
+    assert first.status_code == 200
+    second = client.post(path, headers=HX, data={"title": "Mine", "version": version, "panel": "1"})
+    assert second.status_code == 409
+    assert "Someone changed this card" in second.text
+    assert 'value="Theirs"' in second.text and "Mine" in second.text
+    assert card_state(app, board["feature"])[3] == "Theirs"
+    missing = client.post(path, headers=HX, data={"title": "", "version": version})
+    assert missing.status_code == 422
+
+
+def test_pull_with_htmx_and_nothing_left(app, client, auth, board):
+    auth.login("ann")
+    first = client.post(url(board, "/pull"), headers=HX)
+    assert "You pulled FEAT-1: Feature one" in first.text  # Support is full, so Feature
+    assert "Support is at its WIP limit" not in first.text
+    second = client.post(url(board, "/pull"), headers=HX)
+    assert "Nothing to pull right now." in second.text
+    assert "Support: Support is at its WIP limit, 2 of 2" in second.text
+    assert "Feature: nothing is ready." in second.text
+    plain = client.post(url(board, "/pull"))
+    assert plain.status_code == 303
+
+
+def test_done_shows_this_week_with_a_count_and_an_archive(app, client, auth, board):
+    with app.app_context():
+        b_id = board["board"]
+        from tracker.models import Board
+
+        b = db.session.get(Board, b_id)
+        ann = actor(db.session.get(User, board["ann"]), "lead")
+        with time_machine.travel("2026-11-02 10:00:00+00:00", tick=False):
+            old_ref = make_card(b, ann, "feature", "Old work", at="Done").ref
+        with time_machine.travel("2026-11-25 10:00:00+00:00", tick=False):
+            for i in range(7):
+                make_card(b, ann, "feature", f"Shipped {i}", at="Done")
+        db.session.remove()
+    with time_machine.travel("2026-11-26 10:00:00+00:00", tick=False):
+        auth.login("ann")
+        page = client.get(url(board)).text
+    assert "Old work" not in page
+    assert page.count("Shipped") == 5 and "+ 2 more done this week" in page
+    archive = client.get(url(board, "/done?q=old")).text
+    assert "Old work" in archive and "1 cards" in archive
+    assert old_ref in archive
+    paged = client.get(url(board, "/done?page=999")).text
+    assert "Page 999 of 1" in paged
+
+
+def test_logout_ends_the_session_everywhere(app, client, auth, board):
+    auth.login("ann")
+    other = app.test_client()
+    cookie = client.get_cookie("session")
+    other.set_cookie("session", cookie.value)
+    assert other.get(url(board)).status_code == 200
+    auth.logout()
+    assert other.get(url(board)).status_code == 302
+
+
+def test_deactivated_person_is_out_at_once(app, client, auth, board):
+    auth.login("ann")
+    with app.app_context():
+        from tracker.services.users import deactivate
+
+        deactivate(db.session.get(User, board["ann"]))
+    assert client.get(url(board)).status_code == 302
+    assert auth.login("ann").status_code == 422
+
+
+def test_wrong_password_and_safe_next(client, auth, board):
+    bad = auth.login("ann", "wrong password!")
+    assert bad.status_code == 422 and "do not match" in bad.text
+    ok = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "ann", "password": "correct horse battery"},
+    )
+    assert ok.headers["Location"] == "/"
+    assert "Platform" not in client.get("/").text and "Team" in client.get("/").text
+
+
+def test_admin_creates_boards_and_others_cannot(app, client, auth):
+    with app.app_context():
+        make_user("root", admin=True)
+        make_user("joe")
+    auth.login("joe")
+    assert client.post("/boards", data={"name": "X", "timezone": "UTC"}).status_code == 403
+    auth.logout()
+    auth.login("root")
+    bad = client.post("/boards", data={"name": "Ops", "timezone": "Mars/Base"})
+    assert bad.status_code == 422 and "not a time zone" in bad.text
+    made = client.post("/boards", data={"name": "Ops", "timezone": "Europe/Berlin"})
+    assert made.status_code == 303
+    board_page = client.get(made.headers["Location"]).text
+    for name in ("Expedite", "Support", "Feature", "Ready", "In progress", "Review", "Done"):
+        assert name in board_page
+
+
+def test_htmx_with_csrf_header(app_session, board):
+    """CSRF stays on here: a form post without the token is refused, the htmx header passes."""
+    from tests.conftest import test_config
+    from tracker import create_app
+
+    strict = create_app(
+        test_config(app_session.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
+    )
+    client = strict.test_client()
+    login_page = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    assert (
+        client.post(
+            "/login", data={"username": "ann", "password": "correct horse battery"}
+        ).status_code
+        == 400
+    )
+    client.post(
+        "/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": token}
+    )
+    page = client.get(url(board)).text
+    header_token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    refused = client.post(url(board, "/pull"), headers=HX)
+    assert refused.status_code == 400 and "expired" in refused.text
+    pulled = client.post(url(board, "/pull"), headers={**HX, "X-CSRFToken": header_token})
+    assert pulled.status_code == 200 and "You pulled" in pulled.text
+    with strict.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_card_service_and_view_agree_on_wip(app, client, auth, board):
+    with app.app_context():
+        b_id = board["board"]
+        cards.move_card(
+            b_id,
+            actor(db.session.get(User, board["ann"])),
+            board["doing0"],
+            lane_id=board["support_lane"],
+            column_id=board["Done"],
+        )
+        db.session.remove()
+    auth.login("ann")
+    assert "1 / 2" in client.get(url(board)).text
