@@ -87,10 +87,17 @@ def save(board_id: int):
             per_person_limit=form.per_person_limit.data,
             pull_order=form.pull_order.data,
             lanes=[
-                boards.LaneSetting(_int(e.lane_id.data), e.name.data, e.wip_limit.data, e.mode.data)
+                boards.LaneSetting(
+                    _int(e.form.lane_id.data),
+                    e.form.name.data,
+                    e.form.wip_limit.data,
+                    e.form.mode.data,
+                )
                 for e in form.lanes
             ],
-            column_limits={_int(e.column_id.data): e.wip_limit.data for e in form.columns},
+            column_limits={
+                _int(e.form.column_id.data): e.form.wip_limit.data for e in form.columns
+            },
         )
     except InvalidRequest as error:
         return _page(board, actor, settings=form, error=error.message, status=422)
@@ -109,11 +116,15 @@ def save_columns(board_id: int):
         )
     rows = []
     for entry in form.columns:
-        if entry.remove.data == "remove" or (not entry.column_id.data and not entry.name.data):
+        if entry.form.remove.data == "remove" or (
+            not entry.form.column_id.data and not entry.form.name.data
+        ):
             continue
-        column_id = _int(entry.column_id.data) if entry.column_id.data else None
-        position = entry.position.data if entry.position.data is not None else 99
-        rows.append((position, len(rows), (column_id, entry.kind.data, entry.name.data or "")))
+        column_id = _int(entry.form.column_id.data) if entry.form.column_id.data else None
+        position = entry.form.position.data if entry.form.position.data is not None else 99
+        rows.append(
+            (position, len(rows), (column_id, entry.form.kind.data, entry.form.name.data or ""))
+        )
     specs = [spec for _, _, spec in sorted(rows)]
     try:
         boards.update_columns(board.id, actor, specs)
