@@ -1,26 +1,61 @@
 // Weatherboard's one island of script: drag and drop with SortableJS.
 // A drop posts the same move form a keyboard user submits from the card panel; the server
 // answers with the whole board, so a refused move simply puts the card back where it was.
+// The CSRF token rides on the X-CSRFToken header that <body hx-headers> gives every htmx request.
 (function () {
   "use strict";
 
-  function csrfToken() {
-    var headers = document.body.getAttribute("hx-headers");
-    try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
+  var UNREACHABLE = "The server could not be reached, so the card was not moved. " +
+    "It is back where it was; try again in a moment.";
+  var FAILED = "The card was not moved; it is back where it was. Reload the page and try again.";
+
+  function putBack(evt) {
+    // Undo the drag in the page: take the card out, then insert it at its old index.
+    evt.item.remove();
+    evt.from.insertBefore(evt.item, evt.from.children[evt.oldIndex] || null);
   }
 
-  function moveCard(board, item, cell) {
+  function showError(board, xhr) {
+    var message = FAILED;
+    if (!xhr || xhr.status === 0) {
+      message = UNREACHABLE;
+    } else if (xhr.responseText) {
+      // The server's error fragment is a one-line message; take its text only.
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var text = (doc.body.textContent || "").trim();
+      if (text && text.length <= 300) { message = text + " The card is back where it was."; }
+    }
+    var notices = board.querySelector("#notices");
+    if (!notices) { return; }
+    var p = document.createElement("p");
+    p.className = "notice error";
+    p.setAttribute("role", "alert");
+    p.textContent = message;
+    notices.replaceChildren(p);
+  }
+
+  function moveCard(board, evt) {
+    var item = evt.item;
     var previous = item.previousElementSibling;
     var values = {
-      lane_id: cell.dataset.lane,
-      column_id: cell.dataset.column,
-      after: previous ? previous.dataset.id : "0",
-      csrf_token: csrfToken()
+      lane_id: evt.to.dataset.lane,
+      column_id: evt.to.dataset.column,
+      after: previous ? previous.dataset.id : "0"
     };
     var filters = document.getElementById("filters");
     if (filters) {
       new FormData(filters).forEach(function (value, key) { values[key] = value; });
     }
+    // A refusal (422) swaps in the server's board with its message. Any other failure swaps
+    // nothing, so put the card back ourselves and say what happened.
+    board.addEventListener("htmx:afterRequest", function answered(e) {
+      if (e.detail.elt !== board) { return; }  // a request from inside the board, bubbling up
+      board.removeEventListener("htmx:afterRequest", answered);
+      if (!e.detail.successful) {
+        putBack(evt);
+        showError(board, e.detail.xhr);
+      }
+    });
     htmx.ajax("POST", board.dataset.base + "/cards/" + item.dataset.id + "/move", {
       source: board, target: "#board", swap: "outerHTML", values: values
     });
@@ -32,6 +67,9 @@
       return;
     }
     board.querySelectorAll("ol.cell").forEach(function (cell) {
+      // On a full page load both DOMContentLoaded and htmx:load reach the same board;
+      // a second Sortable on a cell would double its listeners.
+      if (Sortable.get(cell)) { return; }
       Sortable.create(cell, {
         group: "board",
         animation: 120,
@@ -40,14 +78,47 @@
         preventOnFilter: false,
         onEnd: function (evt) {
           if (evt.from === evt.to && evt.oldIndex === evt.newIndex) { return; }
-          moveCard(board, evt.item, evt.to);
+          moveCard(board, evt);
         }
       });
     });
   }
 
+  function announce(message) {
+    // A page-wide alert for htmx answers that swap nothing (403, an expired form, 5xx, offline).
+    var flash = document.getElementById("flash");
+    if (!flash) { return; }
+    var p = document.createElement("p");
+    p.className = "notice error";
+    p.setAttribute("role", "alert");
+    p.textContent = message;
+    flash.replaceChildren(p);
+  }
+
+  function responseText(xhr) {
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var text = (doc.body.textContent || "").trim();
+    return text && text.length <= 300 ? text : FAILED;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    enableDragAndDrop(document.body);
-    document.body.addEventListener("htmx:load", function (evt) { enableDragAndDrop(evt.target); });
+    var body = document.body;
+    enableDragAndDrop(body);
+    body.addEventListener("htmx:load", function (evt) { enableDragAndDrop(evt.target); });
+    body.addEventListener("htmx:responseError", function (evt) {
+      if (evt.detail.elt && evt.detail.elt.id === "board") { return; }  // a drop: handled above
+      announce(responseText(evt.detail.xhr));
+    });
+    body.addEventListener("htmx:sendError", function (evt) {
+      if (evt.detail.elt && evt.detail.elt.id === "board") { return; }
+      announce("The server could not be reached; nothing was changed. Try again in a moment.");
+    });
+    body.addEventListener("htmx:afterSwap", function (evt) {
+      // A card panel that opens takes the keyboard focus, so its controls are the next Tab.
+      if (evt.detail.target && evt.detail.target.id === "panel") {
+        var heading = evt.detail.target.querySelector("h2");
+        if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+      }
+    });
   });
 })();

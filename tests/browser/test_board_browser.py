@@ -1,0 +1,230 @@
+"""The board in a real browser: login, Pull next, drag and drop, a refused drag, the keyboard.
+
+These need JavaScript (htmx swaps, SortableJS), so they drive Chromium; everything else
+about the board is covered faster by the view tests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
+    Page = expect = None
+
+from tests.helpers import PASSWORD, actor, make_board, make_card, make_user
+from tracker.extensions import db
+from tracker.models import Board, Card, User
+from tracker.services import boards
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Setup:
+    board_id: int
+    cards: dict[str, int]  # title -> id
+
+
+def card_place(card_id: int) -> tuple[str, str, str | None]:
+    """Where the server says a card is: (lane, column, assignee username)."""
+    db.session.remove()
+    card = db.session.get(Card, card_id)
+    return card.lane.name, card.column.name, card.assignee.username if card.assignee else None
+
+
+def with_role(username: str, board_id: int, role: str) -> None:
+    db.session.remove()
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+    boards.set_membership(db.session.get(Board, board_id), user, role)
+    db.session.commit()
+
+
+def cell(page: Page, lane: str, column: str):
+    return page.locator(f'ol.cell[aria-label="{lane} · {column}"]')
+
+
+def log_in(page: Page, base: str, username: str, board_id: int) -> None:
+    """Open the board; the login form comes first and leads back to it."""
+    page.goto(f"{base}/b/{board_id}")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#board")).to_be_visible()
+
+
+def drag(page: Page, source, target) -> None:
+    """Drag with the mouse as a person would: press, glide over, rest a moment, let go.
+
+    Gliding across other cards starts SortableJS's 120 ms swap animation, during which it
+    ignores the pointer; a hand rests longer than that over the target, a script must wait.
+    """
+    start, end = source.bounding_box(), target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    x, y = end["x"] + 40, end["y"] + end["height"] / 2
+    page.mouse.move(x, y, steps=20)
+    page.wait_for_function("() => ![...document.querySelectorAll('.card')].some(c => c.animated)")
+    page.mouse.move(x + 10, y, steps=5)
+    page.mouse.up()
+
+
+def mark_page(page: Page) -> None:
+    """Leave a mark on window; a full page load would lose it."""
+    page.evaluate("window.__sameDocument = true")
+
+
+def same_document(page: Page) -> bool:
+    return page.evaluate("window.__sameDocument === true")
+
+
+@pytest.fixture
+def team(live_db) -> Setup:
+    """A fresh board with a member, ann, and a support and two feature cards in Ready."""
+    board = make_board("Platform")
+    ann = make_user("ann", board=board, role="member")
+    who = actor(ann)
+    ids = {
+        title: make_card(board, who, kind, title).id
+        for kind, title in (
+            ("support", "Printer on fire"),
+            ("feature", "Dark mode"),
+            ("feature", "Export to CSV"),
+        )
+    }
+    return Setup(board.id, ids)
+
+
+def test_log_in_through_the_form_and_see_the_board(page: Page, live_server, team):
+    log_in(page, live_server, "ann", team.board_id)
+
+    expect(page).to_have_url(f"{live_server}/b/{team.board_id}")
+    expect(page.get_by_role("heading", name="Platform")).to_be_visible()
+    expect(page.get_by_role("button", name="Pull next")).to_be_visible()
+    expect(cell(page, "Support", "Ready")).to_contain_text("Printer on fire")
+    expect(cell(page, "Feature", "Ready")).to_contain_text("Dark mode")
+    expect(page.locator(".who")).to_have_text("Ann Person")
+
+
+def test_pull_next_shows_the_card_in_progress_without_a_reload(page: Page, live_server, team):
+    log_in(page, live_server, "ann", team.board_id)
+    mark_page(page)
+
+    page.get_by_role("button", name="Pull next").click()
+
+    expect(page.locator("#notices")).to_contain_text("You pulled SUP-1: Printer on fire")
+    expect(cell(page, "Support", "In progress")).to_contain_text("Printer on fire")
+    expect(cell(page, "Support", "Ready")).not_to_contain_text("Printer on fire")
+    expect(page.locator("#lane-support .wip")).to_have_text("1 / 3")
+    assert same_document(page), "the board was reloaded instead of swapped"
+    assert card_place(team.cards["Printer on fire"]) == ("Support", "In progress", "ann")
+
+
+def test_drag_a_card_to_another_column(page: Page, live_server, team):
+    log_in(page, live_server, "ann", team.board_id)
+    mark_page(page)
+    source = cell(page, "Feature", "Ready").locator(".card", has_text="Export to CSV")
+    target = cell(page, "Feature", "In progress")
+
+    with page.expect_request(re.compile(r"/cards/\d+/move$")) as sent:
+        drag(page, source.locator(".t"), target)
+
+    # CSRF is on: the drop carries no csrf_token field, so the header alone got it accepted.
+    request = sent.value
+    assert request.headers.get("x-csrftoken"), "the drop was posted without the CSRF header"
+    assert "csrf_token" not in (request.post_data or "")
+    expect(page.locator("#notices")).to_contain_text("Moved FEAT-2 to Feature · In progress.")
+    expect(target).to_contain_text("Export to CSV")
+    expect(cell(page, "Feature", "Ready")).not_to_contain_text("Export to CSV")
+    expect(cell(page, "Feature", "Ready")).to_contain_text("Dark mode")
+    assert same_document(page)
+    assert card_place(team.cards["Export to CSV"])[:2] == ("Feature", "In progress")
+    assert card_place(team.cards["Dark mode"])[:2] == ("Feature", "Ready")
+
+
+@pytest.fixture
+def full_lane(live_db) -> Setup:
+    """Feature lane at its strict limit of 1 (one card in progress), one more card in Ready."""
+    board = make_board("Platform", feature=1)
+    bea = make_user("bea", board=board, role="member")
+    who = actor(bea)
+    busy = make_card(board, who, "feature", "Search index", at="In progress")
+    waiting = make_card(board, who, "feature", "Audit log")
+    return Setup(board.id, {busy.title: busy.id, waiting.title: waiting.id})
+
+
+def test_a_drag_into_a_full_lane_is_refused_and_the_card_goes_back(
+    page: Page, live_server, full_lane
+):
+    log_in(page, live_server, "bea", full_lane.board_id)
+    expect(page.locator("#lane-feature .wip")).to_have_text("1 / 1")
+    source = cell(page, "Feature", "Ready").locator(".card", has_text="Audit log")
+    target = cell(page, "Feature", "In progress")
+
+    with page.expect_response(re.compile(r"/cards/\d+/move$")) as answered:
+        drag(page, source.locator(".t"), target)
+
+    assert answered.value.status == 422
+    alert = page.locator("#notices [role=alert]")
+    expect(alert).to_contain_text("Feature is at its WIP limit, 1 of 1")
+    expect(alert).to_contain_text("Only a lead can override this limit.")
+    expect(alert.locator("form.override")).to_have_count(0)  # strict, and bea is no lead
+    expect(cell(page, "Feature", "Ready")).to_contain_text("Audit log")
+    expect(target.locator(".card")).to_have_count(1)
+    expect(target).to_contain_text("Search index")
+    assert card_place(full_lane.cards["Audit log"])[:2] == ("Feature", "Ready")
+
+
+def test_a_drop_the_server_rejects_puts_the_card_back_with_a_message(page: Page, live_server, team):
+    log_in(page, live_server, "ann", team.board_id)
+    with_role("ann", team.board_id, "viewer")  # demoted while the page was open
+    source = cell(page, "Feature", "Ready").locator(".card", has_text="Dark mode")
+
+    with page.expect_response(re.compile(r"/cards/\d+/move$")) as answered:
+        drag(page, source.locator(".t"), cell(page, "Feature", "In progress"))
+
+    assert answered.value.status == 403
+    expect(page.locator("#notices [role=alert]")).to_contain_text(
+        "Your role on this board does not allow that. The card is back where it was."
+    )
+    expect(cell(page, "Feature", "Ready").locator(".card .t")).to_have_text(
+        ["Dark mode", "Export to CSV"]
+    )
+    expect(cell(page, "Feature", "In progress").locator(".card")).to_have_count(0)
+    assert card_place(team.cards["Dark mode"])[:2] == ("Feature", "Ready")
+
+
+def test_move_a_card_with_the_keyboard(page: Page, live_server, team):
+    log_in(page, live_server, "ann", team.board_id)
+    card_id = team.cards["Dark mode"]
+    link = cell(page, "Feature", "Ready").locator(".card", has_text="Dark mode").locator("a.ref")
+
+    link.focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#panel")
+    expect(panel.get_by_role("heading", name="FEAT-1 Dark mode")).to_be_visible()
+
+    select = page.locator(f"#move-{card_id}")
+    for _ in range(80):  # Tab along until the "Move to" select has the focus
+        if page.evaluate("document.activeElement.id") == f"move-{card_id}":
+            break
+        page.keyboard.press("Tab")
+    expect(select).to_be_focused()
+    expect(select.locator("option:checked")).to_have_text("Feature · Ready")
+    page.keyboard.press("ArrowDown")
+    expect(select.locator("option:checked")).to_have_text("Feature · In progress")
+    page.keyboard.press("Tab")
+    expect(panel.get_by_role("button", name="Move", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#notices")).to_contain_text("Moved FEAT-1 to Feature · In progress.")
+    expect(cell(page, "Feature", "In progress")).to_contain_text("Dark mode")
+    expect(cell(page, "Feature", "Ready")).not_to_contain_text("Dark mode")
+    expect(panel).to_contain_text("Feature · In progress")
+    assert card_place(card_id)[:2] == ("Feature", "In progress")
