@@ -7,6 +7,7 @@
 
   var UNREACHABLE = "The server could not be reached, so the card was not moved. " +
     "It is back where it was; try again in a moment.";
+  var FAILED_ACTION = "That did not work and nothing was changed. Reload the page and try again.";
   var FAILED = "The card was not moved; it is back where it was. Reload the page and try again.";
 
   function putBack(evt) {
@@ -16,22 +17,25 @@
   }
 
   function showError(board, xhr) {
-    var message = FAILED;
-    if (!xhr || xhr.status === 0) {
-      message = UNREACHABLE;
-    } else if (xhr.responseText) {
-      // The server's error fragment is a one-line message; take its text only.
-      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
-      var text = (doc.body.textContent || "").trim();
-      if (text && text.length <= 300) { message = text + " The card is back where it was."; }
-    }
-    var notices = board.querySelector("#notices");
-    if (!notices) { return; }
+    var message = !xhr || xhr.status === 0 ? UNREACHABLE :
+      responseText(xhr, FAILED) + (xhr.responseText ? " The card is back where it was." : "");
+    alertIn(board.querySelector("#notices"), message);
+  }
+
+  function alertIn(region, message) {
+    if (!region) { return; }
     var p = document.createElement("p");
     p.className = "notice error";
     p.setAttribute("role", "alert");
     p.textContent = message;
-    notices.replaceChildren(p);
+    region.replaceChildren(p);
+  }
+
+  function responseText(xhr, fallback) {
+    // The server's error fragment is a one-line message; take its text only.
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var text = (doc.body.textContent || "").trim();
+    return text && text.length <= 300 ? text : fallback;
   }
 
   function moveCard(board, evt) {
@@ -84,34 +88,19 @@
     });
   }
 
-  function announce(message) {
-    // A page-wide alert for htmx answers that swap nothing (403, an expired form, 5xx, offline).
-    var flash = document.getElementById("flash");
-    if (!flash) { return; }
-    var p = document.createElement("p");
-    p.className = "notice error";
-    p.setAttribute("role", "alert");
-    p.textContent = message;
-    flash.replaceChildren(p);
-  }
-
-  function responseText(xhr) {
-    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
-    var text = (doc.body.textContent || "").trim();
-    return text && text.length <= 300 ? text : FAILED;
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
     enableDragAndDrop(body);
     body.addEventListener("htmx:load", function (evt) { enableDragAndDrop(evt.target); });
     body.addEventListener("htmx:responseError", function (evt) {
       if (evt.detail.elt && evt.detail.elt.id === "board") { return; }  // a drop: handled above
-      announce(responseText(evt.detail.xhr));
+      // A page-wide alert for answers that swap nothing (403, an expired form, 5xx).
+      alertIn(document.getElementById("flash"), responseText(evt.detail.xhr, FAILED_ACTION));
     });
     body.addEventListener("htmx:sendError", function (evt) {
       if (evt.detail.elt && evt.detail.elt.id === "board") { return; }
-      announce("The server could not be reached; nothing was changed. Try again in a moment.");
+      alertIn(document.getElementById("flash"),
+        "The server could not be reached; nothing was changed. Try again in a moment.");
     });
     body.addEventListener("htmx:afterSwap", function (evt) {
       // A card panel that opens takes the keyboard focus, so its controls are the next Tab.

@@ -64,7 +64,12 @@ def app_session(request, tmp_path_factory):
         url = request.getfixturevalue("pg_url")
     else:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
-    app = create_app(test_config(url))
+    yield from serve_app(test_config(url))
+
+
+def serve_app(config: dict):
+    """An app with its tables created, disposed of afterwards (a generator for fixtures)."""
+    app = create_app(config)
     with app.app_context():
         db.create_all()
     yield app

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import serve_app, wipe
 from tests.conftest import test_config as make_test_config
-from tests.conftest import wipe
-from tracker import create_app
 from tracker.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -94,13 +93,7 @@ def browser(launch_browser):
 def live_app(tmp_path_factory):
     """The app on a throwaway SQLite file, with CSRF protection ON (the real header path)."""
     url = "sqlite:///" + str(tmp_path_factory.mktemp("browser-db") / "live.sqlite3")
-    app = create_app(make_test_config(url, WTF_CSRF_ENABLED=True))
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from serve_app(make_test_config(url, WTF_CSRF_ENABLED=True))
 
 
 @pytest.fixture(scope="session")
