@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from tracker.domain.errors import DomainError
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--name", default="", help="Full name shown on cards (default: the username).")
 @click.option("--email", default=None)
@@ -33,6 +35,7 @@ def create_user(username: str, name: str, email: str | None, admin: bool, passwo
 
 
 @click.command("create-board")
+@with_appcontext
 @click.argument("name")
 @click.option("--timezone", default="UTC", help="IANA name, e.g. Europe/Berlin.")
 def create_board(name: str, timezone: str) -> None:
@@ -45,6 +48,7 @@ def create_board(name: str, timezone: str) -> None:
 
 
 @click.command("add-member")
+@with_appcontext
 @click.argument("board_id", type=int)
 @click.argument("username")
 @click.argument("role", type=click.Choice(["lead", "member", "support", "viewer", "none"]))
@@ -61,6 +65,7 @@ def add_member(board_id: int, username: str, role: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Create the demo people and board with sixteen weeks of history (once; safe to rerun)."""
     from tracker import demo

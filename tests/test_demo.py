@@ -1,0 +1,147 @@
+"""The demo seed: one person per role, a realistically full board, weeks of real history."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from tracker import clock, demo
+from tracker.domain import history
+from tracker.domain.periods import week_of
+from tracker.extensions import db
+from tracker.models import Board, Card, CardEvent, Membership, User
+from tracker.services import users
+from tracker.services.common import snapshot
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def assert_demo_board(now: datetime, weeks: int) -> None:
+    """Everything the issue asks of the demo, read back from the database."""
+    board = db.session.execute(select(Board)).scalar_one()
+    assert board.timezone == "Europe/Berlin"
+    lanes = {lane.kind: lane for lane in board.lanes}
+    columns = {column.name: column for column in board.columns}
+    active = {column.id for column in board.columns if column.kind == "active"}
+    all_cards = list(db.session.execute(select(Card)).scalars())
+    open_cards = [card for card in all_cards if card.status == "open"]
+
+    # One person per role, three or more members, all with the README's password.
+    roles = Counter(
+        db.session.execute(select(Membership.role).where(Membership.board_id == board.id))
+        .scalars()
+        .all()
+    )
+    assert roles["lead"] == 1 and roles["support"] == 1 and roles["viewer"] == 1
+    assert roles["member"] >= 3
+    admins = db.session.execute(select(User).where(User.is_admin)).scalars().all()
+    assert len(admins) == 1
+    for username, *_ in demo.PEOPLE:
+        assert users.authenticate(username, demo.DEMO_PASSWORD) is not None, username
+
+    # Support and feature cards in Ready, In progress and Review, and done this week.
+    start, _end = week_of(now, BERLIN)
+    for kind in ("support", "feature"):
+        for name in ("Ready", "In progress", "Review"):
+            cell = [
+                c
+                for c in open_cards
+                if c.lane_id == lanes[kind].id and c.column_id == columns[name].id
+            ]
+            assert cell, f"no {kind} card in {name}"
+        done = [
+            c
+            for c in all_cards
+            if c.lane_id == lanes[kind].id and c.status == "done" and start <= c.done_at <= now
+        ]
+        assert done, f"no {kind} card done this week"
+
+    # One emergency done this week, none waiting or in progress.
+    expedite = [c for c in all_cards if c.lane_id == lanes["expedite"].id]
+    assert not [c for c in expedite if c.status == "open"]
+    assert len([c for c in expedite if c.status == "done" and c.done_at >= start]) == 1
+    assert {c.severity for c in expedite} == {"S1"}
+    support = [c for c in all_cards if c.lane_id == lanes["support"].id]
+    assert {c.severity for c in support} <= {"S2", "S3", "S4"}
+
+    # Lanes within their limits, except one over it through exactly one recorded override.
+    wip = Counter(c.lane_id for c in open_cards if c.column_id in active)
+    over = [lane for lane in board.lanes if lane.wip_limit and wip[lane.id] > lane.wip_limit]
+    assert len(over) == 1, {lane.kind: (wip[lane.id], lane.wip_limit) for lane in board.lanes}
+    overrides = (
+        db.session.execute(select(CardEvent).where(CardEvent.kind == "wip_override"))
+        .scalars()
+        .all()
+    )
+    assert len(overrides) == 1
+    overridden = db.session.get(Card, overrides[0].card_id)
+    assert overridden.status == "open" and overridden.lane_id == over[0].id
+    assert overridden.column_id in active and overrides[0].reason.strip()
+
+    # Two or more blocked cards, each saying why.
+    blocked = [c for c in open_cards if c.blocked]
+    assert len(blocked) >= 2 and all(c.blocked_reason.strip() for c in blocked)
+
+    # Every member and the lead hold some work in progress.
+    for user_id, role in db.session.execute(select(Membership.user_id, Membership.role)):
+        if role in ("lead", "member"):
+            held = [c for c in open_cards if c.assignee_id == user_id and c.column_id in active]
+            assert held, f"user {user_id} ({role}) holds no work"
+
+    # History: past times, about `weeks` of them, in order, replaying to each card's state.
+    events = list(db.session.execute(select(CardEvent).order_by(CardEvent.id)).scalars())
+    assert max(e.at for e in events) <= now
+    assert min(e.at for e in events) <= now - timedelta(weeks=weeks - 1)
+    by_card: dict[int, list[CardEvent]] = defaultdict(list)
+    for event in events:
+        by_card[event.card_id].append(event)
+    for card in all_cards:
+        times = [e.at for e in by_card[card.id]]
+        assert times == sorted(times), card.ref
+        replayed = history.replay(e.changes for e in by_card[card.id])
+        current = snapshot(card)
+        assert {k: replayed.get(k) for k in current} == current, card.ref
+
+
+def test_seed_demo_builds_the_demo_once(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    second = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "weatherboard" in first.output and "history events" in first.output
+    assert second.exit_code == 0 and "already there" in second.output
+    with app.app_context():
+        now = clock.now()
+        people = db.session.execute(select(User.username)).scalars().all()
+        assert sorted(people) == sorted(username for username, *_ in demo.PEOPLE)
+        assert_demo_board(now, demo.WEEKS)
+        all_cards = list(db.session.execute(select(Card)).scalars())
+        emergencies = [c for c in all_cards if c.ref.startswith("EXP-") and c.status == "done"]
+        assert len(emergencies) >= 3, "a few emergencies over the weeks"
+        assert any(c.status == "closed" for c in all_cards), "some won't do or duplicates"
+        kinds = set(db.session.execute(select(CardEvent.kind)).scalars())
+        assert {"created", "pulled", "moved", "assigned", "edited", "blocked"} <= kinds
+        assert {"unblocked", "closed", "wip_override", "reordered"} <= kinds
+        db.session.remove()
+
+
+@pytest.mark.parametrize(
+    "local_now",
+    [
+        datetime(2026, 11, 23, 0, 20),  # Monday just after midnight: no working time yet
+        datetime(2026, 11, 23, 9, 40),  # Monday morning, work has just begun
+        datetime(2026, 3, 25, 14, 5),  # Wednesday afternoon, days before the clocks change
+        datetime(2026, 11, 29, 21, 0),  # Sunday evening: the week's work is done
+    ],
+)
+def test_the_board_is_right_whatever_the_day(app, local_now):
+    now = local_now.replace(tzinfo=BERLIN)
+    with time_machine.travel(now, tick=False), app.app_context():
+        demo.seed(weeks=2)
+        assert_demo_board(now, 2)
+        db.session.remove()
