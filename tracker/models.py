@@ -130,6 +130,9 @@ class Card(db.Model):
     __table_args__ = (
         UniqueConstraint("board_id", "ref", name="uq_card_board_ref"),
         Index("ix_card_board_status_done", "board_id", "status", "done_at"),
+        # Each lane's latest done cards (services.board_view._done_statement). board_id,
+        # implied by the lane, makes it the planner's clear choice there and covering.
+        Index("ix_card_lane_board_status_done", "lane_id", "board_id", "status", "done_at"),
         Index("ix_card_column_rank", "column_id", "rank"),
     )
 

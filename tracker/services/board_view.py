@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from tracker import clock
@@ -17,13 +18,63 @@ from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
 from tracker.services.common import column_rule, lane_rule
 
 
+@dataclass(frozen=True, slots=True)
+class Assignee:
+    """A card's assignee as a tile shows them: one of these per person per page."""
+
+    id: int
+    name: str
+    username: str
+
+    initials = User.initials  # the same rule as a User's
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """A card as the board shows it: only the fields a tile needs, read as plain rows.
+
+    The board can hold thousands of cards; building ORM objects for each (with their
+    descriptions) costs more than the query itself, so the board reads these instead.
+    """
+
+    id: int
+    ref: str
+    title: str
+    lane_id: int
+    column_id: int
+    assignee_id: int | None
+    severity: str | None
+    blocked: bool
+    blocked_reason: str
+    column_entered_at: datetime
+    assignee: Assignee | None
+    days: int  # whole days in its column, 0 on the first day
+
+
+# The columns of Tile, in order, then the assignee's (an outer-joined User).
+TILE_COLUMNS = (
+    Card.id,
+    Card.ref,
+    Card.title,
+    Card.lane_id,
+    Card.column_id,
+    Card.assignee_id,
+    Card.severity,
+    Card.blocked,
+    Card.blocked_reason,
+    Card.column_entered_at,
+    User.name.label("assignee_name"),
+    User.username.label("assignee_username"),
+)
+
+
 @dataclass
 class BoardView:
     board: Board
     lanes: list[Lane]
     columns: list[BoardColumn]
     wip: wip.BoardWip
-    cells: dict[tuple[int, int], list[Card]]
+    cells: dict[tuple[int, int], list[Tile]]
     done_total: dict[int, int]
     period_start: datetime
     period_end: datetime
@@ -37,7 +88,7 @@ class BoardView:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.board.timezone)
 
-    def cell(self, lane: Lane, column: BoardColumn) -> list[Card]:
+    def cell(self, lane: Lane, column: BoardColumn) -> list[Tile]:
         return self.cells.get((lane.id, column.id), [])
 
     def done_more(self, lane: Lane) -> int:
@@ -45,13 +96,81 @@ class BoardView:
         return self.done_total.get(lane.id, 0) - self.done_shown.get(lane.id, 0)
 
 
-def _matches(card: Card, mine: int | None, text: str) -> bool:
+def _matches(card: Tile, mine: int | None, text: str) -> bool:
     if mine is not None and card.assignee_id != mine:
         return False
     if text:
         needle = text.casefold()
         return needle in card.title.casefold() or needle in card.ref.casefold()
     return True
+
+
+def _tiles(statement: Select, params: dict, now: datetime) -> list[tuple[Tile, ...]]:
+    """Run a statement selecting TILE_COLUMNS then any extra columns: (tile, *extra) rows."""
+    card_width, width = len(TILE_COLUMNS) - 2, len(TILE_COLUMNS)
+    people: dict[int, Assignee] = {}
+    found = []
+    for row in db.session.execute(statement, params):
+        person = None
+        if row.assignee_id is not None:
+            person = people.get(row.assignee_id)
+            if person is None:
+                person = Assignee(row.assignee_id, row.assignee_name, row.assignee_username)
+                people[row.assignee_id] = person
+        days = max(0, (now - row.column_entered_at).days)
+        found.append((Tile(*row[:card_width], person, days), *row[width:]))
+    return found
+
+
+# The board's two card statements are composed once, with bound parameters: composing
+# them (the done one especially) costs more Python time than SQLite takes to run them.
+
+
+@functools.cache
+def _open_statement() -> Select:
+    """The board's open cards (all of them: the page and the WIP counts need each)."""
+    return (
+        select(*TILE_COLUMNS)
+        .outerjoin(User, User.id == Card.assignee_id)
+        .where(Card.board_id == bindparam("board_id"), Card.status == "open")
+        .order_by(Card.rank)
+    )
+
+
+@functools.cache
+def _done_statement(lane_count: int) -> Select:
+    """Each lane's latest cards done since `start` (at most `per_lane`), with its total.
+
+    One UNION ALL branch per lane (parameters lane_0, lane_1, ...), each an index range
+    read from the newest end (ix_card_lane_board_status_done): the cost follows the cards
+    shown, not the cards done this period. board_id stays in the conditions so that a
+    database without that index still reads only this period's range of
+    ix_card_board_status_done, not the lane's whole history.
+    """
+    branches = []
+    for i in range(max(lane_count, 1)):
+        in_lane = (
+            Card.board_id == bindparam("board_id"),
+            Card.lane_id == bindparam(f"lane_{i}"),
+            Card.status == "done",
+            Card.done_at >= bindparam("start"),
+        )
+        total = select(func.count()).select_from(Card).where(*in_lane).correlate(None)
+        newest = (
+            select(Card.id, total.scalar_subquery().label("total"))
+            .where(*in_lane)
+            .order_by(Card.done_at.desc(), Card.id.desc())
+            .limit(bindparam("per_lane"))
+            .subquery()
+        )
+        branches.append(select(newest.c.id, newest.c.total))
+    latest = union_all(*branches).subquery()
+    return (
+        select(*TILE_COLUMNS, latest.c.total)
+        .join(latest, latest.c.id == Card.id)
+        .outerjoin(User, User.id == Card.assignee_id)
+        .order_by(Card.done_at.desc(), Card.id.desc())
+    )
 
 
 def load_board_view(
@@ -72,39 +191,17 @@ def load_board_view(
             .order_by(BoardColumn.position)
         ).scalars()
     )
-    open_cards = list(
-        db.session.execute(
-            select(Card)
-            .options(joinedload(Card.assignee))
-            .where(Card.board_id == board.id, Card.status == "open")
-            .order_by(Card.rank)
-        ).scalars()
-    )
+    open_cards = [tile for (tile,) in _tiles(_open_statement(), {"board_id": board.id}, now)]
     counts = wip.BoardWip(
         [lane_rule(x) for x in lanes],
         [column_rule(c) for c in columns],
         (wip.Placement(c.lane_id, c.column_id, c.assignee_id) for c in open_cards),
         board.per_person_limit,
     )
-    latest = (
-        select(
-            Card.id,
-            func.row_number()
-            .over(partition_by=Card.lane_id, order_by=(Card.done_at.desc(), Card.id.desc()))
-            .label("n"),
-            func.count().over(partition_by=Card.lane_id).label("total"),
-        )
-        .where(Card.board_id == board.id, Card.status == "done", Card.done_at >= start)
-        .subquery()
-    )
-    done_rows = db.session.execute(
-        select(Card, latest.c.total)
-        .options(joinedload(Card.assignee))
-        .join(latest, latest.c.id == Card.id)
-        .where(latest.c.n <= done_per_lane)
-        .order_by(Card.done_at.desc())
-    ).all()
-    cells: dict[tuple[int, int], list[Card]] = defaultdict(list)
+    params = {"board_id": board.id, "start": start, "per_lane": done_per_lane, "lane_0": None}
+    params |= {f"lane_{i}": lane.id for i, lane in enumerate(lanes)}
+    done_rows = _tiles(_done_statement(len(lanes)), params, now)
+    cells: dict[tuple[int, int], list[Tile]] = defaultdict(list)
     hidden = 0
     for card in open_cards:
         if _matches(card, mine, text):

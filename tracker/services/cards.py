@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker import clock
 from tracker.domain import pull, ranks, wip
@@ -43,39 +43,50 @@ def _open_card(board_id: int, card_id: Any) -> Card:
     return card
 
 
-def _cell_ranks(card_id: int | None, lane_id: int, column_id: int) -> list[tuple[int, float]]:
-    rows = db.session.execute(
-        select(Card.id, Card.rank)
-        .where(Card.lane_id == lane_id, Card.column_id == column_id, Card.status != "closed")
-        .order_by(Card.rank)
+def _in_cell(card_id: int | None, lane_id: int, column_id: int) -> tuple:
+    """Conditions for the other cards of a cell (lane × column) that are still on the board."""
+    return (
+        Card.lane_id == lane_id,
+        Card.column_id == column_id,
+        Card.status != "closed",
+        Card.id != (card_id or 0),
     )
-    return [(row.id, row.rank) for row in rows if row.id != card_id]
 
 
-def _place(card: Card, lane_id: int, column_id: int, after: int | None | str) -> None:
-    """Give card a rank in the cell: after the card `after`, at the top (0) or bottom (None)."""
-    cell = _cell_ranks(card.id, lane_id, column_id)
+def _neighbours(
+    card_id: int | None, lane_id: int, column_id: int, after: int | None
+) -> tuple[float | None, float | None]:
+    """The ranks just above and below the slot: after `after`, at the top (0), bottom (None).
+
+    Reads only the neighbours, never the whole cell: a done column holds years of cards.
+    """
+    cell = _in_cell(card_id, lane_id, column_id)
     if after is None:
-        index = len(cell)
-    elif after == 0:
-        index = 0
-    else:
-        ids = [cid for cid, _ in cell]
-        if after not in ids:
-            raise InvalidRequest("The card to place it after is not in that column any more.")
-        index = ids.index(after) + 1
-    above = cell[index - 1][1] if index > 0 else None
-    below = cell[index][1] if index < len(cell) else None
+        return db.session.execute(select(func.max(Card.rank)).where(*cell)).scalar(), None
+    if after == 0:
+        return None, db.session.execute(select(func.min(Card.rank)).where(*cell)).scalar()
+    above = db.session.execute(select(Card.rank).where(Card.id == after, *cell)).scalar()
+    if above is None:
+        raise InvalidRequest("The card to place it after is not in that column any more.")
+    below = db.session.execute(select(func.min(Card.rank)).where(*cell, Card.rank > above)).scalar()
+    return above, below
+
+
+def _place(card: Card, lane_id: int, column_id: int, after: int | None) -> None:
+    """Give card a rank in the cell: after the card `after`, at the top (0) or bottom (None)."""
+    above, below = _neighbours(card.id, lane_id, column_id, after)
     if ranks.needs_respacing(above, below):
-        ids = [cid for cid, _ in cell]
-        others = db.session.execute(select(Card).where(Card.id.in_(ids))).scalars()
-        by_id = {other.id: other for other in others}
-        for rank, cid in zip(ranks.spaced(len(ids)), ids, strict=True):
-            by_id[cid].rank = rank
+        others = (
+            db.session.execute(
+                select(Card).where(*_in_cell(card.id, lane_id, column_id)).order_by(Card.rank)
+            )
+            .scalars()
+            .all()
+        )
+        for rank, other in zip(ranks.spaced(len(others)), others, strict=True):
+            other.rank = rank
         db.session.flush()
-        cell = _cell_ranks(card.id, lane_id, column_id)
-        above = cell[index - 1][1] if index > 0 else None
-        below = cell[index][1] if index < len(cell) else None
+        above, below = _neighbours(card.id, lane_id, column_id, after)
     card.rank = ranks.rank_between(above, below)
 
 
@@ -182,14 +193,32 @@ def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> C
     _require_changer(actor)
     state = board_state(lock_board(board_id))
     card = _open_card(board_id, card_id)
-    cell = [cid for cid, _ in _cell_ranks(None, card.lane_id, card.column_id)]
-    index = cell.index(card.id)
-    if direction == "up" and index > 0:
-        after = cell[index - 2] if index >= 2 else 0
-    elif direction == "down" and index < len(cell) - 1:
-        after = cell[index + 1]
+    cell = _in_cell(card.id, card.lane_id, card.column_id)
+    if direction == "up":
+        # Two cards up: the new slot is after the second one above (or the top).
+        above = (
+            db.session.execute(
+                select(Card.id)
+                .where(*cell, Card.rank < card.rank)
+                .order_by(Card.rank.desc())
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
+        if not above:
+            db.session.rollback()
+            return card
+        after = above[1] if len(above) == 2 else 0
+    elif direction == "down":
+        after = db.session.execute(
+            select(Card.id).where(*cell, Card.rank > card.rank).order_by(Card.rank).limit(1)
+        ).scalar()
+        if after is None:
+            db.session.rollback()
+            return card
     else:
-        return card
+        raise InvalidRequest("Move a card up or down.")
     before = snapshot(card)
     _place(card, card.lane_id, card.column_id, after)
     record(card, "reordered", actor, before)

@@ -1,0 +1,455 @@
+"""Board speed: the board page, pull and move, measured in process on SQLite.
+
+Run from the repo root:  .venv/bin/python bench/board.py
+
+Builds a throwaway SQLite database in a temporary directory (never the instance one): a
+board whose history holds 100,000 done cards (done over the last two years, each with a
+"created" and a "moved" event), then 200 and later 2,000 open cards across lanes and
+columns. Requests go through Flask's test client, logged in, with CSRF on: the figures are
+server time with no network. Prints one `key = value` line per figure on stdout; progress
+and detail go to stderr.
+
+Figures (medians over RUNS requests after WARMUP warm-ups):
+  board_200_ms, board_2000_ms   the full board page (GET /b/<id>)
+  board_200_queries, ...        SQL statements per board page (page and htmx fragment alike)
+  board_200_bytes_per_card      bytes of the #board fragment / cards shown on it
+  pull_ms                       POST /b/<id>/pull (htmx) on the 200-card board
+  move_ms                       POST .../move (htmx), In progress <-> Review, 200-card board
+Pull and move answers include the re-rendered board, as the browser receives them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, func, insert, select, update
+
+from tracker import create_app
+from tracker.extensions import db
+from tracker.models import BoardColumn, Card, CardEvent, Lane
+from tracker.services import boards, users
+from tracker.services.boards import LaneSetting
+from tracker.services.common import Actor
+
+HISTORY_CARDS = 100_000
+SIZES = (200, 2_000)
+WARMUP = 3
+RUNS = 40
+PASSWORD = "bench password 123"
+SEED = 20261126
+CHUNK = 5_000
+
+# Share of each lane, and of each open column, in the generated cards.
+LANE_SHARE = (("expedite", 0.03), ("support", 0.42), ("feature", 0.55))
+OPEN_SHARE = (("Ready", 0.5), ("In progress", 0.25), ("Review", 0.25))
+# fmt: off
+WORDS = (
+    "login", "checkout", "invoice", "export", "search", "report", "cache", "queue",
+    "webhook", "billing", "timeout", "retry", "upload", "email", "mobile", "layout",
+    "token", "import", "sync", "dashboard", "audit", "alert", "printer",
+)
+# fmt: on
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def median_ms(seconds: list[float]) -> float:
+    return round(statistics.median(seconds) * 1000, 2)
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token base.html puts on <body hx-headers=...>, as htmx sends it."""
+    return re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+
+
+class QueryCounter:
+    """Counts the SQL statements the engine sends (every cursor execute)."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        self.count += 1
+
+
+@dataclass(frozen=True)
+class Place:
+    """A lane or column, as plain values (no ORM object outlives its session here)."""
+
+    id: int
+    kind: str
+    name: str
+    prefix: str = ""
+
+
+class Builder:
+    """Writes the board, its people and its cards: services for the setup, core inserts
+    for the bulk of cards, with rows shaped like the ones the services write."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.now = datetime.now(UTC)
+        self.numbers: dict[int, int] = defaultdict(int)
+        self.ranks: dict[tuple[int, int], float] = defaultdict(float)
+        self.next_id = 1
+
+    def setup(self) -> None:
+        board = boards.create_board("Bench team", "Europe/Berlin")
+        self.board_id = board.id
+        lead_user = users.create_user("lead", "Lee Lead", PASSWORD)
+        boards.set_membership(board, lead_user, "lead")
+        self.lead_id = lead_user.id
+        self.members = [lead_user.id]
+        for i in range(1, 7):
+            user = users.create_user(f"member{i}", f"Member Number{i}", PASSWORD)
+            boards.set_membership(board, user, "member")
+            self.members.append(user.id)
+        lead = Actor(lead_user.id, lead_user.name, "lead")
+        lanes = [LaneSetting(x.id, x.name, None, x.limit_mode) for x in board.lanes]
+        boards.update_settings(
+            board.id,
+            lead,
+            timezone=board.timezone,
+            per_person_limit=None,
+            pull_order=board.pull_order,
+            lanes=lanes,
+            column_limits={c.id: None for c in board.columns},
+        )
+        lanes = db.session.execute(select(Lane).where(Lane.board_id == board.id)).scalars()
+        self.lanes = {x.kind: Place(x.id, x.kind, x.name, x.prefix) for x in lanes}
+        columns = db.session.execute(
+            select(BoardColumn).where(BoardColumn.board_id == board.id)
+        ).scalars()
+        self.columns = {c.name: Place(c.id, c.kind, c.name) for c in columns}
+
+    def _pick(self, shares):
+        x, total = self.rng.random(), 0.0
+        for value, share in shares:
+            total += share
+            if x < total:
+                return value
+        return shares[-1][0]
+
+    def _title(self) -> str:
+        words = self.rng.sample(WORDS, self.rng.randint(3, 7))
+        return " ".join(words).capitalize()
+
+    def _card(self, lane: Place, column: Place, status: str, created, **extra) -> dict:
+        self.numbers[lane.id] += 1
+        self.ranks[(lane.id, column.id)] += 1024.0
+        card = {
+            "id": self.next_id,
+            "board_id": self.board_id,
+            "ref": f"{lane.prefix}-{self.numbers[lane.id]}",
+            "lane_id": lane.id,
+            "column_id": column.id,
+            "rank": self.ranks[(lane.id, column.id)],
+            "title": self._title(),
+            "description": "",
+            "assignee_id": None,
+            "estimate": self.rng.choice((None, 1, 2, 3, 5, 8)),
+            "severity": None if lane.kind == "feature" else self.rng.choice(("S2", "S3", "S4")),
+            "component": self.rng.choice(WORDS),
+            "requester": "",
+            "blocked": False,
+            "blocked_reason": "",
+            "status": status,
+            "close_reason": "",
+            "created_at": created,
+            "started_at": None,
+            "done_at": None,
+            "closed_at": None,
+            "column_entered_at": created,
+            "created_by_id": self.lead_id,
+            "version": 1,
+        }
+        card.update(extra)
+        self.next_id += 1
+        return card
+
+    def _created_event(self, card: dict, ready: Place) -> dict:
+        fields = ("lane_id", "assignee_id", "title", "estimate", "severity", "component")
+        changes = {name: [None, card[name]] for name in fields if card[name] is not None}
+        changes |= {"column_id": [None, ready.id], "status": [None, "open"]}
+        changes |= {"blocked": [None, False]}
+        return self._event(card, "created", card["created_at"], None, ready.id, changes)
+
+    def _event(self, card, kind, at, from_id, to_id, changes) -> dict:
+        return {
+            "board_id": self.board_id,
+            "card_id": card["id"],
+            "actor_id": self.lead_id,
+            "at": at,
+            "kind": kind,
+            "from_column_id": from_id,
+            "to_column_id": to_id,
+            "reason": "",
+            "changes": changes,
+        }
+
+    def _write(self, cards: list[dict], events: list[dict]) -> None:
+        for i in range(0, len(cards), CHUNK):
+            db.session.execute(insert(Card.__table__), cards[i : i + CHUNK])
+        for i in range(0, len(events), CHUNK):
+            db.session.execute(insert(CardEvent.__table__), events[i : i + CHUNK])
+        for lane in self.lanes.values():
+            db.session.execute(
+                update(Lane).where(Lane.id == lane.id).values(next_number=self.numbers[lane.id] + 1)
+            )
+        db.session.commit()
+
+    def history(self, count: int) -> None:
+        """Done cards over the last two years, each created in Ready and moved to Done."""
+        ready, done = self.columns["Ready"], self.columns["Done"]
+        review = self.columns["Review"]
+        cards, events = [], []
+        for _ in range(count):
+            lane = self.lanes[self._pick(LANE_SHARE)]
+            done_at = self.now - timedelta(seconds=self.rng.uniform(60, 730 * 86400))
+            started = done_at - timedelta(hours=self.rng.uniform(2, 240))
+            created = started - timedelta(hours=self.rng.uniform(1, 500))
+            card = self._card(
+                lane,
+                done,
+                "done",
+                created,
+                assignee_id=self.rng.choice(self.members),
+                started_at=started,
+                done_at=done_at,
+                column_entered_at=done_at,
+            )
+            cards.append(card)
+            events.append(self._created_event(card, ready))
+            changes = {"column_id": [review.id, done.id], "status": ["open", "done"]}
+            events.append(self._event(card, "moved", done_at, review.id, done.id, changes))
+        self._write(cards, events)
+
+    def open_cards(self, count: int) -> None:
+        """Open cards in Ready, In progress and Review; some blocked, the active ones assigned."""
+        ready = self.columns["Ready"]
+        cards, events = [], []
+        for _ in range(count):
+            lane = self.lanes[self._pick(LANE_SHARE)]
+            column = self.columns[self._pick(OPEN_SHARE)]
+            created = self.now - timedelta(hours=self.rng.uniform(1, 900))
+            extra: dict = {}
+            if self.rng.random() < 0.1:
+                extra |= {"blocked": True, "blocked_reason": "Waiting for the vendor's answer"}
+            if column.kind == "active":
+                entered = created + (self.now - created) * self.rng.random()
+                extra |= {
+                    "assignee_id": self.rng.choice(self.members),
+                    "started_at": entered,
+                    "column_entered_at": entered,
+                }
+            card = self._card(lane, column, "open", created, **extra)
+            cards.append(card)
+            events.append(self._created_event(card, ready))
+            if column.kind == "active":
+                changes = {"column_id": [ready.id, column.id]}
+                at = card["column_entered_at"]
+                events.append(self._event(card, "moved", at, ready.id, column.id, changes))
+        self._write(cards, events)
+
+    def open_count(self) -> int:
+        return db.session.execute(
+            select(func.count())
+            .select_from(Card)
+            .where(Card.board_id == self.board_id, Card.status == "open")
+        ).scalar_one()
+
+    def open_cards_in(self, lane: Place, column: Place, count: int) -> list[int]:
+        query = (
+            select(Card.id)
+            .where(Card.lane_id == lane.id, Card.column_id == column.id, Card.status == "open")
+            .order_by(Card.rank)
+            .limit(count)
+        )
+        return list(db.session.execute(query).scalars())
+
+
+@dataclass
+class Sample:
+    """Timings of one kind of request: wall-clock (the figure), and on stderr also this
+    process's CPU time and the statements sent per request."""
+
+    seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
+    answer: object = None
+
+    @property
+    def median_ms(self) -> float:
+        return median_ms(self.seconds)
+
+    def __str__(self) -> str:
+        return (
+            f"median {self.median_ms} ms (min {min(self.seconds) * 1000:.2f}, "
+            f"max {max(self.seconds) * 1000:.2f}), cpu median {median_ms(self.cpu)} ms, "
+            f"statements {sorted(set(self.queries))}"
+        )
+
+
+class Bench:
+    def __init__(self, app, builder: Builder, counter: QueryCounter) -> None:
+        self.app, self.builder, self.counter = app, builder, counter
+        self.client = app.test_client()
+        self.base = f"/b/{builder.board_id}"
+        self.hx = {"HX-Request": "true"}
+
+    def login(self) -> None:
+        token = csrf_token(self.client.get("/login").text)
+        data = {"username": "lead", "password": PASSWORD, "csrf_token": token}
+        answer = self.client.post("/login", data=data)
+        if answer.status_code != 302:
+            raise SystemExit(f"login failed: {answer.status_code}")
+        self.hx["X-CSRFToken"] = csrf_token(self.client.get(self.base).text)
+
+    def timed(self, what: str, send, check) -> Sample:
+        """Warm up, then time RUNS requests; each answer must pass check."""
+        sample = Sample()
+        for i in range(WARMUP + RUNS):
+            before = self.counter.count
+            cpu, start = time.process_time(), time.perf_counter()
+            answer = send(i)
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+            check(answer)
+            if i >= WARMUP:
+                sample.seconds.append(elapsed)
+                sample.cpu.append(cpu)
+                sample.queries.append(self.counter.count - before)
+        sample.answer = answer
+        log(f"{what}: {sample}")
+        return sample
+
+    def board(self, size: int) -> dict[str, float]:
+        def ok(answer):
+            if answer.status_code != 200:
+                raise SystemExit(f"board page answered {answer.status_code}")
+
+        page = self.timed(f"board {size} page", lambda _i: self.client.get(self.base), ok)
+        fragment = self.timed(
+            f"board {size} fragment", lambda _i: self.client.get(self.base, headers=self.hx), ok
+        )
+        html = fragment.answer.get_data()
+        shown = html.count(b'<li class="card')
+        with self.app.app_context():
+            open_cards = self.builder.open_count()
+        if shown < open_cards:
+            raise SystemExit(f"the board shows {shown} cards but {open_cards} are open")
+        log(f"board {size}: {open_cards} open cards, {shown} shown, fragment {len(html)} bytes")
+        return {
+            f"board_{size}_ms": page.median_ms,
+            f"board_{size}_queries": max(page.queries + fragment.queries),
+            f"board_{size}_bytes_per_card": round(len(html) / shown),
+        }
+
+    def pull(self) -> float:
+        def send(_i):
+            return self.client.post(self.base + "/pull", headers=self.hx)
+
+        def ok(answer):
+            if answer.status_code != 200 or "You pulled" not in answer.text:
+                raise SystemExit(f"pull failed: {answer.status_code} {answer.text[:300]}")
+
+        return self.timed("pull", send, ok).median_ms
+
+    def move(self) -> float:
+        lane = self.builder.lanes["feature"]
+        progress = self.builder.columns["In progress"]
+        review = self.builder.columns["Review"]
+        with self.app.app_context():
+            (card_id,) = self.builder.open_cards_in(lane, progress, 1)
+
+        def send(i):
+            to = review if i % 2 == 0 else progress
+            data = {"lane_id": lane.id, "column_id": to.id}
+            return self.client.post(f"{self.base}/cards/{card_id}/move", data=data, headers=self.hx)
+
+        def ok(answer):
+            if answer.status_code != 200 or "Moved" not in answer.text:
+                raise SystemExit(f"move failed: {answer.status_code} {answer.text[:300]}")
+
+        return self.timed("move", send, ok).median_ms
+
+    def finish(self) -> None:
+        """Diagnostic on stderr only (no target): In progress -> Done, the end of every card."""
+        lane = self.builder.lanes["feature"]
+        progress, done = self.builder.columns["In progress"], self.builder.columns["Done"]
+        with self.app.app_context():
+            card_ids = self.builder.open_cards_in(lane, progress, 5)
+        seconds = []
+        for card_id in card_ids:
+            data = {"lane_id": lane.id, "column_id": done.id}
+            start = time.perf_counter()
+            answer = self.client.post(
+                f"{self.base}/cards/{card_id}/move", data=data, headers=self.hx
+            )
+            seconds.append(time.perf_counter() - start)
+            if answer.status_code != 200:
+                raise SystemExit(f"move to Done failed: {answer.status_code}")
+        log(f"move to Done (diagnostic, {len(seconds)} runs): median {median_ms(seconds)} ms")
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
+        url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
+        app = create_app(
+            {
+                "SECRET_KEY": "bench-only-secret",
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+                "SQLALCHEMY_DATABASE_URI": url,
+            }
+        )
+        builder = Builder(rng)
+        # Building happens in app contexts of its own; requests run outside any, so that
+        # each request gets a fresh app context and database session, as in production.
+        with app.app_context():
+            db.create_all()
+            builder.setup()
+            started = time.perf_counter()
+            builder.history(HISTORY_CARDS)
+            log(f"history: {HISTORY_CARDS} done cards in {time.perf_counter() - started:.1f} s")
+            builder.open_cards(SIZES[0])
+            counter = QueryCounter(db.engine)
+            db.session.remove()
+        bench = Bench(app, builder, counter)
+        bench.login()
+        figures = bench.board(SIZES[0])
+        figures["pull_ms"] = bench.pull()
+        figures["move_ms"] = bench.move()
+        with app.app_context():
+            builder.open_cards(SIZES[1] - builder.open_count())
+            db.session.remove()
+        big = bench.board(SIZES[1])
+        figures |= {k: v for k, v in big.items() if "bytes" not in k}
+        bench.finish()
+        with app.app_context():
+            db.engine.dispose()
+    for key in (
+        "board_200_ms",
+        "board_2000_ms",
+        "board_200_queries",
+        "board_2000_queries",
+        "board_200_bytes_per_card",
+        "pull_ms",
+        "move_ms",
+    ):
+        print(f"{key} = {figures[key]}")
+
+
+if __name__ == "__main__":
+    main()
