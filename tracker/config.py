@@ -19,7 +19,7 @@ DEFAULTS: dict[str, object] = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     # Werkzeug's default is scrypt (memory-hard); tests switch to a cheap method.
     "PASSWORD_HASH_METHOD": "scrypt",
-    "DONE_SHOWN_PER_LANE": 5,
+    "DONE_SHOWN_PER_LANE": 3,
     "ARCHIVE_PAGE_SIZE": 50,
 }
 
