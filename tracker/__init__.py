@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker import config
 
     config.load(app, test_config)
+    register_proxy_fix(app)
     register_extensions(app)
     register_database_hooks(app)
     register_blueprints(app)
@@ -27,6 +28,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind N proxies, take client address, scheme and host from their forwarded headers."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_extensions(app: Flask) -> None:
@@ -50,9 +60,9 @@ def register_database_hooks(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker import auth, board, boards, settings
+    from tracker import auth, board, boards, ops, settings
 
-    for module in (auth, boards, board, settings):
+    for module in (auth, boards, board, settings, ops):
         app.register_blueprint(module.bp)
 
 
@@ -63,9 +73,10 @@ def register_cli(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from tracker import errors
+    from tracker import errors, ops
 
     errors.register(app)
+    ops.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -65,6 +65,9 @@ def _from_environment(app) -> None:
     if _env_flag("TRACKER_SECURE_COOKIES"):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    # TRACKER_PROXY_COUNT=N: trust X-Forwarded-For/-Proto/-Host from N proxies in front
+    # (a load balancer, nginx). 0 (the default) trusts none: never set it without a proxy.
+    app.config["PROXY_COUNT"] = int(os.environ.get("TRACKER_PROXY_COUNT", "0") or 0)
     # TRACKER_SQL_ECHO=1: log every SQL statement (debugging only).
     app.config["SQLALCHEMY_ECHO"] = _env_flag("TRACKER_SQL_ECHO")
 

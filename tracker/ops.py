@@ -1,0 +1,53 @@
+"""Operations: health checks for load balancers, and a plain 503 while the database is away."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from tracker.extensions import db, htmx
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
+UNAVAILABLE = (
+    "Weatherboard cannot reach its database right now. Nothing was changed. "
+    "It usually comes back within a few seconds: try again in a moment."
+)
+RETRY_AFTER_SECONDS = 5
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process is alive and answering (no database access)."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready for traffic: the database answers a trivial query."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except (OperationalError, InterfaceError):
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
+    return {"status": "ready"}
+
+
+def database_unavailable(error: Exception):
+    """503 with a plain message and a retry hint; the transaction is rolled back whole."""
+    log.warning("database unavailable: %s", type(error).__name__)
+    try:
+        db.session.rollback()
+    except (OperationalError, InterfaceError):
+        db.session.invalidate()
+    template = "errors/_message.html" if htmx else "errors/unavailable.html"
+    body = render_template(template, status=503, message=UNAVAILABLE)
+    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def register(app) -> None:
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
