@@ -51,3 +51,26 @@ def test_forwarded_headers_are_trusted_only_when_configured(app_session):
     capture(1)
     assert seen[0] == ("127.0.0.1", "http")
     assert seen[1] == ("203.0.113.9", "https")
+
+
+def test_security_headers_on_pages_and_fragments(client):
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get("/login", headers=headers)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+    assert client.get("/healthz").headers["X-Frame-Options"] == "DENY"
+
+
+def test_templates_have_no_inline_script_style_or_handlers():
+    import re
+    from pathlib import Path
+
+    for path in Path("templates").rglob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+        assert not re.search(r"\sstyle=", text), path
+        assert not re.search(r"\son[a-z]+=", text), path
+        assert "hx-on" not in text, path

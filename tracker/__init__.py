@@ -73,10 +73,11 @@ def register_cli(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from tracker import errors, ops
+    from tracker import errors, ops, security
 
     errors.register(app)
     ops.register(app)
+    security.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -228,3 +228,20 @@ def test_move_a_card_with_the_keyboard(page: Page, live_server, team):
     expect(cell(page, "Feature", "Ready")).not_to_contain_text("Dark mode")
     expect(panel).to_contain_text("Feature · In progress")
     assert card_place(card_id)[:2] == ("Feature", "In progress")
+
+
+def test_the_board_runs_under_the_content_security_policy(page: Page, live_server, team):
+    """No inline script or style: the strict CSP blocks nothing the board needs."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    log_in(page, live_server, "ann", team.board_id)
+    page.get_by_role("button", name="Pull next").click()
+    expect(page.locator("#notices")).to_contain_text("You pulled")
+    page.locator("#board a.ref").first.click()
+    expect(page.locator(".card-detail")).to_be_visible()
+    assert violations == []
