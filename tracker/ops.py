@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, request
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -43,8 +43,12 @@ def database_unavailable(error: Exception):
         db.session.rollback()
     except (OperationalError, InterfaceError):
         db.session.invalidate()
-    template = "errors/_message.html" if htmx else "errors/unavailable.html"
-    body = render_template(template, status=503, message=UNAVAILABLE)
+    # Rendered without Flask's context processors: they would load the person from the very
+    # database that is away.
+    template = current_app.jinja_env.get_template(
+        "errors/_message.html" if htmx else "errors/unavailable.html"
+    )
+    body = template.render(status=503, message=UNAVAILABLE, request=request)
     return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
