@@ -5,6 +5,8 @@
 (function () {
   "use strict";
 
+  var dragging = false;  // a live update never swaps the board out from under a drag
+
   var UNREACHABLE = "The server could not be reached, so the card was not moved. " +
     "It is back where it was; try again in a moment.";
   var FAILED_ACTION = "That did not work and nothing was changed. Reload the page and try again.";
@@ -76,11 +78,13 @@
       if (Sortable.get(cell)) { return; }
       Sortable.create(cell, {
         group: "board",
+        onStart: function () { dragging = true; },
         animation: 120,
         draggable: ".card",
         filter: "a",
         preventOnFilter: false,
         onEnd: function (evt) {
+          dragging = false;
           if (evt.from === evt.to && evt.oldIndex === evt.newIndex) { return; }
           moveCard(board, evt);
         }
@@ -101,6 +105,12 @@
       if (evt.detail.elt && evt.detail.elt.id === "board") { return; }
       alertIn(document.getElementById("flash"),
         "The server could not be reached; nothing was changed. Try again in a moment.");
+    });
+    body.addEventListener("htmx:beforeSwap", function (evt) {
+      if (dragging && evt.detail.requestConfig && evt.detail.requestConfig.elt &&
+          evt.detail.requestConfig.elt.id === "board-live") {
+        evt.detail.shouldSwap = false;  // the next poll brings the change after the drop
+      }
     });
     body.addEventListener("htmx:afterSwap", function (evt) {
       // A card panel that opens takes the keyboard focus, so its controls are the next Tab.

@@ -451,3 +451,23 @@ def test_card_service_and_view_agree_on_wip(app, client, auth, board):
         db.session.remove()
     auth.login("ann")
     assert "1 / 2" in client.get(url(board)).text
+
+
+def test_live_poll_answers_204_until_the_board_changes(app, client, auth, board):
+    auth.login("vic")
+    page = client.get(url(board)).text
+    version = int(re.search(r'/live\?v=(\d+)"', page).group(1))
+    assert client.get(url(board, f"/live?v={version}"), headers=HX).status_code == 204
+    with app.app_context():
+        cards.move_card(
+            board["board"],
+            actor(db.session.get(User, board["ann"])),
+            board["feature"],
+            lane_id=board["feature_lane"],
+            column_id=board["Review"],
+        )
+        db.session.remove()
+    fresh = client.get(url(board, f"/live?v={version}"), headers=HX)
+    assert fresh.status_code == 200 and fresh.text.lstrip().startswith('<section id="board"')
+    assert f"/live?v={version + 1}" in fresh.text
+    assert client.get(url(board, f"/live?v={version + 1}"), headers=HX).status_code == 204

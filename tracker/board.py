@@ -141,6 +141,17 @@ def show(board_id: int):
     return render_board(board, actor)
 
 
+@bp.get("/live")
+def live(board_id: int):
+    """The live-board poll: 204 while the board's version is the one the page shows, else
+    the fresh #board fragment. The version comes with the board row the access check reads,
+    so an unchanged board costs no statement beyond that check."""
+    board, actor = load_board(board_id, "board.view")
+    if request.args.get("v", type=int) == board.version:
+        return "", 204
+    return render_board(board, actor)
+
+
 @bp.post("/pull")
 def pull(board_id: int):
     """Pull next: assign the person the highest-priority card they may take."""

@@ -1,0 +1,42 @@
+"""Two people on one board: each sees the other's change within three seconds, no reload."""
+
+from __future__ import annotations
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # conftest skips these (fails under TRACKER_REQUIRE_BROWSER)
+    expect = None
+
+from tests.browser.test_board_browser import cell, log_in, mark_page, same_document
+from tests.helpers import actor, make_board, make_card, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_another_persons_move_shows_up_within_three_seconds(browser, live_server, live_db):
+    board = make_board("Shared")
+    make_user("ann", board=board, role="member")
+    bob = make_user("bob", board=board, role="member")
+    make_card(board, actor(bob), "feature", "Shared work")
+    board_id = board.id
+    ann_page = browser.new_context().new_page()
+    bob_page = browser.new_context().new_page()
+    try:
+        log_in(ann_page, live_server, "ann", board_id)
+        log_in(bob_page, live_server, "bob", board_id)
+        mark_page(ann_page)
+        expect(cell(ann_page, "Feature", "Ready")).to_contain_text("Shared work")
+
+        bob_page.get_by_role("button", name="Pull next").click()
+        expect(cell(bob_page, "Feature", "In progress")).to_contain_text("Shared work")
+
+        expect(cell(ann_page, "Feature", "In progress")).to_contain_text(
+            "Shared work", timeout=3000
+        )
+        expect(cell(ann_page, "Feature", "Ready")).not_to_contain_text("Shared work")
+        assert same_document(ann_page), "ann's board was reloaded instead of updated in place"
+    finally:
+        ann_page.context.close()
+        bob_page.context.close()
