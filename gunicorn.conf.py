@@ -24,3 +24,25 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# PROMETHEUS_MULTIPROC_DIR: a folder the workers share for /metrics (prometheus_client's
+# multi-process mode), so the figures add up every worker, not just the one that answers.
+# It must be empty when gunicorn starts: on_starting empties it (one folder per gunicorn).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server):
+    """Empty the metrics folder: files left by an earlier run would be counted again."""
+    if _metrics_dir:
+        os.makedirs(_metrics_dir, exist_ok=True)
+        for name in os.listdir(_metrics_dir):
+            if name.endswith(".db"):
+                os.remove(os.path.join(_metrics_dir, name))
+
+
+def child_exit(server, worker):
+    """A worker ended (recycled or killed): let its figures stay counted but not live."""
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

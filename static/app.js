@@ -96,13 +96,16 @@
     var body = document.body;
     enableDragAndDrop(body);
     body.addEventListener("htmx:load", function (evt) { enableDragAndDrop(evt.target); });
+    // Background polls (the live board, the emergency banner) fail quietly: the next poll
+    // tries again, and an alert every few seconds would only bury the page.
+    var quiet = { board: true, "board-live": true, emergency: true };
     body.addEventListener("htmx:responseError", function (evt) {
-      if (evt.detail.elt && evt.detail.elt.id === "board") { return; }  // a drop: handled above
+      if (evt.detail.elt && quiet[evt.detail.elt.id]) { return; }  // a drop is handled above
       // A page-wide alert for answers that swap nothing (403, an expired form, 5xx).
       alertIn(document.getElementById("flash"), responseText(evt.detail.xhr, FAILED_ACTION));
     });
     body.addEventListener("htmx:sendError", function (evt) {
-      if (evt.detail.elt && evt.detail.elt.id === "board") { return; }
+      if (evt.detail.elt && quiet[evt.detail.elt.id]) { return; }
       alertIn(document.getElementById("flash"),
         "The server could not be reached; nothing was changed. Try again in a moment.");
     });

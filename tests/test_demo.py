@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker import clock, demo
 from tracker.domain import history
 from tracker.domain.periods import week_of
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Membership, User
-from tracker.services import users
+from tracker.services import reports, users
 from tracker.services.common import snapshot
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -108,6 +108,28 @@ def assert_demo_board(now: datetime, weeks: int) -> None:
         assert {k: replayed.get(k) for k in current} == current, card.ref
 
 
+def assert_demo_sprints(now: datetime, finished_at_least: int) -> None:
+    """Two-week sprints back to the start of the history, one running now, capacity planned;
+    the capacity report then has an allowance from a full window."""
+    board = db.session.execute(select(Board)).scalar_one()
+    sprints = reports.sprints_of(board.id)
+    today = now.astimezone(BERLIN).date()
+    finished = [s for s in sprints if s.end_on < today]
+    running = [s for s in sprints if s.start_on <= today <= s.end_on]
+    assert len(finished) >= finished_at_least and len(running) == 1
+    for before, after in zip(sprints, sprints[1:], strict=False):
+        assert after.start_on == before.end_on + timedelta(days=1)
+    assert all((s.end_on - s.start_on).days == 13 and 0 < s.capacity_days <= 40 for s in sprints)
+    first_event = db.session.execute(select(func.min(CardEvent.at))).scalar_one()
+    assert sprints[0].start_on <= first_event.astimezone(BERLIN).date()
+    report = reports.build_report(board)
+    assert [load.period.name for load in report.loads][-1] == running[0].name
+    if finished_at_least:
+        assert report.allowance.average and not report.allowance.short
+        assert report.allowance.feature_capacity is not None
+        assert all(load.total("person_days") > 0 for load in report.loads)
+
+
 def test_seed_demo_builds_the_demo_once(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
@@ -127,6 +149,7 @@ def test_seed_demo_builds_the_demo_once(app):
         kinds = set(db.session.execute(select(CardEvent.kind)).scalars())
         assert {"created", "pulled", "moved", "assigned", "edited", "blocked"} <= kinds
         assert {"unblocked", "closed", "wip_override", "reordered"} <= kinds
+        assert_demo_sprints(now, finished_at_least=6)
         db.session.remove()
 
 
@@ -144,4 +167,5 @@ def test_the_board_is_right_whatever_the_day(app, local_now):
     with time_machine.travel(now, tick=False), app.app_context():
         demo.seed(weeks=2)
         assert_demo_board(now, 2)
+        assert_demo_sprints(now, finished_at_least=0)
         db.session.remove()

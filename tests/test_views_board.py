@@ -471,3 +471,30 @@ def test_live_poll_answers_204_until_the_board_changes(app, client, auth, board)
     assert fresh.status_code == 200 and fresh.text.lstrip().startswith('<section id="board"')
     assert f"/live?v={version + 1}" in fresh.text
     assert client.get(url(board, f"/live?v={version + 1}"), headers=HX).status_code == 204
+
+
+def test_a_running_sprint_is_this_period(app, client, auth, board):
+    from datetime import date
+
+    from tracker.services import reports
+
+    with app.app_context():
+        from tracker.models import Board
+
+        b = db.session.get(Board, board["board"])
+        lead = actor(db.session.get(User, board["ann"]), "lead")
+        with time_machine.travel("2026-11-10 10:00:00+00:00", tick=False):
+            make_card(b, lead, "feature", "Early in the sprint", at="Done")
+        with time_machine.travel("2026-11-02 10:00:00+00:00", tick=False):
+            make_card(b, lead, "feature", "Before the sprint", at="Done")
+        reports.add_sprint(
+            b.id,
+            lead,
+            reports.SprintInput("Sprint 23", date(2026, 11, 9), date(2026, 11, 27), 30.0, None),
+        )
+        db.session.remove()
+    with time_machine.travel("2026-11-26 10:00:00+00:00", tick=False):
+        auth.login("ann")
+        page = client.get(url(board)).text
+    assert "Sprint 23 · 2 days left" in page
+    assert "Early in the sprint" in page and "Before the sprint" not in page

@@ -21,8 +21,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     config.load(app, test_config)
     register_proxy_fix(app)
+    register_observability(app)
     register_extensions(app)
     register_database_hooks(app)
+    register_mail(app)
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)
@@ -37,6 +39,13 @@ def register_proxy_fix(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
+def register_observability(app: Flask) -> None:
+    """Request ids, JSON log lines and /metrics; first, so every request is timed and named."""
+    from tracker import observability
+
+    observability.register(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -59,10 +68,17 @@ def register_database_hooks(app: Flask) -> None:
         database.configure_engine(db.engine)
 
 
-def register_blueprints(app: Flask) -> None:
-    from tracker import auth, board, boards, ops, settings
+def register_mail(app: Flask) -> None:
+    """Mail to requesters goes out after the transaction that wrote it commits."""
+    from tracker.services import mail
 
-    for module in (auth, boards, board, settings, ops):
+    mail.register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from tracker import auth, board, boards, emergency, intake, ops, reports, settings
+
+    for module in (auth, boards, board, settings, ops, emergency, reports, intake):
         app.register_blueprint(module.bp)
 
 

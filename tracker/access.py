@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 
 from tracker.extensions import db
 from tracker.models import Board, Membership
@@ -15,6 +17,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "board.view": frozenset({LEAD, MEMBER, SUPPORT, VIEWER}),
     "card.change": frozenset({LEAD, MEMBER}),
     "board.settings": frozenset({LEAD}),
+    # Support intake: file requests, comment on them, make and revoke status links.
+    "request.file": frozenset({LEAD, MEMBER, SUPPORT}),
+    "request.comment": frozenset({LEAD, MEMBER, SUPPORT}),
+    "request.link": frozenset({LEAD, MEMBER, SUPPORT}),
+    "report.view": frozenset({LEAD, MEMBER, VIEWER}),
+    "sprints.manage": frozenset({LEAD}),
 }
 ADMIN_ROLE = VIEWER
 
@@ -31,13 +39,28 @@ def role_on(board_id: int) -> str | None:
     return role
 
 
+@functools.cache
+def _board_and_role() -> Select:
+    """The board and the person's membership role (NULL without one), in one statement."""
+    membership = and_(Membership.board_id == Board.id, Membership.user_id == bindparam("user_id"))
+    return (
+        select(Board, Membership.role)
+        .outerjoin(Membership, membership)
+        .where(Board.id == bindparam("board_id"))
+    )
+
+
 def load_board(board_id: int, permission: str) -> tuple[Board, Actor]:
     """The board and the acting person, or 404 (no access at all) / 403 (role too low).
 
     The board and actor are kept in `g` so the error handler can re-render the board.
+    The board and the role are read in one statement: every board request, the emergency
+    poll included, starts here.
     """
-    board = db.session.get(Board, board_id)
-    role = role_on(board_id) if board is not None else None
+    row = db.session.execute(_board_and_role(), {"board_id": board_id, "user_id": current_user.id})
+    board, role = row.one_or_none() or (None, None)
+    if role is None and board is not None and current_user.is_admin:
+        role = ADMIN_ROLE
     if board is None or role is None:
         abort(404)
     actor = Actor(current_user.id, current_user.name, role)

@@ -1,4 +1,4 @@
-"""Flask commands: create-user, add-member, create-board, seed-demo."""
+"""Flask commands: create-user, add-member, create-board, seed-demo, send-mail."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tracker.services import boards, users
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, add_member, create_board, seed_demo):
+    for command in (create_user, add_member, create_board, seed_demo, send_mail):
         app.cli.add_command(command)
 
 
@@ -75,3 +75,20 @@ def seed_demo() -> None:
         return
     summary = demo.seed()
     click.echo(summary)
+
+
+@click.command("send-mail")
+@with_appcontext
+@click.option("--limit", default=200, show_default=True, help="Send at most this many.")
+def send_mail(limit: int) -> None:
+    """Send the mail to requesters that is due, retries included (run it every few minutes
+    from cron or a systemd timer)."""
+    from tracker.services import mail
+
+    if not mail.configured():
+        click.echo("Mail is not set up (TRACKER_SMTP_HOST and friends): nothing to send.")
+        return
+    done = mail.deliver_pending(limit)
+    click.echo(f"Sent {done.sent}; {done.retrying} will be retried; {done.given_up} given up.")
+    if done.retrying or done.given_up:
+        raise click.exceptions.Exit(1)  # cron or the timer reports the failure

@@ -44,6 +44,7 @@ def load(app, test_config: dict | None) -> None:
         _from_environment(app)
     else:
         app.config.from_mapping(test_config)
+    _check_mail(app)
     _require_secret_key(app)
 
 
@@ -70,6 +71,67 @@ def _from_environment(app) -> None:
     app.config["PROXY_COUNT"] = int(os.environ.get("TRACKER_PROXY_COUNT", "0") or 0)
     # TRACKER_SQL_ECHO=1: log every SQL statement (debugging only).
     app.config["SQLALCHEMY_ECHO"] = _env_flag("TRACKER_SQL_ECHO")
+    _mail_from_environment(app)
+
+
+# Mail to requesters (services.mail): environment variable -> config key.
+MAIL_VARIABLES = {
+    # The SMTP server's host name. Unset: no mail is sent, and the pages say so.
+    "TRACKER_SMTP_HOST": "SMTP_HOST",
+    # Its port; default 587 (465 with TRACKER_SMTP_TLS=ssl, 25 with none).
+    "TRACKER_SMTP_PORT": "SMTP_PORT",
+    # The From address, e.g. "Support <support@example.com>". Required with a host.
+    "TRACKER_SMTP_SENDER": "SMTP_SENDER",
+    # starttls (the default: plain connection upgraded to TLS), ssl (TLS from the first
+    # byte, usually port 465) or none (loopback relays only).
+    "TRACKER_SMTP_TLS": "SMTP_TLS",
+    # Login for the SMTP server, when it wants one (both or neither).
+    "TRACKER_SMTP_USER": "SMTP_USER",
+    "TRACKER_SMTP_PASSWORD": "SMTP_PASSWORD",
+    # The address people reach the tracker at, e.g. https://tracker.example.com: links in
+    # mail are built on it (mail is sent outside any web request). Required with a host.
+    "TRACKER_PUBLIC_URL": "PUBLIC_URL",
+}
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _mail_from_environment(app) -> None:
+    for variable, key in MAIL_VARIABLES.items():
+        value = os.environ.get(variable, "").strip()
+        if value:
+            app.config[key] = value
+
+
+def _check_mail(app) -> None:
+    """Mail settings that cannot work stop the app at start, saying which variable to fix."""
+    config = app.config
+    if not config.get("SMTP_HOST"):
+        return
+    for key, variable in (
+        ("SMTP_SENDER", "TRACKER_SMTP_SENDER"),
+        ("PUBLIC_URL", "TRACKER_PUBLIC_URL"),
+    ):
+        if not config.get(key):
+            raise ConfigError(
+                f"TRACKER_SMTP_HOST is set but {variable} is not: set both, or neither."
+            )
+    tls = str(config.get("SMTP_TLS") or "starttls").lower()
+    if tls not in SMTP_TLS_MODES:
+        raise ConfigError("TRACKER_SMTP_TLS must be starttls, ssl or none.")
+    config["SMTP_TLS"] = tls
+    try:
+        config["SMTP_PORT"] = int(config.get("SMTP_PORT") or SMTP_DEFAULT_PORTS[tls])
+    except ValueError:
+        raise ConfigError("TRACKER_SMTP_PORT must be a port number, e.g. 587.") from None
+    if bool(config.get("SMTP_USER")) != bool(config.get("SMTP_PASSWORD")):
+        raise ConfigError("Set both TRACKER_SMTP_USER and TRACKER_SMTP_PASSWORD, or neither.")
+    url = str(config["PUBLIC_URL"]).rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(
+            "TRACKER_PUBLIC_URL must start with https://, e.g. https://tracker.example.com"
+        )
+    config["PUBLIC_URL"] = url
 
 
 def _require_secret_key(app) -> None:

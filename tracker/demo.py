@@ -14,6 +14,10 @@ Expedite lane within hours. A short final scene in the last working hours before
 makes sure the board shows what a newcomer should see: every column of Support and
 Feature in use, some cards done this week, one emergency done and none waiting, two cards
 blocked, and one lane over its limit through a lead's recorded override.
+
+The lead plans two-week sprints from the first simulated Monday to the one running now
+(eight finished with the default sixteen weeks), with planned capacity, so the capacity
+report has its weather at first run.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from tracker import clock
 from tracker.domain.periods import week_of
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
-from tracker.services import boards, cards, users
+from tracker.services import boards, cards, reports, users
 from tracker.services.common import Actor
 
 DEMO_PASSWORD = "weatherboard"  # noqa: S105 - the README shows it; demo mode only
@@ -53,6 +57,12 @@ TIMEZONE = "Europe/Berlin"
 WEEKS = 16
 RANDOM_SEED = 4711
 WORK_START, WORK_END = time(9), time(17)
+# Two-week sprints from the first simulated Monday up to the running one. Planned capacity:
+# the lead and three members, ten days each, less the person-days of holiday of each sprint.
+SPRINT_DAYS = 14
+TEAM_DAYS = 40
+HOLIDAYS = (0, 2, 0, 3, 1, 0, 4, 0, 2, 1)
+SPRINT_POINTS = 20
 # The final scene's window is cut into this many steps (it takes a few dozen actions).
 SCENE_SLOTS = 160
 
@@ -387,6 +397,29 @@ class _Seeder:
             for username in CAPACITY
         }
         self.usernames = {actor.id: username for username, actor in self.actors.items()}
+
+    def plan_sprints(self) -> None:
+        """The lead's two-week sprints from the first Monday of the history to the one
+        running now, each with its planned capacity (so the capacity report has weather)."""
+        first = self.start.astimezone(self.tz).date()
+        today = self.now.astimezone(self.tz).date()
+        number = 0
+        with self.at(self.start - timedelta(days=2)):
+            while first + timedelta(days=number * SPRINT_DAYS) <= today:
+                start = first + timedelta(days=number * SPRINT_DAYS)
+                holidays = HOLIDAYS[number % len(HOLIDAYS)]
+                reports.add_sprint(
+                    self.board_id,
+                    self.actors["lead"],
+                    reports.SprintInput(
+                        f"Sprint {number + 1}",
+                        start,
+                        start + timedelta(days=SPRINT_DAYS - 1),
+                        TEAM_DAYS - holidays,
+                        SPRINT_POINTS,
+                    ),
+                )
+                number += 1
 
     # -- what the simulation knows -----------------------------------------------------
 
@@ -938,6 +971,7 @@ def seed(weeks: int = WEEKS) -> str:
     """Create the demo people and board with `weeks` of history up to now; returns a summary."""
     seeder = _Seeder(clock.now(), weeks)
     seeder.create_people_and_board()
+    seeder.plan_sprints()
     seeder.simulate()
     seeder.scene()
     return seeder.summary()

@@ -50,10 +50,12 @@ def handle_csrf_error(error: CSRFError):
 def handle_domain_error(error: DomainError):
     """Refused by a rule: nothing changed. Re-render what the person was looking at."""
     from tracker import board as board_views
+    from tracker import observability
     from tracker.extensions import db
     from tracker.forms import EditCardForm
 
     db.session.rollback()
+    observability.count_refusal(error)
     board, actor = g.get("board"), g.get("actor")
     if board is None or error.status in (403, 404):
         return message_page(error.status, error.message)

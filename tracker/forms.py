@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     FieldList,
+    FloatField,
     FormField,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms import Form as PlainForm
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 from wtforms.widgets import HiddenInput
 
 SEVERITIES = (
@@ -38,7 +48,8 @@ def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
 
 
 def strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Strip surrounding space and drop NUL characters (no database stores them)."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
 class EmptyForm(FlaskForm):
@@ -182,3 +193,164 @@ class ColumnForm(PlainForm):
 
 class ColumnsForm(FlaskForm):
     columns = FieldList(FormField(ColumnForm), max_entries=13)
+
+
+# Support intake (tracker/intake.py). Labels and hints are for support staff, not engineers.
+INTAKE_SEVERITIES = (
+    ("S1", "S1 · Production down: the system is down or unusable for everyone, or data is lost"),
+    ("S2", "S2 · Major: an important feature fails for many people, and there is no workaround"),
+    ("S3", "S3 · Minor: something is wrong, but people can work around it"),
+    ("S4", "S4 · Question: a question or a request for help, nothing is broken"),
+)
+EMAIL_SHAPE = r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+$"
+ONE_TIME_KEY_SHAPE = r"^[A-Za-z0-9_-]{32,64}$"
+
+
+class IntakeForm(FlaskForm):
+    """A support request. The component choices come from the board (set by the view)."""
+
+    title = StringField(
+        "Short summary",
+        [
+            DataRequired("Write a short summary, such as “Checkout fails for card payments”."),
+            Length(max=200, message="Keep the summary to 200 characters or fewer."),
+        ],
+        filters=[strip],
+    )
+    description = TextAreaField(
+        "What happened",
+        [
+            DataRequired("Say what happened: what the person did, and what went wrong."),
+            Length(max=10_000, message="Keep this to 10,000 characters or fewer."),
+        ],
+        filters=[strip],
+    )
+    requester = StringField(
+        "Requester's name",
+        [
+            DataRequired("Give the name of the person who reported it."),
+            Length(max=200, message="Keep the name to 200 characters or fewer."),
+        ],
+        filters=[strip],
+    )
+    requester_email = StringField(
+        "Requester's email",
+        [
+            Optional(),
+            Length(max=254, message="An email address is at most 254 characters."),
+            Regexp(EMAIL_SHAPE, message="That is not an email address (like name@example.com)."),
+        ],
+        filters=[strip],
+    )
+    severity = RadioField(
+        "Severity",
+        choices=choices(*INTAKE_SEVERITIES),
+        invalid_choice_message="Choose how bad it is: one of S1, S2, S3 or S4.",
+    )
+    component = SelectField(
+        "Component",
+        [InputRequired("Choose the part of the system it concerns, or Other.")],
+        choices=[],
+        invalid_choice_message="Choose a component from the list, or Other if none fits.",
+    )
+    environment = StringField(
+        "Environment",
+        [Optional(), Length(max=200, message="Keep this to 200 characters or fewer.")],
+        filters=[strip],
+    )
+    intake_key = HiddenField(
+        validators=[Regexp(ONE_TIME_KEY_SHAPE, message="This form is incomplete; send it again.")]
+    )
+
+    def values(self) -> dict:
+        return {
+            "title": self.title.data,
+            "description": self.description.data,
+            "requester": self.requester.data,
+            "requester_email": self.requester_email.data or "",
+            "severity": self.severity.data,
+            "component": self.component.data,
+            "environment": self.environment.data or "",
+        }
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        "Comment",
+        [
+            DataRequired("Write the comment first."),
+            Length(max=10_000, message="Keep a comment to 10,000 characters or fewer."),
+        ],
+        filters=[strip],
+    )
+    visibility = RadioField(
+        "Who sees it",
+        choices=choices(
+            ("internal", "Internal note: the team only, never the requester"),
+            ("reply", "Reply to the requester: also shown on the request's status link"),
+        ),
+        default="internal",
+        invalid_choice_message="Choose an internal note or a reply to the requester.",
+    )
+
+
+class StatusLinkForm(FlaskForm):
+    action = SelectField(
+        choices=choices(("create", "create"), ("revoke", "revoke")),
+        invalid_choice_message="Make or revoke a link.",
+    )
+
+
+class ComponentForm(FlaskForm):
+    name = StringField(
+        "New component",
+        [
+            DataRequired("Give the component a name."),
+            Length(max=80, message="A component name is at most 80 characters."),
+        ],
+        filters=[strip],
+    )
+
+
+MEASURE_CHOICES = (("person_days", "person-days"), ("points", "points"), ("cards", "cards"))
+
+
+class ReportSettingsForm(FlaskForm):
+    """The capacity report's settings (a lead's): N, the measure, the alarm threshold."""
+
+    window_size = IntegerField(
+        "Average over the last N finished periods",
+        [
+            InputRequired("Say over how many finished periods to average."),
+            NumberRange(1, 12, "Average over 1 to 12 finished periods."),
+        ],
+    )
+    measure = SelectField("Measure", choices=choices(*MEASURE_CHOICES))
+    threshold = IntegerField(
+        "Alarm when support takes more than (%)",
+        [
+            InputRequired("Give the alarm threshold in percent."),
+            NumberRange(1, 100, "The threshold is a percentage from 1 to 100."),
+        ],
+    )
+
+
+class SprintForm(FlaskForm):
+    """A sprint: name, first and last day, planned capacity (person-days, optional points)."""
+
+    name = StringField(
+        "Name", [DataRequired("Give the sprint a name."), Length(max=60)], filters=[strip]
+    )
+    start_on = DateField("First day", [InputRequired("Give the sprint's first day.")])
+    end_on = DateField("Last day", [InputRequired("Give the sprint's last day.")])
+    capacity_days = FloatField(
+        "Planned capacity (person-days)",
+        [
+            InputRequired("Give the planned capacity in person-days."),
+            NumberRange(0, 10_000, "Planned capacity is 0 to 10,000 person-days."),
+        ],
+    )
+    capacity_points = FloatField(
+        "Planned points (optional)",
+        [Optional(), NumberRange(0, 100_000, "Planned points are 0 to 100,000.")],
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -134,6 +135,9 @@ class Card(db.Model):
         # implied by the lane, makes it the planner's clear choice there and covering.
         Index("ix_card_lane_board_status_done", "lane_id", "board_id", "status", "done_at"),
         Index("ix_card_column_rank", "column_id", "rank"),
+        # My requests (services.intake.my_requests): a person's filed cards on a board,
+        # newest first, read straight from the index.
+        Index("ix_card_filed_by_board_created", "filed_by_id", "board_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +164,12 @@ class Card(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     column_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Support intake (services.intake): who filed the request, how to reach the requester,
+    # where it happened, and the filing form's one-time token (a resubmit finds the card).
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requester_email: Mapped[str] = mapped_column(String(254), default="")
+    environment: Mapped[str] = mapped_column(String(200), default="")
+    intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -176,6 +186,8 @@ class CardEvent(db.Model):
     __table_args__ = (
         Index("ix_card_event_card", "card_id", "id"),
         Index("ix_card_event_board_at", "board_id", "at"),
+        # One kind of event in a time range (the report's WIP overrides and escalations).
+        Index("ix_card_event_board_kind_at", "board_id", "kind", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,3 +203,131 @@ class CardEvent(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class Component(db.Model):
+    """A part of the system a board's requests can concern; a lead keeps the list."""
+
+    __table_args__ = (UniqueConstraint("board_id", "name", name="uq_component_board_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class Comment(db.Model):
+    """A comment on a card: an internal note (team only) or a reply (the requester sees it)."""
+
+    __table_args__ = (Index("ix_comment_card", "card_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[str] = mapped_column(Text)
+    # "internal" or "reply" (tracker.domain.intake.VISIBILITIES).
+    visibility: Mapped[str] = mapped_column(String(8))
+
+    author: Mapped[User | None] = relationship()
+
+
+class StatusLink(db.Model):
+    """A request's public status link. Only the token's SHA-256 is kept, never the token."""
+
+    __tablename__ = "status_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class Sprint(db.Model):
+    """A board's sprint: dates in the board's time zone, both days included, and the
+    capacity the lead planned for it. Sprints of a board never overlap (domain.capacity)."""
+
+    __table_args__ = (Index("ix_sprint_board_start", "board_id", "start_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date] = mapped_column(Date)
+    capacity_days: Mapped[float] = mapped_column(Float)
+    capacity_points: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportSettings(db.Model):
+    """A board's capacity report settings; a board without a row uses the defaults."""
+
+    __tablename__ = "report_settings"
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), primary_key=True)
+    # N: how many finished periods the support allowance averages over.
+    window_size: Mapped[int] = mapped_column(Integer, default=3)
+    # person_days, points or cards.
+    measure: Mapped[str] = mapped_column(String(16), default="person_days")
+    # Percent of support share above which the report raises the alarm.
+    threshold: Mapped[int] = mapped_column(Integer, default=50)
+
+
+class ReportPeriodCache(db.Model):
+    """A finished period's load (tracker.domain.capacity.Load as JSON), derived from the
+    history alone and stored on first view so the report reads only the running period's
+    history. `basis` names what the figures depend on besides the history (the board's
+    time zone and the active columns of all boards); when it changes, rows are not reused.
+    """
+
+    __tablename__ = "report_period_cache"
+    __table_args__ = (
+        UniqueConstraint(
+            "board_id", "start_on", "end_on", "basis", name="uq_report_period_cache_period"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(String(64))
+    load: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboundMail(db.Model):
+    """An email to a requester (services.mail): written in the same transaction as the
+    change it tells of, sent after the commit, retried while the mail server fails. Kept
+    once sent, as the record of what the requester was told."""
+
+    __tablename__ = "outbound_mail"
+    __table_args__ = (
+        # What is due: status pending and next_attempt_at in the past.
+        Index("ix_outbound_mail_due", "status", "next_attempt_at"),
+        # The settings page's counts per board.
+        Index("ix_outbound_mail_board_status", "board_id", "status"),
+        Index("ix_outbound_mail_card", "card_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    # filed, reply, done or closed (services.mail.KINDS).
+    kind: Mapped[str] = mapped_column(String(16))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    # pending (to send, or to retry), sent, or failed (given up after the last attempt).
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

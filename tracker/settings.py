@@ -7,8 +7,8 @@ from flask_login import login_required
 
 from tracker.access import load_board
 from tracker.domain.errors import InvalidRequest
-from tracker.forms import ColumnsForm, SettingsForm
-from tracker.services import boards
+from tracker.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
+from tracker.services import boards, intake, mail
 
 bp = Blueprint("settings", __name__, url_prefix="/b/<int:board_id>/settings")
 
@@ -52,7 +52,7 @@ def _columns_form(board) -> ColumnsForm:
     return form
 
 
-def _page(board, actor, settings=None, columns=None, error=None, status=200):
+def _page(board, actor, settings=None, columns=None, error=None, status=200, component=None):
     return render_template(
         "settings/page.html",
         board=board,
@@ -60,6 +60,9 @@ def _page(board, actor, settings=None, columns=None, error=None, status=200):
         form=settings or _settings_form(board),
         columns_form=columns or _columns_form(board),
         error=error,
+        components=intake.component_rows(board.id),
+        component_form=component or ComponentForm(formdata=None),
+        mail=mail.summary(board.id),
     ), status
 
 
@@ -132,6 +135,48 @@ def save_columns(board_id: int):
         return _page(board, actor, columns=form, error=error.message, status=422)
     flash("Columns saved.", "info")
     return redirect(url_for("settings.show", board_id=board.id), 303)
+
+
+@bp.post("/components")
+def add_component(board_id: int):
+    """Add a component to the list the intake form offers."""
+    board, actor = load_board(board_id, "board.settings")
+    form = ComponentForm()
+    if form.validate_on_submit():
+        try:
+            name = intake.add_component(board.id, actor, form.name.data).name
+        except InvalidRequest as error:
+            form.name.errors.append(error.message)
+        else:
+            flash(f"Added the component {name}.", "info")
+            return redirect(url_for("settings.show", board_id=board.id) + "#components", 303)
+    return _page(board, actor, component=form, error="Check the component below.", status=422)
+
+
+@bp.post("/components/<int:component_id>/remove")
+def remove_component(board_id: int, component_id: int):
+    """Take a component off the list; requests filed under it keep its name."""
+    board, actor = load_board(board_id, "board.settings")
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        raise InvalidRequest("That form has expired; reload the page and try again.")
+    name = intake.remove_component(board.id, actor, component_id)
+    flash(f"Removed the component {name}.", "info")
+    return redirect(url_for("settings.show", board_id=board.id) + "#components", 303)
+
+
+@bp.post("/mail/retry")
+def retry_mail(board_id: int):
+    """Send the board's waiting and given-up mail to requesters again, now."""
+    board, actor = load_board(board_id, "board.settings")
+    if not EmptyForm().validate_on_submit():
+        raise InvalidRequest("That form has expired; reload the page and try again.")
+    count = mail.retry_now(board.id, actor)
+    if count:
+        flash(f"Sending {count} email(s) again now; reload in a moment to see how it went.", "info")
+    else:
+        flash("No email is waiting to be sent.", "info")
+    return redirect(url_for("settings.show", board_id=board.id) + "#mail", 303)
 
 
 def _int(value) -> int:

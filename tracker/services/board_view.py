@@ -5,16 +5,16 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from tracker import clock
-from tracker.domain import periods, wip
+from tracker.domain import capacity, wip
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
+from tracker.models import Board, BoardColumn, Card, Lane, Membership, Sprint, User
 from tracker.services.common import column_rule, lane_rule
 
 
@@ -79,6 +79,8 @@ class BoardView:
     period_start: datetime
     period_end: datetime
     now: datetime
+    period_name: str
+    in_sprint: bool
     done_shown: dict[int, int] = field(default_factory=dict)
     filtered: bool = False
     hidden: int = 0
@@ -94,6 +96,22 @@ class BoardView:
     def done_more(self, lane: Lane) -> int:
         """How many of the lane's cards done this period are not shown on the board."""
         return self.done_total.get(lane.id, 0) - self.done_shown.get(lane.id, 0)
+
+
+def current_period(board_id: int, today: date) -> capacity.Period:
+    """This period: the sprint running today, or else the calendar week (DESIGN.md)."""
+    sprint = (
+        db.session.execute(
+            select(Sprint).where(
+                Sprint.board_id == board_id, Sprint.start_on <= today, Sprint.end_on >= today
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if sprint is None:
+        return capacity.weeks(today, 1)[0]
+    return capacity.Period(sprint.name, sprint.start_on, sprint.end_on, sprint_id=sprint.id)
 
 
 def _matches(card: Tile, mine: int | None, text: str) -> bool:
@@ -178,19 +196,18 @@ def load_board_view(
 ) -> BoardView:
     """Lanes, columns, open cards and the latest cards done this period, with counts."""
     now = clock.now()
-    start, end = periods.week_of(now, ZoneInfo(board.timezone))
-    lanes = list(
-        db.session.execute(
-            select(Lane).where(Lane.board_id == board.id).order_by(Lane.position)
-        ).scalars()
-    )
-    columns = list(
-        db.session.execute(
-            select(BoardColumn)
-            .where(BoardColumn.board_id == board.id)
-            .order_by(BoardColumn.position)
-        ).scalars()
-    )
+    tz = ZoneInfo(board.timezone)
+    # Lanes and columns in one statement (a board has a handful of each).
+    pairs = db.session.execute(
+        select(Lane, BoardColumn)
+        .join(BoardColumn, BoardColumn.board_id == Lane.board_id)
+        .where(Lane.board_id == board.id)
+        .order_by(Lane.position, BoardColumn.position)
+    ).all()
+    lanes = list(dict.fromkeys(lane for lane, _ in pairs))
+    columns = list(dict.fromkeys(column for _, column in pairs))
+    period = current_period(board.id, now.astimezone(tz).date())
+    start, end = period.bounds(tz)
     open_cards = [tile for (tile,) in _tiles(_open_statement(), {"board_id": board.id}, now)]
     counts = wip.BoardWip(
         [lane_rule(x) for x in lanes],
@@ -225,6 +242,8 @@ def load_board_view(
         start,
         end,
         now,
+        period.name,
+        period.sprint_id is not None,
         done_shown=dict(done_shown),
         filtered=bool(mine is not None or text),
         hidden=hidden,

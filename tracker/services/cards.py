@@ -12,7 +12,8 @@ from tracker.domain import pull, ranks, wip
 from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, NotAllowed, StaleCard
 from tracker.extensions import db
-from tracker.models import BoardColumn, Card, Membership
+from tracker.models import BoardColumn, Card, Lane, Membership
+from tracker.services import mail
 from tracker.services.common import (
     Actor,
     BoardState,
@@ -124,11 +125,28 @@ def create_card(board_id: int, actor: Actor, lane_id: Any, fields: dict[str, Any
     """File a new card at the bottom of a lane's ready queue, with the next reference."""
     _require_changer(actor)
     state = board_state(lock_board(board_id))
-    lane = state.lane(lane_id)
+    card = place_new_card(state, actor, state.lane(lane_id), fields)
+    _finish(state)
+    return card
+
+
+def place_new_card(
+    state: BoardState,
+    actor: Actor,
+    lane: Lane,
+    fields: dict[str, Any],
+    *,
+    after: int | None = None,
+) -> Card:
+    """Add a card to a lane's ready queue (after the card `after`, at the top 0, or at the
+    bottom None) with the lane's next reference, and record it created.
+
+    For use cases that hold the board lock (lock_board) and commit afterwards.
+    """
     column = state.ready_columns()[0]
     now = clock.now()
     card = Card(
-        board_id=board_id,
+        board_id=state.board.id,
         ref=reference(lane.prefix, lane.next_number),
         lane_id=lane.id,
         column_id=column.id,
@@ -142,11 +160,10 @@ def create_card(board_id: int, actor: Actor, lane_id: Any, fields: dict[str, Any
         **{"description": "", "component": "", "requester": ""} | fields,
     )
     lane.next_number += 1
-    _place(card, lane.id, column.id, None)
+    _place(card, lane.id, column.id, after)
     db.session.add(card)
     db.session.flush()
     record(card, "created", actor, {})
-    _finish(state)
     return card
 
 
@@ -170,9 +187,12 @@ def move_card(
     target = wip.Placement(lane.id, column.id, card.assignee_id)
     overrides = _check_limits(state, actor, placement(card), target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
+    was_done = card.status == "done"
     _place(card, lane.id, column.id, after)
     card.lane_id = lane.id
     _enter_column(card, column, clock.now())
+    if card.status == "done" and not was_done:
+        mail.queue_done(card)  # the requester hears of it, when mail is on and known
     if same_cell:
         kind = "reordered"
     elif lane.kind == wip.EXPEDITE and from_lane_kind != wip.EXPEDITE:
@@ -331,6 +351,7 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
     card.status, card.closed_at = "closed", clock.now()
     card.close_reason = f"{CLOSE_REASONS[why]}: {note}"
     record(card, "closed", actor, before, reason=card.close_reason)
+    mail.queue_closed(card)
     _finish(state)
     return card
 

@@ -1,0 +1,273 @@
+"""Capacity report speed: the report page over two years of history, in process on SQLite.
+
+Run from the repo root:  .venv/bin/python bench/report.py
+
+Builds a throwaway SQLite database in a temporary directory (never the instance one) with
+bench/board.py's board, people and row shapes: 100,000 cards over the last two years, each
+with the events the services write on its way (created, pulled, comments, an edit, a
+reorder, now and then a block and a reviewer, moved to Review, moved to Done): about
+1,000,000 events. Thirty people work the board; 52 two-week sprints end with the running
+one. Requests go through Flask's test client, logged in as the lead, with CSRF on.
+
+Figures (stdout, `key = value`):
+  report_ms        median time of the report page (GET /b/<id>/report: the last twelve
+                   sprints, the allowance, the emergencies), over RUNS requests
+  report_queries   SQL statements per report page
+  report_cold_ms   the first report request (nothing warmed up)
+  report_csv_ms    median time of the CSV export of the same table
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from board import (  # noqa: E402 - bench/board.py is the sibling script whose helpers we reuse
+    PASSWORD,
+    Bench,
+    Builder,
+    QueryCounter,
+    log,
+)
+
+from tracker import create_app  # noqa: E402
+from tracker.extensions import db  # noqa: E402
+from tracker.models import Board, Card, CardEvent, Sprint, User  # noqa: E402
+from tracker.services import boards, users  # noqa: E402
+
+CARDS = 100_000
+PEOPLE = 30
+SPRINTS = 52
+SEED = 20261127
+BATCH = 2_000
+WARMUP, RUNS = 2, 20
+LANE_SHARE = (("expedite", 0.03), ("support", 0.42), ("feature", 0.55))
+
+
+class HistoryBuilder(Builder):
+    """Cards that go through the board as the services would record it."""
+
+    def people(self) -> None:
+        board = db.session.get(Board, self.board_id)
+        for i in range(len(self.members), PEOPLE):
+            user = users.create_user(f"person{i}", f"Person Number{i}", PASSWORD)
+            boards.set_membership(board, user, "member")
+            self.members.append(user.id)
+
+    def sprints(self) -> None:
+        today = self.now.date()
+        first = today - timedelta(days=today.weekday()) - timedelta(weeks=2 * (SPRINTS - 1))
+        rows = []
+        for n in range(SPRINTS):
+            start = first + timedelta(weeks=2 * n)
+            rows.append(
+                {
+                    "board_id": self.board_id,
+                    "name": f"Sprint {n + 1}",
+                    "start_on": start,
+                    "end_on": start + timedelta(days=13),
+                    "capacity_days": 200 - self.rng.choice((0, 5, 10, 20)),
+                    "capacity_points": None,
+                    "created_at": self.now,
+                }
+            )
+        db.session.execute(insert(Sprint.__table__), rows)
+        db.session.commit()
+        self.first_day = first
+
+    def card_history(self, cards: list[dict], events: list[dict]) -> None:
+        """One card: created, pulled, worked on, reviewed, done (or still open now)."""
+        rng, c = self.rng, self.columns
+        lane = self.lanes[self._pick(LANE_SHARE)]
+        span = (self.now - timedelta(days=730)).timestamp(), self.now.timestamp()
+        pulled = datetime.fromtimestamp(rng.uniform(*span), self.now.tzinfo)
+        created = pulled - timedelta(
+            hours=rng.uniform(0.1, 4) if lane.kind == "expedite" else rng.uniform(1, 300)
+        )
+        hours = {"expedite": (0.5, 3), "support": (1, 30), "feature": (8, 90)}[lane.kind]
+        review = pulled + timedelta(hours=rng.uniform(*hours))
+        done = review + timedelta(hours=rng.uniform(0.5, 20))
+        who = rng.choice(self.members)
+        card = self._card(lane, c["Ready"], "open", created)
+        card["severity"] = "S1" if lane.kind == "expedite" else card["severity"]
+        cards.append(card)
+        events.append(self._created_event(card, c["Ready"]))
+        steps = [
+            (
+                pulled,
+                "pulled",
+                c["Ready"],
+                c["In progress"],
+                {"column_id": [c["Ready"].id, c["In progress"].id], "assignee_id": [None, who]},
+            ),
+        ]
+        comments = sorted(rng.uniform(0, 1) for _ in range(2))
+        for share in comments:
+            steps.append((pulled + (review - pulled) * share, "commented", None, None, {}))
+        steps.append(
+            (
+                pulled + (review - pulled) * 0.5,
+                "edited",
+                None,
+                None,
+                {"estimate": [card["estimate"], card["estimate"]]},
+            )
+        )
+        steps.append((created + (pulled - created) * 0.5, "reordered", None, None, {}))
+        if rng.random() < 0.2:
+            blocked = pulled + (review - pulled) * 0.3
+            steps.append((blocked, "blocked", None, None, {"blocked": [False, True]}))
+            steps.append(
+                (
+                    blocked + (review - pulled) * 0.2,
+                    "unblocked",
+                    None,
+                    None,
+                    {"blocked": [True, False]},
+                )
+            )
+        steps.append(
+            (
+                review,
+                "moved",
+                c["In progress"],
+                c["Review"],
+                {"column_id": [c["In progress"].id, c["Review"].id]},
+            )
+        )
+        if rng.random() < 0.35:
+            reviewer = rng.choice(self.members)
+            steps.append(
+                (
+                    review + timedelta(minutes=5),
+                    "assigned",
+                    None,
+                    None,
+                    {"assignee_id": [who, reviewer]},
+                )
+            )
+        steps.append((done - timedelta(minutes=30), "commented", None, None, {}))
+        steps.append(
+            (
+                done,
+                "moved",
+                c["Review"],
+                c["Done"],
+                {"column_id": [c["Review"].id, c["Done"].id], "status": ["open", "done"]},
+            )
+        )
+        steps.sort(key=lambda step: step[0])
+        column, status, entered, assignee = c["Ready"], "open", created, None
+        for at, kind, from_column, to_column, changes in steps:
+            if at >= self.now:
+                break
+            events.append(
+                self._event(
+                    card,
+                    kind,
+                    at,
+                    from_column and from_column.id,
+                    to_column and to_column.id,
+                    changes,
+                )
+            )
+            if to_column is not None:
+                column, entered = to_column, at
+            if "status" in changes:
+                status = "done"
+            if "assignee_id" in changes:
+                assignee = changes["assignee_id"][1]
+        card.update(
+            column_id=column.id,
+            status=status,
+            column_entered_at=entered,
+            assignee_id=assignee,
+            started_at=pulled if pulled < self.now else None,
+            done_at=done if status == "done" else None,
+        )
+        if status == "open":
+            self.ranks[(lane.id, column.id)] += 1024.0
+            card["rank"] = self.ranks[(lane.id, column.id)]
+
+    def build(self, count: int) -> int:
+        written = 0
+        for start in range(0, count, BATCH):
+            cards, events = [], []
+            for _ in range(min(BATCH, count - start)):
+                self.card_history(cards, events)
+            self._write(cards, events)
+            written += len(events)
+        return written
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory(prefix="wb-bench-report-") as tmp:
+        url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
+        app = create_app(
+            {
+                "SECRET_KEY": "bench-only-secret",
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+                "SQLALCHEMY_DATABASE_URI": url,
+            }
+        )
+        builder = HistoryBuilder(rng)
+        with app.app_context():
+            db.create_all()
+            builder.setup()
+            builder.people()
+            builder.sprints()
+            started = time.perf_counter()
+            written = builder.build(CARDS)
+            cards = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
+            people = db.session.execute(select(func.count()).select_from(User)).scalar_one()
+            took = time.perf_counter() - started
+            log(f"history: {cards} cards, {written} events, {people} people, {SPRINTS} sprints")
+            log(f"built in {took:.1f} s")
+            assert (
+                db.session.execute(select(func.count()).select_from(CardEvent)).scalar_one()
+                == written
+            )
+            counter = QueryCounter(db.engine)
+            db.session.remove()
+        bench = Bench(app, builder, counter)
+        bench.login()
+        path = f"{bench.base}/report"
+
+        start = time.perf_counter()
+        first = bench.client.get(path)
+        cold = (time.perf_counter() - start) * 1000
+        if first.status_code != 200 or "Hold back" not in first.text:
+            raise SystemExit(f"report answered {first.status_code}: {first.text[:500]}")
+
+        def ok(answer):
+            if answer.status_code != 200 or "Hold back" not in answer.text:
+                raise SystemExit(f"report answered {answer.status_code}")
+
+        page = bench.timed("report page", lambda _i: bench.client.get(path), ok)
+        csv = bench.timed("report csv", lambda _i: bench.client.get(path + ".csv"), ok_csv)
+        with app.app_context():
+            db.engine.dispose()
+    print(f"report_ms = {page.median_ms}")
+    print(f"report_queries = {max(page.queries)}")
+    print(f"report_cold_ms = {round(cold, 2)}")
+    print(f"report_csv_ms = {csv.median_ms}")
+
+
+def ok_csv(answer) -> None:
+    if answer.status_code != 200 or not answer.text.startswith("period,"):
+        raise SystemExit(f"report csv answered {answer.status_code}")
+
+
+if __name__ == "__main__":
+    import board as _board
+
+    _board.WARMUP, _board.RUNS = WARMUP, RUNS
+    main()

@@ -1,0 +1,63 @@
+"""The capacity report in a real browser: the demo's report, its chart, and changing N."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
+    Page = expect = None
+
+from tracker import demo
+from tracker.extensions import db
+from tracker.models import Board
+from tracker.reports import fmt
+from tracker.services import reports
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo_board(live_db) -> int:
+    """The demo board with its sixteen weeks of history and its sprints."""
+    demo.seed()
+    board_id = db.session.execute(select(Board.id)).scalar_one()
+    db.session.remove()
+    return board_id
+
+
+def expected_allowance(board_id: int) -> str:
+    db.session.remove()
+    report = reports.build_report(db.session.get(Board, board_id))
+    return f"Hold back {fmt(report.allowance.average)} person-days for support next sprint"
+
+
+def test_the_lead_opens_the_demo_report_and_changes_n(page: Page, live_server, demo_board):
+    page.goto(f"{live_server}/b/{demo_board}")
+    page.get_by_label("Username").fill("lead")
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Report").click()
+
+    expect(page.get_by_role("heading", name=re.compile("Capacity report"))).to_be_visible()
+    chart = page.locator("figure.chart svg")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect.seg.support").first).to_be_visible()
+    expect(chart.locator("line.allowance")).to_have_count(1)
+    allowance = page.locator("#allowance .big")
+    before = expected_allowance(demo_board)
+    expect(allowance).to_contain_text(before)
+    expect(allowance).to_contain_text("left for features")
+
+    page.get_by_label("Average over the last N finished periods").fill("1")
+    page.get_by_role("button", name="Save report settings").click()
+
+    expect(page.get_by_text("Report settings saved.")).to_be_visible()
+    after = expected_allowance(demo_board)
+    assert after != before, "N = 1 should give another allowance on the demo"
+    expect(allowance).to_contain_text(after)
+    expect(page.locator("#allowance")).to_contain_text("over the last 1 finished sprint")

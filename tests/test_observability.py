@@ -1,0 +1,302 @@
+"""Metrics at /metrics, request ids, and JSON log lines that carry ids and nothing personal."""
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from tests.conftest import test_config as config_for
+from tests.helpers import PASSWORD, actor, column, lane, make_board, make_card, make_user
+from tracker import create_app, observability
+from tracker.extensions import db
+from tracker.models import Card, User
+from tracker.services import boards, cards, users
+from tracker.services.common import record
+
+HX = {"HX-Request": "true"}
+REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
+TITLE = "Quarterly kumquat audit"
+NAME = "Zelda Quixote"
+EMAIL = "zelda.quixote@example.org"
+
+
+def sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def board(app):
+    """Support limit 1 with one card in progress and one ready; a member and a lead."""
+    with app.app_context():
+        b = make_board(support=1)
+        zelda = users.create_user("zelda", NAME, PASSWORD, email=EMAIL)
+        boards.set_membership(b, zelda, "member")
+        lee = make_user("lee", board=b, role="lead")
+        ids = {
+            "board": b.id,
+            "zelda": zelda.id,
+            "lee": lee.id,
+            "doing": make_card(b, actor(lee), "support", "First thing", at="In progress").id,
+            "ready": make_card(b, actor(lee), "support", TITLE).id,
+            "feature": make_card(b, actor(lee), "feature", TITLE + " two").id,
+            "support_lane": lane(b, "support").id,
+            "in_progress": column(b, "In progress").id,
+        }
+        db.session.remove()
+    return ids
+
+
+@pytest.fixture
+def log_lines():
+    """The JSON lines the "tracker" logger writes during the test, parsed."""
+    stream = io.StringIO()
+    handler = observability.json_handler(stream)
+    logger = logging.getLogger("tracker")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def login(client, username):
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302
+    return response
+
+
+# --- /metrics access ---------------------------------------------------------------------
+
+
+def test_metrics_are_served_to_loopback_and_hidden_from_others(client):
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    assert 'tracker_http_requests_total{endpoint="ops.healthz",method="GET",status="200"}' in (
+        response.text
+    )
+    assert "/healthz" not in response.text  # endpoint names, never raw paths
+    assert client.get("/metrics", environ_base=REMOTE).status_code == 404
+
+
+def test_a_token_opens_metrics_to_anyone_who_sends_it(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "METRICS_TOKEN", "s3cret-token")
+    good = {"Authorization": "Bearer s3cret-token"}
+    assert client.get("/metrics", environ_base=REMOTE, headers=good).status_code == 200
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"}):
+        for environ in (REMOTE, {}):  # with a token set, loopback needs it too
+            response = client.get("/metrics", environ_base=environ, headers=headers)
+            assert response.status_code == 401
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_metrics_can_be_switched_off(app_session, monkeypatch):
+    url = app_session.config["SQLALCHEMY_DATABASE_URI"]
+    off = create_app(config_for(url, METRICS=False)).test_client()
+    assert off.get("/metrics").status_code == 404
+    assert off.get("/healthz").status_code == 200
+    monkeypatch.setenv("TRACKER_METRICS", "off")
+    assert create_app(config_for(url)).test_client().get("/metrics").status_code == 404
+
+
+# --- counters ----------------------------------------------------------------------------
+
+
+def test_pull_refusal_and_override_move_their_counters(app, client, board):
+    pulls = sample("tracker_pulls_total")
+    refusals = sample("tracker_wip_refusals_total", scope="lane")
+    overrides = sample("tracker_wip_overrides_total")
+    move = f"/b/{board['board']}/cards/{board['ready']}/move"
+    into_progress = {"lane_id": board["support_lane"], "column_id": board["in_progress"]}
+
+    login(client, "zelda")
+    assert client.post(move, headers=HX, data=into_progress).status_code == 422
+    assert sample("tracker_wip_refusals_total", scope="lane") == refusals + 1
+    assert sample("tracker_wip_overrides_total") == overrides
+    assert client.post(f"/b/{board['board']}/pull", headers=HX).status_code == 200  # feature
+    assert sample("tracker_pulls_total") == pulls + 1
+    client.post("/logout")
+
+    login(client, "lee")
+    done = client.post(move, headers=HX, data={**into_progress, "reason": "Customer is down"})
+    assert done.status_code == 200
+    assert sample("tracker_wip_overrides_total") == overrides + 1
+    assert sample("tracker_wip_refusals_total", scope="lane") == refusals + 1
+
+    text = client.get("/metrics").text
+    assert 'tracker_http_requests_total{endpoint="board.move_card",method="POST",status="422"}' in (
+        text
+    )
+    assert 'tracker_http_request_duration_seconds_count{endpoint="board.pull",method="POST"}' in (
+        text
+    )
+
+
+def test_created_cards_count_by_severity_and_intake_by_filer(app, board):
+    s2 = sample("tracker_cards_created_total", severity="S2")
+    intake = sample("tracker_intake_requests_total", severity="S2")
+    with app.test_request_context("/"):
+        lee = actor(db.session.get(User, board["lee"]), "lead")
+        cards.create_card(
+            board["board"], lee, board["support_lane"], {"title": "x", "severity": "S2"}
+        )
+        assert sample("tracker_cards_created_total", severity="S2") == s2 + 1
+        assert sample("tracker_intake_requests_total", severity="S2") == intake
+        filed = {"title": "y", "severity": "S2", "filed_by_id": board["zelda"]}
+        cards.create_card(board["board"], lee, board["support_lane"], filed)
+        assert sample("tracker_cards_created_total", severity="S2") == s2 + 2
+        assert sample("tracker_intake_requests_total", severity="S2") == intake + 1
+        db.session.remove()
+
+
+def test_a_rolled_back_change_counts_nothing(app, board):
+    pulls = sample("tracker_pulls_total")
+    with app.test_request_context("/"):
+        zelda = actor(db.session.get(User, board["zelda"]))
+        card = db.session.get(Card, board["feature"])
+        record(card, "pulled", zelda, {})
+        db.session.flush()
+        db.session.rollback()
+        db.session.commit()
+        db.session.remove()
+    assert sample("tracker_pulls_total") == pulls
+
+
+# --- request ids and log lines -----------------------------------------------------------
+
+
+def test_request_id_is_echoed_when_sane_and_made_otherwise(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-42_a"}).headers["X-Request-ID"] == (
+        "lb-42_a"
+    )
+    for bad in ("has space", "x" * 65, "semi;colon", ""):
+        made = client.get("/healthz", headers={"X-Request-ID": bad}).headers["X-Request-ID"]
+        assert made != bad and len(made) == 32 and int(made, 16) >= 0
+
+
+def test_log_lines_are_json_with_request_ids_and_no_personal_data(app, client, board, log_lines):
+    bad = client.post("/login", data={"username": "zelda", "password": "wrong password!"})
+    assert bad.status_code == 422
+    client.post("/login", data={"username": "nobody-here", "password": "wrong password!"})
+    login(client, "zelda")
+    move = f"/b/{board['board']}/cards/{board['ready']}/move"
+    into_progress = {"lane_id": board["support_lane"], "column_id": board["in_progress"]}
+    refused = client.post(move, headers=HX, data=into_progress)
+    pulled = client.post(f"/b/{board['board']}/pull", headers={**HX, "X-Request-ID": "pull-1"})
+    assert client.get("/b/99999").status_code == 404
+    client.post("/logout")
+
+    lines = log_lines()
+    by_event = {}
+    for line in lines:
+        assert {"time", "level", "event", "request_id"} <= line.keys()
+        assert line["request_id"]
+        by_event.setdefault(line["event"], []).append(line)
+
+    failed = by_event["auth.login_failed"]
+    assert [f["user_id"] for f in failed] == [board["zelda"], "unknown"]
+    assert by_event["auth.login"][0]["user_id"] == board["zelda"]
+    assert by_event["auth.logout"][0]["user_id"] == board["zelda"]
+
+    (wip,) = [r for r in by_event["http.refused"] if r["status"] == 422 and "card_id" in r]
+    assert wip["request_id"] == refused.headers["X-Request-ID"]
+    assert wip["error"] == "WipLimitExceeded" and wip["level"] == "info"
+    assert (wip["board_id"], wip["card_id"], wip["actor_id"]) == (
+        board["board"],
+        board["ready"],
+        board["zelda"],
+    )
+    (pull,) = by_event["card.pulled"]
+    assert pull["request_id"] == pulled.headers["X-Request-ID"] == "pull-1"
+    assert (pull["board_id"], pull["card_id"], pull["actor_id"]) == (
+        board["board"],
+        board["feature"],
+        board["zelda"],
+    )
+    assert pull["kind"] == "pulled"
+    assert any(r["status"] == 404 and r["error"] == "NotFound" for r in by_event["http.refused"])
+
+    text = "\n".join(json.dumps(line) for line in lines).lower()
+    for personal in (TITLE, NAME, EMAIL, "zelda", "nobody-here", "wrong password"):
+        assert personal.lower() not in text
+
+
+def test_server_errors_log_the_exception_type_but_not_its_message(app_session, log_lines):
+    app = create_app(
+        config_for(app_session.config["SQLALCHEMY_DATABASE_URI"], PROPAGATE_EXCEPTIONS=False)
+    )
+
+    @app.get("/_boom")
+    def boom():
+        raise RuntimeError("the secret text of Zelda Quixote")
+
+    response = app.test_client().get("/_boom")
+    assert response.status_code == 500
+    lines = log_lines()
+    (error,) = [line for line in lines if line["event"] == "http.error"]
+    assert error["status"] == 500 and error["error"] == "RuntimeError"
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert any(line.get("exception") == "RuntimeError" for line in lines)
+    assert "Zelda" not in json.dumps(lines)
+
+
+def test_configured_logging_writes_json_lines_to_stderr(app_session, capsys):
+    logger = logging.getLogger("tracker")
+    handlers, level = list(logger.handlers), logger.level
+    try:
+        url = app_session.config["SQLALCHEMY_DATABASE_URI"]
+        client = create_app(config_for(url, LOG_JSON=True)).test_client()
+        client.get("/nowhere", headers={"X-Request-ID": "probe-7"})
+        (line,) = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+        assert line["event"] == "http.refused" and line["request_id"] == "probe-7"
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+
+
+# --- several processes -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from tests.conftest import test_config
+    from tracker import create_app
+    client = create_app(test_config(sys.argv[1])).test_client()
+    for _ in range(int(sys.argv[2])):
+        client.get("/healthz")
+    if sys.argv[3] == "show":
+        print(client.get("/metrics").text)
+    """
+)
+
+
+def test_multiprocess_mode_adds_up_every_process(app_session, tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR (gunicorn workers), /metrics sums all processes."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    url = app_session.config["SQLALCHEMY_DATABASE_URI"]
+
+    def child(count, show):
+        return subprocess.run(
+            [sys.executable, "-c", CHILD, url, str(count), show],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+
+    child(2, "no")
+    text = child(3, "show")
+    line = 'tracker_http_requests_total{endpoint="ops.healthz",method="GET",status="200"} 5.0'
+    assert line in text

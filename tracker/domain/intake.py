@@ -1,0 +1,120 @@
+"""Support intake rules: severities, where a request goes and where it ranks, plain status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tracker.domain.errors import InvalidRequest
+from tracker.domain.wip import ACTIVE, DONE, EXPEDITE, SUPPORT
+
+# Most urgent first. S1 pre-empts everything (the Expedite lane); the rest queue in Support.
+SEVERITIES = ("S1", "S2", "S3", "S4")
+SEVERITY_NAMES = {
+    "S1": "production down",
+    "S2": "major",
+    "S3": "minor",
+    "S4": "question",
+}
+INTERNAL, REPLY = "internal", "reply"
+VISIBILITIES = (INTERNAL, REPLY)
+OTHER_COMPONENT = "Other"
+MAX_COMPONENTS = 100
+COMPONENT_LENGTH = 80
+
+
+def priority(severity: str | None) -> int:
+    """Lower is more urgent; a card without a (known) severity comes after every severity."""
+    try:
+        return SEVERITIES.index(severity or "")
+    except ValueError:
+        return len(SEVERITIES)
+
+
+def check_severity(severity: str) -> str:
+    if severity not in SEVERITIES:
+        raise InvalidRequest("Choose a severity from the list (S1 to S4).")
+    return severity
+
+
+def lane_kind_for(severity: str) -> str:
+    """S1 (production down) goes to the Expedite lane; S2 to S4 go to Support."""
+    return EXPEDITE if check_severity(severity) == "S1" else SUPPORT
+
+
+def slot_after(queue: Sequence[tuple[int, str | None]], severity: str) -> int:
+    """Where a new request goes in a ready queue of (card id, severity), top to bottom.
+
+    After every card of equal or higher priority, so S2 sits above S3 above S4 and, within
+    a severity, older requests stay above newer ones. Returns the id of the card to place
+    it after, or 0 for the top of the queue.
+    """
+    mine = priority(severity)
+    after = 0
+    for card_id, other in queue:
+        if priority(other) <= mine:
+            after = card_id
+    return after
+
+
+def check_component(name: str, known: Sequence[str]) -> str:
+    """The component as stored: one of the board's list, or Other."""
+    if name == OTHER_COMPONENT or name in known:
+        return name
+    raise InvalidRequest("Choose a component from the list, or Other if none fits.")
+
+
+def clean_component_name(name: str, existing: Sequence[str]) -> str:
+    """A new component's name: not empty, not too long, not Other, not already listed."""
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidRequest("Give the component a name.")
+    if len(name) > COMPONENT_LENGTH:
+        raise InvalidRequest(f"A component name is at most {COMPONENT_LENGTH} characters.")
+    if name.casefold() == OTHER_COMPONENT.casefold():
+        raise InvalidRequest("Other is always offered; give the component a more specific name.")
+    for other in existing:
+        if other.casefold() == name.casefold():
+            raise InvalidRequest(f"{other} is already in the list.")
+    if len(existing) >= MAX_COMPONENTS:
+        raise InvalidRequest(f"A board can list at most {MAX_COMPONENTS} components.")
+    return name
+
+
+def check_visibility(visibility: str) -> str:
+    if visibility not in VISIBILITIES:
+        raise InvalidRequest("Choose whether this is an internal note or a reply to the requester.")
+    return visibility
+
+
+@dataclass(frozen=True)
+class PlainStatus:
+    """A request's status in words a requester understands."""
+
+    key: str  # received, working, review, done, closed
+    label: str
+
+
+def plain_status(
+    status: str, column_kind: str, active_index: int | None, close_reason: str = ""
+) -> PlainStatus:
+    """Received (waiting in a queue), being worked on (first active column), in review (a
+    later active column), done, or closed without doing it (with the reason).
+
+    active_index is the column's position among the board's active columns (0 = first).
+    """
+    if status == "closed":
+        return PlainStatus("closed", f"closed ({close_reason})" if close_reason else "closed")
+    if status == "done" or column_kind == DONE:
+        return PlainStatus("done", "done")
+    if column_kind == ACTIVE:
+        if not active_index:
+            return PlainStatus("working", "being worked on")
+        return PlainStatus("review", "in review")
+    return PlainStatus("received", "received")
+
+
+def first_name(name: str) -> str:
+    """What the public status page calls a team member: the first word of their name."""
+    parts = name.split()
+    return parts[0] if parts else ""

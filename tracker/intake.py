@@ -1,0 +1,197 @@
+"""Support intake: the request form, My requests, the request page, and the public status
+link. Thin adapters over tracker.services.intake."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_htmx import make_response
+from flask_login import current_user
+
+from tracker.access import can, load_board
+from tracker.board import describer
+from tracker.domain.errors import InvalidRequest
+from tracker.domain.intake import OTHER_COMPONENT
+from tracker.extensions import db, htmx, login_manager
+from tracker.forms import CommentForm, IntakeForm, StatusLinkForm, choices
+from tracker.models import Card
+from tracker.services import board_view, intake, mail
+
+bp = Blueprint("intake", __name__)
+BOARD = "/b/<int:board_id>"
+# Where the request page finds a status link made a moment ago (shown once, then gone).
+NEW_LINK = "intake_new_status_link"
+
+
+@bp.before_request
+def _require_login():
+    """Every page here needs a logged-in person, except the public status page."""
+    if request.endpoint != "intake.status" and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _intake_form(board_id: int) -> IntakeForm:
+    form = IntakeForm()
+    form.component.choices = choices(
+        ("", "Choose the part of the system…"),
+        *((name, name) for name in intake.components(board_id)),
+        (OTHER_COMPONENT, "Other / not sure"),
+    )
+    return form
+
+
+def _form_page(board, actor, form, *, error=None, status=200):
+    return render_template(
+        "intake/form.html",
+        board=board,
+        actor=actor,
+        form=form,
+        error=error,
+        mail_on=mail.configured(),
+    ), status
+
+
+@bp.route(BOARD + "/intake", methods=["GET", "POST"])
+def file(board_id: int):
+    """The request form; a valid one files the request and goes to its page."""
+    board, actor = load_board(board_id, "request.file")
+    form = _intake_form(board.id)
+    if request.method == "GET":
+        form.intake_key.data = intake.new_intake_key()
+        return _form_page(board, actor, form)
+    if form.validate_on_submit():
+        try:
+            filed = intake.file_request(board.id, actor, form.values(), form.intake_key.data)
+        except InvalidRequest as error:
+            db.session.rollback()
+            return _form_page(board, actor, form, error=error.message, status=422)
+        card = filed.card
+        if filed.created and filed.mailed:
+            flash(
+                f"Filed {card.ref}. The requester is emailed the reference and a status link.",
+                "info",
+            )
+        elif filed.created:
+            flash(f"Filed {card.ref}. Give the requester the reference {card.ref}.", "info")
+        else:
+            flash(f"This form was already sent: it filed {card.ref}, shown here.", "info")
+        return redirect(url_for("intake.show", board_id=board.id, card_id=card.id), 303)
+    if form.intake_key.errors:
+        form.intake_key.data = intake.new_intake_key()
+    return _form_page(board, actor, form, error="Check the fields marked below.", status=422)
+
+
+@bp.get(BOARD + "/requests")
+def my_requests(board_id: int):
+    """Everything the person filed on this board, newest first, with its status."""
+    board, actor = load_board(board_id, "board.view")
+    rows = intake.my_requests(board, actor.id)
+    return render_template("intake/my_requests.html", board=board, actor=actor, rows=rows)
+
+
+def _request_context(board, actor, card_id, *, form=None, error=None):
+    page = intake.request_page(board, card_id)
+    new_link = session.get(NEW_LINK)
+    if new_link and new_link.get("card_id") == page.card.id:
+        session.pop(NEW_LINK)
+        new_link = url_for("intake.status", token=new_link["token"], _external=True)
+    else:
+        new_link = None
+    return {
+        "board": board,
+        "actor": actor,
+        "page": page,
+        "card": page.card,
+        "form": form or CommentForm(formdata=None),
+        "error": error,
+        "new_link": new_link,
+        "may_comment": can(actor, "request.comment"),
+        "may_link": can(actor, "request.link"),
+        "mail_on": mail.configured(),
+        "mails": mail.card_mail(page.card.id),
+        "describe": describer(board, board_view.members(board.id)),
+    }
+
+
+def _request_response(board, actor, card_id, *, form=None, error=None, status=200, notice=None):
+    """The request: the #request fragment for htmx, else the page."""
+    context = _request_context(board, actor, card_id, form=form, error=error)
+    if htmx and not htmx.boosted:
+        response = make_response(
+            render_template("intake/_request.html", notice=notice, **context), status
+        )
+    else:
+        response = make_response(render_template("intake/request.html", **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get(BOARD + "/requests/<int:card_id>")
+def show(board_id: int, card_id: int):
+    """A request's status, place on the board, assignee, comments and history."""
+    board, actor = load_board(board_id, "board.view")
+    return _request_response(board, actor, card_id)
+
+
+def _back_to(board_id: int, card_id: int, anchor: str):
+    """After a change without htmx: the request page again, at the part that changed."""
+    return redirect(url_for("intake.show", board_id=board_id, card_id=card_id) + "#" + anchor, 303)
+
+
+@bp.post(BOARD + "/requests/<int:card_id>/comments")
+def comment(board_id: int, card_id: int):
+    """Add an internal note or a reply to the requester."""
+    board, actor = load_board(board_id, "request.comment")
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _request_response(
+            board, actor, card_id, form=form, error="Check the comment below.", status=422
+        )
+    made = intake.add_comment(board.id, actor, card_id, form.body.data, form.visibility.data)
+    if made.visibility != "reply":
+        notice = "Internal note added."
+    elif mail.will_mail(db.session.get(Card, made.card_id)):
+        notice = "Reply added; it is emailed to the requester."
+    else:
+        notice = "Reply added."
+    if htmx and not htmx.boosted:
+        return _request_response(board, actor, card_id, notice=notice)
+    flash(notice, "info")
+    return _back_to(board.id, card_id, "comments")
+
+
+@bp.post(BOARD + "/requests/<int:card_id>/status-link")
+def status_link(board_id: int, card_id: int):
+    """Make a new status link (the old one stops working) or revoke the current one."""
+    board, actor = load_board(board_id, "request.link")
+    form = StatusLinkForm()
+    if not form.validate_on_submit():
+        raise InvalidRequest("Make or revoke a status link.")
+    if form.action.data == "create":
+        made = intake.create_status_link(board.id, actor, card_id)
+        session[NEW_LINK] = {"card_id": made.link.card_id, "token": made.token}
+        flash("New status link made: copy it now, it is shown only this once.", "info")
+    elif intake.revoke_status_link(board.id, actor, card_id):
+        flash("Status link revoked: it no longer works.", "info")
+    else:
+        flash("There was no working status link to revoke.", "info")
+    return _back_to(board.id, card_id, "status-link")
+
+
+@bp.get("/status/<token>")
+def status(token: str):
+    """The requester's view through a status link: no login, title, status and replies only."""
+    shown = intake.public_status(token)
+    response = make_response(render_template("intake/status.html", shown=shown))
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

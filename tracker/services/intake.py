@@ -1,0 +1,488 @@
+"""Support intake use cases: filing requests, comments, status links, and following them.
+
+Every change to a request goes through a function here (file_request, add_comment,
+create_status_link, revoke_status_link), so that mail to the requester can hook in at one
+place per change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tracker import clock
+from tracker.domain import intake
+from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
+from tracker.domain.intake import PlainStatus
+from tracker.domain.wip import ACTIVE
+from tracker.extensions import db
+from tracker.models import (
+    Board,
+    BoardColumn,
+    Card,
+    CardEvent,
+    Comment,
+    Component,
+    Lane,
+    StatusLink,
+    User,
+)
+from tracker.services import cards, mail
+from tracker.services.board_view import card_history
+from tracker.services.common import (
+    LEAD,
+    MEMBER,
+    SUPPORT,
+    Actor,
+    board_state,
+    get_card,
+    lock_board,
+    record,
+    snapshot,
+)
+
+FILERS = (LEAD, MEMBER, SUPPORT)
+# The request's text fields and the most characters each may hold (the columns' sizes).
+REQUEST_FIELDS = {
+    "title": 200,
+    "description": 10_000,
+    "requester": 200,
+    "requester_email": 254,
+    "environment": 200,
+}
+COMMENT_LENGTH = 10_000
+ONE_TIME_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
+STATUS_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,100}")
+ALREADY_USED = (
+    "This form was already used to file a request on another board. "
+    "Open a new form to file this one."
+)
+
+
+def new_intake_key() -> str:
+    """A fresh one-time token for an intake form: a resubmit of that form files nothing new."""
+    return secrets.token_urlsafe(24)
+
+
+def _require_filer(actor: Actor) -> None:
+    if actor.role not in FILERS:
+        raise NotAllowed("Your role on this board is read-only.")
+
+
+def _require_lead(actor: Actor) -> None:
+    if not actor.is_lead:
+        raise NotAllowed("Only a lead of this board can change its components.")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _active_index(columns: list[BoardColumn]) -> dict[int, int]:
+    """Each active column's position among the active ones (0 = the first)."""
+    active = [c.id for c in columns if c.kind == ACTIVE]
+    return {column_id: i for i, column_id in enumerate(active)}
+
+
+def status_of(card: Any, columns: list[BoardColumn]) -> PlainStatus:
+    """A card's plain-words status; columns are the board's, in order."""
+    kinds = {c.id: c.kind for c in columns}
+    return intake.plain_status(
+        card.status,
+        kinds.get(card.column_id, ""),
+        _active_index(columns).get(card.column_id),
+        card.close_reason,
+    )
+
+
+# Components -------------------------------------------------------------------------
+
+
+def components(board_id: int) -> list[str]:
+    """The board's component names, alphabetical (the intake form adds Other)."""
+    return list(
+        db.session.execute(
+            select(Component.name).where(Component.board_id == board_id).order_by(Component.name)
+        ).scalars()
+    )
+
+
+def component_rows(board_id: int) -> list[Component]:
+    return list(
+        db.session.execute(
+            select(Component).where(Component.board_id == board_id).order_by(Component.name)
+        ).scalars()
+    )
+
+
+def add_component(board_id: int, actor: Actor, name: str) -> Component:
+    """A lead adds a component to the board's list."""
+    _require_lead(actor)
+    lock_board(board_id)
+    name = intake.clean_component_name(name, components(board_id))
+    component = Component(board_id=board_id, name=name)
+    db.session.add(component)
+    db.session.commit()
+    return component
+
+
+def remove_component(board_id: int, actor: Actor, component_id: Any) -> str:
+    """A lead removes a component; cards filed under it keep the name they were filed with."""
+    _require_lead(actor)
+    lock_board(board_id)
+    component = db.session.get(Component, component_id)
+    if component is None or component.board_id != board_id:
+        raise NotFound("That component is not on this board.")
+    name = component.name
+    db.session.delete(component)
+    db.session.commit()
+    return name
+
+
+# Filing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The request's card, whether this call filed it (False: the form was resent), and
+    whether the requester is emailed about it (with a new status link)."""
+
+    card: Card
+    created: bool
+    mailed: bool = False
+
+
+def _filed_with(key: str) -> Card | None:
+    return db.session.execute(select(Card).where(Card.intake_key == key)).scalar_one_or_none()
+
+
+def _check_text(values: dict[str, Any]) -> dict[str, str]:
+    cleaned = {}
+    for name, limit in REQUEST_FIELDS.items():
+        value = str(values.get(name) or "").replace("\x00", "").strip()
+        if len(value) > limit:
+            raise InvalidRequest(f"The {name.replace('_', ' ')} is longer than {limit} characters.")
+        cleaned[name] = value
+    for name in ("title", "description", "requester"):
+        if not cleaned[name]:
+            raise InvalidRequest(f"The {name} is missing.")
+    return cleaned
+
+
+def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key: str) -> Filed:
+    """File a support request as a card: S1 to the Expedite lane's ready queue, S2 to S4 to
+    Support's, ranked by severity and then age.
+
+    intake_key is the form's one-time token: sending the same form again (a double click,
+    a resend) answers with the card it filed the first time instead of filing another.
+    """
+    _require_filer(actor)
+    if not ONE_TIME_KEY.fullmatch(intake_key or ""):
+        raise InvalidRequest("This form is incomplete; send it again.")
+    text = _check_text(values)
+    severity = intake.check_severity(values.get("severity") or "")
+    component = intake.check_component(values.get("component") or "", components(board_id))
+    state = board_state(lock_board(board_id))
+    existing = _filed_with(intake_key)
+    lane = state.lane_of_kind(intake.lane_kind_for(severity))
+    if existing is not None or lane is None:
+        db.session.rollback()  # nothing written: end the locked transaction
+        if lane is None:
+            raise InvalidRequest("This board has no lane for requests of that severity.")
+        if existing.board_id != board_id:
+            raise InvalidRequest(ALREADY_USED)
+        return Filed(existing, False)
+    column = state.ready_columns()[0]
+    queue = db.session.execute(
+        select(Card.id, Card.severity)
+        .where(Card.lane_id == lane.id, Card.column_id == column.id, Card.status != "closed")
+        .order_by(Card.rank)
+    ).all()
+    fields = text | {
+        "severity": severity,
+        "component": component,
+        "filed_by_id": actor.id,
+        "intake_key": intake_key,
+    }
+    card = cards.place_new_card(
+        state, actor, lane, fields, after=intake.slot_after(queue, severity)
+    )
+    mailed = mail.will_mail(card)
+    if mailed:
+        # The first mail carries the request's status link: the only time its token exists.
+        mail.queue_filed(card, _add_status_link(card, actor, clock.now()).token)
+    state.board.version += 1  # as every card change does: open boards see it at once
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same token filed concurrently under another board's lock (only a tampered
+        # form can do that); on this board the lock makes the lookup above enough.
+        db.session.rollback()
+        existing = _filed_with(intake_key)
+        if existing is None or existing.board_id != board_id:
+            raise InvalidRequest(ALREADY_USED) from None
+        return Filed(existing, False)
+    return Filed(card, True, mailed)
+
+
+# Comments ---------------------------------------------------------------------------
+
+
+def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility: str) -> Comment:
+    """An internal note (the team only) or a reply (the requester sees it too) on a card;
+    the card's history records that one was written, not what it says."""
+    _require_filer(actor)
+    visibility = intake.check_visibility(visibility)
+    body = (body or "").replace("\x00", "").strip()
+    if not body:
+        raise InvalidRequest("Write the comment first.")
+    if len(body) > COMMENT_LENGTH:
+        raise InvalidRequest(f"Keep a comment to {COMMENT_LENGTH:,} characters or fewer.")
+    card = get_card(board_id, card_id)
+    now = clock.now()
+    comment = Comment(
+        board_id=board_id,
+        card_id=card.id,
+        author_id=actor.id,
+        at=now,
+        body=body,
+        visibility=visibility,
+    )
+    db.session.add(comment)
+    why = "reply to requester" if visibility == intake.REPLY else "internal note"
+    record(card, "commented", actor, snapshot(card), reason=why, at=now)
+    if visibility == intake.REPLY:  # an internal note is never mailed
+        mail.queue_reply(card, body, actor.name)
+    db.session.commit()
+    return comment
+
+
+def comments(card_id: int, *, replies_only: bool = False) -> list[Comment]:
+    """A card's comments, oldest first (only the replies, for the requester's eyes)."""
+    query = select(Comment).where(Comment.card_id == card_id)
+    if replies_only:
+        query = query.where(Comment.visibility == intake.REPLY)
+    return list(db.session.execute(query.order_by(Comment.id)).scalars())
+
+
+# Status links -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewStatusLink:
+    """A link just made: the token is shown this once; only its hash is kept."""
+
+    link: StatusLink
+    token: str
+
+
+def _revoke_active(card_id: int, now: datetime) -> int:
+    result = db.session.execute(
+        update(StatusLink)
+        .where(StatusLink.card_id == card_id, StatusLink.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+def create_status_link(board_id: int, actor: Actor, card_id: Any) -> NewStatusLink:
+    """A new status link for the request (any earlier one stops working)."""
+    _require_filer(actor)
+    lock_board(board_id)  # at most one active link per card
+    card = get_card(board_id, card_id)
+    now = clock.now()
+    _revoke_active(card.id, now)
+    made = _add_status_link(card, actor, now)
+    db.session.commit()
+    return made
+
+
+def _add_status_link(card: Card, actor: Actor, now: datetime) -> NewStatusLink:
+    """Add a status link to the card (the caller revokes any other). Its token exists only
+    in what this returns: only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    link = StatusLink(
+        card_id=card.id, token_hash=_hash(token), created_at=now, created_by_id=actor.id
+    )
+    db.session.add(link)
+    return NewStatusLink(link, token)
+
+
+def revoke_status_link(board_id: int, actor: Actor, card_id: Any) -> int:
+    """Stop the request's status link from working; returns how many links were active."""
+    _require_filer(actor)
+    card = get_card(board_id, card_id)
+    revoked = _revoke_active(card.id, clock.now())
+    db.session.commit()
+    return revoked
+
+
+def active_status_link(card_id: int) -> StatusLink | None:
+    return db.session.execute(
+        select(StatusLink)
+        .where(StatusLink.card_id == card_id, StatusLink.revoked_at.is_(None))
+        .order_by(StatusLink.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Reply:
+    at: datetime
+    body: str
+    author: str  # a first name, or "" (the public page names no one further)
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """All a status link shows: nothing else of the card or the board."""
+
+    ref: str
+    title: str
+    status: PlainStatus
+    filed_at: datetime
+    timezone: str
+    replies: list[Reply]
+
+
+def public_status(token: str) -> PublicStatus:
+    """What the requester sees through a status link; NotFound for unknown or revoked."""
+    if not STATUS_TOKEN.fullmatch(token or ""):
+        raise NotFound("There is nothing here.")
+    digest = _hash(token)
+    link = db.session.execute(
+        select(StatusLink).where(StatusLink.token_hash == digest)
+    ).scalar_one_or_none()
+    if link is None or not hmac.compare_digest(link.token_hash, digest):
+        raise NotFound("There is nothing here.")
+    if link.revoked_at is not None:
+        raise NotFound("There is nothing here.")
+    card = db.session.get(Card, link.card_id)
+    board = db.session.get(Board, card.board_id)
+    columns = list(
+        db.session.execute(
+            select(BoardColumn)
+            .where(BoardColumn.board_id == board.id)
+            .order_by(BoardColumn.position)
+        ).scalars()
+    )
+    rows = db.session.execute(
+        select(Comment.at, Comment.body, User.name)
+        .outerjoin(User, User.id == Comment.author_id)
+        .where(Comment.card_id == card.id, Comment.visibility == intake.REPLY)
+        .order_by(Comment.id)
+    )
+    replies = [Reply(at, body, intake.first_name(name or "")) for at, body, name in rows]
+    return PublicStatus(
+        card.ref, card.title, status_of(card, columns), card.created_at, board.timezone, replies
+    )
+
+
+# Following --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One line of My requests."""
+
+    id: int
+    ref: str
+    title: str
+    severity: str | None
+    status: PlainStatus
+    lane: str
+    column: str
+    assignee: str
+    filed_at: datetime
+    last_activity: datetime
+
+
+def my_requests(board: Board, user_id: int) -> list[RequestRow]:
+    """Everything the person filed on the board, newest first, with status, assignee and
+    the time of the last event (comments included), in one query."""
+    last = (
+        select(func.max(CardEvent.at))
+        .where(CardEvent.card_id == Card.id)
+        .correlate(Card)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Card.id,
+            Card.ref,
+            Card.title,
+            Card.severity,
+            Card.status,
+            Card.close_reason,
+            Card.lane_id,
+            Card.column_id,
+            Card.created_at,
+            User.name,
+            last,
+        )
+        .outerjoin(User, User.id == Card.assignee_id)
+        .where(Card.filed_by_id == user_id, Card.board_id == board.id)
+        .order_by(Card.created_at.desc(), Card.id.desc())
+    ).all()
+    if not rows:
+        return []
+    columns = list(board.columns)
+    kinds = {c.id: c for c in columns}
+    active = _active_index(columns)
+    lanes: dict[int, Lane] = {lane.id: lane for lane in board.lanes}
+    found = []
+    for row in rows:
+        column = kinds.get(row.column_id)
+        status = intake.plain_status(
+            row.status, column.kind if column else "", active.get(row.column_id), row.close_reason
+        )
+        lane = lanes.get(row.lane_id)
+        found.append(
+            RequestRow(
+                row.id,
+                row.ref,
+                row.title,
+                row.severity,
+                status,
+                lane.name if lane else "",
+                column.name if column else "",
+                row.name or "",
+                row.created_at,
+                row[-1] or row.created_at,
+            )
+        )
+    return found
+
+
+@dataclass
+class RequestPage:
+    """Everything the request page shows."""
+
+    card: Card
+    status: PlainStatus
+    comments: list[Comment]
+    history: list[CardEvent]
+    link: StatusLink | None
+    filed_by: User | None
+
+
+def request_page(board: Board, card_id: Any) -> RequestPage:
+    """A request's status, place on the board, comments (both kinds), history and link."""
+    card = get_card(board.id, card_id)
+    filed_by = db.session.get(User, card.filed_by_id) if card.filed_by_id else None
+    return RequestPage(
+        card,
+        status_of(card, list(board.columns)),
+        comments(card.id),
+        card_history(card.id),
+        active_status_link(card.id),
+        filed_by,
+    )

@@ -1,0 +1,499 @@
+"""The capacity report ("yesterday's weather"), its settings, and the sprints it runs on.
+
+The report reads only the span of the periods it shows (and of the allowance's window):
+the cards that may have been worked on in it, their history events, the cards done in it,
+and the WIP overrides recorded in it. tracker.domain.capacity does the arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, union_all
+from sqlalchemy.exc import IntegrityError
+
+from tracker import clock
+from tracker.domain import capacity
+from tracker.domain.capacity import Change, Done, Emergency, Load, Period
+from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
+from tracker.extensions import db
+from tracker.models import (
+    Board,
+    BoardColumn,
+    Card,
+    CardEvent,
+    Lane,
+    ReportPeriodCache,
+    ReportSettings,
+    Sprint,
+)
+from tracker.services.common import Actor
+
+# Events that can change what a stint depends on: column, assignee, status, lane.
+STINT_EVENTS = ("created", "moved", "pulled", "assigned", "escalated", "deescalated", "closed")
+RANGES = (6, 12, 26, 52)
+DEFAULT_RANGE = 12
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    window_size: int = capacity.DEFAULT_WINDOW
+    measure: str = capacity.PERSON_DAYS
+    threshold: int = capacity.DEFAULT_THRESHOLD
+
+
+def settings_of(board_id: int) -> Settings:
+    """The board's report settings, or the defaults when the lead never changed them."""
+    row = db.session.get(ReportSettings, board_id)
+    if row is None:
+        return Settings()
+    return Settings(row.window_size, row.measure, row.threshold)
+
+
+def _require_lead(actor: Actor) -> None:
+    if not actor.is_lead:
+        raise NotAllowed("Only a lead of this board can change the report settings and sprints.")
+
+
+def update_settings(
+    board_id: int, actor: Actor, *, window_size: int, measure: str, threshold: int
+) -> Settings:
+    """Save N (finished periods averaged), the measure, and the alarm threshold."""
+    _require_lead(actor)
+    if not 1 <= window_size <= 12:
+        raise InvalidRequest("Average over 1 to 12 finished periods.")
+    if measure not in capacity.MEASURES:
+        raise InvalidRequest("Measure in person-days, points or cards.")
+    if not 1 <= threshold <= 100:
+        raise InvalidRequest("The alarm threshold is a percentage from 1 to 100.")
+    row = db.session.get(ReportSettings, board_id)
+    if row is None:
+        row = ReportSettings(board_id=board_id)
+        db.session.add(row)
+    row.window_size, row.measure, row.threshold = window_size, measure, threshold
+    db.session.commit()
+    return Settings(window_size, measure, threshold)
+
+
+# -- sprints ------------------------------------------------------------------------------
+
+
+def sprints_of(board_id: int) -> list[Sprint]:
+    return list(
+        db.session.execute(
+            select(Sprint).where(Sprint.board_id == board_id).order_by(Sprint.start_on)
+        ).scalars()
+    )
+
+
+def _period(sprint: Sprint) -> Period:
+    return Period(
+        sprint.name,
+        sprint.start_on,
+        sprint.end_on,
+        sprint.capacity_days,
+        sprint.capacity_points,
+        sprint.id,
+    )
+
+
+@dataclass
+class SprintInput:
+    name: str
+    start_on: date
+    end_on: date
+    capacity_days: float
+    capacity_points: float | None
+
+
+def _checked(board_id: int, sprint_id: int | None, data: SprintInput) -> None:
+    name = data.name.strip()
+    if not name or len(name) > 60:
+        raise capacity.BadSprint("Give the sprint a name of up to 60 characters.", "name")
+    others = [_period(s) for s in sprints_of(board_id) if s.id != sprint_id]
+    if any(o.name == name for o in others):
+        raise capacity.BadSprint(f"There is already a sprint called {name}.", "name")
+    capacity.check_sprint(
+        data.start_on, data.end_on, data.capacity_days, data.capacity_points, others
+    )
+
+
+def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
+    """A new sprint for the board, refused when its dates are impossible or overlap."""
+    _require_lead(actor)
+    _checked(board_id, None, data)
+    sprint = Sprint(board_id=board_id, created_at=clock.now())
+    _fill(sprint, data)
+    db.session.add(sprint)
+    db.session.commit()
+    return sprint
+
+
+def get_sprint(board_id: int, sprint_id: Any) -> Sprint:
+    try:
+        sprint = db.session.get(Sprint, int(sprint_id))
+    except (TypeError, ValueError):
+        sprint = None
+    if sprint is None or sprint.board_id != board_id:
+        raise NotFound("That sprint is not on this board.")
+    return sprint
+
+
+def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput) -> Sprint:
+    """Change a sprint's name, dates or planned capacity."""
+    _require_lead(actor)
+    sprint = get_sprint(board_id, sprint_id)
+    _checked(board_id, sprint.id, data)
+    _fill(sprint, data)
+    db.session.commit()
+    return sprint
+
+
+def delete_sprint(board_id: int, actor: Actor, sprint_id: Any) -> None:
+    """Remove a sprint; its weeks then count toward no sprint (history is untouched)."""
+    _require_lead(actor)
+    db.session.delete(get_sprint(board_id, sprint_id))
+    db.session.commit()
+
+
+def _fill(sprint: Sprint, data: SprintInput) -> None:
+    sprint.name = data.name.strip()
+    sprint.start_on, sprint.end_on = data.start_on, data.end_on
+    sprint.capacity_days, sprint.capacity_points = data.capacity_days, data.capacity_points
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Everything the report page, the chart and the CSV show."""
+
+    board: Board
+    settings: Settings
+    today: date
+    by_sprint: bool
+    loads: list[Load]  # the periods shown, oldest first
+    expedite: list[capacity.ExpediteRow]
+    allowance: capacity.Allowance
+    next_period: Period | None
+    count: int
+    until: date
+
+    @property
+    def measure(self) -> str:
+        return self.settings.measure
+
+    @property
+    def unit(self) -> str:
+        return capacity.MEASURES[self.settings.measure]
+
+
+def today_on(board: Board) -> date:
+    return clock.now().astimezone(ZoneInfo(board.timezone)).date()
+
+
+def _periods(board: Board, today: date, count: int, until: date) -> tuple[bool, list, list, Any]:
+    """(by sprint?, periods shown, finished periods for the window, next period)."""
+    sprints = [_period(s) for s in sprints_of(board.id)]
+    if sprints:
+        shown = [p for p in sprints if p.start <= until][-count:]
+        finished = [p for p in sprints if p.finished(today)]
+        upcoming = [p for p in sprints if not p.finished(today)]
+        return True, shown, finished, (upcoming[0] if upcoming else None)
+    shown = capacity.weeks(until, count)
+    finished = capacity.weeks(today - timedelta(days=7), 12)
+    return False, shown, finished, capacity.weeks(today, 1)[0]
+
+
+def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None = None) -> Report:
+    """The report for the `count` periods up to the one containing `until` (default today)."""
+    settings = settings_of(board.id)
+    today = today_on(board)
+    until = until or today
+    by_sprint, shown, finished, next_period = _periods(board, today, count, until)
+    window = finished[-settings.window_size :]
+    tz = ZoneInfo(board.timezone)
+    loaded = {(load.period.start, load.period.end): load for load in cached_loads(board, shown)}
+    missing = [p for p in window if (p.start, p.end) not in loaded]
+    for load in cached_loads(board, missing):
+        loaded[(load.period.start, load.period.end)] = load
+    planned = next_period.planned(settings.measure) if next_period else None
+    return Report(
+        board=board,
+        settings=settings,
+        today=today,
+        by_sprint=by_sprint,
+        loads=[loaded[(p.start, p.end)] for p in shown],
+        expedite=capacity.expedite_summary(shown, tz, emergencies(board, shown)),
+        allowance=capacity.allowance(
+            [loaded[(p.start, p.end)] for p in window],
+            settings.window_size,
+            settings.measure,
+            planned,
+            settings.threshold,
+        ),
+        next_period=next_period,
+        count=count,
+        until=until,
+    )
+
+
+def _span(periods: Sequence[Period], tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return periods[0].bounds(tz)[0], periods[-1].bounds(tz)[1]
+
+
+# A finished period's figures are stored once its end is this far in the past: every
+# change recorded in it has been committed by then.
+SETTLED = timedelta(hours=1)
+
+
+def _basis(board: Board) -> str:
+    """What a period's figures depend on besides the history: the board's time zone and the
+    active columns of every board (a person's time is shared across boards)."""
+    active = db.session.execute(
+        select(BoardColumn.id).where(BoardColumn.kind == "active").order_by(BoardColumn.id)
+    ).scalars()
+    text = board.timezone + "|" + ",".join(str(i) for i in active)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _load_json(load: Load) -> dict[str, Any]:
+    return {
+        "days": load.days,
+        "cards": load.cards,
+        "points": load.points,
+        "unestimated": load.unestimated,
+        "overrides": load.overrides,
+    }
+
+
+def cached_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
+    """Each period's load: settled (finished) periods from the stored figures, computing and
+    storing those missing; the running period, and any later, always from the history.
+
+    Stored figures are what compute_loads gives, so the page reads the same numbers either
+    way (tests/test_reports_cache.py checks this over random histories).
+    """
+    if not periods:
+        return []
+    tz = ZoneInfo(board.timezone)
+    now = clock.now()
+    settled = [p for p in periods if p.bounds(tz)[1] + SETTLED <= now]
+    basis = _basis(board)
+    stored = {
+        (row.start_on, row.end_on): row.load
+        for row in db.session.execute(
+            select(ReportPeriodCache).where(
+                ReportPeriodCache.board_id == board.id,
+                ReportPeriodCache.basis == basis,
+                ReportPeriodCache.start_on >= periods[0].start,
+                ReportPeriodCache.end_on <= periods[-1].end,
+            )
+        ).scalars()
+    }
+    result: dict[tuple[date, date], Load] = {}
+    for p in settled:
+        if (p.start, p.end) in stored:
+            result[(p.start, p.end)] = Load(p, **stored[(p.start, p.end)])
+    missing = [p for p in settled if (p.start, p.end) not in result]
+    if missing:
+        for load in _compute_in_runs(board, missing, periods):
+            result[(load.period.start, load.period.end)] = load
+            db.session.add(
+                ReportPeriodCache(
+                    board_id=board.id,
+                    start_on=load.period.start,
+                    end_on=load.period.end,
+                    basis=basis,
+                    load=_load_json(load),
+                    computed_at=now,
+                )
+            )
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request stored the same figures just now
+            db.session.rollback()
+    live = [p for p in periods if (p.start, p.end) not in result]
+    for load in _compute_in_runs(board, live, periods):
+        result[(load.period.start, load.period.end)] = load
+    return [result[(p.start, p.end)] for p in periods]
+
+
+def _compute_in_runs(board: Board, some: Sequence[Period], all_: Sequence[Period]) -> list[Load]:
+    """compute_loads over runs of neighbouring periods, so a gap is never read."""
+    index = {(p.start, p.end): i for i, p in enumerate(all_)}
+    runs: list[list[Period]] = []
+    for p in some:
+        if runs and index[(p.start, p.end)] == index[(runs[-1][-1].start, runs[-1][-1].end)] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return [load for run in runs for load in compute_loads(board, run)]
+
+
+def compute_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
+    """Each period's load, from the history of the span the periods cover."""
+    if not periods:
+        return []
+    tz = ZoneInfo(board.timezone)
+    start, end = _span(periods, tz)
+    lanes = dict(db.session.execute(select(Lane.id, Lane.kind)).all())
+    stints, board_cards = stints_between(start, end, lanes, board.id)
+    done = [
+        Done(row.id, lanes[row.lane_id], row.done_at, row.estimate)
+        for row in db.session.execute(
+            select(Card.id, Card.lane_id, Card.done_at, Card.estimate).where(
+                Card.board_id == board.id,
+                Card.status == "done",
+                Card.done_at >= start,
+                Card.done_at < end,
+            )
+        )
+    ]
+    overrides = db.session.execute(
+        select(CardEvent.at).where(
+            CardEvent.board_id == board.id,
+            CardEvent.at >= start,
+            CardEvent.at < end,
+            CardEvent.kind == "wip_override",
+        )
+    ).scalars()
+    return capacity.loads(periods, tz, stints, done, overrides, cards=board_cards)
+
+
+def _changes(rows: Iterable[Any]) -> Iterable[Change]:
+    for row in rows:
+        yield Change(row.card_id, row.at, row.changes)
+
+
+def stints_between(
+    start: datetime, end: datetime, lanes: dict[int, str], board_id: int
+) -> tuple[list[capacity.Stint], set[int]]:
+    """Every stint, on any board, that may overlap [start, end): a person's time is shared
+    among all the cards they hold. Reads the cards started before `end` that were still
+    open, or were done or closed after `start`, and only their stint-changing events.
+    Returns the stints and the ids of the cards among them that are board_id's."""
+    now = clock.now()
+    active = set(
+        db.session.execute(select(BoardColumn.id).where(BoardColumn.kind == "active")).scalars()
+    )
+    board_ids = list(db.session.execute(select(Board.id)).scalars())
+    # Three index-friendly pieces (board, status, done time) instead of one OR over all cards.
+    on_boards = Card.board_id.in_(board_ids)
+    candidates = union_all(
+        select(Card.id).where(on_boards, Card.status == "open", Card.started_at < end),
+        select(Card.id).where(
+            on_boards, Card.status == "done", Card.done_at >= start, Card.started_at < end
+        ),
+        select(Card.id).where(
+            on_boards, Card.status == "closed", Card.closed_at >= start, Card.started_at < end
+        ),
+    )
+    rows = db.session.execute(
+        select(CardEvent.card_id, CardEvent.board_id, CardEvent.at, CardEvent.changes)
+        .where(
+            CardEvent.card_id.in_(candidates),
+            CardEvent.kind.in_(STINT_EVENTS),
+            CardEvent.at < end,
+        )
+        .order_by(CardEvent.card_id, CardEvent.id)
+    )
+    board_cards: set[int] = set()
+
+    def changes() -> Iterable[Change]:
+        for row in rows:
+            if row.board_id == board_id:
+                board_cards.add(row.card_id)
+            yield Change(row.card_id, row.at, row.changes)
+
+    stints = capacity.stints_from_events(changes(), active, lanes, until=min(now, end))
+    return [s for s in stints if s.end > start], board_cards
+
+
+def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
+    """The board's expedite cards that may have been opened in the periods, with the time
+    someone started on them and the time they were done.
+
+    Opened: when the card was escalated into the expedite lane (its first escalation), or
+    created, for a card filed there. Pulled: its first entry into an active column after
+    that (at once, for a card escalated while in progress). Read from the events' column
+    fields only, so the report never decodes these cards' change sets.
+    """
+    if not periods:
+        return []
+    tz = ZoneInfo(board.timezone)
+    start, end = _span(periods, tz)
+    expedite = select(Lane.id).where(Lane.board_id == board.id, Lane.kind == capacity.EXPEDITE)
+    escalated = set(
+        db.session.execute(
+            select(CardEvent.card_id).where(
+                CardEvent.board_id == board.id,
+                CardEvent.at >= start,
+                CardEvent.at < end,
+                CardEvent.kind == "escalated",
+            )
+        ).scalars()
+    )
+    columns = (Card.id, Card.created_at, Card.done_at, Card.status)
+    cards = {
+        row.id: row
+        for row in db.session.execute(
+            select(*columns).where(
+                Card.lane_id == expedite.scalar_subquery(),
+                Card.board_id == board.id,
+                Card.created_at >= start - timedelta(days=92),
+                Card.created_at < end,
+            )
+        )
+    }
+    missing = list(escalated - set(cards))
+    for i in range(0, len(missing), 500):
+        for row in db.session.execute(select(*columns).where(Card.id.in_(missing[i : i + 500]))):
+            cards[row.id] = row
+    if not cards:
+        return []
+    active = set(
+        db.session.execute(
+            select(BoardColumn.id).where(
+                BoardColumn.board_id == board.id, BoardColumn.kind == "active"
+            )
+        ).scalars()
+    )
+    events: dict[int, list[Any]] = {card_id: [] for card_id in cards}
+    for row in db.session.execute(
+        select(CardEvent.card_id, CardEvent.kind, CardEvent.at, CardEvent.to_column_id)
+        .where(
+            CardEvent.card_id.in_(list(cards)),
+            or_(CardEvent.kind == "escalated", CardEvent.to_column_id.is_not(None)),
+        )
+        .order_by(CardEvent.card_id, CardEvent.id)
+    ):
+        events[row.card_id].append(row)
+    result = []
+    for card_id, row in cards.items():
+        history = events[card_id]
+        escalations = [e.at for e in history if e.kind == "escalated"]
+        opened = escalations[0] if escalations else row.created_at
+        column = None
+        pulled = None
+        for event in history:
+            if event.at >= opened and column in active and event.kind == "escalated":
+                pulled = event.at  # escalated while someone was on it
+                break
+            if event.to_column_id is not None:
+                column = event.to_column_id
+                if event.at >= opened and column in active:
+                    pulled = event.at
+                    break
+        done_at = row.done_at if row.status == "done" else None
+        result.append(Emergency(card_id, opened, pulled, done_at))
+    return result
