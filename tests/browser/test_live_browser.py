@@ -40,3 +40,39 @@ def test_another_persons_move_shows_up_within_three_seconds(browser, live_server
     finally:
         ann_page.context.close()
         bob_page.context.close()
+
+
+def test_a_card_being_edited_stays_and_a_late_save_shows_the_conflict(
+    browser, live_server, live_db
+):
+    board = make_board("Shared")
+    make_user("ann", board=board, role="member")
+    bob = make_user("bob", board=board, role="member")
+    make_card(board, actor(bob), "feature", "Shared work")
+    board_id = board.id
+    ann_page = browser.new_context().new_page()
+    bob_page = browser.new_context().new_page()
+    try:
+        log_in(ann_page, live_server, "ann", board_id)
+        log_in(bob_page, live_server, "bob", board_id)
+        ann_page.locator("#board a.ref", has_text="FEAT-1").click()
+        ann_page.locator(".card-detail summary", has_text="Edit").click()
+        title = ann_page.locator(".card-detail input[name=title]")
+        title.fill("Ann's better title")
+
+        bob_page.get_by_role("button", name="Pull next").click()
+        expect(cell(ann_page, "Feature", "In progress")).to_contain_text(
+            "Shared work", timeout=3000
+        )
+        # The live update replaced the board, not the panel Ann is typing in.
+        expect(title).to_have_value("Ann's better title")
+
+        ann_page.locator(".card-detail button", has_text="Save").click()
+        expect(ann_page.locator(".card-detail")).to_contain_text(
+            "Someone changed this card while you were editing it"
+        )
+        expect(ann_page.locator(".card-detail")).to_contain_text("Ann's better title")
+        expect(ann_page.locator(".card-detail input[name=title]")).to_have_value("Shared work")
+    finally:
+        ann_page.context.close()
+        bob_page.context.close()
