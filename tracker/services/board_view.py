@@ -15,7 +15,7 @@ from tracker import clock
 from tracker.domain import capacity, wip
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, Sprint, User
-from tracker.services.common import column_rule, lane_rule
+from tracker.services.common import column_rule, lane_rule, lanes_and_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +197,7 @@ def load_board_view(
     """Lanes, columns, open cards and the latest cards done this period, with counts."""
     now = clock.now()
     tz = ZoneInfo(board.timezone)
-    # Lanes and columns in one statement (a board has a handful of each).
-    pairs = db.session.execute(
-        select(Lane, BoardColumn)
-        .join(BoardColumn, BoardColumn.board_id == Lane.board_id)
-        .where(Lane.board_id == board.id)
-        .order_by(Lane.position, BoardColumn.position)
-    ).all()
-    lanes = list(dict.fromkeys(lane for lane, _ in pairs))
-    columns = list(dict.fromkeys(column for _, column in pairs))
+    lanes, columns = lanes_and_columns(board.id)
     period = current_period(board.id, now.astimezone(tz).date())
     start, end = period.bounds(tz)
     open_cards = [tile for (tile,) in _tiles(_open_statement(), {"board_id": board.id}, now)]

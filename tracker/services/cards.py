@@ -285,8 +285,8 @@ def pull_next(board_id: int, actor: Actor) -> PullResult:
         return PullResult(None, plan.reasons)
     card = get_card(board_id, plan.card_id)
     before = snapshot(card)
-    card.assignee_id = actor.id
     _place(card, card.lane_id, to_column.id, None)
+    card.assignee_id = actor.id
     _enter_column(card, to_column, clock.now())
     record(card, "pulled", actor, before)
     _finish(state)

@@ -105,20 +105,22 @@ class BoardState:
         return list(reversed(ready))
 
 
+def lanes_and_columns(board_id: int) -> tuple[list[Lane], list[BoardColumn]]:
+    """A board's lanes (top to bottom) and columns (left to right), in one statement."""
+    pairs = db.session.execute(
+        select(Lane, BoardColumn)
+        .join(BoardColumn, BoardColumn.board_id == Lane.board_id)
+        .where(Lane.board_id == board_id)
+        .order_by(Lane.position, BoardColumn.position)
+    ).all()
+    lanes = list(dict.fromkeys(lane for lane, _ in pairs))
+    columns = list(dict.fromkeys(column for _, column in pairs))
+    return lanes, columns
+
+
 def board_state(board: Board) -> BoardState:
     """Load a board's lanes and columns and count its open cards' WIP."""
-    lanes = list(
-        db.session.execute(
-            select(Lane).where(Lane.board_id == board.id).order_by(Lane.position)
-        ).scalars()
-    )
-    columns = list(
-        db.session.execute(
-            select(BoardColumn)
-            .where(BoardColumn.board_id == board.id)
-            .order_by(BoardColumn.position)
-        ).scalars()
-    )
+    lanes, columns = lanes_and_columns(board.id)
     rows = db.session.execute(
         select(Card.lane_id, Card.column_id, Card.assignee_id).where(
             Card.board_id == board.id, Card.status == "open"
