@@ -22,6 +22,8 @@ def test_config(url: str, **extra) -> dict:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+        # Tests log in far more often than a person; tests/test_rate_limit.py turns it on.
+        "RATELIMIT_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": url,
         **extra,
     }

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from tests.conftest import test_config as config_for
 from tests.helpers import PASSWORD, actor, column, lane, make_board, make_card, make_user
 from tracker import create_app, observability
+from tracker.access import ROUTES
 from tracker.extensions import db
 from tracker.models import Card, User
 from tracker.services import boards, cards, users
@@ -230,7 +231,10 @@ def test_log_lines_are_json_with_request_ids_and_no_personal_data(app, client, b
         assert personal.lower() not in text
 
 
-def test_server_errors_log_the_exception_type_but_not_its_message(app_session, log_lines):
+def test_server_errors_log_the_exception_type_but_not_its_message(
+    app_session, log_lines, monkeypatch
+):
+    monkeypatch.setitem(ROUTES, "boom", "public")
     app = create_app(
         config_for(app_session.config["SQLALCHEMY_DATABASE_URI"], PROPAGATE_EXCEPTIONS=False)
     )

@@ -2,6 +2,7 @@
 
 from tests.conftest import test_config as config_for
 from tracker import create_app
+from tracker.access import ROUTES
 
 
 def test_health_and_ready(client):
@@ -29,7 +30,8 @@ def test_database_unavailable_is_a_plain_503(tmp_path):
     assert fragment.status_code == 503 and "<html" not in fragment.text
 
 
-def test_forwarded_headers_are_trusted_only_when_configured(app_session):
+def test_forwarded_headers_are_trusted_only_when_configured(app_session, monkeypatch):
+    monkeypatch.setitem(ROUTES, "probe", "public")
     url = app_session.config["SQLALCHEMY_DATABASE_URI"]
     seen = {}
 

@@ -23,9 +23,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_proxy_fix(app)
     register_observability(app)
     register_extensions(app)
+    register_access(app)
     register_database_hooks(app)
     register_mail(app)
     register_blueprints(app)
+    register_rate_limits(app)
     register_cli(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -58,14 +60,24 @@ def register_extensions(app: Flask) -> None:
     htmx.init_app(app)
     login_manager.init_app(app)
     auth.configure_login(login_manager)
+    auth.configure_sessions(app)
+
+
+def register_access(app: Flask) -> None:
+    """Every request passes the permission table (tracker.access.ROUTES) before its view."""
+    from tracker import access
+
+    app.before_request(access.guard_request)
 
 
 def register_database_hooks(app: Flask) -> None:
     from tracker import database
     from tracker.extensions import db
+    from tracker.services import audit
 
     with app.app_context():
         database.configure_engine(db.engine)
+    audit.guard()
 
 
 def register_mail(app: Flask) -> None:
@@ -76,10 +88,41 @@ def register_mail(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker import auth, board, boards, emergency, intake, ops, reports, settings
+    from tracker import (
+        account,
+        admin,
+        audit,
+        auth,
+        board,
+        boards,
+        emergency,
+        intake,
+        ops,
+        reports,
+        settings,
+    )
 
-    for module in (auth, boards, board, settings, ops, emergency, reports, intake):
+    for module in (
+        auth,
+        boards,
+        board,
+        settings,
+        ops,
+        emergency,
+        reports,
+        intake,
+        admin,
+        account,
+        audit,
+    ):
         app.register_blueprint(module.bp)
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Login attempts limited per address and per account (after the login view exists)."""
+    from tracker import ratelimit
+
+    ratelimit.register(app)
 
 
 def register_cli(app: Flask) -> None:

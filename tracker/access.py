@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from flask import abort, g
+from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, select
 
-from tracker.extensions import db
+from tracker.extensions import db, login_manager
 from tracker.models import Board, Membership
 from tracker.services.common import LEAD, MEMBER, SUPPORT, VIEWER, Actor
 
@@ -23,8 +23,83 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "request.link": frozenset({LEAD, MEMBER, SUPPORT}),
     "report.view": frozenset({LEAD, MEMBER, VIEWER}),
     "sprints.manage": frozenset({LEAD}),
+    # The board's audit log (site admins read every board's on /admin/audit).
+    "audit.view": frozenset({LEAD}),
 }
 ADMIN_ROLE = VIEWER
+
+# Every route's access rule, by endpoint name. A NEW ROUTE NEEDS A ROW HERE: the guard in
+# `guard_request` refuses (403) any endpoint missing from this table, and
+# tests/test_permissions.py walks the whole URL map and fails on a missing row.
+#   "public"  anyone, signed in or not
+#   "login"   any signed-in person
+#   "admin"   site admins only
+#   a PERMISSIONS name: a signed-in person whose role on the board has that permission
+#             (checked by load_board once the board is known; no membership -> 404)
+PUBLIC, LOGIN, ADMIN = "public", "login", "admin"
+ROUTES: dict[str, str] = {
+    "static": PUBLIC,
+    "ops.healthz": PUBLIC,
+    "ops.readyz": PUBLIC,
+    # /metrics has its own access rules (token or address) in tracker/observability.py.
+    "observability.show_metrics": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": LOGIN,
+    "intake.status": PUBLIC,
+    "boards.index": LOGIN,
+    "boards.create": ADMIN,
+    "board.show": "board.view",
+    "board.live": "board.view",
+    "board.show_card": "board.view",
+    "board.archive": "board.view",
+    "board.pull": "card.change",
+    "board.new_card": "card.change",
+    "board.edit_card": "card.change",
+    "board.move_card": "card.change",
+    "board.reorder_card": "card.change",
+    "board.assign_card": "card.change",
+    "board.block_card": "card.change",
+    "board.unblock_card": "card.change",
+    "board.close_card": "card.change",
+    "emergency.check": "board.view",
+    "settings.show": "board.settings",
+    "settings.save": "board.settings",
+    "settings.save_columns": "board.settings",
+    "settings.add_component": "board.settings",
+    "settings.remove_component": "board.settings",
+    "settings.retry_mail": "board.settings",
+    "intake.file": "request.file",
+    "intake.my_requests": "board.view",
+    "intake.show": "board.view",
+    "intake.comment": "request.comment",
+    "intake.status_link": "request.link",
+    "reports.show": "report.view",
+    "reports.export": "report.view",
+    "reports.save_settings": "sprints.manage",
+    "reports.sprints": "sprints.manage",
+    "reports.add_sprint": "sprints.manage",
+    "reports.edit_sprint": "sprints.manage",
+    "reports.delete_sprint": "sprints.manage",
+    # People, erasure and the audit log (tracker.admin, tracker.account, tracker.audit)
+    "account.edit_password": LOGIN,
+    "account.change_password": LOGIN,
+    "admin.list_people": ADMIN,
+    "admin.new_person": ADMIN,
+    "admin.create_person": ADMIN,
+    "admin.show_person": ADMIN,
+    "admin.set_admin": ADMIN,
+    "admin.deactivate": ADMIN,
+    "admin.reactivate": ADMIN,
+    "admin.reset_password": ADMIN,
+    "admin.set_membership": ADMIN,
+    "admin.show_board_people": ADMIN,
+    "admin.find_requester": ADMIN,
+    "admin.erase_requester": ADMIN,
+    "audit.show_all": ADMIN,
+    "audit.export_all": ADMIN,
+    "audit.show_board": "audit.view",
+    "audit.export_board": "audit.view",
+}
 
 
 def role_on(board_id: int) -> str | None:
@@ -50,13 +125,66 @@ def _board_and_role() -> Select:
     )
 
 
-def load_board(board_id: int, permission: str) -> tuple[Board, Actor]:
+def guard_request():
+    """Apply the ROUTES row of the endpoint about to run: the one access check every request
+    passes (registered as a before_request hook by the app factory).
+
+    No endpoint means no URL rule matched: routing answers 404/405 itself. An endpoint without
+    a row is refused (fail closed). Anonymous people get the login manager's answer (a redirect
+    to the login page; 401 with HX-Redirect for htmx). A board permission is checked here
+    too, so a view cannot forget it: the board and actor wait in `g` for the view's own
+    load_board call, which costs no second query.
+    """
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None
+    rule = ROUTES.get(endpoint)
+    if rule is None:
+        abort(403)
+    if rule == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if rule == LOGIN:
+        return None
+    if rule == ADMIN:
+        if not current_user.is_admin:
+            abort(403)
+        return None
+    board_id = (request.view_args or {}).get("board_id")
+    if rule not in PERMISSIONS or not isinstance(board_id, int):
+        abort(403)
+    load_board(board_id)
+    return None
+
+
+def route_permission(endpoint: str | None) -> str:
+    """The board permission ROUTES names for an endpoint (a view of another kind has none)."""
+    rule = ROUTES.get(endpoint or "")
+    if rule not in PERMISSIONS:
+        raise LookupError(f"ROUTES gives {endpoint!r} no board permission (it says {rule!r})")
+    return rule
+
+
+def load_board(board_id: int, permission: str | None = None) -> tuple[Board, Actor]:
     """The board and the acting person, or 404 (no access at all) / 403 (role too low).
 
-    The board and actor are kept in `g` so the error handler can re-render the board.
-    The board and the role are read in one statement: every board request, the emergency
-    poll included, starts here.
+    The permission is the current endpoint's row in ROUTES; pass one only for a second,
+    stricter check. The board and actor are kept in `g` so the error handler can re-render
+    the board, and so the view's call after guard_request reads nothing again. The board and
+    the role are read in one statement: every board request, the emergency poll included,
+    starts here.
     """
+    permission = permission or route_permission(request.endpoint)
+    board, actor = g.get("board"), g.get("actor")
+    if board is None or board.id != board_id or actor is None or actor.id != current_user.id:
+        board, actor = _load(board_id)
+    if actor.role not in PERMISSIONS[permission]:
+        abort(403)
+    return board, actor
+
+
+def _load(board_id: int) -> tuple[Board, Actor]:
     row = db.session.execute(_board_and_role(), {"board_id": board_id, "user_id": current_user.id})
     board, role = row.one_or_none() or (None, None)
     if role is None and board is not None and current_user.is_admin:
@@ -65,8 +193,6 @@ def load_board(board_id: int, permission: str) -> tuple[Board, Actor]:
         abort(404)
     actor = Actor(current_user.id, current_user.name, role)
     g.board, g.actor = board, actor
-    if role not in PERMISSIONS[permission]:
-        abort(403)
     return board, actor
 
 

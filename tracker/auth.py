@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
 from tracker.extensions import db, htmx
@@ -37,6 +38,35 @@ def configure_login(manager: LoginManager) -> None:
         return redirect(login_url)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, Secure whenever the request came over https (directly
+    or through a trusted proxy), not only when TRACKER_SECURE_COOKIES says so."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def configure_sessions(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+
+
+def start_session(user: User) -> None:
+    """Log a person in on a fresh session: nothing from before (the CSRF secret, a next
+    page, anything an attacker planted in a fixated cookie) survives, so the session
+    cookie's content changes entirely at login."""
+    session.clear()
+    login_user(user)
+
+
+def redirect_after_new_session(target: str):
+    """Go on after start_session. A boosted (htmx) form gets HX-Redirect, a full page load:
+    a boosted swap would keep the old page's <body hx-headers> CSRF token, which the new
+    session no longer accepts."""
+    if htmx:
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target)
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
@@ -52,17 +82,16 @@ def login():
         return redirect(url_for("boards.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.authenticate(form.username.data, form.password.data)
+        user = users.log_in(form.username.data, form.password.data)
         if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            start_session(user)
+            return redirect_after_new_session(_safe_next(request.args.get("next")))
         form.password.errors.append("That username and password do not match.")
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")
-@login_required
 def logout():
     """End this person's sessions everywhere (the token rotates) and go to the login page."""
     form = EmptyForm()

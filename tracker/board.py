@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_htmx import make_response
-from flask_login import login_required
 
 from tracker.access import load_board
 from tracker.domain.errors import InvalidRequest
@@ -31,12 +30,6 @@ from tracker.services import board_view, cards
 from tracker.services.common import get_card
 
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    """Every board URL needs a logged-in person; roles are checked per view."""
 
 
 def view_for(board, actor, notices=()):
@@ -98,22 +91,27 @@ def describer(board, members):
 
 def render_panel(board, actor, card, *, oob=False, form=None, error=None, yours=None):
     """The card panel: details, the controls a person's role allows, and the history."""
+    context = panel_context(board, actor, card, oob=oob, form=form, error=error, yours=yours)
+    return render_template("board/_panel.html", **context)
+
+
+def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours=None) -> dict:
+    """What templates/board/_panel.html needs (the card page includes it too)."""
     people = board_view.members(board.id)
-    return render_template(
-        "board/_panel.html",
-        board=board,
-        actor=actor,
-        card=card,
-        form=form or EditCardForm(obj=card, formdata=None),
-        history=board_view.card_history(card.id),
-        members=people,
-        describe=describer(board, people),
-        lanes=board.lanes,
-        columns=board.columns,
-        oob=oob,
-        error=error,
-        yours=yours,
-    )
+    return {
+        "board": board,
+        "actor": actor,
+        "card": card,
+        "form": form or EditCardForm(obj=card, formdata=None),
+        "history": board_view.card_history(card.id),
+        "members": people,
+        "describe": describer(board, people),
+        "lanes": board.lanes,
+        "columns": board.columns,
+        "oob": oob,
+        "error": error,
+        "yours": yours,
+    }
 
 
 def after_change(board, actor, card, notice, form):
@@ -137,7 +135,7 @@ def require_valid(form) -> None:
 @bp.get("")
 def show(board_id: int):
     """The board: lanes × columns, WIP counters, cards, and this period's done cards."""
-    board, actor = load_board(board_id, "board.view")
+    board, actor = load_board(board_id)
     return render_board(board, actor)
 
 
@@ -146,7 +144,7 @@ def live(board_id: int):
     """The live-board poll: 204 while the board's version is the one the page shows, else
     the fresh #board fragment. The version comes with the board row the access check reads,
     so an unchanged board costs no statement beyond that check."""
-    board, actor = load_board(board_id, "board.view")
+    board, actor = load_board(board_id)
     if request.args.get("v", type=int) == board.version:
         return "", 204
     return render_board(board, actor)
@@ -155,7 +153,7 @@ def live(board_id: int):
 @bp.post("/pull")
 def pull(board_id: int):
     """Pull next: assign the person the highest-priority card they may take."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     require_valid(PanelForm())
     result = cards.pull_next(board.id, actor)
     if result.card is None:
@@ -172,7 +170,7 @@ def pull(board_id: int):
 @bp.route("/cards/new", methods=["GET", "POST"])
 def new_card(board_id: int):
     """A form to add a card to a lane's ready queue (also served alone for htmx)."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = NewCardForm()
     if request.method == "GET":
         form.lane_id.data = request.args.get("lane", type=int)
@@ -199,19 +197,13 @@ def new_card(board_id: int):
 @bp.get("/cards/<int:card_id>")
 def show_card(board_id: int, card_id: int):
     """A card's details, controls and history: the panel for htmx, a page otherwise."""
-    board, actor = load_board(board_id, "board.view")
+    board, actor = load_board(board_id)
     card = get_card(board.id, card_id)
     if htmx and not htmx.boosted:
         response = make_response(render_panel(board, actor, card))
     else:
         response = make_response(
-            render_template(
-                "board/card.html",
-                board=board,
-                actor=actor,
-                card=card,
-                panel=render_panel(board, actor, card),
-            )
+            render_template("board/card.html", **panel_context(board, actor, card))
         )
     response.vary.add("HX-Request")
     return response
@@ -220,7 +212,7 @@ def show_card(board_id: int, card_id: int):
 @bp.post("/cards/<int:card_id>/edit")
 def edit_card(board_id: int, card_id: int):
     """Save a card's text fields; a stale version is refused with the current values."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     card = get_card(board.id, card_id)
     form = EditCardForm()
     if not form.validate_on_submit():
@@ -232,21 +224,19 @@ def edit_card(board_id: int, card_id: int):
 
 def panel_error(board, actor, card, form, message, status=422, yours=None):
     """The card panel again with the person's input kept and a message (422 or 409)."""
-    html = render_panel(board, actor, card, form=form, error=message, yours=yours)
+    context = panel_context(board, actor, card, form=form, error=message, yours=yours)
     if htmx and not htmx.boosted:
-        response = make_response(html, status)
+        response = make_response(render_template("board/_panel.html", **context), status)
         response.headers["HX-Retarget"] = "#panel"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    return make_response(
-        render_template("board/card.html", board=board, actor=actor, card=card, panel=html), status
-    )
+    return make_response(render_template("board/card.html", **context), status)
 
 
 @bp.post("/cards/<int:card_id>/move")
 def move_card(board_id: int, card_id: int):
     """Move a card to a lane and column (drag and drop, or the keyboard select)."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = MoveForm()
     require_valid(form)
     destination = form.destination()
@@ -270,7 +260,7 @@ def move_card(board_id: int, card_id: int):
 @bp.post("/cards/<int:card_id>/reorder")
 def reorder_card(board_id: int, card_id: int):
     """Move a card one place up or down in its cell."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = ReorderForm()
     require_valid(form)
     card = cards.reorder_card(board.id, actor, card_id, form.direction.data)
@@ -280,7 +270,7 @@ def reorder_card(board_id: int, card_id: int):
 @bp.post("/cards/<int:card_id>/assign")
 def assign_card(board_id: int, card_id: int):
     """Assign a card to a member of the board, or to nobody."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = AssignForm()
     require_valid(form)
     value = (form.assignee.data or "").strip()
@@ -296,7 +286,7 @@ def assign_card(board_id: int, card_id: int):
 @bp.post("/cards/<int:card_id>/block")
 def block_card(board_id: int, card_id: int):
     """Mark a card blocked, with what it waits for."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = BlockForm()
     require_valid(form)
     card = cards.set_blocked(board.id, actor, card_id, True, form.reason.data)
@@ -306,7 +296,7 @@ def block_card(board_id: int, card_id: int):
 @bp.post("/cards/<int:card_id>/unblock")
 def unblock_card(board_id: int, card_id: int):
     """Clear a card's blocked flag."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = PanelForm()
     require_valid(form)
     card = cards.set_blocked(board.id, actor, card_id, False)
@@ -316,7 +306,7 @@ def unblock_card(board_id: int, card_id: int):
 @bp.post("/cards/<int:card_id>/close")
 def close_card(board_id: int, card_id: int):
     """Close a card without doing it (won't do, duplicate), with a reason."""
-    board, actor = load_board(board_id, "card.change")
+    board, actor = load_board(board_id)
     form = CloseForm()
     require_valid(form)
     card = cards.close_card(board.id, actor, card_id, form.why.data, form.note.data)
@@ -326,7 +316,7 @@ def close_card(board_id: int, card_id: int):
 @bp.get("/done")
 def archive(board_id: int):
     """Every done or closed card of the board, newest first, paged and searchable."""
-    board, actor = load_board(board_id, "board.view")
+    board, actor = load_board(board_id)
     text = (request.args.get("q") or "").strip()[:100]
     page = max(1, request.args.get("page", 1, type=int))
     per_page = current_app.config["ARCHIVE_PAGE_SIZE"]

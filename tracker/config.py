@@ -20,6 +20,16 @@ DEFAULTS: dict[str, object] = {
     # Werkzeug's default is scrypt (memory-hard); tests switch to a cheap method.
     "PASSWORD_HASH_METHOD": "scrypt",
     "DONE_SHOWN_PER_LANE": 3,
+    # Login rate limits (tracker.ratelimit, Flask-Limiter): per client address and per
+    # account typed, on POST /login. Counted in memory unless a Redis URL is given.
+    "LOGIN_RATE_PER_IP": "10 per minute",
+    "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STRATEGY": "moving-window",
+    "RATELIMIT_KEY_PREFIX": "weatherboard",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down: count in this process's memory meanwhile rather than refuse every login.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "ARCHIVE_PAGE_SIZE": 50,
 }
 
@@ -63,12 +73,27 @@ def _from_environment(app) -> None:
     # TRACKER_DEMO=1: local demo mode (what `make run` uses); a key is made and kept in instance/.
     app.config["DEMO"] = _env_flag("TRACKER_DEMO")
     # TRACKER_SECURE_COOKIES=1: send session cookies only over HTTPS (set it behind TLS).
+    # Without it, a request that arrives over https (directly, or through a trusted proxy's
+    # X-Forwarded-Proto) still gets a Secure cookie (auth.SessionInterface).
     if _env_flag("TRACKER_SECURE_COOKIES"):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     # TRACKER_PROXY_COUNT=N: trust X-Forwarded-For/-Proto/-Host from N proxies in front
     # (a load balancer, nginx). 0 (the default) trusts none: never set it without a proxy.
     app.config["PROXY_COUNT"] = int(os.environ.get("TRACKER_PROXY_COUNT", "0") or 0)
+    # TRACKER_LOGIN_RATE_PER_IP / TRACKER_LOGIN_RATE_PER_ACCOUNT: login attempts allowed per
+    # client address / per account typed, e.g. "10 per minute", "100/hour".
+    for variable, key in (
+        ("TRACKER_LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_IP"),
+        ("TRACKER_LOGIN_RATE_PER_ACCOUNT", "LOGIN_RATE_PER_ACCOUNT"),
+    ):
+        if os.environ.get(variable, "").strip():
+            app.config[key] = os.environ[variable].strip()
+    # TRACKER_RATELIMIT_STORAGE_URL: where login attempts are counted. memory:// (default)
+    # counts per process; with several workers or hosts use Redis, e.g.
+    # redis://127.0.0.1:6379/0, so they all share one count.
+    if os.environ.get("TRACKER_RATELIMIT_STORAGE_URL", "").strip():
+        app.config["RATELIMIT_STORAGE_URI"] = os.environ["TRACKER_RATELIMIT_STORAGE_URL"].strip()
     # TRACKER_SQL_ECHO=1: log every SQL statement (debugging only).
     app.config["SQLALCHEMY_ECHO"] = _env_flag("TRACKER_SQL_ECHO")
     _mail_from_environment(app)

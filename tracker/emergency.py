@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, make_response, render_template, request
-from flask_login import login_required
 
 from tracker.access import load_board
 from tracker.domain.emergency import Banner
 from tracker.services import emergency
 
 bp = Blueprint("emergency", __name__, url_prefix="/b/<int:board_id>")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    """Anonymous polls get 401 with HX-Redirect to the login page (auth.configure_login)."""
 
 
 @bp.app_template_global()
@@ -31,7 +24,7 @@ def check(board_id: int):
     Read-only and cookie-free: it writes nothing, sets no cookie and renders no form, so a
     hundred pages asking every few seconds cost one small query each and nothing else.
     """
-    board, _ = load_board(board_id, "board.view")
+    board, _ = load_board(board_id)
     banner = emergency.banner(board.id)
     if request.args.get("key") == banner.key:
         response = make_response("", 204)

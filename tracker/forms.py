@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     FloatField,
     FormField,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -18,8 +18,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import Form as PlainForm
+from wtforms import (
+    IntegerField as WTFormsIntegerField,
+)
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -40,6 +44,22 @@ MODES = (
     ("reason", "with reason (anyone, with a written reason)"),
 )
 COLUMN_KINDS = (("queue", "queue"), ("active", "active"), ("done", "done"))
+
+
+class IntegerField(WTFormsIntegerField):
+    """WTForms' IntegerField, refusing numbers larger than any id or limit here.
+
+    Python's ints have no bound; a 400-digit number would overflow the float comparison in
+    NumberRange and the database's integer columns.
+    """
+
+    LIMIT = 2**31 - 1
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and abs(self.data) > self.LIMIT:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
 
 
 def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
@@ -354,3 +374,87 @@ class SprintForm(FlaskForm):
         "Planned points (optional)",
         [Optional(), NumberRange(0, 100_000, "Planned points are 0 to 100,000.")],
     )
+
+
+# People, passwords, erasure and the audit log (tracker.admin, tracker.account, tracker.audit)
+
+ROLE_CHOICES = (
+    ("lead", "lead"),
+    ("member", "member"),
+    ("support", "support"),
+    ("viewer", "viewer"),
+    ("none", "none (not on the board)"),
+)
+EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")
+
+
+class PersonForm(FlaskForm):
+    """A new person: an admin gives a temporary password or leaves it empty to generate one."""
+
+    name = StringField(
+        "Name", [DataRequired("Give the person's name."), Length(max=120)], filters=[strip]
+    )
+    username = StringField(
+        "Username",
+        [
+            DataRequired("Give a username."),
+            Length(max=64),
+            Regexp(r"^[A-Za-z0-9._-]+$", message="Letters, digits, dots, dashes and _ only."),
+        ],
+        filters=[strip],
+    )
+    email = StringField("Email", [Optional(), Length(max=254), EMAIL_SHAPE], filters=[strip])
+    password = PasswordField("Temporary password", [Optional(), Length(max=256)])
+    is_admin = BooleanField("Site admin (manages people, boards and memberships)")
+
+
+class MembershipForm(FlaskForm):
+    """A person's role on a board ("none" takes them off it)."""
+
+    board_id = IntegerField("Board", [InputRequired()])
+    user_id = IntegerField("Person", [InputRequired()])
+    role = SelectField("Role", choices=choices(*ROLE_CHOICES), default="member")
+
+
+class AdminFlagForm(FlaskForm):
+    make_admin = SelectField(choices=choices(("yes", "yes"), ("no", "no")))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New temporary password", [Optional(), Length(max=256)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", [DataRequired("Type your current password.")])
+    new = PasswordField("New password", [DataRequired("Type the new password."), Length(max=256)])
+    confirm = PasswordField(
+        "New password again",
+        [DataRequired("Type the new password again."), EqualTo("new", "The two do not match.")],
+    )
+
+
+class ErasureSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search (GET) changes nothing
+
+    q = StringField("Requester's email or name", [Optional(), Length(max=254)], filters=[strip])
+
+
+class ErasureForm(FlaskForm):
+    q = HiddenField()
+    confirm = BooleanField(
+        "I understand: the name and email are replaced for good, and cannot be brought back.",
+        [DataRequired("Tick the box to confirm the erasure.")],
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit page's filter (GET): person, action, date range."""
+
+    class Meta:
+        csrf = False
+
+    person = SelectField("Person", choices=[], validate_choice=False, default="")
+    action = SelectField("Action", choices=[], validate_choice=False, default="")
+    since = DateField("From", [Optional()])
+    until = DateField("To", [Optional()])

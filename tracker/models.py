@@ -331,3 +331,34 @@ class OutboundMail(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):
+    """One administrative act (services.audit): who did what, when, from where. Appended in
+    the transaction of the act it describes, never edited or deleted (a session guard in
+    services.audit refuses both). `detail` holds ids, field names and old/new settings
+    values, never personal data, passwords or tokens."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_at", "at"),
+        # A lead's audit page: their board's acts, newest first.
+        Index("ix_audit_event_board_at", "board_id", "at"),
+        Index("ix_audit_event_actor_at", "actor_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who acted: None for the command line, or a failed login to an unknown account.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # What was done, e.g. membership.changed (services.audit.ACTIONS).
+    action: Mapped[str] = mapped_column(String(40))
+    board_id: Mapped[int | None] = mapped_column(ForeignKey("board.id"))
+    # What it was done to: "user", "board", "card", ... and its id.
+    target_type: Mapped[str] = mapped_column(String(20), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The client's address (behind proxies: from X-Forwarded-For with TRACKER_PROXY_COUNT).
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    actor: Mapped[User | None] = relationship()

@@ -57,6 +57,9 @@ def log_in(page: Page, base: str, username: str, board_id: int) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#board")).to_be_visible()
+    # htmx starts on DOMContentLoaded; a click before that would post the plain form.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
 
 
 def drag(page: Page, source, target) -> None:

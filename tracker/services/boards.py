@@ -13,6 +13,7 @@ from tracker.domain.errors import InvalidRequest, NotAllowed
 from tracker.domain.periods import valid_timezone
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
+from tracker.services import audit
 from tracker.services.common import ROLES, Actor, lock_board
 
 
@@ -46,25 +47,44 @@ def create_board(name: str, timezone: str = "UTC") -> Board:
         )
     for position, (kind, column_name) in enumerate(board_setup.DEFAULT_COLUMNS):
         db.session.add(BoardColumn(board=board, kind=kind, name=column_name, position=position))
+    db.session.flush()
+    audit.record("board.created", board_id=board.id, target_type="board", target_id=board.id)
     db.session.commit()
     return board
 
 
-def set_membership(board: Board, user: User, role: str | None) -> None:
-    """Give a person a role on a board, or remove them from it (role None)."""
+def set_membership(board: Board, user: User, role: str | None) -> str:
+    """Give a person a role on a board, or remove them from it (role None); audited.
+
+    Returns what happened: added, changed, removed or unchanged.
+    """
     if role is not None and role not in ROLES:
         raise InvalidRequest(f"Unknown role {role!r}.")
     membership = db.session.execute(
         select(Membership).where(Membership.board_id == board.id, Membership.user_id == user.id)
     ).scalar_one_or_none()
+    old = membership.role if membership is not None else None
+    if old == role:
+        db.session.rollback()
+        return "unchanged"
     if role is None:
-        if membership is not None:
-            db.session.delete(membership)
+        db.session.delete(membership)
+        what = "removed"
     elif membership is None:
         db.session.add(Membership(board_id=board.id, user_id=user.id, role=role))
+        what = "added"
     else:
         membership.role = role
+        what = "changed"
+    audit.record(
+        f"membership.{what}",
+        board_id=board.id,
+        target_type="user",
+        target_id=user.id,
+        detail={"role": [old, role]},
+    )
     db.session.commit()
+    return what
 
 
 def _require_lead(actor: Actor) -> None:
@@ -110,6 +130,7 @@ def update_settings(
     order = [kind for kind in pull_order.split(",") if kind]
     if sorted(order) != sorted([wip.SUPPORT, wip.FEATURE]):
         raise InvalidRequest("The pull order lists Support and Feature once each.")
+    before = _settings_snapshot(board)
     board.timezone = timezone
     board.per_person_limit = _limit(per_person_limit, "cards per person")
     board.pull_order = ",".join(order)
@@ -134,9 +155,57 @@ def update_settings(
         if limit is not None and column.kind == wip.DONE:
             raise InvalidRequest("A done column cannot have a WIP limit.")
         column.wip_limit = limit
+    changes = _settings_changes(before, _settings_snapshot(board))
+    if changes:
+        audit.record(
+            "board.settings_changed",
+            actor_id=actor.id,
+            board_id=board.id,
+            target_type="board",
+            target_id=board.id,
+            detail=changes,
+        )
     board.version += 1
     db.session.commit()
     return board
+
+
+def _columns_text(columns: list[BoardColumn]) -> str:
+    """A board's columns in one line for the audit log: `Ready (queue), Review (active, 2)`."""
+    return ", ".join(
+        f"{c.name} ({c.kind}{f', {c.wip_limit}' if c.wip_limit else ''})" for c in columns
+    )
+
+
+def _settings_snapshot(board: Board) -> dict[str, Any]:
+    """The settings the audit log follows, keyed as its detail shows them."""
+    values: dict[str, Any] = {
+        "board": {
+            "timezone": board.timezone,
+            "per_person_limit": board.per_person_limit,
+            "pull_order": board.pull_order,
+        }
+    }
+    for lane in board.lanes:
+        values[f"lane {lane.id} ({lane.kind})"] = {
+            "name": lane.name,
+            "wip_limit": lane.wip_limit,
+            "limit_mode": lane.limit_mode,
+        }
+    for column in board.columns:
+        values[f"column {column.id}"] = {"wip_limit": column.wip_limit}
+    return values
+
+
+def _settings_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """{thing: {setting: [old, new]}} for what changed."""
+    changes: dict[str, Any] = {}
+    for thing, settings in after.items():
+        old = before.get(thing, {})
+        changed = {k: [old.get(k), v] for k, v in settings.items() if old.get(k) != v}
+        if changed:
+            changes[thing] = changed
+    return changes
 
 
 def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, str, str]]) -> Board:
@@ -144,6 +213,7 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
     _require_lead(actor)
     board = lock_board(board_id)
     existing = {column.id: column for column in board.columns}
+    before = _columns_text(board.columns)
     cleaned = [(cid, kind, name.strip()) for cid, kind, name in specs]
     for _cid, kind, name in cleaned:
         if kind not in wip.COLUMN_KINDS:
@@ -180,6 +250,18 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
         column.kind, column.name, column.position = kind, name, position
         if kind == wip.DONE:
             column.wip_limit = None
+    db.session.flush()
+    db.session.refresh(board, ["columns"])
+    after = _columns_text(board.columns)
+    if after != before:
+        audit.record(
+            "board.columns_changed",
+            actor_id=actor.id,
+            board_id=board.id,
+            target_type="board",
+            target_id=board.id,
+            detail={"columns": [before, after]},
+        )
     board.version += 1
     db.session.commit()
     return board

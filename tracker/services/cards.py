@@ -13,7 +13,7 @@ from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, NotAllowed, StaleCard
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, Lane, Membership
-from tracker.services import mail
+from tracker.services import audit, mail
 from tracker.services.common import (
     Actor,
     BoardState,
@@ -114,6 +114,19 @@ def _check_limits(
 def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reason: str) -> None:
     limits = " ".join(b.message() for b in breaches)
     record(card, "wip_override", actor, snapshot(card), reason=f"{reason.strip()} [{limits}]")
+    audit.record(
+        "wip.override",
+        actor_id=actor.id,
+        board_id=card.board_id,
+        target_type="card",
+        target_id=card.id,
+        detail={
+            "card": card.ref,
+            "role": actor.role,
+            # scope and limit only: a person limit's name is the person's, so it stays out
+            "limits": [f"{b.scope} {b.count}/{b.limit} ({b.mode})" for b in breaches],
+        },
+    )
 
 
 def _finish(state: BoardState) -> None:

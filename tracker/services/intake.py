@@ -35,7 +35,7 @@ from tracker.models import (
     StatusLink,
     User,
 )
-from tracker.services import cards, mail
+from tracker.services import audit, cards, mail
 from tracker.services.board_view import card_history
 from tracker.services.common import (
     LEAD,
@@ -299,20 +299,30 @@ def create_status_link(board_id: int, actor: Actor, card_id: Any) -> NewStatusLi
     lock_board(board_id)  # at most one active link per card
     card = get_card(board_id, card_id)
     now = clock.now()
-    _revoke_active(card.id, now)
-    made = _add_status_link(card, actor, now)
+    replaced = _revoke_active(card.id, now)
+    made = _add_status_link(card, actor, now, replaced=replaced)
     db.session.commit()
     return made
 
 
-def _add_status_link(card: Card, actor: Actor, now: datetime) -> NewStatusLink:
-    """Add a status link to the card (the caller revokes any other). Its token exists only
-    in what this returns: only its hash is stored."""
+def _add_status_link(
+    card: Card, actor: Actor, now: datetime, *, replaced: int = 0
+) -> NewStatusLink:
+    """Add a status link to the card (the caller revokes any other) and audit it. Its token
+    exists only in what this returns: only its hash is stored, and the audit row has neither."""
     token = secrets.token_urlsafe(32)
     link = StatusLink(
         card_id=card.id, token_hash=_hash(token), created_at=now, created_by_id=actor.id
     )
     db.session.add(link)
+    audit.record(
+        "status_link.created",
+        actor_id=actor.id,
+        board_id=card.board_id,
+        target_type="card",
+        target_id=card.id,
+        detail={"card": card.ref, "replaced": replaced},
+    )
     return NewStatusLink(link, token)
 
 
@@ -321,6 +331,15 @@ def revoke_status_link(board_id: int, actor: Actor, card_id: Any) -> int:
     _require_filer(actor)
     card = get_card(board_id, card_id)
     revoked = _revoke_active(card.id, clock.now())
+    if revoked:
+        audit.record(
+            "status_link.revoked",
+            actor_id=actor.id,
+            board_id=card.board_id,
+            target_type="card",
+            target_id=card.id,
+            detail={"card": card.ref, "revoked": revoked},
+        )
     db.session.commit()
     return revoked
 

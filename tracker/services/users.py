@@ -1,4 +1,4 @@
-"""People: creating them, checking passwords, and ending their sessions."""
+"""People: creating them, checking passwords, logging in, and ending their sessions."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from tracker import clock
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import User
+from tracker.services import audit
 
 MIN_PASSWORD_LENGTH = 10
+NOT_YOUR_PASSWORD = "That is not your current password."  # noqa: S105 - a message
+MAX_PASSWORD_LENGTH = 256
 # Checked against when the username is unknown, so both paths cost the same hash.
 _DUMMY_HASH: dict[str, str] = {}
 
@@ -22,21 +25,30 @@ def _hash(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def create_user(
+def check_password(password: str, username: str) -> None:
+    """Refuse a password that is too short, too long, or the username itself."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidRequest(f"A password has at most {MAX_PASSWORD_LENGTH} characters.")
+    if password.strip().lower() == username.strip().lower():
+        raise InvalidRequest("A password cannot be the username.")
+
+
+def new_user(
     username: str, name: str, password: str, *, is_admin: bool = False, email: str | None = None
 ) -> User:
-    """Add a person who can log in; usernames are unique and case-insensitive."""
+    """Add a person to the session and audit it (the caller commits)."""
     username = username.strip().lower()
     if not username or len(username) > 64:
         raise InvalidRequest("A username is 1 to 64 characters.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password(password, username)
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise InvalidRequest(f"The username {username} is taken.")
     user = User(
         username=username,
-        name=name.strip() or username,
-        email=email,
+        name=name.strip()[:120] or username,
+        email=(email or "").strip() or None,
         password_hash=_hash(password),
         session_token=secrets.token_urlsafe(32),
         is_admin=is_admin,
@@ -44,15 +56,25 @@ def create_user(
         created_at=clock.now(),
     )
     db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "person.created", target_type="user", target_id=user.id, detail={"admin": is_admin}
+    )
+    return user
+
+
+def create_user(
+    username: str, name: str, password: str, *, is_admin: bool = False, email: str | None = None
+) -> User:
+    """Add a person who can log in; usernames are unique and case-insensitive."""
+    user = new_user(username, name, password, is_admin=is_admin, email=email)
     db.session.commit()
     return user
 
 
 def authenticate(username: str, password: str) -> User | None:
     """The active person with this username and password, or None."""
-    user = db.session.execute(
-        select(User).where(User.username == username.strip().lower())
-    ).scalar_one_or_none()
+    user = _by_username(username)
     if user is None:
         method = current_app.config["PASSWORD_HASH_METHOD"]
         if method not in _DUMMY_HASH:
@@ -64,9 +86,63 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def _by_username(username: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.username == username.strip().lower())
+    ).scalar_one_or_none()
+
+
+def log_in(username: str, password: str) -> User | None:
+    """Check a login and audit it: a success under the person's id; a failure under the id
+    of the account tried when it exists, else none (never the typed name or password)."""
+    user = authenticate(username, password)
+    if user is not None:
+        audit.record("login", actor_id=user.id, target_type="user", target_id=user.id)
+    else:
+        tried = _by_username(username)
+        audit.record(
+            "login_failed",
+            actor_id=None,
+            target_type="user" if tried else "",
+            target_id=tried.id if tried else None,
+            detail={"inactive": True} if tried is not None and not tried.active else {},
+        )
+    db.session.commit()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Give a person a new password and end their sessions (the caller audits and commits)."""
+    check_password(password, user.username)
+    user.password_hash = _hash(password)
+    rotate_session_token(user)
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A person changes their own password, proving the current one; their sessions
+    elsewhere end (the caller logs this session back in with the new token)."""
+    if not check_password_hash(user.password_hash, current):
+        raise InvalidRequest(NOT_YOUR_PASSWORD)
+    if current == new:
+        raise InvalidRequest("Choose a password different from the current one.")
+    set_password(user, new)
+    audit.record("person.password_changed", actor_id=user.id, target_type="user", target_id=user.id)
+    db.session.commit()
+
+
+def generated_password() -> str:
+    """A temporary password to give a person once (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def rotate_session_token(user: User) -> None:
+    """Every session of this person, anywhere, ends once this commits."""
+    user.session_token = secrets.token_urlsafe(32)
+
+
 def end_sessions(user: User) -> None:
     """Rotate the session token: every session of this person, anywhere, ends at once."""
-    user.session_token = secrets.token_urlsafe(32)
+    rotate_session_token(user)
     db.session.commit()
 
 

@@ -1,0 +1,213 @@
+"""Erasing a requester's personal data: gone from cards, history and mail (and from every
+text column in the database), every event kept, history still replaying to the card, unsent
+mail cancelled, the erasure audited without the erased values."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import PASSWORD, actor, make_board, make_user
+from tests.test_mail import SmtpServer, join_senders, mail_config
+from tracker.domain import history
+from tracker.extensions import db
+from tracker.models import AuditEvent, Board, Card, CardEvent, OutboundMail, User
+from tracker.services import cards, erasure, intake
+from tracker.services.common import snapshot
+
+NAME, EMAIL = "Jane Roe", "jane.roe@example.com"
+OTHER_NAME, OTHER_EMAIL = "Rick Other", "rick@example.com"
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def file(board, who, title, name, email):
+    values = {
+        "title": title,
+        "description": "Checkout fails.",
+        "requester": name,
+        "requester_email": email,
+        "severity": "S3",
+        "component": "Other",
+        "environment": "prod",
+    }
+    return intake.file_request(board.id, who, values, intake.new_intake_key()).card
+
+
+@pytest.fixture
+def requests(app, smtp, monkeypatch):
+    """Jane filed two requests on two boards (one was mailed and sent, one has an unsent
+    reply); a third card named her once and was edited to someone else; Rick filed one."""
+    for key, value in mail_config(smtp.port).items():
+        monkeypatch.setitem(app.config, key, value)
+    with app.app_context():
+        team, other = make_board("Team"), make_board("Other")
+        sam = make_user("sam", board=team, role="support")
+        lee = make_user("lee", board=team, role="lead")
+        make_user("ada", admin=True)
+        from tracker.services import boards
+
+        boards.set_membership(other, sam, "support")
+        support = actor(sam, "support")
+        first = file(team, support, "Checkout broken", NAME, EMAIL)
+        second = file(other, support, "Invoice wrong", "jane roe", EMAIL.upper())
+        rick = file(team, support, "Slow page", OTHER_NAME, OTHER_EMAIL)
+        join_senders()  # the "filed" mails go out
+        smtp.stop()
+        intake.add_comment(team.id, support, first.id, "We are on it.", "reply")
+        join_senders()  # the reply fails: it stays pending, to be retried
+        lead = actor(lee, "lead")
+        third = cards.create_card(
+            team.id, lead, team.lanes[1].id, {"title": "Renamed", "requester": NAME}
+        )
+        cards.edit_card(team.id, lead, third.id, third.version, {"requester": "Support desk"})
+        ids = {
+            "team": team.id,
+            "other": other.id,
+            "first": first.id,
+            "second": second.id,
+            "third": third.id,
+            "rick": rick.id,
+        }
+        db.session.remove()
+    return ids
+
+
+def everything_in_the_database(app) -> str:
+    """Every row of every table as text, for "is it anywhere?" checks."""
+    with app.app_context():
+        text = []
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(select(table)):
+                text.append(json.dumps([str(value) for value in row]))
+        db.session.remove()
+    return "\n".join(text).lower()
+
+
+def test_find_matches_email_or_name_on_the_card_or_in_its_history(app, ctx, requests):
+    by_email = erasure.find(" JANE.ROE@example.com ")
+    assert {m.card_id for m in by_email} == {requests["first"], requests["second"]}
+    by_name = erasure.find("jane   ROE")
+    assert {m.card_id for m in by_name} == {
+        requests["first"],
+        requests["second"],
+        requests["third"],
+    }
+    (third,) = [m for m in by_name if m.card_id == requests["third"]]
+    assert third.history_only and third.requester == "Support desk"
+    assert erasure.find("nobody@example.com") == []
+
+
+def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, requests):
+    assert EMAIL in everything_in_the_database(app)
+    chosen = [requests["first"], requests["second"], requests["third"]]
+    with app.app_context():
+        events_before = [
+            (e.id, e.card_id, e.kind, e.at, e.actor_id, sorted(e.changes))
+            for e in db.session.execute(select(CardEvent).order_by(CardEvent.id)).scalars()
+        ]
+        versions = {
+            board.id: board.version for board in db.session.execute(select(Board)).scalars()
+        }
+        done = erasure.erase(chosen)
+        assert (done.cards, done.mails, done.cancelled) == (3, 3, 1)
+        events_after = [
+            (e.id, e.card_id, e.kind, e.at, e.actor_id, sorted(e.changes))
+            for e in db.session.execute(select(CardEvent).order_by(CardEvent.id)).scalars()
+        ]
+        assert events_after == events_before  # nothing added, nothing removed
+        for card_id in chosen + [requests["rick"]]:
+            card = db.session.get(Card, card_id)
+            changes = db.session.execute(
+                select(CardEvent.changes).where(CardEvent.card_id == card_id).order_by(CardEvent.id)
+            ).scalars()
+            replayed = history.replay(changes)
+            current = snapshot(card)
+            assert {k: current[k] for k in replayed} == replayed, card.ref
+        first = db.session.get(Card, requests["first"])
+        assert (first.requester, first.requester_email) == ("[erased]", "")
+        third = db.session.get(Card, requests["third"])
+        assert third.requester == "[erased]"
+        rick = db.session.get(Card, requests["rick"])
+        assert (rick.requester, rick.requester_email) == (OTHER_NAME, OTHER_EMAIL)
+        mails = {
+            m.id: m
+            for m in db.session.execute(
+                select(OutboundMail).where(OutboundMail.card_id.in_(chosen))
+            ).scalars()
+        }
+        assert {m.to_address for m in mails.values()} == {"[erased]"}
+        assert {m.body for m in mails.values()} == {"[erased]"}
+        assert sorted(m.status for m in mails.values()) == ["failed", "sent", "sent"]
+        assert all(m.status != "pending" for m in mails.values())
+        assert {b.id: b.version for b in db.session.execute(select(Board)).scalars()} == {
+            board_id: version + 1 for board_id, version in versions.items()
+        }
+        db.session.remove()
+    everything = everything_in_the_database(app)
+    assert EMAIL not in everything and "jane roe" not in everything
+    assert OTHER_EMAIL in everything  # the other requester is untouched
+
+
+def test_the_erasure_is_audited_per_board_without_the_values(app, requests):
+    with app.app_context():
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        db.session.remove()
+    client = app.test_client()
+    client.post("/login", data={"username": "ada", "password": PASSWORD})
+    chosen = [requests["first"], requests["second"], requests["third"]]
+    done = client.post("/admin/erasure", data={"q": EMAIL, "card_id": chosen, "confirm": "y"})
+    assert done.status_code == 303
+    with app.app_context():
+        found = list(
+            db.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.action == "requester.erased")
+                .order_by(AuditEvent.board_id)
+            ).scalars()
+        )
+        assert [(r.board_id, r.actor_id) for r in found] == [
+            (requests["team"], ada.id),
+            (requests["other"], ada.id),
+        ]
+        assert found[0].detail["events"] >= 3 and found[0].detail["mails"] == 2
+        assert found[0].detail["mails_cancelled"] == 1
+        assert found[1].detail["cards"] == ["SUP-1"]
+        dumped = json.dumps([r.detail for r in found]).lower()
+        assert "jane" not in dumped and "example.com" not in dumped
+        db.session.remove()
+
+
+def test_the_page_finds_and_erases_only_when_confirmed(app, requests):
+    client = app.test_client()
+    client.post("/login", data={"username": "ada", "password": PASSWORD})
+    page = client.get("/admin/erasure", query_string={"q": EMAIL})
+    assert page.status_code == 200
+    assert "Checkout broken" in page.text and "Invoice wrong" in page.text
+    assert "Slow page" not in page.text
+    unconfirmed = client.post("/admin/erasure", data={"q": EMAIL, "card_id": requests["first"]})
+    assert unconfirmed.status_code == 422 and "Tick the box" in unconfirmed.text
+    nothing = client.post("/admin/erasure", data={"q": EMAIL, "confirm": "y"})
+    assert nothing.status_code == 422 and "Choose at least one request" in nothing.text
+    short = client.get("/admin/erasure", query_string={"q": "j"})
+    assert short.status_code == 422
+    assert EMAIL in everything_in_the_database(app)  # nothing was erased
+
+
+def test_only_admins_can_search_or_erase(app, requests):
+    client = app.test_client()
+    client.post("/login", data={"username": "lee", "password": PASSWORD})
+    assert client.get("/admin/erasure", query_string={"q": EMAIL}).status_code == 403
+    refused = client.post(
+        "/admin/erasure", data={"q": EMAIL, "card_id": requests["first"], "confirm": "y"}
+    )
+    assert refused.status_code == 403
+    assert EMAIL in everything_in_the_database(app)

@@ -1,0 +1,262 @@
+"""Changing an id in the URL: nobody sees or changes a card, request, sprint, component, board
+or status link they have no right to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import Auth, actor, column, lane, make_board, make_user
+from tests.test_fuzz import fingerprint
+from tracker.access import PERMISSIONS, ROUTES
+from tracker.extensions import db
+from tracker.models import StatusLink, User
+from tracker.services import intake, reports
+
+SECRET = "Quartz-only secret"
+NOTE = "internal: the customer is on the old plan"
+REQUEST = {
+    "title": f"{SECRET} request",
+    "description": "Only the team reads this description.",
+    "requester": "Rita Requester",
+    "requester_email": "rita@example.org",
+    "severity": "S3",
+    "component": "Other",
+    "environment": "",
+}
+
+
+@dataclass
+class Objects:
+    """One board's objects (ids), and a working status-link token for its request."""
+
+    board: int
+    card: int
+    sprint: int
+    component: int
+    token: str
+    lane: int
+    column: int
+
+
+def objects_of(board, lead, support) -> Objects:
+    filed = intake.file_request(board.id, support, REQUEST, intake.new_intake_key()).card
+    intake.add_comment(board.id, lead, filed.id, NOTE, "internal")
+    intake.add_comment(board.id, lead, filed.id, "We are on it.", "reply")
+    token = intake.create_status_link(board.id, lead, filed.id).token
+    sprint = reports.add_sprint(board.id, lead, reports.SprintInput("Sprint 1", *_days(), 10, None))
+    component = intake.add_component(board.id, lead, "Billing")
+    return Objects(
+        board.id,
+        filed.id,
+        sprint.id,
+        component.id,
+        token,
+        lane(board, "feature").id,
+        column(board, "Ready").id,
+    )
+
+
+def _days():
+    return date(2026, 3, 2), date(2026, 3, 13)
+
+
+@pytest.fixture
+def boards(app):
+    """Alpha and Bravo; lee leads Alpha only, pat is a member of Alpha only."""
+    with app.app_context():
+        alpha, bravo = make_board("Alpha"), make_board("Bravo")
+        lee = make_user("lee", board=alpha, role="lead")
+        make_user("pat", board=alpha, role="member")
+        sue = make_user("sue", board=alpha, role="support")
+        bob = make_user("bob", board=bravo, role="lead")
+        bsup = make_user("bsup", board=bravo, role="support")
+        a = objects_of(alpha, actor(lee, "lead"), actor(sue, "support"))
+        b = objects_of(bravo, actor(bob, "lead"), actor(bsup, "support"))
+    return a, b
+
+
+def login(app, name):
+    client = app.test_client()
+    assert Auth(client).login(name).status_code == 302
+    return client
+
+
+def object_rules(app):
+    """Every board route that names an object of the board."""
+    objects = {"card_id", "sprint_id", "component_id"}
+    return [rule for rule in board_rules(app) if rule.arguments & objects]
+
+
+def board_rules(app):
+    """Every route whose access is a role on the board in its URL."""
+    return [rule for rule in app.url_map.iter_rules() if ROUTES[rule.endpoint] in PERMISSIONS]
+
+
+def valid_looking(ours: Objects, theirs: Objects) -> dict:
+    """Form data that would pass each form's shape check, so the refusal is about the id."""
+    sprint = {"name": "Taken", "start_on": "2026-06-01", "end_on": "2026-06-12"}
+    sprint |= {"capacity_days": "5", "capacity_points": ""}
+    return {
+        "title": "Taken over",
+        "version": "1",
+        "target": f"{ours.lane}:{ours.column}",
+        "lane_id": str(ours.lane),
+        "column_id": str(ours.column),
+        "reason": "Taken over",
+        "note": "Taken over",
+        "why": "wont_do",
+        "direction": "up",
+        "assignee": "",
+        "body": "Taken over",
+        "visibility": "reply",
+        "action": "revoke",
+        **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
+    }
+
+
+def fill(rule, board: int, objects: Objects) -> str:
+    values = {"board_id": board, "card_id": objects.card, "sprint_id": objects.sprint}
+    values["component_id"] = objects.component
+    return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+
+
+def test_another_boards_ids_through_my_boards_urls_are_not_found(app, boards):
+    """Lee leads Alpha, so every permission passes: what refuses is the id's board."""
+    alpha, bravo = boards
+    lee = login(app, "lee")
+    rules = object_rules(app)
+    assert len(rules) >= 10
+    with app.app_context():
+        before = fingerprint()
+    for rule in rules:
+        url = fill(rule, alpha.board, bravo)
+        for method in {"GET", "POST"} & rule.methods:
+            data = valid_looking(alpha, bravo) if method == "POST" else None
+            response = lee.open(url, method=method, data=data)
+            assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+            assert SECRET not in response.text and NOTE not in response.text
+    with app.app_context():
+        assert fingerprint() == before
+
+
+def test_the_same_urls_with_my_own_ids_do_work(app, boards):
+    """The control for the test above: the data is good enough to reach the change."""
+    alpha, _ = boards
+    lee = login(app, "lee")
+    data = valid_looking(alpha, alpha)
+    url = f"/b/{alpha.board}/requests/{alpha.card}/comments"
+    assert lee.post(url, data=data).status_code == 303
+    assert lee.post(f"/b/{alpha.board}/sprints/{alpha.sprint}", data=data).status_code == 303
+    move = lee.post(f"/b/{alpha.board}/cards/{alpha.card}/move", data=data)
+    assert move.status_code == 303
+
+
+def test_a_board_i_do_not_belong_to_is_not_found_whatever_the_ids(app, boards):
+    alpha, bravo = boards
+    pat = login(app, "pat")
+    assert "Bravo" not in pat.get("/").text
+    with app.app_context():
+        before = fingerprint()
+    for rule in board_rules(app):
+        url = fill(rule, bravo.board, bravo)
+        for method in {"GET", "POST"} & rule.methods:
+            response = pat.open(url, method=method, data=valid_looking(bravo, bravo))
+            assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+            assert SECRET not in response.text
+    with app.app_context():
+        assert fingerprint() == before
+
+
+def test_status_links_of_another_boards_request_cannot_be_made_or_revoked(app, boards):
+    alpha, bravo = boards
+    for name in ("lee", "sue"):  # a lead and a support person of Alpha
+        client = login(app, name)
+        for action in ("create", "revoke"):
+            for board in (alpha.board, bravo.board):
+                url = f"/b/{board}/requests/{bravo.card}/status-link"
+                assert client.post(url, data={"action": action}).status_code == 404
+    assert app.test_client().get(f"/status/{bravo.token}").status_code == 200
+    with app.app_context():
+        links = db.session.execute(select(StatusLink).where(StatusLink.card_id == bravo.card))
+        assert [link.revoked_at for link in links.scalars()] == [None]
+
+
+def test_support_reads_every_request_on_their_board_but_lists_only_their_own(app, boards):
+    """Support sees the board read-only, so a request someone else filed is readable (and,
+    by PERMISSIONS, open to their comments); My requests lists only what they filed."""
+    alpha, bravo = boards
+    sue = login(app, "sue")
+    with app.app_context():
+        for who, role, title in (
+            ("sue", "support", "Filed by sue"),
+            ("lee", "lead", "Filed by the lead"),
+        ):
+            key = intake.new_intake_key()
+            values = REQUEST | {"title": title}
+            card = intake.file_request(alpha.board, actor(_user(who), role), values, key).card
+        lead_card = card.id
+    page = sue.get(f"/b/{alpha.board}/requests/{lead_card}")
+    assert page.status_code == 200 and "Filed by the lead" in page.text
+    mine = sue.get(f"/b/{alpha.board}/requests").text
+    assert "Filed by sue" in mine and "Filed by the lead" not in mine
+    said = sue.post(
+        f"/b/{alpha.board}/requests/{lead_card}/comments",
+        data={"body": "Customer called again", "visibility": "internal"},
+    )
+    assert said.status_code == 303
+    # ...but never another board's, by either board's URL.
+    for board in (alpha.board, bravo.board):
+        assert sue.get(f"/b/{board}/requests/{bravo.card}").status_code == 404
+
+
+def _user(username):
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()
+
+
+def test_the_public_status_page_shows_only_title_status_and_replies(app, boards):
+    alpha, bravo = boards
+    anonymous = app.test_client()
+    page = anonymous.get(f"/status/{bravo.token}")
+    assert page.status_code == 200
+    assert SECRET in page.text and "We are on it." in page.text
+    for hidden in (NOTE, REQUEST["description"], "rita@example.org", "Rita", "Bravo", "Billing"):
+        assert hidden not in page.text, hidden
+    assert "/b/" not in page.text  # no link into the board
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "x",
+        "A" * 43,
+        "../" * 12,
+        "%00" * 12,
+        "' OR 1=1 --" + "a" * 40,
+    ],
+)
+def test_a_wrong_token_shows_nothing(app, boards, token):
+    alpha, bravo = boards
+    for candidate in (token, bravo.token[:-1], bravo.token + "A", bravo.token.swapcase()):
+        response = app.test_client().get(f"/status/{candidate}")
+        assert response.status_code == 404, candidate
+        assert SECRET not in response.text
+
+
+def test_a_revoked_or_replaced_link_shows_nothing(app, boards):
+    alpha, bravo = boards
+    bob = login(app, "bob")
+    anonymous = app.test_client()
+    url = f"/b/{bravo.board}/requests/{bravo.card}/status-link"
+    assert bob.post(url, data={"action": "create"}).status_code == 303
+    gone = anonymous.get(f"/status/{bravo.token}")
+    assert gone.status_code == 404 and SECRET not in gone.text
+    new_token = bob.get(f"/b/{bravo.board}/requests/{bravo.card}").text.split("/status/", 1)[1]
+    new_token = new_token.split('"', 1)[0].split("<", 1)[0]
+    assert anonymous.get(f"/status/{new_token}").status_code == 200
+    assert bob.post(url, data={"action": "revoke"}).status_code == 303
+    assert anonymous.get(f"/status/{new_token}").status_code == 404

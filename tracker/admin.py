@@ -1,0 +1,239 @@
+"""Admin pages: people, their board roles, site admins, deactivation, password resets, and
+erasing a requester's personal data. Every route here is "admin" in tracker.access.ROUTES."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from tracker.domain.errors import InvalidRequest, NotFound
+from tracker.extensions import db
+from tracker.forms import (
+    AdminFlagForm,
+    EmptyForm,
+    ErasureForm,
+    ErasureSearchForm,
+    MembershipForm,
+    PersonForm,
+    ResetPasswordForm,
+)
+from tracker.models import Board
+from tracker.services import erasure, people, users
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+EXPIRED = "That form has expired; reload the page and try again."
+
+
+def _no_store(html: str):
+    """A page that shows a password once: never kept by a browser or a proxy."""
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/people")
+def list_people():
+    """Everyone, with their boards and roles, admin flag and whether they can log in."""
+    return render_template("admin/people.html", rows=people.people())
+
+
+@bp.get("/people/new")
+def new_person():
+    return _new_person_page(PersonForm(formdata=None))
+
+
+def _new_person_page(form: PersonForm, status: int = 200):
+    return render_template(
+        "admin/new_person.html", form=form, min_password=users.MIN_PASSWORD_LENGTH
+    ), status
+
+
+@bp.post("/people")
+def create_person():
+    """Add a person with a temporary password (typed, or generated and shown once)."""
+    form = PersonForm()
+    if form.validate_on_submit():
+        try:
+            made = people.create_person(
+                form.username.data,
+                form.name.data,
+                form.email.data,
+                form.password.data,
+                is_admin=form.is_admin.data,
+            )
+        except InvalidRequest as error:
+            form.username.errors.append(error.message)
+        else:
+            if made.generated_password:
+                return _no_store(
+                    render_template(
+                        "admin/password.html", user=made.user, password=made.generated_password
+                    )
+                )
+            flash(f"Added {made.user.name}. Give them the temporary password you typed.", "info")
+            return redirect(url_for("admin.show_person", user_id=made.user.id), 303)
+    return _new_person_page(form, 422)
+
+
+def _person_page(user_id: int, *, error: str | None = None, status: int = 200):
+    user = people.get_person(user_id)
+    return render_template(
+        "admin/person.html",
+        user=user,
+        memberships=people.memberships_of(user.id),
+        boards=people.all_boards(),
+        membership_form=MembershipForm(formdata=None, user_id=user.id),
+        reset_form=ResetPasswordForm(formdata=None),
+        error=error,
+    ), status
+
+
+@bp.get("/people/<int:user_id>")
+def show_person(user_id: int):
+    """A person: their boards and roles, and the admin acts on them."""
+    return _person_page(user_id)
+
+
+@bp.post("/people/<int:user_id>/admin")
+def set_admin(user_id: int):
+    """Make a person a site admin, or no longer one (never the last active admin)."""
+    form = AdminFlagForm()
+    if not form.validate_on_submit():
+        return _person_page(user_id, error=EXPIRED, status=422)
+    try:
+        user = people.set_admin(user_id, form.make_admin.data == "yes")
+    except InvalidRequest as error:
+        db.session.rollback()
+        return _person_page(user_id, error=error.message, status=422)
+    flash(f"{user.name} is {'now' if user.is_admin else 'no longer'} a site admin.", "info")
+    return redirect(url_for("admin.show_person", user_id=user_id), 303)
+
+
+def _set_active(user_id: int, active: bool):
+    if not EmptyForm().validate_on_submit():
+        return _person_page(user_id, error=EXPIRED, status=422)
+    try:
+        user = people.set_active(user_id, active, by_id=current_user.id)
+    except InvalidRequest as error:
+        db.session.rollback()
+        return _person_page(user_id, error=error.message, status=422)
+    if active:
+        flash(f"{user.name} can log in again.", "info")
+    else:
+        flash(f"{user.name} is deactivated: their sessions have ended.", "info")
+    return redirect(url_for("admin.show_person", user_id=user_id), 303)
+
+
+@bp.post("/people/<int:user_id>/deactivate")
+def deactivate(user_id: int):
+    """Stop a person logging in; any session of theirs ends at once. History keeps them."""
+    return _set_active(user_id, False)
+
+
+@bp.post("/people/<int:user_id>/reactivate")
+def reactivate(user_id: int):
+    return _set_active(user_id, True)
+
+
+@bp.post("/people/<int:user_id>/password")
+def reset_password(user_id: int):
+    """Give a person a new temporary password; their sessions end."""
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return _person_page(user_id, error="Check the new password.", status=422)
+    try:
+        generated = people.reset_password(user_id, form.password.data)
+    except InvalidRequest as error:
+        db.session.rollback()
+        return _person_page(user_id, error=error.message, status=422)
+    user = people.get_person(user_id)
+    if generated:
+        return _no_store(
+            render_template("admin/password.html", user=user, password=generated, reset=True)
+        )
+    flash(f"{user.name}'s password is reset and their sessions ended.", "info")
+    return redirect(url_for("admin.show_person", user_id=user_id), 303)
+
+
+@bp.post("/memberships")
+def set_membership():
+    """Add a person to a board, change their role, or take them off (from either page)."""
+    form = MembershipForm()
+    back_to_board = request.form.get("back") == "board"
+    if not form.validate_on_submit():
+        raise InvalidRequest("Choose a person, a board and a role.")
+    what = people.set_membership(form.board_id.data, form.user_id.data, form.role.data)
+    user = people.get_person(form.user_id.data)
+    board = db.session.get(Board, form.board_id.data)
+    messages = {
+        "added": f"{user.name} is now {form.role.data} on {board.name}.",
+        "changed": f"{user.name} is now {form.role.data} on {board.name}.",
+        "removed": f"{user.name} is no longer on {board.name}.",
+        "unchanged": "Nothing changed.",
+    }
+    flash(messages[what], "info")
+    if back_to_board:
+        return redirect(url_for("admin.show_board_people", board_id=board.id), 303)
+    return redirect(url_for("admin.show_person", user_id=user.id), 303)
+
+
+@bp.get("/boards/<int:board_id>/people")
+def show_board_people(board_id: int):
+    """A board's people and roles, for an admin to change."""
+    board = db.session.get(Board, board_id)
+    if board is None:
+        raise NotFound("That board does not exist.")
+    members = people.board_people(board.id)
+    on_board = {user.id for user, _ in members}
+    return render_template(
+        "admin/board_people.html",
+        board=board,
+        members=members,
+        others=[user for user in people.active_people() if user.id not in on_board],
+        form=MembershipForm(formdata=None, board_id=board.id),
+    )
+
+
+@bp.get("/erasure")
+def find_requester():
+    """Search every board's requests by the requester's email or name."""
+    form = ErasureSearchForm(request.args)
+    matches, error = None, None
+    if form.q.data and form.validate():
+        try:
+            matches = erasure.find(form.q.data)
+        except InvalidRequest as exc:
+            error = exc.message
+    return render_template(
+        "admin/erasure.html",
+        form=form,
+        matches=matches,
+        erase_form=ErasureForm(formdata=None, q=form.q.data or ""),
+        error=error,
+    ), (422 if error else 200)
+
+
+@bp.post("/erasure")
+def erase_requester():
+    """Erase the requester's name and email from the chosen requests, history and mail."""
+    form = ErasureForm()
+    card_ids = request.form.getlist("card_id")
+    if not form.validate_on_submit() or not card_ids:
+        search = ErasureSearchForm(formdata=None, q=form.q.data or "")
+        matches = erasure.find(form.q.data) if len(form.q.data or "") >= 3 else None
+        return render_template(
+            "admin/erasure.html",
+            form=search,
+            matches=matches,
+            erase_form=form,
+            error="Choose at least one request." if form.confirm.data else None,
+        ), 422
+    done = erasure.erase(card_ids)
+    flash(
+        f"Erased the requester's name and email from {done.cards} request(s), "
+        f"{done.events} history event(s) and {done.mails} email(s); "
+        f"{done.cancelled} unsent email(s) cancelled.",
+        "info",
+    )
+    return redirect(url_for("admin.find_requester"), 303)

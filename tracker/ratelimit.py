@@ -1,0 +1,74 @@
+"""Login rate limits (Flask-Limiter): per client address and per account, on POST /login.
+
+Counted in memory by default (one process: fine for one gunicorn worker per host, or
+several on one host with a generous limit) and in Redis when TRACKER_RATELIMIT_STORAGE_URL
+names one, so every worker on every host shares the counts. The account key is a keyed
+hash of the username typed: neither Redis nor any log sees usernames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, current_app, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+
+from tracker.config import ConfigError
+
+LOGIN_ENDPOINT = "auth.login"
+TOO_MANY = (
+    "Too many login attempts from this address or for this account. Wait a minute, then try again."
+)
+
+
+def account_key() -> str:
+    """The normalised username typed, hashed with the app's secret (never stored in clear)."""
+    typed = (request.form.get("username") or "").strip().lower()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return "account:" + hmac.new(secret, typed.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _per_address() -> str:
+    return current_app.config["LOGIN_RATE_PER_IP"]
+
+
+def _per_account() -> str:
+    return current_app.config["LOGIN_RATE_PER_ACCOUNT"]
+
+
+def too_many_attempts(error: RateLimitExceeded):
+    """The login form again, with the typed username kept and a message saying what to do."""
+    from tracker.errors import message_page
+    from tracker.forms import LoginForm
+
+    if request.endpoint != LOGIN_ENDPOINT:
+        return message_page(429, TOO_MANY)
+    form = LoginForm()  # keeps the username typed
+    form.password.data = ""
+    return render_template("auth/login.html", form=form, throttled=TOO_MANY), 429
+
+
+def register(app: Flask) -> Limiter:
+    """Bind a limiter of this app's own (its storage and switch are per app) and put the two
+    limits on the login view."""
+    for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT"):
+        try:
+            parse_many(app.config[key])
+        except ValueError:
+            variable = "TRACKER_" + key
+            raise ConfigError(
+                f"{variable} must be a rate such as '10 per minute' or '100/hour'."
+            ) from None
+    limiter = Limiter(get_remote_address, app=app)
+    app.extensions["tracker_limiter"] = limiter
+    view = app.view_functions[LOGIN_ENDPOINT]
+    view = limiter.limit(_per_address, methods=["POST"], scope="login-address")(view)
+    view = limiter.limit(
+        _per_account, methods=["POST"], key_func=account_key, scope="login-account"
+    )(view)
+    app.view_functions[LOGIN_ENDPOINT] = view
+    app.register_error_handler(RateLimitExceeded, too_many_attempts)
+    return limiter
