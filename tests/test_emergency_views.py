@@ -83,7 +83,7 @@ def banner_of(html: str) -> str:
 
 
 def key_of(html: str) -> str:
-    return re.search(r'hx-get="[^"]*\?key=([^"&]*)"', banner_of(html)).group(1)
+    return re.search(r'hx-get="[^"]*\?key=([^"&]*)', banner_of(html)).group(1)
 
 
 def test_banner_on_the_board_page_while_an_s1_waits(app, client, auth, board):
@@ -260,3 +260,18 @@ def test_the_banner_uses_the_clock(app, board):
         db.session.remove()
     assert alarm.text == f"Production emergency: {ref} — unassigned for 2 h"
     assert alarm.card_id == card_id
+
+
+def test_a_new_emergency_is_announced_but_the_minute_ticks_are_not(app, client, auth, board):
+    poll = f"/b/{board['board']}/emergency"
+    with time_machine.travel(START, tick=False) as traveller:
+        auth.login("sam")
+        card_id, ref = file_s1(app, board)
+        first = client.get(poll + "?key=&cards=", headers=HX)
+        assert 'role="alert"' in first.text  # a new emergency: screen readers say it
+        cards = re.search(r"cards=([0-9%C,]*)", first.text).group(1).replace("%2C", ",")
+        assert cards == str(card_id)
+        traveller.shift(timedelta(minutes=1))
+        tick = client.get(f"{poll}?key={key_of(first.text)}&cards={cards}", headers=HX)
+        assert "unassigned for 1 min" in tick.text
+        assert 'role="alert"' not in tick.text  # the same card: updated, not re-announced

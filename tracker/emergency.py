@@ -17,6 +17,12 @@ def emergency_banner(board_id: int) -> Banner:
     return emergency.banner(board_id)
 
 
+@bp.app_template_global()
+def banner_cards(banner: Banner) -> str:
+    """The waiting cards' ids, as the page sends them back with each poll."""
+    return ",".join(str(alarm.card_id) for alarm in banner.alarms)
+
+
 @bp.get("/emergency")
 def check(board_id: int):
     """The banner fragment, or 204 when the page already shows what it would say.
@@ -29,8 +35,11 @@ def check(board_id: int):
     if request.args.get("key") == banner.key:
         response = make_response("", 204)
     else:
+        # Announce (role="alert") only when the set of waiting cards changed, not each
+        # minute the wait grows: a screen reader would repeat it every minute otherwise.
+        announce = request.args.get("cards") != banner_cards(banner)
         response = make_response(
-            render_template("board/_emergency.html", board=board, banner=banner)
+            render_template("board/_emergency.html", board=board, banner=banner, announce=announce)
         )
     response.headers["Cache-Control"] = "no-store"
     return response
