@@ -272,3 +272,25 @@ def test_only_leads_manage_sprints(client, auth, team, now):
     auth.login("member")
     assert client.get(f"/b/{team}/sprints").status_code == 403
     assert client.post(f"/b/{team}/sprints", data=sprint_form()).status_code == 403
+
+
+def test_warm_reports_stores_finished_periods_ahead_of_the_first_view(app):
+    from sqlalchemy import func, select
+
+    from tracker.demo import seed
+    from tracker.models import ReportPeriodCache
+
+    with app.app_context():
+        seed(weeks=6)
+        assert (
+            db.session.execute(select(func.count()).select_from(ReportPeriodCache)).scalar_one()
+            == 0
+        )
+    result = app.test_cli_runner().invoke(args=["warm-reports"])
+    assert result.exit_code == 0, result.output
+    assert "1 boards" in result.output
+    with app.app_context():
+        assert (
+            db.session.execute(select(func.count()).select_from(ReportPeriodCache)).scalar_one()
+            >= 2
+        )

@@ -14,7 +14,7 @@ from tracker.services import boards, users
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, add_member, create_board, seed_demo, send_mail):
+    for command in (warm_reports, create_user, add_member, create_board, seed_demo, send_mail):
         app.cli.add_command(command)
 
 
@@ -62,6 +62,22 @@ def add_member(board_id: int, username: str, role: str) -> None:
         raise click.ClickException("No such board or person.")
     boards.set_membership(board, user, None if role == "none" else role)
     click.echo(f"{user.username} is now {role} on {board.name}.")
+
+
+@click.command("warm-reports")
+@with_appcontext
+def warm_reports() -> None:
+    """Compute and store every board's capacity-report figures for finished periods.
+
+    The report does this itself on its first view after a period ends (about 2 s on a big
+    board); run this from cron shortly after each sprint or week ends so nobody waits.
+    """
+    from tracker.services import reports
+
+    boards_ = db.session.execute(select(Board).order_by(Board.id)).scalars().all()
+    for board in boards_:
+        reports.build_report(board)
+    click.echo(f"Stored the finished periods' figures of {len(boards_)} boards.")
 
 
 @click.command("seed-demo")
