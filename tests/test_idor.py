@@ -13,7 +13,7 @@ from tests.helpers import Auth, actor, column, lane, make_board, make_user
 from tests.test_fuzz import fingerprint
 from tracker.access import PERMISSIONS, ROUTES
 from tracker.extensions import db
-from tracker.models import StatusLink, User
+from tracker.models import Card, StatusLink, User
 from tracker.services import intake, reports
 
 SECRET = "Quartz-only secret"
@@ -185,9 +185,9 @@ def test_status_links_of_another_boards_request_cannot_be_made_or_revoked(app, b
         assert [link.revoked_at for link in links.scalars()] == [None]
 
 
-def test_support_reads_every_request_on_their_board_but_lists_only_their_own(app, boards):
-    """Support sees the board read-only, so a request someone else filed is readable (and,
-    by PERMISSIONS, open to their comments); My requests lists only what they filed."""
+def test_support_reads_every_request_on_their_board_but_acts_only_on_their_own(app, boards):
+    """Support sees the board read-only, so a request someone else filed is readable; they
+    comment on and share only what they filed, and My requests lists only that."""
     alpha, bravo = boards
     sue = login(app, "sue")
     with app.app_context():
@@ -199,14 +199,23 @@ def test_support_reads_every_request_on_their_board_but_lists_only_their_own(app
             values = REQUEST | {"title": title}
             card = intake.file_request(alpha.board, actor(_user(who), role), values, key).card
         lead_card = card.id
+        own_card = db.session.execute(
+            select(Card.id).where(Card.title == "Filed by sue")
+        ).scalar_one()
     page = sue.get(f"/b/{alpha.board}/requests/{lead_card}")
     assert page.status_code == 200 and "Filed by the lead" in page.text
+    assert 'name="body"' not in page.text  # no comment form on someone else's request
+    assert 'name="body"' in sue.get(f"/b/{alpha.board}/requests/{own_card}").text
     mine = sue.get(f"/b/{alpha.board}/requests").text
     assert "Filed by sue" in mine and "Filed by the lead" not in mine
-    said = sue.post(
-        f"/b/{alpha.board}/requests/{lead_card}/comments",
-        data={"body": "Customer called again", "visibility": "internal"},
+    comment = {"body": "Customer called again", "visibility": "internal"}
+    refused = sue.post(f"/b/{alpha.board}/requests/{lead_card}/comments", data=comment)
+    assert refused.status_code == 403 and "filed by someone else" in refused.text
+    linked = sue.post(
+        f"/b/{alpha.board}/requests/{lead_card}/status-link", data={"action": "create"}
     )
+    assert linked.status_code == 403
+    said = sue.post(f"/b/{alpha.board}/requests/{own_card}/comments", data=comment)
     assert said.status_code == 303
     # ...but never another board's, by either board's URL.
     for board in (alpha.board, bravo.board):

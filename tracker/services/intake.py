@@ -77,6 +77,20 @@ def _require_filer(actor: Actor) -> None:
         raise NotAllowed("Your role on this board is read-only.")
 
 
+def may_act_on(actor: Actor, card: Card) -> bool:
+    """Support staff comment on and share the requests they filed (DESIGN.md: they follow
+    what they filed); members and leads act on every request of the board."""
+    return actor.role != SUPPORT or card.filed_by_id == actor.id
+
+
+def _require_own_request(actor: Actor, card: Card) -> None:
+    if not may_act_on(actor, card):
+        raise NotAllowed(
+            f"{card.ref} was filed by someone else: support staff comment on and share the "
+            "requests they filed. Ask the team or the person who filed it."
+        )
+
+
 def _require_lead(actor: Actor) -> None:
     if not actor.is_lead:
         raise NotAllowed("Only a lead of this board can change its components.")
@@ -247,6 +261,7 @@ def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility
     if len(body) > COMMENT_LENGTH:
         raise InvalidRequest(f"Keep a comment to {COMMENT_LENGTH:,} characters or fewer.")
     card = get_card(board_id, card_id)
+    _require_own_request(actor, card)
     now = clock.now()
     comment = Comment(
         board_id=board_id,
@@ -298,6 +313,7 @@ def create_status_link(board_id: int, actor: Actor, card_id: Any) -> NewStatusLi
     _require_filer(actor)
     lock_board(board_id)  # at most one active link per card
     card = get_card(board_id, card_id)
+    _require_own_request(actor, card)
     now = clock.now()
     replaced = _revoke_active(card.id, now)
     made = _add_status_link(card, actor, now, replaced=replaced)
@@ -330,6 +346,7 @@ def revoke_status_link(board_id: int, actor: Actor, card_id: Any) -> int:
     """Stop the request's status link from working; returns how many links were active."""
     _require_filer(actor)
     card = get_card(board_id, card_id)
+    _require_own_request(actor, card)
     revoked = _revoke_active(card.id, clock.now())
     if revoked:
         audit.record(
