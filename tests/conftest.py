@@ -94,6 +94,26 @@ def wipe(app) -> None:
         db.session.commit()
 
 
+_made: list = []
+
+
+def new_app(config: dict | None = None):
+    """An app of the test's own (from the environment when config is None); its database
+    connections are closed after the test."""
+    made = create_app(config)
+    _made.append(made)
+    return made
+
+
+@pytest.fixture(autouse=True)
+def _close_apps():
+    yield
+    while _made:
+        with _made.pop().app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def app(app_session):
     yield app_session

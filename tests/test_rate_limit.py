@@ -11,31 +11,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from tests.conftest import new_app
 from tests.conftest import test_config as config_for
 from tests.helpers import PASSWORD, make_user
-from tracker import create_app
 from tracker.config import ConfigError
 from tracker.extensions import db
 
 REDIS_URL = os.environ.get("TRACKER_TEST_REDIS_URL")
-
-_made: list = []
-
-
-def new_app(config: dict | None = None):
-    """An app of the test's own; its database connections are closed after the test."""
-    made = create_app(config)
-    _made.append(made)
-    return made
-
-
-@pytest.fixture(autouse=True)
-def _close_apps():
-    yield
-    while _made:
-        with _made.pop().app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 LIMITS = {
