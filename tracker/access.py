@@ -102,18 +102,6 @@ ROUTES: dict[str, str] = {
 }
 
 
-def role_on(board_id: int) -> str | None:
-    """The current person's role on a board (admins read every board), or None."""
-    role = db.session.execute(
-        select(Membership.role).where(
-            Membership.board_id == board_id, Membership.user_id == current_user.id
-        )
-    ).scalar_one_or_none()
-    if role is None and current_user.is_admin:
-        return ADMIN_ROLE
-    return role
-
-
 @functools.cache
 def _board_and_role() -> Select:
     """The board and the person's membership role (NULL without one), in one statement."""

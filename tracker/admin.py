@@ -18,7 +18,7 @@ from tracker.forms import (
     ResetPasswordForm,
 )
 from tracker.models import Board
-from tracker.services import erasure, people, users
+from tracker.services import board_view, erasure, people, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -184,7 +184,7 @@ def show_board_people(board_id: int):
     board = db.session.get(Board, board_id)
     if board is None:
         raise NotFound("That board does not exist.")
-    members = people.board_people(board.id)
+    members = board_view.members(board.id)
     on_board = {user.id for user, _ in members}
     return render_template(
         "admin/board_people.html",

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, available_timezones
+
+from tracker.domain.capacity import weeks
 
 
 def week_of(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The Monday-to-Monday week containing moment, in tz, returned as aware UTC bounds."""
-    local = moment.astimezone(tz)
-    start = (local - timedelta(days=local.weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    end = start + timedelta(days=7)
-    utc = ZoneInfo("UTC")
-    return start.astimezone(utc), end.astimezone(utc)
+    return weeks(moment.astimezone(tz).date(), 1)[0].bounds(tz)
 
 
 def valid_timezone(name: str) -> bool:

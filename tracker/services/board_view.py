@@ -243,12 +243,12 @@ def load_board_view(
 
 
 def members(board_id: int) -> list[tuple[User, str]]:
-    """The board's people and their roles, by name."""
+    """The board's people and their roles, by name (case-insensitive)."""
     rows = db.session.execute(
         select(User, Membership.role)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.board_id == board_id)
-        .order_by(User.name)
+        .order_by(func.lower(User.name), User.id)
     )
     return [(user, role) for user, role in rows]
 

@@ -11,6 +11,7 @@ from tracker import clock
 from tracker.domain import board_setup, wip
 from tracker.domain.errors import InvalidRequest, NotAllowed
 from tracker.domain.periods import valid_timezone
+from tracker.domain.pull import DEFAULT_PULL_ORDER
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
 from tracker.services import audit
@@ -27,7 +28,7 @@ def create_board(name: str, timezone: str = "UTC") -> Board:
     board = Board(
         name=name,
         timezone=timezone,
-        pull_order="support,feature",
+        pull_order=",".join(DEFAULT_PULL_ORDER),
         version=0,
         created_at=clock.now(),
     )

@@ -67,19 +67,6 @@ def memberships_of(user_id: int) -> list[tuple[Board, str]]:
     ]
 
 
-def board_people(board_id: int) -> list[tuple[User, str]]:
-    """A board's people with their roles, by name."""
-    return [
-        (user, role)
-        for user, role in db.session.execute(
-            select(User, Membership.role)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.board_id == board_id)
-            .order_by(func.lower(User.name), User.id)
-        )
-    ]
-
-
 def all_boards() -> list[Board]:
     return list(db.session.execute(select(Board).order_by(Board.name, Board.id)).scalars())
 
