@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from tracker import clock
 from tracker.domain import board_setup, wip
-from tracker.domain.errors import InvalidRequest, NotAllowed
+from tracker.domain.errors import InvalidRequest
 from tracker.domain.periods import valid_timezone
 from tracker.domain.pull import DEFAULT_PULL_ORDER
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
 from tracker.services import audit
-from tracker.services.common import ROLES, Actor, lock_board
+from tracker.services.common import ROLES, Actor, lock_board, require_lead
 
 
 def create_board(name: str, timezone: str = "UTC") -> Board:
@@ -88,11 +88,6 @@ def set_membership(board: Board, user: User, role: str | None) -> str:
     return what
 
 
-def _require_lead(actor: Actor) -> None:
-    if not actor.is_lead:
-        raise NotAllowed("Only a lead of this board can change its settings.")
-
-
 def _limit(value: Any, what: str) -> int | None:
     if value in (None, ""):
         return None
@@ -124,7 +119,7 @@ def update_settings(
     column_limits: dict[int, Any],
 ) -> Board:
     """Save a lead's board settings: time zone, lane limits and modes, column limits."""
-    _require_lead(actor)
+    require_lead(actor, "its settings")
     board = lock_board(board_id)
     if not valid_timezone(timezone):
         raise InvalidRequest(f"{timezone} is not a time zone name (for example Europe/Berlin).")
@@ -211,7 +206,7 @@ def _settings_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str
 
 def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, str, str]]) -> Board:
     """Rename, reorder, add (id None) and remove (left out, only when empty) columns."""
-    _require_lead(actor)
+    require_lead(actor, "its settings")
     board = lock_board(board_id)
     existing = {column.id: column for column in board.columns}
     before = _columns_text(board.columns)

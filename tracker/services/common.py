@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tracker import clock
 from tracker.domain import history, wip
-from tracker.domain.errors import NotFound
+from tracker.domain.errors import NotAllowed, NotFound
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, User
 
@@ -28,6 +28,12 @@ class Actor:
     @property
     def is_lead(self) -> bool:
         return self.role == LEAD
+
+
+def require_lead(actor: Actor, what: str) -> None:
+    """Refuse anyone but a lead of the board: "Only a lead of this board can change <what>."."""
+    if not actor.is_lead:
+        raise NotAllowed(f"Only a lead of this board can change {what}.")
 
 
 def lock_board(board_id: int) -> Board:

@@ -46,6 +46,7 @@ from tracker.services.common import (
     get_card,
     lock_board,
     record,
+    require_lead,
     snapshot,
 )
 
@@ -91,11 +92,6 @@ def _require_own_request(actor: Actor, card: Card) -> None:
         )
 
 
-def _require_lead(actor: Actor) -> None:
-    if not actor.is_lead:
-        raise NotAllowed("Only a lead of this board can change its components.")
-
-
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
@@ -139,7 +135,7 @@ def component_rows(board_id: int) -> list[Component]:
 
 def add_component(board_id: int, actor: Actor, name: str) -> Component:
     """A lead adds a component to the board's list."""
-    _require_lead(actor)
+    require_lead(actor, "its components")
     lock_board(board_id)
     name = intake.clean_component_name(name, components(board_id))
     component = Component(board_id=board_id, name=name)
@@ -150,7 +146,7 @@ def add_component(board_id: int, actor: Actor, name: str) -> Component:
 
 def remove_component(board_id: int, actor: Actor, component_id: Any) -> str:
     """A lead removes a component; cards filed under it keep the name they were filed with."""
-    _require_lead(actor)
+    require_lead(actor, "its components")
     lock_board(board_id)
     component = db.session.get(Component, component_id)
     if component is None or component.board_id != board_id:

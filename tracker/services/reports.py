@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker import clock
 from tracker.domain import capacity
 from tracker.domain.capacity import Change, Done, Emergency, Load, Period
-from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
+from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -32,7 +32,7 @@ from tracker.models import (
     ReportSettings,
     Sprint,
 )
-from tracker.services.common import Actor
+from tracker.services.common import Actor, require_lead
 
 # Events that can change what a stint depends on: column, assignee, status, lane.
 STINT_EVENTS = ("created", "moved", "pulled", "assigned", "escalated", "deescalated", "closed")
@@ -58,16 +58,11 @@ def settings_of(board_id: int) -> Settings:
     return Settings(row.window_size, row.measure, row.threshold)
 
 
-def _require_lead(actor: Actor) -> None:
-    if not actor.is_lead:
-        raise NotAllowed("Only a lead of this board can change the report settings and sprints.")
-
-
 def update_settings(
     board_id: int, actor: Actor, *, window_size: int, measure: str, threshold: int
 ) -> Settings:
     """Save N (finished periods averaged), the measure, and the alarm threshold."""
-    _require_lead(actor)
+    require_lead(actor, "the report settings and sprints")
     if not 1 <= window_size <= 12:
         raise InvalidRequest("Average over 1 to 12 finished periods.")
     if measure not in capacity.MEASURES:
@@ -128,7 +123,7 @@ def _checked(board_id: int, sprint_id: int | None, data: SprintInput) -> None:
 
 def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
     """A new sprint for the board, refused when its dates are impossible or overlap."""
-    _require_lead(actor)
+    require_lead(actor, "the report settings and sprints")
     _checked(board_id, None, data)
     sprint = Sprint(board_id=board_id, created_at=clock.now())
     _fill(sprint, data)
@@ -149,7 +144,7 @@ def get_sprint(board_id: int, sprint_id: Any) -> Sprint:
 
 def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput) -> Sprint:
     """Change a sprint's name, dates or planned capacity."""
-    _require_lead(actor)
+    require_lead(actor, "the report settings and sprints")
     sprint = get_sprint(board_id, sprint_id)
     _checked(board_id, sprint.id, data)
     _fill(sprint, data)
@@ -159,7 +154,7 @@ def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput
 
 def delete_sprint(board_id: int, actor: Actor, sprint_id: Any) -> None:
     """Remove a sprint; its weeks then count toward no sprint (history is untouched)."""
-    _require_lead(actor)
+    require_lead(actor, "the report settings and sprints")
     db.session.delete(get_sprint(board_id, sprint_id))
     db.session.commit()
 
