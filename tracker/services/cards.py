@@ -106,7 +106,8 @@ def _enter_column(card: Card, column: BoardColumn, now) -> None:
 def _check_limits(
     state: BoardState, actor: Actor, before: wip.Placement | None, after: wip.Placement, reason
 ) -> list[wip.Breach]:
-    if after.assignee_id is not None:
+    # The name only appears in a per-person breach: look it up only when that limit is set.
+    if after.assignee_id is not None and state.wip.per_person_limit is not None:
         state.wip.person_names[after.assignee_id] = person_name(after.assignee_id)
     return wip.authorise(state.wip.breaches(before, after), is_lead=actor.is_lead, reason=reason)
 
