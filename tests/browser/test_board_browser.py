@@ -233,6 +233,33 @@ def test_move_a_card_with_the_keyboard(page: Page, live_server, team):
     assert card_place(card_id)[:2] == ("Feature", "In progress")
 
 
+def test_the_panel_forms_work_the_moment_the_panel_appears(page: Page, live_server, team):
+    """A quick hand submits before any settle delay: the move must still be an htmx request.
+
+    htmx wires up swapped-in forms when the swap settles (20 ms later by default); a form
+    submitted in between would post as a plain form and leave the board for the card page.
+    """
+    log_in(page, live_server, "ann", team.board_id)
+    card_id = team.cards["Dark mode"]
+    mark_page(page)
+    cell(page, "Feature", "Ready").locator(".card", has_text="Dark mode").locator("a.ref").click()
+    # Submit in the same frame the select first shows up, as fast as any person could.
+    page.wait_for_function(
+        """id => {
+            const select = document.getElementById(id);
+            if (!select) return false;
+            select.value = select.querySelector('option:nth-child(10)').value;
+            select.form.requestSubmit();
+            return true;
+        }""",
+        arg=f"move-{card_id}",
+        polling="raf",
+    )
+    expect(page.locator("#notices")).to_contain_text("Moved FEAT-1 to Feature · In progress.")
+    expect(cell(page, "Feature", "In progress")).to_contain_text("Dark mode")
+    assert same_document(page)
+
+
 def test_the_board_runs_under_the_content_security_policy(page: Page, live_server, team):
     """No inline script or style: the strict CSP blocks nothing the board needs."""
     violations: list[str] = []
