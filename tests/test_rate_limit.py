@@ -178,6 +178,23 @@ def test_an_unreachable_redis_falls_back_to_memory_instead_of_refusing_logins(pe
         port = s.getsockname()[1]  # nothing listens there once closed
     client = limited_app(people, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0").test_client()
     assert attempt(client, "ann", PASSWORD).status_code == 302
+    client.post("/logout", data={})
     for _ in range(3):
-        attempt(client, "bob")
+        assert attempt(client, "bob").status_code == 422
     assert attempt(client, "bob").status_code == 429  # still limited, in this process
+
+
+def test_only_failed_attempts_count(people):
+    """An office behind one address logging in at nine, or one person on several devices,
+    is not an attack: successful logins use up neither limit."""
+    client = limited_app(people).test_client()
+    for name in ("ann", "bob", "cy", "dee", "eve", "fay", "gus"):  # 7 > 5 per address
+        assert attempt(client, name, PASSWORD).status_code == 302
+        client.post("/logout", data={})
+    for _ in range(4):  # 4 > 3 per account
+        assert attempt(client, "ann", PASSWORD, address="192.0.2.50").status_code == 302
+        client.post("/logout", data={})
+    # Failures still count, from the same address as all those logins.
+    for name in ("ann", "bob", "cy", "dee", "eve"):
+        assert attempt(client, name).status_code == 422
+    assert attempt(client, "fay", PASSWORD).status_code == 429

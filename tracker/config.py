@@ -21,7 +21,8 @@ DEFAULTS: dict[str, object] = {
     "PASSWORD_HASH_METHOD": "scrypt",
     "DONE_SHOWN_PER_LANE": 3,
     # Login rate limits (tracker.ratelimit, Flask-Limiter): per client address and per
-    # account typed, on POST /login. Counted in memory unless a Redis URL is given.
+    # account typed, on POST /login; only failed attempts count. Counted in memory unless a
+    # Redis URL is given.
     "LOGIN_RATE_PER_IP": "10 per minute",
     "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -81,7 +82,7 @@ def _from_environment(app) -> None:
     # TRACKER_PROXY_COUNT=N: trust X-Forwarded-For/-Proto/-Host from N proxies in front
     # (a load balancer, nginx). 0 (the default) trusts none: never set it without a proxy.
     app.config["PROXY_COUNT"] = int(os.environ.get("TRACKER_PROXY_COUNT", "0") or 0)
-    # TRACKER_LOGIN_RATE_PER_IP / TRACKER_LOGIN_RATE_PER_ACCOUNT: login attempts allowed per
+    # TRACKER_LOGIN_RATE_PER_IP / TRACKER_LOGIN_RATE_PER_ACCOUNT: failed login attempts per
     # client address / per account typed, e.g. "10 per minute", "100/hour".
     for variable, key in (
         ("TRACKER_LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_IP"),

@@ -1,5 +1,10 @@
 """Login rate limits (Flask-Limiter): per client address and per account, on POST /login.
 
+Only failed attempts count (any answer but a successful login's redirect): an office of
+fifty people behind one address all logging in at nine is not a brute-force attack, and a
+person who logs in on three devices is not either. Once a limit is reached every attempt
+waits, the right password included, so guessing cannot go on in the meantime.
+
 Counted in memory by default (one process: fine for one gunicorn worker per host, or
 several on one host with a generous limit) and in Redis when TRACKER_RATELIMIT_STORAGE_URL
 names one, so every worker on every host shares the counts. The account key is a keyed
@@ -39,6 +44,12 @@ def _per_account() -> str:
     return current_app.config["LOGIN_RATE_PER_ACCOUNT"]
 
 
+def failed(response) -> bool:
+    """Whether a login answer counts against the limits: everything but a successful login
+    (a redirect, or HX-Redirect for a boosted form)."""
+    return response.status_code != 302 and "HX-Redirect" not in response.headers
+
+
 def too_many_attempts(error: RateLimitExceeded):
     """The login form again, with the typed username kept and a message saying what to do."""
     from tracker.errors import message_page
@@ -65,9 +76,10 @@ def register(app: Flask) -> Limiter:
     limiter = Limiter(get_remote_address, app=app)
     app.extensions["tracker_limiter"] = limiter
     view = app.view_functions[LOGIN_ENDPOINT]
-    view = limiter.limit(_per_address, methods=["POST"], scope="login-address")(view)
+    failures_only = {"methods": ["POST"], "deduct_when": failed}
+    view = limiter.limit(_per_address, scope="login-address", **failures_only)(view)
     view = limiter.limit(
-        _per_account, methods=["POST"], key_func=account_key, scope="login-account"
+        _per_account, key_func=account_key, scope="login-account", **failures_only
     )(view)
     app.view_functions[LOGIN_ENDPOINT] = view
     app.register_error_handler(RateLimitExceeded, too_many_attempts)
