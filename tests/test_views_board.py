@@ -1,6 +1,7 @@
 """The board as people meet it: pages and htmx fragments, refusals, bad input."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -498,3 +499,31 @@ def test_a_running_sprint_is_this_period(app, client, auth, board):
         page = client.get(url(board)).text
     assert "Sprint 23 · 2 days left" in page
     assert "Early in the sprint" in page and "Before the sprint" not in page
+
+
+def tile(page: str, card_id: int) -> str:
+    return re.search(rf'<li class="card[^"]*" id="card-{card_id}".*?</li>', page, re.S).group(0)
+
+
+def test_a_tile_shows_every_change_although_its_markup_is_kept(app, client, auth, board):
+    """The board keeps each tile's markup (presenters.kept_markup): every change of what a
+    tile shows must still reach the page, on the same worker, and stay escaped."""
+    card_id = board["feature"]
+    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+        auth.login("ann")
+        first = tile(client.get(url(board)).text, card_id)
+        assert "Feature one" in first and "0d" in first and "blocked" not in first
+        assert tile(client.get(url(board)).text, card_id) == first  # kept, and the same
+        with app.app_context():
+            ann = actor(db.session.get(User, board["ann"]))
+            version = db.session.get(Card, card_id).version
+            cards.edit_card(board["board"], ann, card_id, version, {"title": "Renamed <i>it</i>"})
+            cards.set_blocked(board["board"], ann, card_id, True, "Waiting for <legal>")
+            cards.assign_card(board["board"], ann, card_id, board["ann"])
+            db.session.remove()
+        changed = tile(client.get(url(board)).text, card_id)
+        assert "Renamed &lt;i&gt;it&lt;/i&gt;" in changed and "Feature one" not in changed
+        assert 'class="card blocked"' in changed and "Waiting for &lt;legal&gt;" in changed
+        assert '<abbr title="Ann Person">AP</abbr>' in changed
+        traveller.shift(timedelta(days=3))
+        assert "3d" in tile(client.get(url(board)).text, card_id)

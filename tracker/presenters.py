@@ -1,11 +1,15 @@
-"""Small helpers templates use to show times and ages in the board's time zone."""
+"""Small helpers templates use: times and ages in the board's time zone, kept markup."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from tracker import clock
 
@@ -24,9 +28,29 @@ def days_since(moment: datetime | None) -> int:
     return max(0, (clock.now() - moment).days)
 
 
+def kept_markup(macro_name: str, items: Iterable, *args) -> Markup:
+    """Render a macro ("template.html:macro") for each item and join them, keeping each
+    item's markup: long lists (a board's tiles, My requests) barely change between two
+    renders. Each item must be a tuple of everything its markup shows (board_view.Tile
+    carries its days in the column), so equal items render equal markup; args are the
+    same for the whole list (the board's base URL, its time zone). A template reloaded in
+    development is a new macro, so its items render afresh.
+    """
+    template, name = macro_name.split(":")
+    macro = getattr(current_app.jinja_env.get_template(template).module, name)
+    # Each piece is a macro's output: Jinja escaped every value in it already.
+    return Markup("".join([_render_kept(macro, item, args) for item in items]))  # noqa: S704
+
+
+@functools.lru_cache(maxsize=50_000)
+def _render_kept(macro, item, args: tuple) -> str:
+    return str(macro(item, *args))
+
+
 def register(app) -> None:
     app.add_template_filter(local, "local")
     app.add_template_filter(days_since, "days_since")
     app.jinja_env.globals["csrf_token"] = generate_csrf
+    app.jinja_env.globals["kept_markup"] = kept_markup
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tracker.domain.errors import WipLimitExceeded
 
@@ -39,9 +40,9 @@ class Column:
     wip_limit: int | None = None
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where a card is, or would be: lane, column and assignee."""
+class Placement(NamedTuple):
+    """Where a card is, or would be: lane, column and assignee. A tuple: a board's cards
+    are counted by distinct placement (most cards share theirs with others)."""
 
     lane_id: int
     column_id: int
@@ -108,8 +109,8 @@ class BoardWip:
         self.lane_count: Counter[int] = Counter()
         self.column_count: Counter[int] = Counter()
         self.person_count: Counter[int] = Counter()
-        for placement in placements:
-            self._add(placement, 1)
+        for placement, cards in Counter(placements).items():
+            self._add(placement, cards)
 
     def _keys(self, p: Placement | None) -> tuple[int | None, int | None, int | None]:
         """The lane, column and person counts this placement contributes to (None: none)."""

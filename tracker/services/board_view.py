@@ -6,6 +6,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, func, or_, select, union_all
@@ -29,12 +30,12 @@ class Assignee:
     initials = User.initials  # the same rule as a User's
 
 
-@dataclass(frozen=True, slots=True)
-class Tile:
+class Tile(NamedTuple):
     """A card as the board shows it: only the fields a tile needs, read as plain rows.
 
     The board can hold thousands of cards; building ORM objects for each (with their
-    descriptions) costs more than the query itself, so the board reads these instead.
+    descriptions) costs more than the query itself, so the board reads these instead. A
+    tuple: cheap to build, and hashable, so the page can keep each tile's markup.
     """
 
     id: int

@@ -13,7 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -421,9 +421,8 @@ def public_status(token: str) -> PublicStatus:
 # Following --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RequestRow:
-    """One line of My requests."""
+class RequestRow(NamedTuple):
+    """One line of My requests: a tuple of everything the line shows (its markup is kept)."""
 
     id: int
     ref: str
