@@ -240,3 +240,23 @@ def test_times_come_from_the_clock(team):
     with time_machine.travel("2026-03-02 09:00:00+00:00", tick=False):
         card = make_card(board, ann, "feature")
     assert card.created_at.isoformat() == "2026-03-02T09:00:00+00:00"
+
+
+def test_the_card_a_change_returns_shows_where_it_is_now(team):
+    """A use case keeps what it wrote after the commit (the answer renders it at once), but a
+    card's relationships must follow the foreign keys it changed, never show the old ones."""
+    board, ann, lee = team
+    card = make_card(board, ann, "feature", at="In progress")
+    assert (card.lane.name, card.column.name) == ("Feature", "In progress")  # loaded now
+    moved = cards.move_card(
+        board.id,
+        lee,
+        card.id,
+        lane_id=lane(board, "expedite").id,
+        column_id=column(board, "Review").id,
+    )
+    assert (moved.lane.name, moved.column.name) == ("Expedite", "Review")
+    assert moved.assignee is None
+    assigned = cards.assign_card(board.id, lee, card.id, ann.id)
+    assert assigned.assignee.name == ann.name
+    assert cards.assign_card(board.id, lee, card.id, lee.id).assignee.name == lee.name

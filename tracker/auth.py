@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from tracker.extensions import db, htmx
 from tracker.forms import EmptyForm, LoginForm
@@ -15,6 +16,13 @@ from tracker.models import User
 from tracker.services import users
 
 bp = Blueprint("auth", __name__)
+
+
+@functools.cache
+def _person_by_token() -> Select:
+    """The active person a session token belongs to: every signed-in request reads it, so
+    the statement is composed once."""
+    return select(User).where(User.session_token == bindparam("token"), User.active.is_(True))
 
 
 def configure_login(manager: LoginManager) -> None:
@@ -25,9 +33,7 @@ def configure_login(manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(token: str) -> User | None:
-        return db.session.execute(
-            select(User).where(User.session_token == token, User.active.is_(True))
-        ).scalar_one_or_none()
+        return db.session.execute(_person_by_token(), {"token": token}).scalar_one_or_none()
 
     @manager.unauthorized_handler
     def unauthorized():

@@ -16,7 +16,7 @@ from tracker import clock
 from tracker.domain import capacity, wip
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, Sprint, User
-from tracker.services.common import column_rule, lane_rule, lanes_and_columns
+from tracker.services.common import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +101,25 @@ class BoardView:
 
 def current_period(board_id: int, today: date) -> capacity.Period:
     """This period: the sprint running today, or else the calendar week (DESIGN.md)."""
-    sprint = (
-        db.session.execute(
-            select(Sprint).where(
-                Sprint.board_id == board_id, Sprint.start_on <= today, Sprint.end_on >= today
-            )
-        )
-        .scalars()
-        .first()
-    )
-    if sprint is None:
+    sprint = plain_rows(_sprint_statement(), {"board_id": board_id, "today": today})
+    if not sprint:
         return capacity.weeks(today, 1)[0]
-    return capacity.Period(sprint.name, sprint.start_on, sprint.end_on, sprint_id=sprint.id)
+    sprint_id, name, start_on, end_on = sprint[0]
+    return capacity.Period(name, start_on, end_on, sprint_id=sprint_id)
+
+
+@functools.cache
+def _sprint_statement() -> Select:
+    """The sprint running on `today`, if any (sprints do not overlap)."""
+    return (
+        select(Sprint.id, Sprint.name, Sprint.start_on, Sprint.end_on)
+        .where(
+            Sprint.board_id == bindparam("board_id"),
+            Sprint.start_on <= bindparam("today"),
+            Sprint.end_on >= bindparam("today"),
+        )
+        .limit(1)
+    )
 
 
 def _matches(card: Tile, mine: int | None, text: str) -> bool:
@@ -129,7 +136,7 @@ def _tiles(statement: Select, params: dict, now: datetime) -> list[tuple[Tile, .
     card_width, width = len(TILE_COLUMNS) - 2, len(TILE_COLUMNS)
     people: dict[int, Assignee] = {}
     found = []
-    for row in db.session.execute(statement, params):
+    for row in plain_rows(statement, params):
         person = None
         if row.assignee_id is not None:
             person = people.get(row.assignee_id)

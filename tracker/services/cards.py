@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import inspect as sa_inspect
 
 from tracker import clock
 from tracker.domain import pull, ranks, wip
@@ -23,10 +25,12 @@ from tracker.services.common import (
     lock_board,
     person_name,
     placement,
+    plain_rows,
     record,
     snapshot,
 )
 
+CARD_RELATIONSHIPS = [r.key for r in sa_inspect(Card).relationships]
 CLOSE_REASONS = {"wont_do": "Won't do", "duplicate": "Duplicate"}
 EDITABLE = ("title", "description", "estimate", "severity", "component", "requester")
 
@@ -54,6 +58,17 @@ def _in_cell(card_id: int | None, lane_id: int, column_id: int) -> tuple:
     )
 
 
+@functools.cache
+def _bottom_statement() -> Select:
+    """The highest rank in a cell, the card itself left out: _in_cell's conditions."""
+    return select(func.max(Card.rank)).where(
+        Card.lane_id == bindparam("lane_id"),
+        Card.column_id == bindparam("column_id"),
+        Card.status != "closed",
+        Card.id != bindparam("card_id"),
+    )
+
+
 def _neighbours(
     card_id: int | None, lane_id: int, column_id: int, after: int | None
 ) -> tuple[float | None, float | None]:
@@ -61,9 +76,10 @@ def _neighbours(
 
     Reads only the neighbours, never the whole cell: a done column holds years of cards.
     """
+    if after is None:  # the usual case (a pull, a move with the "Move to" list): composed once
+        params = {"card_id": card_id or 0, "lane_id": lane_id, "column_id": column_id}
+        return plain_rows(_bottom_statement(), params)[0][0], None
     cell = _in_cell(card_id, lane_id, column_id)
-    if after is None:
-        return db.session.execute(select(func.max(Card.rank)).where(*cell)).scalar(), None
     if after == 0:
         return None, db.session.execute(select(func.min(Card.rank)).where(*cell)).scalar()
     above = db.session.execute(select(Card.rank).where(Card.id == after, *cell)).scalar()
@@ -131,8 +147,23 @@ def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reaso
 
 
 def _finish(state: BoardState) -> None:
+    """Bump the board's version (the live board's signal) and commit.
+
+    The answer shows this very card and board right after: their columns are kept as this
+    transaction wrote them (reading them again would return just that). A card's
+    relationships are read again when used, since they may predate a foreign key the use
+    case changed (card.lane after an escalation).
+    """
     state.board.version += 1
-    db.session.commit()
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    for kept in list(session.identity_map.values()):
+        if isinstance(kept, Card):
+            session.expire(kept, CARD_RELATIONSHIPS)
 
 
 def create_card(board_id: int, actor: Actor, lane_id: Any, fields: dict[str, Any]) -> Card:
@@ -266,6 +297,20 @@ class PullResult:
     reasons: list[str] = field(default_factory=list)
 
 
+@functools.cache
+def _ready_statement() -> Select:
+    """The open cards in the given (ready) columns, in rank order."""
+    return (
+        select(Card.id, Card.lane_id, Card.column_id, Card.blocked, Card.assignee_id)
+        .where(
+            Card.board_id == bindparam("board_id"),
+            Card.status == "open",
+            Card.column_id.in_(bindparam("columns", expanding=True)),
+        )
+        .order_by(Card.rank)
+    )
+
+
 def pull_next(board_id: int, actor: Actor) -> PullResult:
     """Give the person the highest-priority ready card they may take, or say why not."""
     _require_changer(actor)
@@ -274,15 +319,7 @@ def pull_next(board_id: int, actor: Actor) -> PullResult:
     state.wip.person_names[actor.id] = actor.name
     ready_columns = state.ready_columns()
     order = [c.id for c in ready_columns]
-    rows = db.session.execute(
-        select(Card.id, Card.lane_id, Card.column_id, Card.blocked, Card.assignee_id)
-        .where(
-            Card.board_id == board_id,
-            Card.status == "open",
-            Card.column_id.in_(order),
-        )
-        .order_by(Card.rank)
-    ).all()
+    rows = plain_rows(_ready_statement(), {"board_id": board_id, "columns": order})
     rows.sort(key=lambda r: order.index(r.column_id))  # stable: rank order within a column
     ready: dict[int, list[pull.ReadyCard]] = {}
     for row in rows:

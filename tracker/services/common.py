@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from tracker import clock
 from tracker.domain import history, wip
@@ -36,6 +37,13 @@ def require_lead(actor: Actor, what: str) -> None:
         raise NotAllowed(f"Only a lead of this board can change {what}.")
 
 
+@functools.cache
+def _board_statement(for_update: bool) -> Select:
+    """The board row; FOR UPDATE is PostgreSQL's board lock (composed once, see below)."""
+    query = select(Board).where(Board.id == bindparam("board_id"))
+    return query.with_for_update() if for_update else query
+
+
 def lock_board(board_id: int) -> Board:
     """Start the check-then-write step: lock the board so no other writer runs beside us.
 
@@ -47,16 +55,15 @@ def lock_board(board_id: int) -> Board:
     session = db.session
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("lock_board must come before any change in the transaction")
-    query = select(Board).where(Board.id == board_id)
-    if session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
         raw = session.connection().connection.dbapi_connection
         if raw.in_transaction:
             raw.execute("COMMIT")  # only reads so far: nothing is lost
         raw.execute("BEGIN IMMEDIATE")
-    else:
-        query = query.with_for_update()
     session.expire_all()
-    board = session.execute(query).scalar_one_or_none()
+    found = session.execute(_board_statement(not sqlite), {"board_id": board_id})
+    board = found.scalar_one_or_none()
     if board is None:
         raise NotFound("That board does not exist.")
     return board
@@ -111,14 +118,37 @@ class BoardState:
         return list(reversed(ready))
 
 
-def lanes_and_columns(board_id: int) -> tuple[list[Lane], list[BoardColumn]]:
-    """A board's lanes (top to bottom) and columns (left to right), in one statement."""
-    pairs = db.session.execute(
+# The statements every card change and board view run are composed once, with bound
+# parameters: composing them costs more Python time than SQLite takes to run them.
+
+
+@functools.cache
+def _lanes_and_columns_statement() -> Select:
+    return (
         select(Lane, BoardColumn)
         .join(BoardColumn, BoardColumn.board_id == Lane.board_id)
-        .where(Lane.board_id == board_id)
+        .where(Lane.board_id == bindparam("board_id"))
         .order_by(Lane.position, BoardColumn.position)
-    ).all()
+    )
+
+
+@functools.cache
+def _placements_statement() -> Select:
+    return select(Card.lane_id, Card.column_id, Card.assignee_id).where(
+        Card.board_id == bindparam("board_id"), Card.status == "open"
+    )
+
+
+def plain_rows(statement: Select, params: dict[str, Any]) -> list:
+    """The rows of a statement that selects columns, not entities, run on the session's
+    connection: the ORM's execution path costs more than SQLite takes to run it."""
+    db.session.flush()  # what the ORM path would have flushed first (usually nothing)
+    return db.session.connection().execute(statement, params).all()
+
+
+def lanes_and_columns(board_id: int) -> tuple[list[Lane], list[BoardColumn]]:
+    """A board's lanes (top to bottom) and columns (left to right), in one statement."""
+    pairs = db.session.execute(_lanes_and_columns_statement(), {"board_id": board_id}).all()
     lanes = list(dict.fromkeys(lane for lane, _ in pairs))
     columns = list(dict.fromkeys(column for _, column in pairs))
     return lanes, columns
@@ -127,11 +157,7 @@ def lanes_and_columns(board_id: int) -> tuple[list[Lane], list[BoardColumn]]:
 def board_state(board: Board) -> BoardState:
     """Load a board's lanes and columns and count its open cards' WIP."""
     lanes, columns = lanes_and_columns(board.id)
-    rows = db.session.execute(
-        select(Card.lane_id, Card.column_id, Card.assignee_id).where(
-            Card.board_id == board.id, Card.status == "open"
-        )
-    )
+    rows = plain_rows(_placements_statement(), {"board_id": board.id})
     counts = wip.BoardWip(
         [lane_rule(lane) for lane in lanes],
         [column_rule(column) for column in columns],
