@@ -15,7 +15,7 @@ from tracker.domain import history
 from tracker.domain.periods import week_of
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Membership, User
-from tracker.services import reports, users
+from tracker.services import intake, reports, users
 from tracker.services.common import snapshot
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -130,6 +130,24 @@ def assert_demo_sprints(now: datetime, finished_at_least: int) -> None:
         assert all(load.total("person_days") > 0 for load in report.loads)
 
 
+def assert_support_follows_requests() -> None:
+    """Support staff (sam) filed the requests through intake and can follow them: My
+    requests shows every stage, with replies from the team on some."""
+    sam = db.session.execute(select(User).where(User.username == "sam")).scalar_one()
+    board = db.session.execute(select(Board)).scalar_one()
+    rows = intake.my_requests(board, sam.id)
+    assert len(rows) >= 20
+    assert {"received", "being worked on", "done"} <= {row.status.label.lower() for row in rows}
+    assert any(row.ref.startswith("EXP-") for row in rows), "emergencies are filed too"
+    assert all("@" in c.requester_email for c in filed_by(sam) if c.requester != "Monitoring")
+    replies = [c for row in rows for c in intake.comments(row.id, replies_only=True)]
+    assert replies and all(c.author_id != sam.id for c in replies)
+
+
+def filed_by(user: User) -> list[Card]:
+    return list(db.session.execute(select(Card).where(Card.filed_by_id == user.id)).scalars())
+
+
 def test_seed_demo_builds_the_demo_once(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
@@ -148,8 +166,9 @@ def test_seed_demo_builds_the_demo_once(app):
         assert any(c.status == "closed" for c in all_cards), "some won't do or duplicates"
         kinds = set(db.session.execute(select(CardEvent.kind)).scalars())
         assert {"created", "pulled", "moved", "assigned", "edited", "blocked"} <= kinds
-        assert {"unblocked", "closed", "wip_override", "reordered"} <= kinds
+        assert {"unblocked", "closed", "wip_override", "reordered", "commented"} <= kinds
         assert_demo_sprints(now, finished_at_least=6)
+        assert_support_follows_requests()
         db.session.remove()
 
 

@@ -1,14 +1,17 @@
 """The demo: one person per role and a board with sixteen weeks of realistic work.
 
 `flask seed-demo` (run by `make run` on first start) calls seed(). After the people and the
-board, everything goes through the card services inside `clock.fixed(moment)`, so the
-history holds the same events the app writes, with past times, and the reports have real
+board, everything goes through the card and intake services inside `clock.fixed(moment)`,
+so the history holds the same events the app writes, with past times, and the reports have real
 weeks to show. A seeded random generator makes the demo the same for the same day.
 
 The simulation: support requests arrive on working days (more of them after a rough
-release in the middle of the period), the lead tops up the feature backlog at planning,
-people pull when they have room and move their cards through In progress and Review to
-Done in working hours, a few cards get blocked for a while, a few requests are closed as
+release in the middle of the period) and the support person, sam, files each one through
+intake, as well as the production emergencies; whoever finishes a request often replies
+to its requester, so sam's My requests and request pages show real follow-ups. The lead
+tops up and reorders the feature backlog at planning, people pull when they have room and
+move their cards through In progress and Review to Done in working hours, a few cards get
+blocked for a while, a few requests are closed as
 duplicates or won't do, and now and then a production emergency goes through the
 Expedite lane within hours. A short final scene in the last working hours before now
 makes sure the board shows what a newcomer should see: every column of Support and
@@ -25,6 +28,9 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import re
+import secrets
+import unicodedata
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -37,7 +43,7 @@ from tracker import clock
 from tracker.domain.periods import week_of
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
-from tracker.services import boards, cards, reports, users
+from tracker.services import boards, cards, intake, reports, users
 from tracker.services.common import Actor
 
 DEMO_PASSWORD = "weatherboard"  # noqa: S105 - the README shows it; demo mode only
@@ -115,6 +121,20 @@ COMPONENTS = {
         "Export dates shifted by one hour",
     ),
 }
+REPLY = "This is fixed and live now. Thank you for telling us, and let us know if you still see it."
+
+
+def requester_email(requester: str) -> str:
+    """ "Jana Novak (Northwind)" -> jana.novak@northwind.example (a reserved domain)."""
+    name, _, company = requester.partition(" (")
+
+    def slug(text: str, joint: str) -> str:
+        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return re.sub(r"[^a-z0-9]+", joint, plain.lower()).strip(joint)
+
+    return f"{slug(name, '.')}@{slug(company.rstrip(')'), '-')}.example"
+
+
 REQUESTERS = (
     "Jana Novak (Northwind)",
     "Tom Berger (Alpenblick GmbH)",
@@ -397,6 +417,12 @@ class _Seeder:
             for username in CAPACITY
         }
         self.usernames = {actor.id: username for username, actor in self.actors.items()}
+        sam = self.users["sam"]
+        self.support = Actor(sam.id, sam.name, roles["sam"])
+        lead = self.actors["lead"]
+        with self.at(self.start - timedelta(days=3)):
+            for component in COMPONENTS:  # the intake form's list, kept by the lead
+                intake.add_component(self.board_id, lead, component)
 
     def plan_sprints(self) -> None:
         """The lead's two-week sprints from the first Monday of the history to the one
@@ -440,11 +466,6 @@ class _Seeder:
     def least_busy(self, people: tuple[str, ...] = tuple(CAPACITY)) -> str:
         return min(people, key=lambda name: (self.load(name), self.rng.random()))
 
-    def on_duty(self, moment: datetime) -> str:
-        """Support duty rotates among the members every two weeks."""
-        week = (moment - self.start).days // 7
-        return MEMBERS[(week // 2) % len(MEMBERS)]
-
     def actor_for(self, card: _Card) -> Actor:
         if card.assignee is not None:
             return self.actors[self.usernames[card.assignee]]
@@ -455,6 +476,10 @@ class _Seeder:
     def create(self, moment: datetime, who: str, lane: str, fields: dict[str, Any]) -> _Card:
         with self.at(moment):
             card = cards.create_card(self.board_id, self.actors[who], self.lane_ids[lane], fields)
+        return self.track(card, lane, fields)
+
+    def track(self, card: Card, lane: str, fields: dict[str, Any]) -> _Card:
+        """Follow a card the board has just got, at the end of its lane's ready queue."""
         sim = _Card(
             card.id,
             card.ref,
@@ -469,40 +494,48 @@ class _Seeder:
         return sim
 
     def file_request(self, moment: datetime, severity: str | None = None) -> _Card:
-        """A support request arrives; the member on support duty files it.
-
-        (Support staff will file through the intake form; until it has a service, the
-        person on duty does.)
-        """
+        """A customer reports a problem; support staff (sam) file it through intake."""
         component = self.rng.choice(list(COMPONENTS))
         if not self.titles[component]:
             self.titles[component] = list(COMPONENTS[component])
         title = self.titles[component].pop(self.rng.randrange(len(self.titles[component])))
         severity = severity or self.rng.choices(("S2", "S3", "S4"), (2, 5, 3))[0]
         requester = self.rng.choice(REQUESTERS)
-        who = self.on_duty(moment)
-        fields = {
+        values = {
             "title": title,
-            "description": f"Reported by {requester} to {self.users['sam'].name} (support).",
+            "description": f"{requester} wrote in: it happened today and they can repeat it.",
+            "requester": requester,
+            "requester_email": requester_email(requester),
             "severity": severity,
             "component": component,
-            "requester": requester,
+            "environment": "Production",
         }
-        card = self.create(moment, who, SUPPORT, fields)
-        if severity == "S2" and len(self.ready[SUPPORT]) > 1:
-            # Intake ranks by severity: a major problem goes to the top of the queue.
-            with self.at(moment + timedelta(minutes=2)):
-                cards.move_card(
-                    self.board_id,
-                    self.actors[who],
-                    card.id,
-                    lane_id=self.lane_ids[SUPPORT],
-                    column_id=self.column_ids[READY],
-                    after=0,
-                )
-            self.ready[SUPPORT].remove(card.id)
-            self.ready[SUPPORT].insert(0, card.id)
-        return card
+        return self.file(moment, SUPPORT, values)
+
+    def file(self, moment: datetime, lane: str, values: dict[str, Any]) -> _Card:
+        """File through the intake service, which ranks the queue by severity: the sim's
+        ready queue follows the board's order."""
+        with self.at(moment):
+            filed = intake.file_request(
+                self.board_id, self.support, values, secrets.token_urlsafe(32)
+            )
+        sim = self.track(filed.card, lane, values)
+        column = self.column_ids[READY]
+        order = db.session.execute(
+            select(Card.id)
+            .where(Card.lane_id == self.lane_ids[lane], Card.column_id == column)
+            .where(Card.status == "open")
+            .order_by(Card.rank)
+        ).scalars()
+        self.ready[lane] = [card_id for card_id in order if card_id in self.ready[lane]]
+        return sim
+
+    def reply(self, card: _Card, actor: Actor) -> None:
+        """Now and then the person who finished a request writes to the requester."""
+        if card.lane != SUPPORT or random.Random(card.id).random() < 0.4:
+            return
+        with self.at(self.last + timedelta(minutes=3)):
+            intake.add_comment(self.board_id, actor, card.id, REPLY, "reply")
 
     def add_feature(self, moment: datetime) -> _Card:
         """The lead adds a feature: a new one, or now and then a follow-up to one done.
@@ -540,14 +573,15 @@ class _Seeder:
         if not self.emergencies:
             self.emergencies = list(EMERGENCIES)
         title, component = self.emergencies.pop(self.rng.randrange(len(self.emergencies)))
-        fields = {
+        values = {
             "title": title,
             "description": "Monitoring alert confirmed by several customers.",
+            "requester": "Monitoring",
             "severity": "S1",
             "component": component,
-            "requester": "Monitoring",
+            "environment": "Production",
         }
-        return self.create(moment, self.on_duty(moment), EXPEDITE, fields)
+        return self.file(moment, EXPEDITE, values)
 
     def pull(self, moment: datetime, who: str) -> _Card | None:
         with self.at(moment):
@@ -575,6 +609,7 @@ class _Seeder:
         self.enter(card, column)
         if column == DONE:
             card.done_at = self.last
+            self.reply(card, actor)
 
     def enter(self, card: _Card, column: str) -> None:
         card.column = column
@@ -687,7 +722,23 @@ class _Seeder:
             self.close(moment, dropped, "wont_do", "Dropped at planning: no customer asked for it.")
         for i in range(6 - len(self.ready[FEATURE])):
             self.add_feature(moment + timedelta(minutes=3 * (i + 1)))
+        if len(self.ready[FEATURE]) > 1 and self.rng.random() < 0.5:
+            self.to_top(moment + timedelta(minutes=30), self.cards[self.ready[FEATURE][-1]])
         self.dispatch(moment)
+
+    def to_top(self, moment: datetime, card: _Card) -> None:
+        """The lead moves a ready feature to the top of the queue (most wanted first)."""
+        with self.at(moment):
+            cards.move_card(
+                self.board_id,
+                self.actors["lead"],
+                card.id,
+                lane_id=self.lane_ids[card.lane],
+                column_id=self.column_ids[READY],
+                after=0,
+            )
+        self.ready[card.lane].remove(card.id)
+        self.ready[card.lane].insert(0, card.id)
 
     def on_refill(self, moment: datetime, _: Any) -> None:
         for i in range(3 - len(self.ready[FEATURE])):
