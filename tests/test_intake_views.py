@@ -548,3 +548,20 @@ def test_intake_service_refuses_read_only_roles(app, board):
         with pytest.raises(NotAllowed):
             intake.create_status_link(board["board"], viewer, board["S2"])
         db.session.remove()
+
+
+def test_the_team_reaches_a_request_from_its_card_on_the_board(client, auth, board):
+    """Whoever works on a filed request opens it from the board: the card panel links to
+    the request page, where the comments, replies and status link are."""
+    auth.login("sam")
+    card_id = card_id_of(file(client, board))
+    auth.logout()
+    auth.login("ann")
+    panel = client.get(url(board, f"/cards/{card_id}"), headers={"HX-Request": "true"})
+    request_url = url(board, f"/requests/{card_id}")
+    assert f'href="{request_url}"' in panel.text
+    assert "Comments, replies to the requester and status link" in panel.text
+    page = client.get(request_url)
+    assert page.status_code == 200 and "Add comment" in page.text
+    plain = client.get(url(board, f"/cards/{board['S3']}"), headers={"HX-Request": "true"})
+    assert "/requests/" not in plain.text  # a card nobody filed and with no requester
