@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from flask import url_for
 from sqlalchemy import event
 
 from tests.helpers import actor, column, lane, make_board, make_card, make_user
@@ -101,14 +102,27 @@ def test_banner_on_the_board_page_while_an_s1_waits(app, client, auth, board):
     assert key_of(page.text)  # the state it shows, sent back by the poll
 
 
-def test_every_board_page_shows_it(client, auth, board, app):
+@pytest.mark.parametrize("who", ["lee", "ada"])  # the board's lead, and an admin
+def test_every_board_page_shows_it(client, auth, board, app, who):
+    """Every full HTML page of the board, found by walking the URL map (a new page that
+    forgets the banner fails here), shows it."""
     card_id, ref = file_s1(app, board)
-    auth.login("lee")
-    b = board["board"]
-    for path in ("", f"/cards/{card_id}", "/done", "/settings", "/cards/new"):
-        page = client.get(f"/b/{b}{path}")
-        assert page.status_code == 200, path
+    auth.login(who)
+    values = {"board_id": board["board"], "card_id": card_id}
+    pages = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if "GET" in rule.methods and "board_id" in rule.arguments <= values.keys():
+                pages.append(url_for(rule.endpoint, **{k: values[k] for k in rule.arguments}))
+    shown = []
+    for path in pages:
+        page = client.get(path)
+        if page.status_code != 200 or "<html" not in page.text:
+            continue  # a fragment, a CSV, a redirect or a page this role may not see
         assert f"Production emergency: {ref}" in banner_of(page.text), path
+        shown.append(path)
+    b = board["board"]
+    assert {f"/b/{b}", f"/b/{b}/report", f"/b/{b}/requests", f"/b/{b}/done"} <= set(shown)
 
 
 def test_several_waiting_are_listed_oldest_first(app, client, auth, board):
