@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from tests.helpers import actor, column, lane, make_board, make_user
 from tracker import clock
 from tracker.extensions import db
-from tracker.models import Sprint
+from tracker.models import AuditEvent, Sprint
 from tracker.services import cards, reports
 from tracker.services.reports import SprintInput
 
@@ -133,14 +134,27 @@ def test_the_alarm_speaks_when_support_share_is_above_the_threshold(client, auth
     assert "Support is taking over" in html and "took 40% of the team" in html
 
 
+def report_in(client, team: int, measure: str) -> str:
+    """The report after the lead sets the measure (N = 3, threshold 50 %)."""
+    settings = {"window_size": 3, "measure": measure, "threshold": 50}
+    client.post(f"/b/{team}/report/settings", data=settings)
+    return client.get(f"/b/{team}/report").text
+
+
 def test_the_measure_can_be_cards(client, auth, team, now):
     auth.login("lead")
-    client.post(
-        f"/b/{team}/report/settings", data={"window_size": 3, "measure": "cards", "threshold": 50}
-    )
-    html = client.get(f"/b/{team}/report").text
+    html = report_in(client, team, "cards")
     assert "Hold back 1 cards for support next sprint." in html
     assert "choose one of those to see what is left for features" in html
+
+
+def test_in_points_the_unestimated_support_work_is_named(client, auth, team, now):
+    """Unestimated cards are not zero points: the box says how many it leaves out."""
+    auth.login("lead")
+    html = report_in(client, team, "points")
+    assert "Hold back 0 points for support next sprint" in html
+    assert "3 support and expedite cards done in these sprints had no estimate" in html
+    assert "had no estimate" not in report_in(client, team, "person_days")
 
 
 def test_bad_settings_are_refused_with_the_input_kept(client, auth, team, now):
@@ -214,9 +228,16 @@ def test_a_lead_adds_a_sprint_and_the_report_uses_its_capacity(client, auth, tea
     auth.login("lead")
     page_html = client.get(f"/b/{team}/sprints").text
     assert "Sprint 4" in page_html and 'value="2026-03-30"' in page_html  # next one prefilled
+    before = client.get(f"/b/{team}/report").text
+    assert "Sprint under way: Sprint 4" in before and "No later sprint is planned yet" in before
+    assert "8 left for features" in before  # Sprint 4's 10 planned − 2 held back
     answer = client.post(f"/b/{team}/sprints", data=sprint_form())
     assert answer.status_code == 303
     assert db.session.query(Sprint).filter_by(name="Sprint 5").one().capacity_days == 36.5
+    after = client.get(f"/b/{team}/report").text
+    assert "Next sprint: Sprint 5 (30 Mar – 12 Apr 2026), planned capacity 36.5" in after
+    assert "Hold back 2 person-days for support next sprint; 34.5 left for features." in after
+    assert "No later sprint is planned yet" not in after
 
 
 def test_a_sprint_ending_before_it_starts_is_refused_with_the_input_kept(client, auth, team, now):
@@ -266,6 +287,24 @@ def test_a_lead_edits_and_removes_a_sprint(client, auth, team, now):
     assert client.post(f"/b/{team}/sprints/{sprint.id}/delete").status_code == 303
     db.session.expire_all()
     assert db.session.get(Sprint, sprint.id) is None
+    # The audit log keeps what changed and what went, by whom.
+    trail = db.session.execute(
+        select(AuditEvent).where(AuditEvent.target_type == "sprint").order_by(AuditEvent.id)
+    ).scalars()
+    acts = [(r.action, r.target_id, r.detail) for r in trail if r.target_id == sprint.id]
+    before = {"name": "Sprint 4", "start": "2026-03-23", "end": "2026-03-29"}
+    assert acts == [
+        ("sprint.added", sprint.id, {"new": before | {"person_days": 10, "points": None}}),
+        (
+            "sprint.changed",
+            sprint.id,
+            {
+                "old": before | {"person_days": 10, "points": None},
+                "new": before | {"person_days": 20, "points": None},
+            },
+        ),
+        ("sprint.removed", sprint.id, {"old": before | {"person_days": 20, "points": None}}),
+    ]
 
 
 def test_only_leads_manage_sprints(client, auth, team, now):

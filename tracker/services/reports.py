@@ -32,6 +32,7 @@ from tracker.models import (
     ReportSettings,
     Sprint,
 )
+from tracker.services import audit
 from tracker.services.common import Actor, require_lead
 
 # Events that can change what a stint depends on: column, assignee, status, lane.
@@ -128,6 +129,8 @@ def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
     sprint = Sprint(board_id=board_id, created_at=clock.now())
     _fill(sprint, data)
     db.session.add(sprint)
+    db.session.flush()
+    _audit("sprint.added", actor, sprint, new=_described(sprint))
     db.session.commit()
     return sprint
 
@@ -147,7 +150,11 @@ def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput
     require_lead(actor, "the report settings and sprints")
     sprint = get_sprint(board_id, sprint_id)
     _checked(board_id, sprint.id, data)
+    old = _described(sprint)
     _fill(sprint, data)
+    new = _described(sprint)
+    if new != old:
+        _audit("sprint.changed", actor, sprint, old=old, new=new)
     db.session.commit()
     return sprint
 
@@ -155,8 +162,32 @@ def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput
 def delete_sprint(board_id: int, actor: Actor, sprint_id: Any) -> None:
     """Remove a sprint; its weeks then count toward no sprint (history is untouched)."""
     require_lead(actor, "the report settings and sprints")
-    db.session.delete(get_sprint(board_id, sprint_id))
+    sprint = get_sprint(board_id, sprint_id)
+    _audit("sprint.removed", actor, sprint, old=_described(sprint))
+    db.session.delete(sprint)
     db.session.commit()
+
+
+def _described(sprint: Sprint) -> dict[str, Any]:
+    """A sprint as the audit log keeps it: name, dates and planned capacity."""
+    return {
+        "name": sprint.name,
+        "start": sprint.start_on.isoformat(),
+        "end": sprint.end_on.isoformat(),
+        "person_days": sprint.capacity_days,
+        "points": sprint.capacity_points,
+    }
+
+
+def _audit(action: str, actor: Actor, sprint: Sprint, **detail: dict[str, Any]) -> None:
+    audit.record(
+        action,
+        actor_id=actor.id,
+        board_id=sprint.board_id,
+        target_type="sprint",
+        target_id=sprint.id,
+        detail=detail,
+    )
 
 
 def _fill(sprint: Sprint, data: SprintInput) -> None:
@@ -202,7 +233,11 @@ def _periods(board: Board, today: date, count: int, until: date) -> tuple[bool, 
     if sprints:
         shown = [p for p in sprints if p.start <= until][-count:]
         finished = [p for p in sprints if p.finished(today)]
-        upcoming = [p for p in sprints if not p.finished(today)]
+        # The sprint to plan: the first that has not started; until the lead adds it, the
+        # one running (the page says which it is).
+        upcoming = [p for p in sprints if p.start > today] or [
+            p for p in sprints if p.running(today)
+        ]
         return True, shown, finished, (upcoming[0] if upcoming else None)
     shown = capacity.weeks(until, count)
     finished = capacity.weeks(today - timedelta(days=7), 12)
