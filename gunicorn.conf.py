@@ -21,7 +21,11 @@ max_requests = 2000
 max_requests_jitter = 200
 # Each worker builds its own app and database pool after the fork (no shared connections).
 preload_app = False
-accesslog = "-"
+# No access log of gunicorn's own by default: its lines carry the request path and query
+# string, which can hold a status link's token or an email searched for erasure. The app
+# logs every request itself as JSON (`http.request`: endpoint, status, duration, request
+# id, ids only). GUNICORN_ACCESSLOG=- brings gunicorn's back (on stdout).
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 

@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import os
+import runpy
 import subprocess
 import sys
 import textwrap
@@ -185,6 +186,7 @@ def test_request_id_is_echoed_when_sane_and_made_otherwise(client):
 
 
 def test_log_lines_are_json_with_request_ids_and_no_personal_data(app, client, board, log_lines):
+    assert client.get("/status/secret-token-in-the-path-0123456789abcdef").status_code == 404
     bad = client.post("/login", data={"username": "zelda", "password": "wrong password!"})
     assert bad.status_code == 422
     client.post("/login", data={"username": "nobody-here", "password": "wrong password!"})
@@ -194,6 +196,7 @@ def test_log_lines_are_json_with_request_ids_and_no_personal_data(app, client, b
     refused = client.post(move, headers=HX, data=into_progress)
     pulled = client.post(f"/b/{board['board']}/pull", headers={**HX, "X-Request-ID": "pull-1"})
     assert client.get("/b/99999").status_code == 404
+    assert client.get(f"/b/{board['board']}?q=text-someone-searched-for").status_code == 200
     client.post("/logout")
 
     lines = log_lines()
@@ -225,9 +228,14 @@ def test_log_lines_are_json_with_request_ids_and_no_personal_data(app, client, b
     )
     assert pull["kind"] == "pulled"
     assert any(r["status"] == 404 and r["error"] == "NotFound" for r in by_event["http.refused"])
+    (access,) = [r for r in by_event["http.request"] if r["request_id"] == "pull-1"]
+    assert (access["endpoint"], access["method"], access["status"]) == ("board.pull", "POST", 200)
+    assert access["ms"] >= 0 and access["board_id"] == board["board"]
+    assert access["actor_id"] == board["zelda"]
 
     text = "\n".join(json.dumps(line) for line in lines).lower()
-    for personal in (TITLE, NAME, EMAIL, "zelda", "nobody-here", "wrong password"):
+    paths = ("secret-token-in-the-path", "text-someone-searched-for", "/b/")
+    for personal in (TITLE, NAME, EMAIL, "zelda", "nobody-here", "wrong password", *paths):
         assert personal.lower() not in text
 
 
@@ -304,3 +312,12 @@ def test_multiprocess_mode_adds_up_every_process(app_session, tmp_path):
     text = child(3, "show")
     line = 'tracker_http_requests_total{endpoint="ops.healthz",method="GET",status="200"} 5.0'
     assert line in text
+
+
+def test_gunicorn_keeps_no_access_log_of_paths_unless_asked(monkeypatch):
+    """gunicorn's access lines would carry paths and query strings (status link tokens,
+    an email searched for erasure); the app's own http.request lines replace them."""
+    monkeypatch.delenv("GUNICORN_ACCESSLOG", raising=False)
+    assert runpy.run_path("gunicorn.conf.py")["accesslog"] is None
+    monkeypatch.setenv("GUNICORN_ACCESSLOG", "-")
+    assert runpy.run_path("gunicorn.conf.py")["accesslog"] == "-"

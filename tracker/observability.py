@@ -153,6 +153,18 @@ def _finish_request(response):
     rid = g.get("request_id")
     if rid:
         response.headers[REQUEST_ID_HEADER] = rid
+    if status < 400 and started is not None:
+        # The access log: the endpoint, never the path or query string (a status link's
+        # token, an email searched for erasure, a board filter's text).
+        log_event(
+            "http.request",
+            endpoint=endpoint,
+            method=request.method,
+            status=status,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            board_id=(request.view_args or {}).get("board_id"),
+            actor_id=_current_user_id(),
+        )
     if endpoint == "auth.login" and request.method == "POST" and status == 422:
         log_event("auth.login_failed", user_id=_user_id_for_failed_login())
     if status >= 400:
