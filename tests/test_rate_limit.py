@@ -118,7 +118,7 @@ def test_the_default_is_in_memory_and_on(app, monkeypatch):
     configured = new_app()
     assert configured.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert configured.config["RATELIMIT_ENABLED"] is True
-    assert configured.config["LOGIN_RATE_PER_IP"] == "10 per minute"
+    assert configured.config["LOGIN_RATE_PER_IP"] == "30 per minute"
     assert configured.config["LOGIN_RATE_PER_ACCOUNT"] == "5 per minute"
 
 

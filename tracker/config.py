@@ -23,7 +23,7 @@ DEFAULTS: dict[str, object] = {
     # Login rate limits (tracker.ratelimit, Flask-Limiter): per client address and per
     # account typed, on POST /login; only failed attempts count. Counted in memory unless a
     # Redis URL is given.
-    "LOGIN_RATE_PER_IP": "10 per minute",
+    "LOGIN_RATE_PER_IP": "30 per minute",
     "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_STRATEGY": "moving-window",
