@@ -148,37 +148,34 @@ def _finish_request(response):
     m = metrics()
     m.requests.labels(endpoint, request.method, str(status)).inc()
     started = g.get("request_started")
-    if started is not None:
-        m.latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    seconds = time.perf_counter() - started if started is not None else None
+    if seconds is not None:
+        m.latency.labels(endpoint, request.method).observe(seconds)
     rid = g.get("request_id")
     if rid:
         response.headers[REQUEST_ID_HEADER] = rid
-    if status < 400 and started is not None:
-        # The access log: the endpoint, never the path or query string (a status link's
-        # token, an email searched for erasure, a board filter's text).
-        log_event(
-            "http.request",
-            endpoint=endpoint,
-            method=request.method,
-            status=status,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-            board_id=(request.view_args or {}).get("board_id"),
-            actor_id=_current_user_id(),
-        )
     if endpoint == "auth.login" and request.method == "POST" and status == 422:
         log_event("auth.login_failed", user_id=_user_id_for_failed_login())
+    # One line per request, by endpoint: never the path or query string (a status link's
+    # token, an email searched for erasure, a board filter's text).
+    view_args = request.view_args or {}
+    ids = {
+        "status": status,
+        "endpoint": endpoint,
+        "method": request.method,
+        "board_id": view_args.get("board_id"),
+        "actor_id": _current_user_id(),
+    }
     if status >= 400:
         log_event(
             "http.error" if status >= 500 else "http.refused",
             level=logging.ERROR if status >= 500 else logging.INFO,
-            status=status,
-            endpoint=endpoint,
-            method=request.method,
             error=g.get("error_type"),
-            board_id=(request.view_args or {}).get("board_id"),
-            card_id=(request.view_args or {}).get("card_id"),
-            actor_id=_current_user_id(),
+            card_id=view_args.get("card_id"),
+            **ids,
         )
+    elif seconds is not None:
+        log_event("http.request", ms=round(seconds * 1000, 1), **ids)
     return response
 
 
