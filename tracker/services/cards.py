@@ -48,25 +48,21 @@ def _open_card(board_id: int, card_id: Any) -> Card:
     return card
 
 
-def _in_cell(card_id: int | None, lane_id: int, column_id: int) -> tuple:
+def _in_cell(card_id: Any, lane_id: Any, column_id: Any) -> tuple:
     """Conditions for the other cards of a cell (lane × column) that are still on the board."""
     return (
         Card.lane_id == lane_id,
         Card.column_id == column_id,
         Card.status != "closed",
-        Card.id != (card_id or 0),
+        Card.id != (0 if card_id is None else card_id),  # a bound parameter passes as is
     )
 
 
 @functools.cache
 def _bottom_statement() -> Select:
-    """The highest rank in a cell, the card itself left out: _in_cell's conditions."""
-    return select(func.max(Card.rank)).where(
-        Card.lane_id == bindparam("lane_id"),
-        Card.column_id == bindparam("column_id"),
-        Card.status != "closed",
-        Card.id != bindparam("card_id"),
-    )
+    """The highest rank in a cell, the card itself left out."""
+    cell = _in_cell(bindparam("card_id"), bindparam("lane_id"), bindparam("column_id"))
+    return select(func.max(Card.rank)).where(*cell)
 
 
 def _neighbours(
