@@ -215,6 +215,15 @@ def test_allowance_with_fewer_finished_periods_uses_what_there_is():
     assert empty.average is None and empty.feature_capacity is None and not empty.alarm
 
 
+def test_the_allowance_counts_the_unestimated_support_work_of_its_window():
+    finished = [load(1, 0, 1) for _ in range(3)]
+    counts = [(9, 9, 9), (2, 1, 5), (0, 3, 7)]  # support, expedite, feature per period
+    for period, (support, expedite, feature) in zip(finished, counts, strict=True):
+        period.unestimated.update(support=support, expedite=expedite, feature=feature)
+    assert allowance(finished, 2, POINTS, 30, threshold=50).unestimated_support == 6
+    assert allowance(finished[:1], 2, POINTS, 30, threshold=50).unestimated_support == 18
+
+
 def test_alarm_when_support_share_is_above_the_threshold():
     finished = [load(12, 3, 10), load(10, 2, 12)]  # shares 60 % and 50 %: average 55 %
     assert allowance(finished, 3, PERSON_DAYS, 30, threshold=50).alarm

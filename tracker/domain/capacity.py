@@ -360,6 +360,14 @@ class Allowance:
         """Fewer finished periods than the board asks for."""
         return len(self.window) < self.wanted
 
+    @property
+    def unestimated_support(self) -> int:
+        """Support and expedite cards done in the window without an estimate: not in a
+        figure measured in points."""
+        return int(
+            sum(load.unestimated[SUPPORT] + load.unestimated[EXPEDITE] for load in self.window)
+        )
+
 
 def allowance(
     finished: Sequence[Load], wanted: int, measure: str, planned: float | None, threshold: int
