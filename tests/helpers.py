@@ -65,7 +65,7 @@ def make_card(
             lane_id=card.lane_id,
             column_id=column(board, at).id,
             reason="test setup",
-        )
+        ).card
     return card
 
 

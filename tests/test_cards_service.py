@@ -42,7 +42,7 @@ def test_references_count_per_lane_and_are_kept_across_lanes(team):
     assert [first.ref, second.ref, feature.ref] == ["SUP-1", "SUP-2", "FEAT-1"]
     moved = cards.move_card(
         board.id, ann, first.id, lane_id=lane(board, "feature").id, column_id=first.column_id
-    )
+    ).card
     assert moved.ref == "SUP-1"
     assert make_card(board, ann, "feature").ref == "FEAT-2"
 
@@ -92,7 +92,7 @@ def test_moving_within_active_columns_of_a_full_lane_is_allowed(team):
     make_card(board, ann, "support", at="In progress")
     moved = cards.move_card(
         board.id, ann, card.id, lane_id=card.lane_id, column_id=column(board, "Review").id
-    )
+    ).card
     assert moved.column.name == "Review"
 
 
@@ -102,11 +102,11 @@ def test_done_and_back(team):
     assert card.started_at is not None
     done = cards.move_card(
         board.id, ann, card.id, lane_id=card.lane_id, column_id=column(board, "Done").id
-    )
+    ).card
     assert done.status == "done" and done.done_at is not None
     back = cards.move_card(
         board.id, ann, card.id, lane_id=card.lane_id, column_id=column(board, "Review").id
-    )
+    ).card
     assert back.status == "open" and back.done_at is None
 
 
@@ -254,7 +254,7 @@ def test_the_card_a_change_returns_shows_where_it_is_now(team):
         card.id,
         lane_id=lane(board, "expedite").id,
         column_id=column(board, "Review").id,
-    )
+    ).card
     assert (moved.lane.name, moved.column.name) == ("Expedite", "Review")
     assert moved.assignee is None
     assigned = cards.assign_card(board.id, lee, card.id, ann.id)

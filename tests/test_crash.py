@@ -45,5 +45,5 @@ def test_killed_mid_move_leaves_nothing_half_done(app):
         assert len(db.session.execute(select(CardEvent.id)).all()) == events_before
         # The dead worker's lock is gone: the next move goes through at once.
         moved = cards.move_card(board_id, lee, card_id, lane_id=card.lane_id, column_id=review)
-        assert moved.column_id == review
+        assert moved.card.column_id == review
         db.session.remove()

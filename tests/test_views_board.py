@@ -432,6 +432,19 @@ def test_htmx_with_csrf_header(app_session, board):
     header_token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
     refused = client.post(url(board, "/pull"), headers=HX)
     assert refused.status_code == 400 and "expired" in refused.text
+    # The card actions' forms leave the token to CSRFProtect: it refuses each without one.
+    review = {"lane_id": board["feature_lane"], "column_id": board["Review"]}
+    for path, data in (
+        (f"/cards/{board['feature']}/move", review),
+        (f"/cards/{board['feature']}/block", {"reason": "waiting"}),
+        (f"/cards/{board['feature']}/assign", {"assignee": ""}),
+    ):
+        refused = client.post(url(board, path), data=data, headers=HX)
+        assert refused.status_code == 400 and "expired" in refused.text, path
+    with strict.app_context():
+        feature = db.session.get(Card, board["feature"])
+        assert (feature.column_id, feature.blocked) == (board["Ready"], False)
+        db.session.remove()
     pulled = client.post(url(board, "/pull"), headers={**HX, "X-CSRFToken": header_token})
     assert pulled.status_code == 200 and "You pulled" in pulled.text
     with strict.app_context():

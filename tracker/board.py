@@ -243,7 +243,7 @@ def move_card(board_id: int, card_id: int):
     if destination is None:
         raise InvalidRequest("Choose where to move the card.")
     lane_id, column_id = destination
-    card = cards.move_card(
+    change = cards.move_card(
         board.id,
         actor,
         card_id,
@@ -252,9 +252,9 @@ def move_card(board_id: int, card_id: int):
         after=form.after.data,
         reason=form.reason.data,
     )
-    return after_change(
-        board, actor, card, f"Moved {card.ref} to {card.lane.name} · {card.column.name}.", form
-    )
+    card, state = change.card, change.state
+    where = f"{state.lane(card.lane_id).name} · {state.column(card.column_id).name}"
+    return after_change(board, actor, card, f"Moved {card.ref} to {where}.", form)
 
 
 @bp.post("/cards/<int:card_id>/reorder")

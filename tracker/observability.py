@@ -291,13 +291,11 @@ def _listen_to_sessions() -> None:
 
 def _collect_flushed(session, _flush_context) -> None:
     """Note what a flush wrote, as plain values (after the commit nothing may be loaded)."""
-    from tracker.models import Card, CardEvent
+    from tracker.models import Card
 
     pending = session.info.setdefault(_PENDING, [])
     for obj in session.new:
-        if isinstance(obj, CardEvent):
-            pending.append(("event", _event_ids(obj)))
-        elif isinstance(obj, Card):
+        if isinstance(obj, Card):
             pending.append(("card", (obj.severity, getattr(obj, "filed_by_id", None))))
         else:
             pending.append(("row", _row_change(obj, "created")))
@@ -310,16 +308,11 @@ def _collect_flushed(session, _flush_context) -> None:
         pending.append(("row", _row_change(obj, "deleted")))
 
 
-def _event_ids(event) -> dict[str, Any]:
-    return {
-        "kind": event.kind,
-        "event_id": event.id,
-        "card_id": event.card_id,
-        "board_id": event.board_id,
-        "actor_id": event.actor_id,
-        "from_column_id": event.from_column_id,
-        "to_column_id": event.to_column_id,
-    }
+def note_event(session, event_id: int, ids: dict[str, Any]) -> None:
+    """Report a card history event when its transaction commits (services.common.record
+    writes events with Core, so no flush shows them): kind and ids only."""
+    event = {"kind": ids["kind"], "event_id": event_id, **ids}
+    session.info.setdefault(_PENDING, []).append(("event", event))
 
 
 def _row_change(obj, verb: str) -> dict[str, Any]:

@@ -70,6 +70,17 @@ def test_no_limit_means_no_breach():
     assert wip.load(SUP).state == "ok"
 
 
+def test_counts_given_per_placement_equal_counts_of_each_card():
+    cards = [Placement(SUP, DOING, 7)] * 2 + [Placement(FEAT, REVIEW)] * 3 + [Placement(SUP, DONE)]
+    counted = {Placement(SUP, DOING, 7): 2, Placement(FEAT, REVIEW): 3, Placement(SUP, DONE): 1}
+    one_by_one = BoardWip(LANES, COLUMNS, cards, 2)
+    grouped = BoardWip(LANES, COLUMNS, counted, 2)
+    for wip in (one_by_one, grouped):
+        assert (wip.load(SUP).count, wip.load(FEAT).count, wip.person_count[7]) == (2, 3, 2)
+    assert grouped.lane_count == one_by_one.lane_count
+    assert grouped.column_count == one_by_one.column_count
+
+
 def test_column_limit_counts_non_expedite_cards_in_that_column():
     columns = [*COLUMNS[:2], Column(REVIEW, "active", "Review", 2), COLUMNS[3]]
     wip = board(

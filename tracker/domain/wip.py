@@ -98,10 +98,11 @@ class BoardWip:
         self,
         lanes: Iterable[Lane],
         columns: Iterable[Column],
-        placements: Iterable[Placement],
+        placements: Iterable[Placement] | Mapping[Placement, int],
         per_person_limit: int | None = None,
         person_names: Mapping[int, str] | None = None,
     ) -> None:
+        """placements: where each open card is, or how many open cards are at each place."""
         self.lanes = {lane.id: lane for lane in lanes}
         self.columns = {column.id: column for column in columns}
         self.per_person_limit = per_person_limit
@@ -109,7 +110,8 @@ class BoardWip:
         self.lane_count: Counter[int] = Counter()
         self.column_count: Counter[int] = Counter()
         self.person_count: Counter[int] = Counter()
-        for placement, cards in Counter(placements).items():
+        counted = placements if isinstance(placements, Mapping) else Counter(placements)
+        for placement, cards in counted.items():
             self._add(placement, cards)
 
     def _keys(self, p: Placement | None) -> tuple[int | None, int | None, int | None]:
