@@ -1,7 +1,9 @@
 // Weatherboard's one island of script: drag and drop with SortableJS.
 // A drop posts the same move form a keyboard user submits from the card panel; the server
-// answers with the whole board, so a refused move simply puts the card back where it was.
-// The CSRF token rides on the X-CSRFToken header that <body hx-headers> gives every htmx request.
+// answers with the cells the move changed (or the whole board when the page was behind), so
+// a refused move, answered with the whole board, simply puts the card back where it was.
+// The CSRF token rides on the X-CSRFToken header that <body hx-headers> gives every htmx
+// request; X-Board-Version tells the server which version of the board the page shows.
 (function () {
   "use strict";
 
@@ -68,11 +70,13 @@
   }
 
   function enableDragAndDrop(root) {
-    var board = root.id === "board" ? root : root.querySelector && root.querySelector("#board");
+    // root: the page, the board, or a part of it a change's answer swapped in out of band.
+    if (!root.querySelectorAll) { return; }
+    var board = root.closest("#board") || root.querySelector("#board");
     if (!board || !board.classList.contains("editable") || typeof Sortable === "undefined") {
       return;
     }
-    board.querySelectorAll("ol.cell").forEach(function (cell) {
+    root.querySelectorAll("ol.cell").forEach(function (cell) {
       // On a full page load both DOMContentLoaded and htmx:load reach the same board;
       // a second Sortable on a cell would double its listeners.
       if (Sortable.get(cell)) { return; }
@@ -108,6 +112,10 @@
       if (evt.detail.elt && quiet[evt.detail.elt.id]) { return; }
       alertIn(document.getElementById("flash"),
         "The server could not be reached; nothing was changed. Try again in a moment.");
+    });
+    body.addEventListener("htmx:configRequest", function (evt) {
+      var live = document.getElementById("board-live");
+      if (live) { evt.detail.headers["X-Board-Version"] = live.dataset.version; }
     });
     body.addEventListener("htmx:beforeSwap", function (evt) {
       if (dragging && evt.detail.requestConfig && evt.detail.requestConfig.elt &&

@@ -60,6 +60,44 @@ def render_board(board, actor, *, notices=(), status=200, error=None, panel_card
     return response
 
 
+def page_was_current(board) -> bool:
+    """Whether the page that asked for a change showed the board as it was just before it:
+    its version (the X-Board-Version header app.js sends from #board-live) is the one this
+    change moved on from, and no filter hides cards. Then redrawing the parts the change
+    touched gives the page the same board a fresh read would."""
+    shown = request.headers.get("X-Board-Version", type=int)
+    filtered = request.values.get("mine") == "1" or (request.values.get("q") or "").strip()
+    return shown == board.version - 1 and not filtered
+
+
+def render_changed(board, actor, change, notice, panel_card=None):
+    """The parts of the board a change touched, swapped in out of band (see _changed.html)."""
+    cells = change.cells()
+    view = board_view.load_changed_view(
+        board,
+        change.state.lanes,
+        change.state.columns,
+        change.state.wip,
+        cells,
+        done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
+    )
+    view.notices.append(notice)
+    html = render_template(
+        "board/_changed.html",
+        view=view,
+        actor=actor,
+        cells=cells,
+        lanes={lane_id for lane_id, _ in cells},
+        columns={column_id for _, column_id in cells},
+    )
+    if panel_card is not None:
+        html += render_panel(board, actor, panel_card, oob=True)
+    response = make_response(html)
+    response.headers["HX-Reswap"] = "none"
+    response.vary.add("HX-Request")
+    return response
+
+
 FIELD_LABELS = {
     "lane_id": "lane",
     "column_id": "column",
@@ -114,10 +152,13 @@ def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours
     }
 
 
-def after_change(board, actor, card, notice, form):
-    """Answer a successful change: the fresh board for htmx, a redirect otherwise."""
+def after_change(board, actor, card, notice, form, change=None):
+    """Answer a successful change: for htmx the parts of the board it changed when the page
+    was current (see page_was_current), else the fresh board; a redirect without htmx."""
     if htmx and not htmx.boosted:
         panel_card = card if form.panel.data and card.status != "closed" else None
+        if change is not None and page_was_current(board):
+            return render_changed(board, actor, change, notice, panel_card)
         return render_board(board, actor, notices=[notice], panel_card=panel_card)
     flash(notice, "info")
     if form.panel.data and card.status != "closed":
@@ -164,7 +205,7 @@ def pull(board_id: int):
             flash(line, "info")
         return redirect(url_for("board.show", board_id=board.id), 303)
     notice = f"You pulled {result.card.ref}: {result.card.title}"
-    return after_change(board, actor, result.card, notice, PanelForm(formdata=None))
+    return after_change(board, actor, result.card, notice, PanelForm(formdata=None), result.change)
 
 
 @bp.route("/cards/new", methods=["GET", "POST"])
@@ -254,7 +295,7 @@ def move_card(board_id: int, card_id: int):
     )
     card, state = change.card, change.state
     where = f"{state.lane(card.lane_id).name} · {state.column(card.column_id).name}"
-    return after_change(board, actor, card, f"Moved {card.ref} to {where}.", form)
+    return after_change(board, actor, card, f"Moved {card.ref} to {where}.", form, change)
 
 
 @bp.post("/cards/<int:card_id>/reorder")

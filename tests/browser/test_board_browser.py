@@ -151,6 +151,32 @@ def test_drag_a_card_to_another_column(page: Page, live_server, team):
     assert card_place(team.cards["Dark mode"])[:2] == ("Feature", "Ready")
 
 
+def test_drags_in_a_row_redraw_only_the_cells_they_change(page: Page, live_server, team):
+    """A drop from a current page is answered with the cells it changed, swapped in out of
+    band: the redrawn cells take the next drag, and the page's version moves on with them,
+    so the live poll finds nothing new."""
+    log_in(page, live_server, "ann", team.board_id)
+    mark_page(page)
+    steps = (("Ready", "In progress"), ("In progress", "Review"))
+    for source_column, target_column in steps:
+        source = cell(page, "Feature", source_column).locator(".card", has_text="Export to CSV")
+        target = cell(page, "Feature", target_column)
+        with page.expect_response(re.compile(r"/cards/\d+/move$")) as answered:
+            drag(page, source.locator(".t"), target)
+        answer = answered.value
+        assert answer.request.headers.get("x-board-version"), "the page's version was not sent"
+        assert answer.headers.get("hx-reswap") == "none", "the whole board came back"
+        expect(page.locator("#notices")).to_contain_text(f"to Feature · {target_column}.")
+        expect(target).to_contain_text("Export to CSV")
+        expect(cell(page, "Feature", source_column)).not_to_contain_text("Export to CSV")
+    expect(page.locator("#lane-feature .wip")).to_have_text("1 / 4")
+    with page.expect_response(re.compile(r"/live\?v=\d+"), timeout=5000) as polled:
+        pass
+    assert polled.value.status == 204, "the live poll thought the page was behind"
+    assert same_document(page)
+    assert card_place(team.cards["Export to CSV"])[:2] == ("Feature", "Review")
+
+
 @pytest.fixture
 def full_lane(live_db) -> Setup:
     """Feature lane at its strict limit of 1 (one card in progress), one more card in Ready."""

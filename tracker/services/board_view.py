@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -77,11 +76,12 @@ class BoardView:
     wip: wip.BoardWip
     cells: dict[tuple[int, int], list[Tile]]
     done_total: dict[int, int]
-    period_start: datetime
-    period_end: datetime
+    # This period's bounds, name and kind: None in a change's view that shows no done cell.
+    period_start: datetime | None
+    period_end: datetime | None
     now: datetime
-    period_name: str
-    in_sprint: bool
+    period_name: str | None
+    in_sprint: bool | None
     done_shown: dict[int, int] = field(default_factory=dict)
     filtered: bool = False
     hidden: int = 0
@@ -164,6 +164,22 @@ def _open_statement() -> Select:
 
 
 @functools.cache
+def _cells_statement() -> Select:
+    """The open cards of some lanes and columns (a superset of the cells asked for)."""
+    return (
+        select(*TILE_COLUMNS)
+        .outerjoin(User, User.id == Card.assignee_id)
+        .where(
+            Card.board_id == bindparam("board_id"),
+            Card.status == "open",
+            Card.lane_id.in_(bindparam("lanes", expanding=True)),
+            Card.column_id.in_(bindparam("columns", expanding=True)),
+        )
+        .order_by(Card.rank)
+    )
+
+
+@functools.cache
 def _done_statement(lane_count: int) -> Select:
     """Each lane's latest cards done since `start` (at most `per_lane`), with its total.
 
@@ -204,10 +220,7 @@ def load_board_view(
 ) -> BoardView:
     """Lanes, columns, open cards and the latest cards done this period, with counts."""
     now = clock.now()
-    tz = ZoneInfo(board.timezone)
     lanes, columns = lanes_and_columns(board.id)
-    period = current_period(board.id, now.astimezone(tz).date())
-    start, end = period.bounds(tz)
     open_cards = [tile for (tile,) in _tiles(_open_statement(), {"board_id": board.id}, now)]
     counts = wip.BoardWip(
         [lane_rule(x) for x in lanes],
@@ -215,39 +228,68 @@ def load_board_view(
         (wip.Placement(c.lane_id, c.column_id, c.assignee_id) for c in open_cards),
         board.per_person_limit,
     )
-    params = {"board_id": board.id, "start": start, "per_lane": done_per_lane, "lane_0": None}
-    params |= {f"lane_{i}": lane.id for i, lane in enumerate(lanes)}
-    done_rows = _tiles(_done_statement(len(lanes)), params, now)
-    cells: dict[tuple[int, int], list[Tile]] = defaultdict(list)
-    hidden = 0
+    view = _view(board, lanes, columns, counts, now)
     for card in open_cards:
         if _matches(card, mine, text):
-            cells[(card.lane_id, card.column_id)].append(card)
+            view.cells.setdefault((card.lane_id, card.column_id), []).append(card)
         else:
-            hidden += 1
-    done_total: dict[int, int] = {}
-    done_shown: dict[int, int] = defaultdict(int)
-    for card, total in done_rows:
-        done_total[card.lane_id] = total
+            view.hidden += 1
+    _add_done(view, lanes, done_per_lane, mine, text)
+    view.filtered = bool(mine is not None or text)
+    return view
+
+
+def load_changed_view(
+    board: Board,
+    lanes: list[Lane],
+    columns: list[BoardColumn],
+    counts: wip.BoardWip,
+    cells: list[tuple[int, int]],
+    *,
+    done_per_lane: int,
+) -> BoardView:
+    """The board's view with only the given cells (lane, column) read: what a change's
+    answer redraws. Lanes, columns and WIP counts come from the change, which read them
+    under the board lock; the cells' cards are read now, unfiltered."""
+    kinds = {column.id: column.kind for column in columns}
+    done_lanes = {lane_id for lane_id, column_id in cells if kinds[column_id] == wip.DONE}
+    view = _view(board, lanes, columns, counts, clock.now(), period=bool(done_lanes))
+    open_cells = [cell for cell in cells if kinds[cell[1]] != wip.DONE]
+    if open_cells:
+        params = {
+            "board_id": board.id,
+            "lanes": sorted({lane_id for lane_id, _ in open_cells}),
+            "columns": sorted({column_id for _, column_id in open_cells}),
+        }
+        for (tile,) in _tiles(_cells_statement(), params, view.now):
+            if (tile.lane_id, tile.column_id) in open_cells:
+                view.cells.setdefault((tile.lane_id, tile.column_id), []).append(tile)
+    if done_lanes:
+        _add_done(view, [lane for lane in lanes if lane.id in done_lanes], done_per_lane)
+    return view
+
+
+def _view(board, lanes, columns, counts, now, *, period=True) -> BoardView:
+    """A BoardView with no cards yet, in this period (the sprint running, else the week);
+    without period, a view that shows no done cell and so needs no period (None)."""
+    if not period:
+        return BoardView(board, lanes, columns, counts, {}, {}, None, None, now, None, None)
+    tz = ZoneInfo(board.timezone)
+    found = current_period(board.id, now.astimezone(tz).date())
+    start, end = found.bounds(tz)
+    in_sprint = found.sprint_id is not None
+    return BoardView(board, lanes, columns, counts, {}, {}, start, end, now, found.name, in_sprint)
+
+
+def _add_done(view: BoardView, lanes: list[Lane], per_lane: int, mine=None, text="") -> None:
+    """Each lane's latest cards done this period (at most per_lane), and its total."""
+    params = {"board_id": view.board.id, "start": view.period_start, "per_lane": per_lane}
+    params |= {"lane_0": None} | {f"lane_{i}": lane.id for i, lane in enumerate(lanes)}
+    for card, total in _tiles(_done_statement(len(lanes)), params, view.now):
+        view.done_total[card.lane_id] = total
         if _matches(card, mine, text):
-            cells[(card.lane_id, card.column_id)].append(card)
-            done_shown[card.lane_id] += 1
-    return BoardView(
-        board,
-        lanes,
-        columns,
-        counts,
-        dict(cells),
-        done_total,
-        start,
-        end,
-        now,
-        period.name,
-        period.sprint_id is not None,
-        done_shown=dict(done_shown),
-        filtered=bool(mine is not None or text),
-        hidden=hidden,
-    )
+            view.cells.setdefault((card.lane_id, card.column_id), []).append(card)
+            view.done_shown[card.lane_id] = view.done_shown.get(card.lane_id, 0) + 1
 
 
 def members(board_id: int) -> list[tuple[User, str]]:
