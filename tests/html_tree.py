@@ -91,9 +91,9 @@ def parse(html: str) -> Element:
 
 
 def swap_out_of_band(page: Element, answer: str, elsewhere=frozenset()) -> list[str]:
-    """Apply an answer's top-level hx-swap-oob elements to the page, as htmx does: "true"
-    replaces the element of the same id, "innerHTML" its content; ids in `elsewhere` are
-    parts of the page outside this one. The ids swapped."""
+    """Apply an answer's top-level hx-swap-oob elements to the page in order, as htmx does:
+    "true" replaces the element of the same id, "innerHTML" its content, "delete" removes
+    it; ids in `elsewhere` are parts of the page outside this one. The ids swapped."""
     swapped = []
     for part in parse(answer).children:
         if not isinstance(part, Element) or "hx-swap-oob" not in part.attrs:
@@ -104,11 +104,13 @@ def swap_out_of_band(page: Element, answer: str, elsewhere=frozenset()) -> list[
         target = page.find(element_id)
         if target is None:
             raise AssertionError(f"the page has no #{element_id} to swap")
+        siblings = page.parent_of(target).children
         if style == "innerHTML":
             target.children = part.children
         elif style == "true":
-            siblings = page.parent_of(target).children
             siblings[siblings.index(target)] = part
+        elif style == "delete":
+            siblings.remove(target)
         else:
             raise AssertionError(f"unexpected hx-swap-oob={style!r}")
         swapped.append(element_id)

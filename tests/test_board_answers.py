@@ -103,13 +103,15 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(client, board):
     assert answer.status_code == 200 and answer.headers["HX-Reswap"] == "none"
     assert 'id="board"' not in answer.text
     swapped = re.findall(r'id="([^"]+)"[^>]*hx-swap-oob', answer.text)
+    # The tile leaves Ready (nothing else there changed); In progress is redrawn.
     assert swapped == [
         "board-live",
         "notices",
+        f"card-{card}",
         "lane-feature",
-        f"cell-{board['feature']}-{board['Ready']}",
         f"cell-{board['feature']}-{board['In progress']}",
     ]
+    assert f'<li id="card-{card}" hx-swap-oob="delete">' in answer.text
     assert "Moved FEAT-" in answer.text and "to Feature · In progress." in answer.text
     assert int(shown_version(answer.text)) == version + 1
     lanehead = parse(answer.text).find("lane-feature").text()
@@ -122,7 +124,7 @@ def test_a_pull_answers_its_two_cells_and_the_lane(client, board):
     page = Page(client, board)
     answer = page.post("/pull")
     assert answer.headers["HX-Reswap"] == "none" and "You pulled SUP-" in answer.text
-    assert f'id="cell-{board["support"]}-{board["Ready"]}"' in answer.text
+    assert f'<li id="card-{board["card0"]}" hx-swap-oob="delete">' in answer.text
     assert f'id="cell-{board["support"]}-{board["In progress"]}"' in answer.text
     assert 'id="lane-support"' in answer.text and 'id="lane-feature"' not in answer.text
     page.matches_a_fresh_read()
@@ -140,6 +142,26 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(client, board):
     )
     assert answer.headers["HX-Reswap"] == "none"
     assert "+ 2 more done this week" in answer.text
+    page.matches_a_fresh_read()
+    # Back out of Done: the done cell is redrawn, its next latest card moves up.
+    answer = page.post(
+        f"/cards/{board['card5']}/move", {"lane_id": board["feature"], "column_id": board["Review"]}
+    )
+    assert f'id="cell-{board["feature"]}-{board["Done"]}"' in answer.text
+    assert "+ 1 more done this week" in answer.text and "delete" not in answer.text
+    page.matches_a_fresh_read()
+
+
+def test_a_reorder_in_a_cell_redraws_that_cell(client, board):
+    login(client)
+    page = Page(client, board)
+    answer = page.post(
+        f"/cards/{board['card3']}/move",
+        {"lane_id": board["feature"], "column_id": board["Ready"], "after": 0},
+    )
+    assert answer.headers["HX-Reswap"] == "none" and "delete" not in answer.text
+    ready = parse(answer.text).find(f"cell-{board['feature']}-{board['Ready']}").text()
+    assert ready.index("Card 3") < ready.index("Card 2")
     page.matches_a_fresh_read()
 
 

@@ -14,6 +14,7 @@ from flask import (
 from flask_htmx import make_response
 
 from tracker.access import load_board
+from tracker.domain import wip
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import htmx
 from tracker.forms import (
@@ -71,13 +72,23 @@ def page_was_current(board) -> bool:
 
 
 def render_changed(board, actor, change, notice, panel_card=None):
-    """The parts of the board a change touched, swapped in out of band (see _changed.html)."""
-    cells = change.cells()
+    """The parts of the board a change touched, swapped in out of band (see _changed.html).
+
+    The cell the card entered is redrawn. The cell it left loses only the card's tile, as
+    nothing else in it changed (the page was current), unless it is a done cell, where the
+    next latest done card and the count of the rest move up; a reorder redraws its cell.
+    """
+    left, entered = change.left, change.entered
+    state = change.state
+    if left != entered and state.column(left[1]).kind != wip.DONE:
+        removed, cells = [change.card.id], [entered]
+    else:
+        removed, cells = [], list(dict.fromkeys([left, entered]))
     view = board_view.load_changed_view(
         board,
-        change.state.lanes,
-        change.state.columns,
-        change.state.wip,
+        state.lanes,
+        state.columns,
+        state.wip,
         cells,
         done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
     )
@@ -86,9 +97,10 @@ def render_changed(board, actor, change, notice, panel_card=None):
         "board/_changed.html",
         view=view,
         actor=actor,
+        removed=removed,
         cells=cells,
-        lanes={lane_id for lane_id, _ in cells},
-        columns={column_id for _, column_id in cells},
+        lanes={left[0], entered[0]},
+        columns={left[1], entered[1]},
     )
     if panel_card is not None:
         html += render_panel(board, actor, panel_card, oob=True)

@@ -190,11 +190,15 @@ class Change:
     before: wip.Placement
     state: BoardState
 
-    def cells(self) -> list[tuple[int, int]]:
-        """The cells (lane, column) whose cards changed: where the card was, and is."""
-        now = (self.card.lane_id, self.card.column_id)
-        was = (self.before.lane_id, self.before.column_id)
-        return [was] if was == now else [was, now]
+    @property
+    def left(self) -> tuple[int, int]:
+        """The cell (lane, column) the card was in."""
+        return self.before.lane_id, self.before.column_id
+
+    @property
+    def entered(self) -> tuple[int, int]:
+        """The cell (lane, column) the card is in now (the same one after a reorder)."""
+        return self.card.lane_id, self.card.column_id
 
 
 # What a pull or a move may change on a card: _write writes these.
