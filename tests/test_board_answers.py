@@ -81,6 +81,11 @@ class Page:
             self.board = parse(answer.text).find("board")
         return answer
 
+    def move(self, card: str, column: str, lane: str = "feature", **extra):
+        """Move a card (its key in the ids) as a drop or the Move to list does."""
+        to = {"lane_id": self.ids[lane], "column_id": self.ids[column], **extra}
+        return self.post(f"/cards/{self.ids[card]}/move", to)
+
     def matches_a_fresh_read(self) -> None:
         mine, fresh = self.board, self.fresh()
         for board in (mine, fresh):
@@ -97,9 +102,7 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(client, board):
     page = Page(client, board)
     version = int(page.version)
     card = board["card2"]  # feature, Ready
-    answer = page.post(
-        f"/cards/{card}/move", {"lane_id": board["feature"], "column_id": board["In progress"]}
-    )
+    answer = page.move("card2", "In progress")
     assert answer.status_code == 200 and answer.headers["HX-Reswap"] == "none"
     assert 'id="board"' not in answer.text
     swapped = re.findall(r'id="([^"]+)"[^>]*hx-swap-oob', answer.text)
@@ -137,16 +140,12 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(client, board):
         "+ 1 more done this week"
         in page.board.find(f"cell-{board['feature']}-{board['Done']}").text()
     )
-    answer = page.post(
-        f"/cards/{board['card5']}/move", {"lane_id": board["feature"], "column_id": board["Done"]}
-    )
+    answer = page.move("card5", "Done")
     assert answer.headers["HX-Reswap"] == "none"
     assert "+ 2 more done this week" in answer.text
     page.matches_a_fresh_read()
     # Back out of Done: the done cell is redrawn, its next latest card moves up.
-    answer = page.post(
-        f"/cards/{board['card5']}/move", {"lane_id": board["feature"], "column_id": board["Review"]}
-    )
+    answer = page.move("card5", "Review")
     assert f'id="cell-{board["feature"]}-{board["Done"]}"' in answer.text
     assert "+ 1 more done this week" in answer.text and "delete" not in answer.text
     page.matches_a_fresh_read()
@@ -155,10 +154,7 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(client, board):
 def test_a_reorder_in_a_cell_redraws_that_cell(client, board):
     login(client)
     page = Page(client, board)
-    answer = page.post(
-        f"/cards/{board['card3']}/move",
-        {"lane_id": board["feature"], "column_id": board["Ready"], "after": 0},
-    )
+    answer = page.move("card3", "Ready", after=0)
     assert answer.headers["HX-Reswap"] == "none" and "delete" not in answer.text
     ready = parse(answer.text).find(f"cell-{board['feature']}-{board['Ready']}").text()
     assert ready.index("Card 3") < ready.index("Card 2")
@@ -174,10 +170,7 @@ def test_a_page_that_was_behind_gets_the_whole_board(app, client, board):
             board["board"], lee, board["card3"], lane_id=board["feature"], column_id=board["Done"]
         )
         db.session.remove()
-    answer = page.post(
-        f"/cards/{board['card2']}/move",
-        {"lane_id": board["feature"], "column_id": board["In progress"]},
-    )
+    answer = page.move("card2", "In progress")
     assert answer.status_code == 200 and "HX-Reswap" not in answer.headers
     assert 'id="board"' in answer.text
     page.matches_a_fresh_read()
@@ -209,9 +202,8 @@ def test_no_version_a_bad_one_or_a_filter_gets_the_whole_board(client, board, ve
 def test_a_refused_move_answers_the_whole_board_with_its_message(client, board):
     login(client)
     page = Page(client, board)
-    to = {"lane_id": board["feature"], "column_id": board["In progress"]}
-    assert page.post(f"/cards/{board['card2']}/move", to).status_code == 200  # Feature 3 / 3
-    refused = page.post(f"/cards/{board['card3']}/move", to)
+    assert page.move("card2", "In progress").status_code == 200  # Feature 3 / 3
+    refused = page.move("card3", "In progress")
     assert refused.status_code == 422 and "HX-Reswap" not in refused.headers
     assert 'id="board"' in refused.text and "Feature is at its WIP limit, 3 of 3" in refused.text
     page.matches_a_fresh_read()
