@@ -15,7 +15,10 @@ Figures (medians over RUNS requests after WARMUP warm-ups):
   board_200_bytes_per_card      bytes of the #board fragment / cards shown on it
   pull_ms                       POST /b/<id>/pull (htmx) on the 200-card board
   move_ms                       POST .../move (htmx), In progress <-> Review, 200-card board
-Pull and move answers include the re-rendered board, as the browser receives them.
+Pull and move send the board version the page shows (X-Board-Version, as app.js does) and
+get what the browser gets when its page is current: the parts of the board the change
+touched, swapped in out of band. A page that was behind gets the whole board instead: that
+answer is timed too, as a diagnostic on stderr (no target).
 """
 
 from __future__ import annotations
@@ -308,6 +311,7 @@ class Bench:
         self.client = app.test_client()
         self.base = f"/b/{builder.board_id}"
         self.hx = {"HX-Request": "true"}
+        self.version = ""  # the board version the page shows (#board-live data-version)
 
     def login(self) -> None:
         token = csrf_token(self.client.get("/login").text)
@@ -315,7 +319,24 @@ class Bench:
         answer = self.client.post("/login", data=data)
         if answer.status_code != 302:
             raise SystemExit(f"login failed: {answer.status_code}")
-        self.hx["X-CSRFToken"] = csrf_token(self.client.get(self.base).text)
+        page = self.client.get(self.base).text
+        self.hx["X-CSRFToken"] = csrf_token(page)
+        self.shows(page)
+
+    def shows(self, answer: str) -> None:
+        """Keep the board version an answer gives the page, as app.js sends it next time."""
+        found = re.search(r'id="board-live"[^>]*data-version="(\d+)"', answer)
+        if found is None:
+            raise SystemExit("the answer carries no board version (#board-live)")
+        self.version = found.group(1)
+
+    def change(self, path: str, data: dict | None = None, *, current: bool = True):
+        """POST a change as htmx does; current: from a page showing the board as it is."""
+        headers = self.hx | {"X-Board-Version": self.version if current else "0"}
+        answer = self.client.post(self.base + path, data=data, headers=headers)
+        if answer.status_code == 200:
+            self.shows(answer.text)
+        return answer
 
     def timed(self, what: str, send, check) -> Sample:
         """Warm up, then time RUNS requests; each answer must pass check."""
@@ -356,17 +377,25 @@ class Bench:
             f"board_{size}_bytes_per_card": round(len(html) / shown),
         }
 
-    def pull(self) -> float:
+    @staticmethod
+    def answered(what: str, answer, notice: str, *, current: bool) -> None:
+        """A change's answer: its notice, and only the changed parts (current page) or the
+        whole board (a page that was behind)."""
+        partial = answer.headers.get("HX-Reswap") == "none" and 'id="board"' not in answer.text
+        if answer.status_code != 200 or notice not in answer.text or partial != current:
+            raise SystemExit(f"{what} failed: {answer.status_code} {answer.text[:300]}")
+
+    def pull(self, *, current: bool = True) -> float:
         def send(_i):
-            return self.client.post(self.base + "/pull", headers=self.hx)
+            return self.change("/pull", current=current)
 
         def ok(answer):
-            if answer.status_code != 200 or "You pulled" not in answer.text:
-                raise SystemExit(f"pull failed: {answer.status_code} {answer.text[:300]}")
+            self.answered("pull", answer, "You pulled", current=current)
 
-        return self.timed("pull", send, ok).median_ms
+        name = "pull" if current else "pull, page behind: whole board (diagnostic)"
+        return self.timed(name, send, ok).median_ms
 
-    def move(self) -> float:
+    def move(self, *, current: bool = True) -> float:
         lane = self.builder.lanes["feature"]
         progress = self.builder.columns["In progress"]
         review = self.builder.columns["Review"]
@@ -376,13 +405,13 @@ class Bench:
         def send(i):
             to = review if i % 2 == 0 else progress
             data = {"lane_id": lane.id, "column_id": to.id}
-            return self.client.post(f"{self.base}/cards/{card_id}/move", data=data, headers=self.hx)
+            return self.change(f"/cards/{card_id}/move", data, current=current)
 
         def ok(answer):
-            if answer.status_code != 200 or "Moved" not in answer.text:
-                raise SystemExit(f"move failed: {answer.status_code} {answer.text[:300]}")
+            self.answered("move", answer, "Moved", current=current)
 
-        return self.timed("move", send, ok).median_ms
+        name = "move" if current else "move, page behind: whole board (diagnostic)"
+        return self.timed(name, send, ok).median_ms
 
     def finish(self) -> None:
         """Diagnostic on stderr only (no target): In progress -> Done, the end of every card."""
@@ -394,9 +423,7 @@ class Bench:
         for card_id in card_ids:
             data = {"lane_id": lane.id, "column_id": done.id}
             start = time.perf_counter()
-            answer = self.client.post(
-                f"{self.base}/cards/{card_id}/move", data=data, headers=self.hx
-            )
+            answer = self.change(f"/cards/{card_id}/move", data)
             seconds.append(time.perf_counter() - start)
             if answer.status_code != 200:
                 raise SystemExit(f"move to Done failed: {answer.status_code}")
@@ -431,6 +458,8 @@ def main() -> None:
         figures = bench.board(SIZES[0])
         figures["pull_ms"] = bench.pull()
         figures["move_ms"] = bench.move()
+        bench.pull(current=False)
+        bench.move(current=False)
         with app.app_context():
             builder.open_cards(SIZES[1] - builder.open_count())
             db.session.remove()
