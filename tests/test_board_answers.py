@@ -15,7 +15,7 @@ from tests.helpers import Auth, actor, column, lane, make_board, make_card, make
 from tests.html_tree import Element, parse, swap_out_of_band
 from tracker.domain.errors import DomainError
 from tracker.extensions import db
-from tracker.models import User
+from tracker.models import BoardColumn, User
 from tracker.services import cards
 
 HX = {"HX-Request": "true"}
@@ -239,10 +239,13 @@ ACTIONS = st.lists(
 @given(actions=ACTIONS)
 def test_after_any_changes_the_page_shows_what_a_fresh_read_shows(app, actions):
     """Random moves and pulls by the page's person (a lead), and now and then a change by
-    someone else the page has not seen: after each answer the page equals a fresh read."""
+    someone else the page has not seen: after each answer the page equals a fresh read.
+    Review has a column limit, so its header (a count of its own) is redrawn too."""
     wipe(app)
     with app.app_context():
         ids = build_board(done=2)
+        db.session.get(BoardColumn, ids["Review"]).wip_limit = 2
+        db.session.commit()
         ann = actor(db.session.get(User, ids["ann"]))
     client = app.test_client()
     login(client, "lee")
