@@ -93,13 +93,18 @@ class Page:
         assert mine.text() == fresh.text()
 
 
+@pytest.fixture
+def page(client, board) -> Page:
+    """Ann's board page, logged in."""
+    login(client)
+    return Page(client, board)
+
+
 def login(client, username="ann"):
     assert Auth(client).login(username).status_code == 302
 
 
-def test_a_move_from_a_current_page_answers_only_what_it_changed(client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_move_from_a_current_page_answers_only_what_it_changed(page, board):
     version = int(page.version)
     card = board["card2"]  # feature, Ready
     answer = page.move("card2", "In progress")
@@ -122,9 +127,7 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(client, board):
     page.matches_a_fresh_read()
 
 
-def test_a_pull_answers_its_two_cells_and_the_lane(client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_pull_answers_its_two_cells_and_the_lane(page, board):
     answer = page.post("/pull")
     assert answer.headers["HX-Reswap"] == "none" and "You pulled SUP-" in answer.text
     assert f'<li id="card-{board["card0"]}" hx-swap-oob="delete">' in answer.text
@@ -133,9 +136,7 @@ def test_a_pull_answers_its_two_cells_and_the_lane(client, board):
     page.matches_a_fresh_read()
 
 
-def test_a_move_to_done_redraws_the_done_cell_and_its_count(client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_move_to_done_redraws_the_done_cell_and_its_count(page, board):
     assert (
         "+ 1 more done this week"
         in page.board.find(f"cell-{board['feature']}-{board['Done']}").text()
@@ -151,9 +152,7 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(client, board):
     page.matches_a_fresh_read()
 
 
-def test_a_reorder_in_a_cell_redraws_that_cell(client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_reorder_in_a_cell_redraws_that_cell(page, board):
     answer = page.move("card3", "Ready", after=0)
     assert answer.headers["HX-Reswap"] == "none" and "delete" not in answer.text
     ready = parse(answer.text).find(f"cell-{board['feature']}-{board['Ready']}").text()
@@ -161,9 +160,7 @@ def test_a_reorder_in_a_cell_redraws_that_cell(client, board):
     page.matches_a_fresh_read()
 
 
-def test_a_page_that_was_behind_gets_the_whole_board(app, client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_page_that_was_behind_gets_the_whole_board(app, page, board):
     with app.app_context():  # someone else moves a card the page still shows in Ready
         lee = actor(db.session.execute(db.select(User).filter_by(username="lee")).scalar_one())
         cards.move_card(
@@ -186,9 +183,7 @@ def test_a_page_that_was_behind_gets_the_whole_board(app, client, board):
         ("current", {"mine": "1"}),
     ],
 )
-def test_no_version_a_bad_one_or_a_filter_gets_the_whole_board(client, board, version, data):
-    login(client)
-    page = Page(client, board)
+def test_no_version_a_bad_one_or_a_filter_gets_the_whole_board(client, page, board, version, data):
     headers = dict(HX)
     if version is not None:
         headers["X-Board-Version"] = page.version if version == "current" else version
@@ -199,9 +194,7 @@ def test_no_version_a_bad_one_or_a_filter_gets_the_whole_board(client, board, ve
     assert 'id="board"' in answer.text and "Moved FEAT-" in answer.text
 
 
-def test_a_refused_move_answers_the_whole_board_with_its_message(client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_refused_move_answers_the_whole_board_with_its_message(page, board):
     assert page.move("card2", "In progress").status_code == 200  # Feature 3 / 3
     refused = page.move("card3", "In progress")
     assert refused.status_code == 422 and "HX-Reswap" not in refused.headers
@@ -209,9 +202,7 @@ def test_a_refused_move_answers_the_whole_board_with_its_message(client, board):
     page.matches_a_fresh_read()
 
 
-def test_a_move_with_the_panel_open_redraws_the_panel_too(client, board):
-    login(client)
-    page = Page(client, board)
+def test_a_move_with_the_panel_open_redraws_the_panel_too(page, board):
     data = {"target": f"{board['feature']}:{board['Review']}", "panel": "1"}
     answer = page.post(f"/cards/{board['card2']}/move", data)
     assert answer.headers["HX-Reswap"] == "none"
