@@ -11,7 +11,7 @@ from flask import current_app
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from tracker import clock
+from tracker import access, clock
 
 
 def local(moment: datetime | None, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
@@ -52,5 +52,6 @@ def register(app) -> None:
     app.add_template_filter(days_since, "days_since")
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["kept_markup"] = kept_markup
+    app.jinja_env.globals["can"] = access.can  # the role rule the routes apply (ROUTES)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
