@@ -33,14 +33,19 @@ from tracker.services.common import get_card
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
 
 
+def page_filters() -> tuple[bool, str]:
+    """The board page's filters this request carries: only mine, and the text."""
+    return request.values.get("mine") == "1", (request.values.get("q") or "").strip()[:100]
+
+
 def view_for(board, actor, notices=()):
     """The board's read model, with the page's filter (mine / text) applied."""
-    mine = actor.id if request.values.get("mine") == "1" else None
+    mine, text = page_filters()
     view = board_view.load_board_view(
         board,
         done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
-        mine=mine,
-        text=(request.values.get("q") or "").strip()[:100],
+        mine=actor.id if mine else None,
+        text=text,
     )
     view.notices.extend(notices)
     return view
@@ -67,8 +72,8 @@ def page_was_current(board) -> bool:
     change moved on from, and no filter hides cards. Then redrawing the parts the change
     touched gives the page the same board a fresh read would."""
     shown = request.headers.get("X-Board-Version", type=int)
-    filtered = request.values.get("mine") == "1" or (request.values.get("q") or "").strip()
-    return shown == board.version - 1 and not filtered
+    mine, text = page_filters()
+    return shown == board.version - 1 and not (mine or text)
 
 
 def render_changed(board, actor, change, notice, panel_card=None):
