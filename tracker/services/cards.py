@@ -373,9 +373,15 @@ def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> C
 
 @dataclass
 class PullResult:
-    card: Card | None
+    """What a pull did (None: nothing pulled), and why each lane gave nothing."""
+
+    change: Change | None
     reasons: list[str] = field(default_factory=list)
-    change: Change | None = None  # what the pull changed, when it pulled a card
+
+    @property
+    def card(self) -> Card | None:
+        """The card pulled, if any."""
+        return self.change.card if self.change else None
 
 
 @functools.cache
@@ -421,7 +427,7 @@ def pull_next(board_id: int, actor: Actor) -> PullResult:
     placed = {"rank": rank, "assignee_id": actor.id} | _entering(card, to_column, clock.now())
     _write(card, placed)
     record(card, "pulled", actor, before)
-    return PullResult(card, plan.reasons, _changed(state, card, was))
+    return PullResult(_changed(state, card, was), plan.reasons)
 
 
 def assign_card(
