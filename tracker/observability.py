@@ -308,10 +308,15 @@ def _collect_flushed(session, _flush_context) -> None:
         pending.append(("row", _row_change(obj, "deleted")))
 
 
-def note_event(session, event_id: int, ids: dict[str, Any]) -> None:
+_EVENT_IDS = ("card_id", "board_id", "actor_id", "from_column_id", "to_column_id")
+
+
+def note_event(session, event_id: int, values: dict[str, Any]) -> None:
     """Report a card history event when its transaction commits (services.common.record
-    writes events with Core, so no flush shows them): kind and ids only."""
-    event = {"kind": ids["kind"], "event_id": event_id, **ids}
+    writes events with Core, so no flush shows them): its kind and ids only, never its
+    reason or changes, which may quote a card's text."""
+    event = {"kind": values["kind"], "event_id": event_id}
+    event |= {key: values[key] for key in _EVENT_IDS}
     session.info.setdefault(_PENDING, []).append(("event", event))
 
 

@@ -213,8 +213,7 @@ def record(
     }
     written = db.session.connection().execute(_event_insert(), values)
     event_id = written.inserted_primary_key[0]
-    ids = ("board_id", "card_id", "actor_id", "kind", "from_column_id", "to_column_id")
-    observability.note_event(db.session(), event_id, {key: values[key] for key in ids})
+    observability.note_event(db.session(), event_id, values)
     return event_id
 
 
