@@ -16,6 +16,7 @@ import time_machine
 from sqlalchemy import delete, select, update
 
 from tests.helpers import PASSWORD, actor, column, lane, make_board, make_card, make_user
+from tracker import database
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import AuditEvent, Board
@@ -44,7 +45,8 @@ def site(app):
 
 
 def rows(app, **where) -> list[AuditEvent]:
-    with app.app_context():
+    """The committed audit rows, read beside a test's own (maybe open) write transaction."""
+    with app.app_context(), database.reading():
         query = select(AuditEvent).order_by(AuditEvent.id)
         for name, value in where.items():
             query = query.where(getattr(AuditEvent, name) == value)

@@ -1,20 +1,95 @@
-"""Engine settings per database: SQLite pragmas and its explicit transactions."""
+"""Engine settings per database: SQLite pragmas, and which transactions take its write lock.
+
+SQLite has one writer at a time. A transaction that began with a plain (deferred) BEGIN,
+read, and then tries to write fails at once with "database is locked" when another writer
+committed in between: its snapshot is stale, and the busy timeout does not apply. So every
+transaction that may write starts with BEGIN IMMEDIATE, taking the write lock before its
+first read, and writers queue on the busy timeout instead of failing. Transactions that
+only read (those of GET, HEAD and OPTIONS requests) start deferred and never wait: in WAL
+mode readers and the writer do not block each other. A GET that does write (a cache fill)
+says so with `writing()`. PostgreSQL needs none of this (see services.common.lock_board).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from flask import has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Connection.info key: True while the connection's transaction holds SQLite's write lock.
+_WRITE_LOCK = "tracker_sqlite_write_lock"
+_declared: ContextVar[bool | None] = ContextVar("tracker_may_write", default=None)
+
+
+def may_write() -> bool:
+    """Whether a transaction starting now may write: as declared with `writing()`, else
+    every transaction but those of a read-only HTTP method (the command line, background
+    senders and POSTs all may)."""
+    declared = _declared.get()
+    if declared is not None:
+        return declared
+    if has_request_context():
+        return request.method not in READ_ONLY_METHODS
+    return True
+
+
+@contextmanager
+def _declaring(may: bool) -> Iterator[None]:
+    token = _declared.set(may)
+    try:
+        yield
+    finally:
+        _declared.reset(token)
+
+
+def writing():
+    """Transactions begun inside may write (on SQLite they start with BEGIN IMMEDIATE),
+    whatever the request's method. Begin a new transaction inside: commit the one before."""
+    return _declaring(True)
+
+
+def reading():
+    """Transactions begun inside only read (on SQLite a deferred BEGIN, which never waits
+    for a writer), outside a request too: for a command or check that writes nothing."""
+    return _declaring(False)
+
+
+def holds_write_lock(connection: Connection) -> bool:
+    """Whether this SQLite connection's transaction holds the database's write lock."""
+    return bool(connection.info.get(_WRITE_LOCK))
+
+
+def hold_write_lock(session: Session) -> bool:
+    """Make the session's transaction SQLite's writer, if it is not already; True when what
+    it read before is still current (it held the lock from its start, or this is not
+    SQLite and the caller locks rows itself).
+
+    A transaction that began deferred and has only read so far is ended and begun again
+    with BEGIN IMMEDIATE; nothing it read stays current then, so the caller expires it.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    if holds_write_lock(connection):
+        return True
+    raw = connection.connection.dbapi_connection
+    if raw.in_transaction:
+        raw.execute("COMMIT")  # only reads so far: nothing is lost
+    raw.execute("BEGIN IMMEDIATE")
+    connection.info[_WRITE_LOCK] = True
+    return False
 
 
 def configure_engine(engine: Engine) -> None:
-    """On SQLite: WAL, a busy timeout, foreign keys, and transactions SQLAlchemy controls.
-
-    pysqlite's own transaction handling is switched off (isolation_level None) so that a
-    use case can start its transaction with BEGIN IMMEDIATE (see services.common.lock_board);
-    every other transaction starts with a plain deferred BEGIN.
-    """
+    """On SQLite: WAL, a busy timeout, foreign keys, and transactions SQLAlchemy controls,
+    begun IMMEDIATE when they may write (see the module's docstring)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -31,5 +106,8 @@ def configure_engine(engine: Engine) -> None:
                 dbapi_conn.execute("PRAGMA " + pragma)
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+    def _on_begin(conn: Connection) -> None:
+        immediate = may_write()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.info[_WRITE_LOCK] = immediate
+

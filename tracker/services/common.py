@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, bindparam, func, insert, select
 
-from tracker import clock, observability
+from tracker import clock, database, observability
 from tracker.domain import history, wip
 from tracker.domain.errors import NotAllowed, NotFound
 from tracker.extensions import db
@@ -48,20 +48,17 @@ def lock_board(board_id: int) -> Board:
     """Start the check-then-write step: lock the board so no other writer runs beside us.
 
     PostgreSQL: SELECT ... FOR UPDATE on the board row, which every card change of the
-    board takes first. SQLite: restart the (so far read-only) transaction as BEGIN
-    IMMEDIATE, SQLite's database write lock. Everything read before is expired, so what
-    the caller reads next is current.
+    board takes first. SQLite: the database's write lock, which a transaction that may
+    write holds from its start (tracker.database); one begun read-only is restarted as
+    BEGIN IMMEDIATE. Whatever was read before and may be stale is expired, so what the
+    caller reads next is current.
     """
     session = db.session
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("lock_board must come before any change in the transaction")
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        raw = session.connection().connection.dbapi_connection
-        if raw.in_transaction:
-            raw.execute("COMMIT")  # only reads so far: nothing is lost
-        raw.execute("BEGIN IMMEDIATE")
-    session.expire_all()
+    if not database.hold_write_lock(session):
+        session.expire_all()
     found = session.execute(_board_statement(not sqlite), {"board_id": board_id})
     board = found.scalar_one_or_none()
     if board is None:

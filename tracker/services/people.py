@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tracker import database
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
 from tracker.models import Board, Membership, User
@@ -129,11 +130,8 @@ def _lock_people() -> None:
     other and leave nobody: a write lock (SQLite) or the admins' rows locked (PostgreSQL)."""
     session = db.session
     if session.get_bind().dialect.name == "sqlite":
-        raw = session.connection().connection.dbapi_connection
-        if raw.in_transaction:
-            raw.execute("COMMIT")  # only reads so far
-        raw.execute("BEGIN IMMEDIATE")
-        session.expire_all()
+        if not database.hold_write_lock(session):
+            session.expire_all()
     else:
         session.execute(select(User.id).where(User.is_admin.is_(True)).with_for_update())
         session.expire_all()

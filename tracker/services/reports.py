@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from tracker import clock
+from tracker import clock, database
 from tracker.domain import capacity
 from tracker.domain.capacity import Change, Done, Emergency, Load, Period
 from tracker.domain.errors import InvalidRequest, NotFound
@@ -306,6 +306,28 @@ def _load_json(load: Load) -> dict[str, Any]:
     }
 
 
+def _store(board_id: int, basis: str, loads: list[Load], now: datetime) -> None:
+    """Keep settled periods' figures. The report is a page (GET): its reads ran in a
+    read-only transaction, so the figures are written in a write transaction of their own."""
+    db.session.commit()  # end the read
+    with database.writing():
+        db.session.add_all(
+            ReportPeriodCache(
+                board_id=board_id,
+                start_on=load.period.start,
+                end_on=load.period.end,
+                basis=basis,
+                load=_load_json(load),
+                computed_at=now,
+            )
+            for load in loads
+        )
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request stored the same figures just now
+            db.session.rollback()
+
+
 def cached_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
     """Each period's load: settled (finished) periods from the stored figures, computing and
     storing those missing; the running period, and any later, always from the history.
@@ -336,22 +358,10 @@ def cached_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
             result[(p.start, p.end)] = Load(p, **stored[(p.start, p.end)])
     missing = [p for p in settled if (p.start, p.end) not in result]
     if missing:
-        for load in _compute_in_runs(board, missing, periods):
+        computed = list(_compute_in_runs(board, missing, periods))
+        for load in computed:
             result[(load.period.start, load.period.end)] = load
-            db.session.add(
-                ReportPeriodCache(
-                    board_id=board.id,
-                    start_on=load.period.start,
-                    end_on=load.period.end,
-                    basis=basis,
-                    load=_load_json(load),
-                    computed_at=now,
-                )
-            )
-        try:
-            db.session.commit()
-        except IntegrityError:  # another request stored the same figures just now
-            db.session.rollback()
+        _store(board.id, basis, computed, now)
     live = [p for p in periods if (p.start, p.end) not in result]
     for load in _compute_in_runs(board, live, periods):
         result[(load.period.start, load.period.end)] = load

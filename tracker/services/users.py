@@ -76,14 +76,21 @@ def authenticate(username: str, password: str) -> User | None:
     """The active person with this username and password, or None."""
     user = _by_username(username)
     if user is None:
+        _matches(None, password)
+        return None
+    return user if _matches(user.password_hash, password) and user.active else None
+
+
+def _matches(stored_hash: str | None, password: str) -> bool:
+    """Whether the password matches the stored hash; no hash (an unknown person) costs the
+    same hash computation as a known one, so timing does not tell which usernames exist."""
+    if stored_hash is None:
         method = current_app.config["PASSWORD_HASH_METHOD"]
         if method not in _DUMMY_HASH:
             _DUMMY_HASH[method] = _hash(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH[method], password)
-        return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
-        return None
-    return user
+        return False
+    return check_password_hash(stored_hash, password)
 
 
 def _by_username(username: str) -> User | None:
@@ -94,8 +101,15 @@ def _by_username(username: str) -> User | None:
 
 def log_in(username: str, password: str) -> User | None:
     """Check a login and audit it: a success under the person's id; a failure under the id
-    of the account tried when it exists, else none (never the typed name or password)."""
-    user = authenticate(username, password)
+    of the account tried when it exists, else none (never the typed name or password).
+
+    The read ends before the password hash is computed (scrypt: tens of milliseconds), so
+    no transaction, and on SQLite no write lock, is held meanwhile."""
+    user = _by_username(username)
+    stored, active = (user.password_hash, user.active) if user else (None, False)
+    db.session.commit()
+    if not (_matches(stored, password) and active):
+        user = None
     if user is not None:
         audit.record("login", actor_id=user.id, target_type="user", target_id=user.id)
     else:

@@ -1,0 +1,385 @@
+"""Many people writing at once on the default database, a SQLite file: nobody gets a 5xx.
+
+SQLite has one writer at a time. A transaction that read first and then writes cannot wait
+for the write lock when another writer committed in between (its snapshot is stale), so
+every transaction that may write takes the lock when it starts (BEGIN IMMEDIATE) and the
+others queue on the busy timeout. Each POST route family gets a scenario here: N people
+send it at the same moment, several times over; every answer is below 500 and every
+write that was answered as done is in the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import test_config as config_for
+from tests.helpers import PASSWORD, Auth, make_board, make_user
+from tracker import create_app
+from tracker.extensions import db
+from tracker.models import AuditEvent as Audit
+from tracker.models import Card, Comment, Component, Lane, Sprint, User
+from tracker.services import intake
+from tracker.services.common import Actor
+
+PEOPLE = 8  # threads sending at the same moment
+ROUNDS = 3  # requests each, one after the other
+# One connection per thread, so the requests wait on SQLite's lock, not on the pool.
+ENGINE = {"pool_size": PEOPLE + 4, "max_overflow": 4}
+STRONG = "Quartz lantern 47 frost"
+
+
+@dataclass
+class World:
+    board_id: int
+    request_ids: list[int]
+    lane_ids: list[int]
+    lead_ids: list[int]
+    member_ids: list[int]
+
+
+@pytest.fixture
+def file_app(tmp_path):
+    app = create_app(
+        config_for(
+            "sqlite:///" + str(tmp_path / "writers.sqlite3"), SQLALCHEMY_ENGINE_OPTIONS=ENGINE
+        )
+    )
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def build_world(app) -> World:
+    """A board with leads, members, support staff and admins (one each per thread), and
+    one filed request per thread to comment on."""
+    with app.app_context():
+        board = make_board()
+        lead_ids, member_ids = [], []
+        for i in range(PEOPLE):
+            lead_ids.append(make_user(f"lead{i}", board=board, role="lead").id)
+            member_ids.append(make_user(f"member{i}", board=board, role="member").id)
+            make_user(f"support{i}", board=board, role="support")
+            make_user(f"admin{i}", admin=True)
+        filer = Actor(member_ids[0], "Member0 Person", "member")
+        request_ids = [
+            intake.file_request(
+                board.id,
+                filer,
+                {
+                    "title": f"Request {i}",
+                    "description": "It broke.",
+                    "requester": "Ria Requester",
+                    "requester_email": "",
+                    "severity": "S3",
+                    "component": "Other",
+                    "environment": "",
+                },
+                intake.new_intake_key(),
+            ).card.id
+            for i in range(PEOPLE)
+        ]
+        lane_ids = list(
+            db.session.execute(
+                select(Lane.id).where(Lane.board_id == board.id).order_by(Lane.position)
+            ).scalars()
+        )
+        return World(board.id, request_ids, lane_ids, lead_ids, member_ids)
+
+
+# A scenario: who sends (a username prefix, or None for the login scenario's own logins),
+# and what person i sends in round r: (path, form data).
+Send = Callable[[World, int, int], tuple[str, dict]]
+
+
+def login_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    # Half the people type a wrong password: failed logins write to the audit log too.
+    password = PASSWORD if i % 2 == 0 else "not the password at all"
+    return "/login", {"username": f"member{i}", "password": password}
+
+
+def comment_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    card_id = world.request_ids[(i + r) % PEOPLE]
+    path = f"/b/{world.board_id}/requests/{card_id}/comments"
+    return path, {"body": f"Note {i}.{r}", "visibility": "internal" if i % 2 else "reply"}
+
+
+def intake_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return f"/b/{world.board_id}/intake", {
+        "title": f"Filed by {i} in round {r}",
+        "description": "The page is blank.",
+        "requester": "Ria Requester",
+        "requester_email": "ria@example.org",
+        "severity": ("S2", "S3", "S4")[(i + r) % 3],
+        "component": "Other",
+        "environment": "production",
+        "intake_key": f"key-{i:02d}-{r:02d}-" + "x" * 28,
+    }
+
+
+def settings_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    data = {
+        "timezone": "Europe/Berlin",
+        "per_person_limit": "",
+        "pull_order": "support,feature",
+        **{f"lanes-{n}-lane_id": str(lane_id) for n, lane_id in enumerate(world.lane_ids)},
+        **{f"lanes-{n}-name": f"Lane {n}" for n in range(len(world.lane_ids))},
+        **{f"lanes-{n}-wip_limit": str(3 + (i + r) % 4) for n in range(len(world.lane_ids))},
+        **{f"lanes-{n}-mode": "strict" for n in range(len(world.lane_ids))},
+    }
+    return f"/b/{world.board_id}/settings", data
+
+
+def component_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return f"/b/{world.board_id}/settings/components", {"name": f"Part {i}-{r}"}
+
+
+def sprint_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    day = 1 + i * ROUNDS + r  # every sprint its own days
+    return f"/b/{world.board_id}/sprints", {
+        "name": f"Sprint {i}.{r}",
+        "start_on": f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}",
+        "end_on": f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}",
+        "capacity_days": "10",
+        "capacity_points": "",
+    }
+
+
+def admin_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return "/admin/people", {
+        "name": f"New Person {i} {r}",
+        "username": f"new-{i}-{r}",
+        "email": "",
+        "password": STRONG,
+    }
+
+
+def membership_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    role = ("viewer", "support", "member")[r]
+    return "/admin/memberships", {
+        "board_id": str(world.board_id),
+        "user_id": str(world.member_ids[i]),
+        "role": role,
+    }
+
+
+def new_card_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return f"/b/{world.board_id}/cards/new", {
+        "title": f"Card {i}.{r}",
+        "lane_id": str(world.lane_ids[2]),
+    }
+
+
+def board_create_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return "/boards", {"name": f"Board {i}.{r}", "timezone": "UTC"}
+
+
+def password_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    old, new = (PASSWORD, STRONG) if r % 2 == 0 else (STRONG, PASSWORD)
+    return "/account/password", {"current": old, "new": new, "confirm": new}
+
+
+@dataclass
+class Scenario:
+    family: str  # the blueprint whose POST routes it stands for
+    sender: str | None  # username prefix of the people sending (None: not logged in)
+    send: Send
+    # What the database holds afterwards: (a count query, how many of the answers were writes).
+    count: Callable[[World], int] | None
+    expected: Callable[[World, list[int]], int] | None
+
+
+def answered_ok(statuses: list[int]) -> int:
+    return sum(1 for status in statuses if status in (200, 302, 303))
+
+
+def count(model, *where) -> int:
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+SCENARIOS = {
+    "login": Scenario(
+        "auth",
+        None,
+        login_send,
+        lambda w: count(Audit, Audit.action.in_(("login", "login_failed"))),
+        lambda w, statuses: len(statuses),
+    ),
+    "comment": Scenario(
+        "intake",
+        "member",
+        comment_send,
+        lambda w: count(Comment),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "intake": Scenario(
+        "intake",
+        "support",
+        intake_send,
+        lambda w: count(Card, Card.board_id == w.board_id) - PEOPLE,
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "settings": Scenario(
+        "settings",
+        "lead",
+        settings_send,
+        # Saving the values already there audits nothing: count the answers only.
+        None,
+        None,
+    ),
+    "components": Scenario(
+        "settings",
+        "lead",
+        component_send,
+        lambda w: count(Component, Component.board_id == w.board_id),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "sprints": Scenario(
+        "reports",
+        "lead",
+        sprint_send,
+        lambda w: count(Sprint, Sprint.board_id == w.board_id),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "admin people": Scenario(
+        "admin",
+        "admin",
+        admin_send,
+        lambda w: count(User, User.username.like("new-%")),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "admin memberships": Scenario(
+        "admin",
+        "admin",
+        membership_send,
+        lambda w: count(Audit, Audit.action.like("membership.%")),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "cards": Scenario(
+        "board",
+        "member",
+        new_card_send,
+        lambda w: count(Card, Card.board_id == w.board_id, Card.title.like("Card %")),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "boards": Scenario(
+        "boards",
+        "admin",
+        board_create_send,
+        lambda w: count(Audit, Audit.action == "board.created") - 1,
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "account": Scenario(
+        "account",
+        "member",
+        password_send,
+        lambda w: count(Audit, Audit.action == "person.password_changed"),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+}
+
+
+def run_at_once(app, world: World, scenario: Scenario) -> list[int]:
+    """PEOPLE clients, each logged in first, send ROUNDS requests each, starting together."""
+    clients = []
+    for i in range(PEOPLE):
+        client = app.test_client()
+        if scenario.sender is not None:
+            assert Auth(client).login(f"{scenario.sender}{i}").status_code == 302
+        clients.append(client)
+    barrier = threading.Barrier(PEOPLE)
+    statuses: list[list[int]] = [[] for _ in range(PEOPLE)]
+    errors: list[BaseException] = []
+
+    def person(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for r in range(ROUNDS):
+                path, data = scenario.send(world, i, r)
+                # Each login from a browser of its own: a logged-in one is sent onwards.
+                client = clients[i] if scenario.sender else app.test_client()
+                statuses[i].append(client.post(path, data=data).status_code)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=person, args=(i,)) for i in range(PEOPLE)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return [status for answers in statuses for status in answers]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_people_writing_at_once_on_a_sqlite_file_get_no_5xx(file_app, name):
+    scenario = SCENARIOS[name]
+    world = build_world(file_app)
+    with file_app.app_context():
+        before = scenario.count(world) if scenario.count else 0
+    statuses = run_at_once(file_app, world, scenario)
+    assert len(statuses) == PEOPLE * ROUNDS
+    assert [s for s in statuses if s >= 500] == [], statuses
+    assert answered_ok(statuses) or name == "login", statuses  # the writes were not refused
+    if scenario.count is None or scenario.expected is None:
+        return
+    with file_app.app_context():
+        written = scenario.count(world) - before
+    assert written == scenario.expected(world, statuses), (written, statuses)
+
+
+def test_every_post_route_family_has_a_scenario(file_app):
+    """A new blueprint with POST routes needs a scenario above."""
+    families = {
+        rule.endpoint.split(".")[0]
+        for rule in file_app.url_map.iter_rules()
+        if "POST" in (rule.methods or ()) and rule.endpoint != "static"
+    }
+    assert families <= {s.family for s in SCENARIOS.values()}, families
+
+
+def test_a_page_that_writes_takes_the_write_lock_first(file_app):
+    """Every GET route as every identity: a statement that writes runs only in a transaction
+    that holds SQLite's write lock from its start (else it fails as soon as another writer
+    commits between its read and its write)."""
+    from sqlalchemy import event
+
+    from tests.test_permissions import IDENTITIES, build_world, url_for_rule
+    from tracker import database
+
+    with file_app.app_context():
+        world = build_world()
+        engine = db.engine
+    unlocked: list[str] = []
+
+    def check(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE") and not database.holds_write_lock(conn):
+            unlocked.append(statement.split("\n")[0][:80])
+
+    with file_app.app_context():
+        urls = [
+            url_for_rule(world, rule)
+            for rule in file_app.url_map.iter_rules()
+            if "GET" in (rule.methods or ()) and rule.endpoint != "static"
+        ]
+    event.listen(engine, "before_cursor_execute", check)
+    try:
+        for identity in (None, *IDENTITIES):
+            client = file_app.test_client()
+            if identity:
+                Auth(client).login(identity)
+            for url in urls:
+                unlocked.clear()
+                status = client.get(url).status_code
+                assert status < 500, (identity, url, status)
+                assert unlocked == [], (identity, url, unlocked)
+    finally:
+        event.remove(engine, "before_cursor_execute", check)
