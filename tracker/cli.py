@@ -86,11 +86,22 @@ def seed_demo() -> None:
     """Create the demo people and board with sixteen weeks of history (once; safe to rerun)."""
     from tracker import demo
 
-    if demo.already_seeded():
+    state = demo.seed_state()
+    if state == demo.COMPLETE:
         click.echo("The demo is already there; nothing to do.")
         return
+    if state == demo.PARTIAL:
+        raise click.ClickException(PARTIAL_DEMO)
     summary = demo.seed()
     click.echo(summary)
+
+
+PARTIAL_DEMO = """An earlier seed-demo stopped before it finished: this database holds only part of
+the demo. Start over with an empty database:
+  - the default SQLite database: stop the app, delete instance/weatherboard.sqlite3 (with its
+    -wal and -shm files), then run `make run` again;
+  - any other database: drop and create it again, then run `flask db upgrade` and
+    `flask seed-demo`."""
 
 
 @click.command("send-mail")

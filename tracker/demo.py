@@ -42,8 +42,8 @@ from sqlalchemy import func, select
 from tracker import clock
 from tracker.domain.periods import week_of
 from tracker.extensions import db
-from tracker.models import Card, CardEvent, User
-from tracker.services import boards, cards, intake, reports, users
+from tracker.models import AuditEvent, Card, CardEvent, User
+from tracker.services import audit, boards, cards, intake, reports, users
 from tracker.services.common import Actor
 
 DEMO_PASSWORD = "weatherboard"  # noqa: S105 - the README shows it; demo mode only
@@ -1013,16 +1013,44 @@ class _Seeder:
         )
 
 
-def already_seeded() -> bool:
-    """True once the demo people exist (seed-demo then leaves the database alone)."""
-    return db.session.execute(select(User.id).where(User.username == "admin")).first() is not None
+ABSENT, COMPLETE, PARTIAL = "absent", "complete", "partial"
+
+
+def seed_state() -> str:
+    """Whether this database holds the demo: ABSENT, COMPLETE, or PARTIAL (a seed-demo that
+    stopped halfway: it began, marked in the audit log, and never marked its end).
+
+    A database seeded before the markers existed has the demo people and no marker: that
+    seed ran to its end (it was the only way to get the people), so it counts as complete.
+    """
+    marks = set(
+        db.session.execute(
+            select(AuditEvent.action).where(
+                AuditEvent.action.in_(("demo.seed_started", "demo.seeded"))
+            )
+        ).scalars()
+    )
+    if "demo.seeded" in marks:
+        return COMPLETE
+    if "demo.seed_started" in marks:
+        return PARTIAL
+    people = db.session.execute(select(User.id).where(User.username == "admin")).first()
+    return COMPLETE if people else ABSENT
 
 
 def seed(weeks: int = WEEKS) -> str:
-    """Create the demo people and board with `weeks` of history up to now; returns a summary."""
+    """Create the demo people and board with `weeks` of history up to now; returns a summary.
+
+    The seed commits step by step (each step is a use case); it marks its start and its
+    end in the audit log, so that a seed that stopped halfway is told apart from a whole one
+    (seed_state)."""
+    audit.record("demo.seed_started", actor_id=None)
+    db.session.commit()
     seeder = _Seeder(clock.now(), weeks)
     seeder.create_people_and_board()
     seeder.plan_sprints()
     seeder.simulate()
     seeder.scene()
+    audit.record("demo.seeded", actor_id=None, board_id=seeder.board_id)
+    db.session.commit()
     return seeder.summary()

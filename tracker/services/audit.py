@@ -50,6 +50,8 @@ ACTIONS: dict[str, str] = {
     "status_link.created": "Status link made",
     "status_link.revoked": "Status link revoked",
     "requester.erased": "Requester's personal data erased",
+    "demo.seed_started": "Demo seeding started",
+    "demo.seeded": "Demo seeded",
 }
 PAGE_SIZE = 50
 CSV_HEADER = ["id", "at_utc", "actor_id", "actor", "action", "board_id", "target", "detail", "ip"]
