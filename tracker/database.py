@@ -12,6 +12,7 @@ says so with `writing()`. PostgreSQL needs none of this (see services.common.loc
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,12 @@ from contextvars import ContextVar
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, scoped_session
+
+# The errors that mean the database is away (or the connection to it broke).
+AWAY = (OperationalError, InterfaceError)
+log = logging.getLogger(__name__)
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Connection.info key: True while the connection's transaction holds SQLite's write lock.
@@ -111,3 +117,26 @@ def configure_engine(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         conn.info[_WRITE_LOCK] = immediate
 
+
+def abandon(session: Session | scoped_session) -> None:
+    """Roll the session's transaction back; when even that fails (the server is gone), drop
+    its connections without a word to the server, so none is handed out again."""
+    try:
+        session.rollback()
+    except AWAY:
+        (session() if isinstance(session, scoped_session) else session).invalidate()
+
+
+def end_session(session: scoped_session) -> None:
+    """Close the request's session (a teardown step). A failure here comes after the answer
+    was made, and a change it reports was committed already: it is logged, the broken
+    connections are dropped, and the answer stands."""
+    try:
+        session.remove()
+    except Exception:  # noqa: BLE001 - whatever it is, the answer must not become a 500
+        log.exception("database session teardown failed; its connection is dropped")
+        try:
+            session().invalidate()
+        except Exception:  # noqa: BLE001
+            log.exception("dropping the connection failed too")
+        session.registry.clear()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker import database
 from tracker.domain.errors import DomainError, StaleCard, WipLimitExceeded
-from tracker.extensions import htmx
+from tracker.extensions import db, htmx
 
 PLAIN = {
     400: "That request was not understood. Reload the page and try again.",
@@ -29,9 +30,20 @@ def register(app) -> None:
 
 
 def message_page(status: int, message: str):
-    """A plain message: a small fragment for htmx, a page otherwise."""
+    """A plain message: a small fragment for htmx, a page otherwise.
+
+    The page's header names the person logged in, read from the database. When the
+    database is away that read fails, and the same message is shown without the header
+    (rendered without Flask's context processors, which would read the person too)."""
     template = "errors/_message.html" if htmx else "errors/page.html"
-    return render_template(template, status=status, message=message), status
+    try:
+        return render_template(template, status=status, message=message), status
+    except database.AWAY:
+        database.abandon(db.session)
+        bare = current_app.jinja_env.get_template(
+            "errors/_message.html" if htmx else "errors/bare.html"
+        )
+        return bare.render(status=status, message=message), status
 
 
 def handle_http_error(error: HTTPException):
@@ -51,7 +63,6 @@ def handle_domain_error(error: DomainError):
     """Refused by a rule: nothing changed. Re-render what the person was looking at."""
     from tracker import board as board_views
     from tracker import observability
-    from tracker.extensions import db
     from tracker.forms import EditCardForm
 
     db.session.rollback()

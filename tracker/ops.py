@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from tracker import database
 from tracker.extensions import db, htmx
 
 bp = Blueprint("ops", __name__)
@@ -39,10 +40,7 @@ def readyz():
 def database_unavailable(error: Exception):
     """503 with a plain message and a retry hint; the transaction is rolled back whole."""
     log.warning("database unavailable: %s", type(error).__name__)
-    try:
-        db.session.rollback()
-    except (OperationalError, InterfaceError):
-        db.session.invalidate()
+    database.abandon(db.session)
     # Rendered without Flask's context processors: they would load the person from the very
     # database that is away.
     template = current_app.jinja_env.get_template(
