@@ -16,11 +16,20 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then, so a slow leak never grows for weeks.
-max_requests = 2000
-max_requests_jitter = 200
-# Each worker builds its own app and database pool after the fork (no shared connections).
-preload_app = False
+# Worker recycling is off by default: a recycled worker is gone until its replacement is
+# up, and with a limit of 2000 and a jitter of 200 both workers of a busy host came due
+# within moments of each other and every request waited 11.6 s. bench/recycle.py measures
+# what recycling would guard against: a worker's memory after tens of thousands of
+# requests (README, "Benchmarks"). GUNICORN_MAX_REQUESTS turns it on; the jitter
+# (GUNICORN_MAX_REQUESTS_JITTER, default half the limit) spreads the workers' turns.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 2))
+# The master builds the app once (imports, templates, the route table) and each worker is a
+# fork of it, ready at once: a new or recycled worker does not import anything. Nothing
+# in the app connects to a database or starts a thread while it is built; post_fork below
+# still gives each worker empty connection pools of its own. GUNICORN_PRELOAD=0 turns
+# it off (each worker then builds its own app, as gunicorn does by default).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 # No access log of gunicorn's own by default: its lines carry the request path and query
 # string, which can hold a status link's token or an email searched for erasure. The app
 # logs every request itself as JSON (`http.request`: endpoint, status, duration, request
@@ -50,3 +59,12 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """A preloaded app's engines were made in the master: the worker drops their pools
+    (without closing anything the master might hold) and opens connections of its own."""
+    if server.cfg.preload_app:
+        from tracker.database import after_fork
+
+        after_fork(server.app.wsgi())

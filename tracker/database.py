@@ -140,3 +140,13 @@ def end_session(session: scoped_session) -> None:
         except Exception:  # noqa: BLE001
             log.exception("dropping the connection failed too")
         session.registry.clear()
+
+
+def after_fork(app) -> None:
+    """In a process forked from one that built the app (gunicorn's preload): forget the
+    parent's pooled connections, never using or closing them, so none is shared."""
+    from tracker.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
