@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import Select, bindparam, select
 
+from tracker import ratelimit
 from tracker.extensions import db, htmx
 from tracker.forms import EmptyForm, LoginForm
 from tracker.models import User
@@ -92,6 +93,7 @@ def login():
         if user is not None:
             start_session(user)
             return redirect_after_new_session(_safe_next(request.args.get("next")))
+        ratelimit.note_wrong_credentials()
         form.password.errors.append("That username and password do not match.")
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
