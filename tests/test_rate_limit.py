@@ -251,3 +251,39 @@ def test_a_wrong_password_still_counts_after_a_database_outage(people, monkeypat
     for _ in range(3):
         assert attempt(client, "ann").status_code == 422
     assert attempt(client, "ann", PASSWORD).status_code == 429
+
+
+# Ways of typing ann that the login takes as ann (tests/domain/test_accounts.py has more).
+ANN_VARIANTS = [
+    "ann\x00",
+    "ann" + "\x00" * 40,
+    "a\x00nn",
+    "ann\x01",
+    " ann\t",
+    "ANN",
+    "\uff41\uff4e\uff4e",  # fullwidth
+    "ann\u200b",  # zero-width space
+]
+
+
+@pytest.mark.parametrize("typed", ANN_VARIANTS)
+def test_every_form_of_a_name_logs_in_as_that_person(people, typed):
+    client = new_app(config_for(people)).test_client()
+    assert attempt(client, typed, PASSWORD).status_code == 302
+    assert "Ann Person" in client.get("/", follow_redirects=True).text
+
+
+@pytest.mark.parametrize("typed", ANN_VARIANTS)
+def test_every_form_of_a_name_shares_one_account_budget(people, typed):
+    """Guesses typed as ann with NULs, control characters, spaces, another case or another
+    Unicode form are guesses at ann: they use up ann's budget, not a budget of their own."""
+    client = limited_app(people).test_client()
+    for i in range(3):
+        assert attempt(client, typed, address=f"192.0.2.{i}").status_code == 422
+    assert attempt(client, "ann", PASSWORD, address="198.51.100.1").status_code == 429
+    assert attempt(client, typed, PASSWORD, address="198.51.100.2").status_code == 429
+
+    other = limited_app(people).test_client()
+    for i in range(3):
+        assert attempt(other, "ann", address=f"192.0.2.{i}").status_code == 422
+    assert attempt(other, typed, PASSWORD, address="198.51.100.3").status_code == 429

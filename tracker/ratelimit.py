@@ -32,8 +32,12 @@ TOO_MANY = (
 
 
 def account_key() -> str:
-    """The normalised username typed, hashed with the app's secret (never stored in clear)."""
-    typed = (request.form.get("username") or "").strip().lower()
+    """The account tried, hashed with the app's secret (never stored in clear): the typed
+    username in the one normal form the login looks people up by, so NULs, case, spaces or
+    another Unicode form of a name never get a budget of their own."""
+    from tracker.domain.accounts import normal_username
+
+    typed = normal_username(request.form.get("username") or "")
     secret = str(current_app.config["SECRET_KEY"]).encode()
     return "account:" + hmac.new(secret, typed.encode(), hashlib.sha256).hexdigest()[:40]
 
