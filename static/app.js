@@ -124,6 +124,12 @@
       }
     });
     body.addEventListener("htmx:afterSwap", function (evt) {
+      // Any other swap may have changed what the emergency banner shows: ask it now. (A
+      // trigger filter in hx-trigger would do this, but filters need eval, which is off.)
+      var banner = document.getElementById("emergency");
+      if (banner && evt.detail.target && evt.detail.target.id !== "emergency") {
+        htmx.trigger(banner, "refresh");
+      }
       // A card panel that opens takes the keyboard focus, so its controls are the next Tab.
       if (evt.detail.target && evt.detail.target.id === "panel") {
         var heading = evt.detail.target.querySelector("h2");

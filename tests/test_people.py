@@ -367,3 +367,54 @@ def test_no_password_or_token_is_ever_logged(app, client, auth, site, caplog):
         *tokens,
     ):
         assert secret.lower() not in logged, secret
+
+
+WEAK = [
+    ("password12", "on a list of common passwords"),
+    ("Password12", "on a list of common passwords"),
+    ("aaaaaaaaaa", "repeated character, pattern or sequence"),
+    ("abcabcabcabc", "repeated character, pattern or sequence"),
+]
+TO_DO = "Choose another: three or four unrelated words make a strong one."
+
+
+@pytest.mark.parametrize(("weak", "message"), WEAK)
+def test_the_service_refuses_common_and_repetitive_passwords(app, ctx, weak, message):
+    with pytest.raises(InvalidRequest, match=message) as refused:
+        users.check_password(weak, "eve")
+    assert TO_DO in refused.value.message
+    with pytest.raises(InvalidRequest, match=message):
+        users.create_user("eve", "Eve", weak)
+
+
+@pytest.mark.parametrize(("weak", "message"), WEAK)
+def test_every_page_that_sets_a_password_refuses_weak_ones(app, client, auth, site, weak, message):
+    """The admin's new person and reset forms, and the person's own change form, each say
+    why and what to do, and change nothing."""
+    auth.login("ada")
+    made = client.post("/admin/people", data={"name": "Eve", "username": "eve", "password": weak})
+    reset = client.post(f"/admin/people/{site['lee']}/password", data={"password": weak})
+    auth.logout()
+    auth.login("lee")
+    changed = client.post(
+        "/account/password", data={"current": PASSWORD, "new": weak, "confirm": weak}
+    )
+    for page in (made, reset, changed):
+        assert page.status_code == 422, page.request.path
+        assert message in page.text and TO_DO in page.text, page.request.path
+    auth.logout()
+    assert auth.login("eve", weak).status_code == 422  # nobody was made
+    assert auth.login("lee").status_code == 302  # the password is unchanged
+
+
+def test_the_create_user_command_refuses_a_common_password(app):
+    result = app.test_cli_runner().invoke(args=["create-user", "eve", "--password", "password12"])
+    assert result.exit_code != 0
+    assert "common passwords" in result.output
+
+
+def test_the_demo_and_test_passwords_pass(ctx):
+    from tracker.demo import DEMO_PASSWORD
+
+    users.check_password(DEMO_PASSWORD, "lead")
+    users.check_password(PASSWORD, "ann")

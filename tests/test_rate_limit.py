@@ -198,3 +198,92 @@ def test_only_failed_attempts_count(people):
     for name in ("ann", "bob", "cy", "dee", "eve"):
         assert attempt(client, name).status_code == 422
     assert attempt(client, "fay", PASSWORD).status_code == 429
+
+
+def _database_away(*args, **kwargs):
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError("SELECT users", {}, ConnectionError("server closed the connection"))
+
+
+def test_answers_during_a_database_outage_do_not_count(people, monkeypatch):
+    """The right password during a database hiccup (503) is not a wrong password: once the
+    database is back it logs in at once, with no 429 from either limit."""
+    from tracker.services import users
+
+    client = limited_app(people).test_client()
+    tries = 6  # more than both limits (3 per account, 5 per address)
+    with monkeypatch.context() as outage:
+        outage.setattr(users, "authenticate", _database_away)
+        for _ in range(tries):
+            assert attempt(client, "ann", PASSWORD).status_code == 503
+    assert attempt(client, "ann", PASSWORD).status_code == 302
+
+
+def test_answers_that_check_no_credentials_do_not_count(people):
+    """A form missing its password (shape error) or posted without its CSRF token checks no
+    credentials, so it uses up neither limit."""
+    client = limited_app(people).test_client()
+    for _ in range(6):
+        assert attempt(client, "ann", "").status_code == 422
+    assert attempt(client, "ann", PASSWORD).status_code == 302
+
+    guarded = limited_app(people, WTF_CSRF_ENABLED=True).test_client()
+    for _ in range(6):
+        assert attempt(guarded, "bob", PASSWORD).status_code == 400
+    page = guarded.get("/login", environ_base={"REMOTE_ADDR": "192.0.2.1"}).text
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    answer = guarded.post(
+        "/login",
+        data={"username": "bob", "password": PASSWORD, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "192.0.2.1"},
+    )
+    assert answer.status_code == 302
+
+
+def test_a_wrong_password_still_counts_after_a_database_outage(people, monkeypatch):
+    from tracker.services import users
+
+    client = limited_app(people).test_client()
+    with monkeypatch.context() as outage:
+        outage.setattr(users, "authenticate", _database_away)
+        attempt(client, "ann", PASSWORD)
+    for _ in range(3):
+        assert attempt(client, "ann").status_code == 422
+    assert attempt(client, "ann", PASSWORD).status_code == 429
+
+
+# Ways of typing ann that the login takes as ann (tests/domain/test_accounts.py has more).
+ANN_VARIANTS = [
+    "ann\x00",
+    "ann" + "\x00" * 40,
+    "a\x00nn",
+    "ann\x01",
+    " ann\t",
+    "ANN",
+    "\uff41\uff4e\uff4e",  # fullwidth
+    "ann\u200b",  # zero-width space
+]
+
+
+@pytest.mark.parametrize("typed", ANN_VARIANTS)
+def test_every_form_of_a_name_logs_in_as_that_person(people, typed):
+    client = new_app(config_for(people)).test_client()
+    assert attempt(client, typed, PASSWORD).status_code == 302
+    assert "Ann Person" in client.get("/", follow_redirects=True).text
+
+
+@pytest.mark.parametrize("typed", ANN_VARIANTS)
+def test_every_form_of_a_name_shares_one_account_budget(people, typed):
+    """Guesses typed as ann with NULs, control characters, spaces, another case or another
+    Unicode form are guesses at ann: they use up ann's budget, not a budget of their own."""
+    client = limited_app(people).test_client()
+    for i in range(3):
+        assert attempt(client, typed, address=f"192.0.2.{i}").status_code == 422
+    assert attempt(client, "ann", PASSWORD, address="198.51.100.1").status_code == 429
+    assert attempt(client, typed, PASSWORD, address="198.51.100.2").status_code == 429
+
+    other = limited_app(people).test_client()
+    for i in range(3):
+        assert attempt(other, "ann", address=f"192.0.2.{i}").status_code == 422
+    assert attempt(other, typed, PASSWORD, address="198.51.100.3").status_code == 429

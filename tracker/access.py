@@ -101,6 +101,22 @@ ROUTES: dict[str, str] = {
     "audit.export_board": "audit.view",
 }
 
+# GET endpoints that answer no page a person could land on after logging in. FRAGMENT_ONLY:
+# the board page's polls, which answer a fragment or 204 (a person asking one while logged
+# out is sent back to the board page instead). The rest answer machines, files or the login
+# itself. tests/test_login_redirects.py walks the URL map: every other GET endpoint answers
+# a whole page (or a download) and every one listed here does not.
+FRAGMENT_ONLY = frozenset({"board.live", "emergency.check"})
+NOT_PAGES = FRAGMENT_ONLY | frozenset(
+    {
+        "static",
+        "ops.healthz",
+        "ops.readyz",
+        "observability.show_metrics",
+        "auth.login",
+    }
+)
+
 
 @functools.cache
 def _board_and_role() -> Select:

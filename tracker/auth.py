@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import functools
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import Select, bindparam, select
+from werkzeug.exceptions import HTTPException
 
+from tracker import access, ratelimit
 from tracker.extensions import db, htmx
 from tracker.forms import EmptyForm, LoginForm
 from tracker.models import User
@@ -37,7 +50,7 @@ def configure_login(manager: LoginManager) -> None:
 
     @manager.unauthorized_handler
     def unauthorized():
-        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+        login_url = url_for("auth.login", next=return_page())
         if htmx:
             return "", 401, {"HX-Redirect": login_url}
         flash(manager.login_message, "info")
@@ -73,12 +86,86 @@ def redirect_after_new_session(target: str):
     return redirect(target)
 
 
+MAX_NEXT_LENGTH = 2000
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site ("/b/1?q=x"), else None.
+
+    Plain Python, no app needed. Refused: a scheme or a host ("//evil", "http:evil"); a
+    backslash anywhere, plain or percent-encoded (browsers read "/\\evil" as "//evil"); a
+    path that decodes to "//"; any character outside printable ASCII (browsers percent-encode
+    what they send, so a space, tab, CR/LF, NUL or non-ASCII character here was put there by
+    hand) and control characters once decoded; anything longer than MAX_NEXT_LENGTH.
+    """
+    if not target or len(target) > MAX_NEXT_LENGTH:
+        return None
+    if not all("!" <= ch <= "~" for ch in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    decoded = unquote(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    if target.startswith("//") or decoded.startswith("//") or "\\" in decoded:
+        return None
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in decoded):
+        return None
+    return target
+
+
+def landing_page(target: str | None) -> str | None:
+    """A local path a person may land on after logging in: a GET page of this site. A
+    board's fragment poll (access.FRAGMENT_ONLY) stands for its board's page; other
+    answers that are not pages (access.NOT_PAGES) and unknown paths give None."""
+    path = local_path(target)
+    if path is None:
+        return None
+    try:
+        endpoint, args = current_app.url_map.bind("localhost").match(
+            urlsplit(path).path, method="GET"
+        )
+    except HTTPException:  # no such page, not a GET, or a redirect to another spelling
+        return None
+    if endpoint in access.FRAGMENT_ONLY:
+        return url_for("board.show", board_id=args["board_id"])
+    if endpoint in access.NOT_PAGES:
+        return None
+    return path
+
+
+def return_page() -> str | None:
+    """Where a person asked to log in should come back to: for htmx, the page they are on
+    (HX-Current-URL, when it is a page of this site), never the fragment asked for; else the
+    page asked for when it is one; else the board the request was about; else nothing (the
+    home page)."""
+    if htmx:
+        page = landing_page(_same_site_path(request.headers.get("HX-Current-URL")))
+    elif request.method == "GET":
+        page = landing_page(request.full_path.rstrip("?"))
+    else:
+        page = None
+    if page is None:
+        board_id = (request.view_args or {}).get("board_id")
+        if isinstance(board_id, int):
+            page = url_for("board.show", board_id=board_id)
+    return page
+
+
+def _same_site_path(url: str | None) -> str | None:
+    """The path and query of an absolute URL on this very host, else None."""
+    if not url or len(url) > MAX_NEXT_LENGTH:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.netloc and not parts.scheme:
-            return target
-    return url_for("boards.index")
+    return landing_page(target) or url_for("boards.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -92,6 +179,7 @@ def login():
         if user is not None:
             start_session(user)
             return redirect_after_new_session(_safe_next(request.args.get("next")))
+        ratelimit.note_wrong_credentials()
         form.password.errors.append("That username and password do not match.")
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status

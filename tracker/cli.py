@@ -24,7 +24,9 @@ def register(app: Flask) -> None:
 @click.option("--name", default="", help="Full name shown on cards (default: the username).")
 @click.option("--email", default=None)
 @click.option("--admin", is_flag=True, help="Site-wide admin: manages people and boards.")
-@click.password_option(help="At least 10 characters; asked for when not given.")
+@click.password_option(
+    help="At least 10 characters, not common or repetitive; asked for when not given."
+)
 def create_user(username: str, name: str, email: str | None, admin: bool, password: str) -> None:
     """Add a person who can log in."""
     try:
@@ -56,7 +58,7 @@ def add_member(board_id: int, username: str, role: str) -> None:
     """Give a person a role on a board ("none" removes them)."""
     board = db.session.get(Board, board_id)
     user = db.session.execute(
-        select(User).where(User.username == username.lower())
+        select(User).where(User.username == users.normal_username(username))
     ).scalar_one_or_none()
     if board is None or user is None:
         raise click.ClickException("No such board or person.")

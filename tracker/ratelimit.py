@@ -1,8 +1,10 @@
 """Login rate limits (Flask-Limiter): per client address and per account, on POST /login.
 
-Only failed attempts count (any answer but a successful login's redirect): an office of
-fifty people behind one address all logging in at nine is not a brute-force attack, and a
-person who logs in on three devices is not either. Once a limit is reached every attempt
+Only wrong credentials count (the login view marks them with note_wrong_credentials): an
+office of fifty people behind one address all logging in at nine is not a brute-force
+attack, a person who logs in on three devices is not either, and neither is the right
+password answered 503 while the database is away, a form whose CSRF token expired (400) or
+one missing its password (no credentials were checked). Once a limit is reached every attempt
 waits, the right password included, so guessing cannot go on in the meantime.
 
 Counted in memory by default (one process: fine for one gunicorn worker per host, or
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -30,8 +32,12 @@ TOO_MANY = (
 
 
 def account_key() -> str:
-    """The normalised username typed, hashed with the app's secret (never stored in clear)."""
-    typed = (request.form.get("username") or "").strip().lower()
+    """The account tried, hashed with the app's secret (never stored in clear): the typed
+    username in the one normal form the login looks people up by, so NULs, case, spaces or
+    another Unicode form of a name never get a budget of their own."""
+    from tracker.domain.accounts import normal_username
+
+    typed = normal_username(request.form.get("username") or "")
     secret = str(current_app.config["SECRET_KEY"]).encode()
     return "account:" + hmac.new(secret, typed.encode(), hashlib.sha256).hexdigest()[:40]
 
@@ -44,10 +50,16 @@ def _per_account() -> str:
     return current_app.config["LOGIN_RATE_PER_ACCOUNT"]
 
 
+def note_wrong_credentials() -> None:
+    """Mark this login request as a real credential failure: a username and password were
+    checked and did not match. Only such answers count against the limits."""
+    g.wrong_credentials = True
+
+
 def failed(response) -> bool:
-    """Whether a login answer counts against the limits: everything but a successful login
-    (a redirect, or HX-Redirect for a boosted form)."""
-    return response.status_code != 302 and "HX-Redirect" not in response.headers
+    """Whether a login answer counts against the limits: only one the login view marked as
+    wrong credentials (never a 5xx, a CSRF refusal or a form shape error)."""
+    return bool(g.get("wrong_credentials"))
 
 
 def too_many_attempts(error: RateLimitExceeded):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from flask import current_app
@@ -9,14 +10,15 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import clock
+from tracker.domain import accounts
+from tracker.domain.accounts import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from tracker.domain.accounts import normal_username
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import User
 from tracker.services import audit
 
-MIN_PASSWORD_LENGTH = 10
 NOT_YOUR_PASSWORD = "That is not your current password."  # noqa: S105 - a message
-MAX_PASSWORD_LENGTH = 256
 # Checked against when the username is unknown, so both paths cost the same hash.
 _DUMMY_HASH: dict[str, str] = {}
 
@@ -25,21 +27,28 @@ def _hash(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The ~30,000 most common passwords (from breaches), the list zxcvbn keeps: read
+    offline from the installed package, once per process, only when a password is set."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
 def check_password(password: str, username: str) -> None:
-    """Refuse a password that is too short, too long, or the username itself."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidRequest(f"A password has at most {MAX_PASSWORD_LENGTH} characters.")
-    if password.strip().lower() == username.strip().lower():
-        raise InvalidRequest("A password cannot be the username.")
+    """Refuse a password that is too short or long, the username, repetitive or common,
+    with a message saying what to do instead. Every way of setting a password passes here."""
+    problem = accounts.password_problem(password, username, common_passwords())
+    if problem is not None:
+        raise InvalidRequest(problem)
 
 
 def new_user(
     username: str, name: str, password: str, *, is_admin: bool = False, email: str | None = None
 ) -> User:
     """Add a person to the session and audit it (the caller commits)."""
-    username = username.strip().lower()
+    username = normal_username(username)
     if not username or len(username) > 64:
         raise InvalidRequest("A username is 1 to 64 characters.")
     check_password(password, username)
@@ -95,7 +104,7 @@ def _matches(stored_hash: str | None, password: str) -> bool:
 
 def _by_username(username: str) -> User | None:
     return db.session.execute(
-        select(User).where(User.username == username.strip().lower())
+        select(User).where(User.username == normal_username(username))
     ).scalar_one_or_none()
 
 
