@@ -214,7 +214,7 @@ def test_answers_during_a_database_outage_do_not_count(people, monkeypatch):
     client = limited_app(people).test_client()
     tries = 6  # more than both limits (3 per account, 5 per address)
     with monkeypatch.context() as outage:
-        outage.setattr(users, "authenticate", _database_away)
+        outage.setattr(users, "_by_username", _database_away)
         for _ in range(tries):
             assert attempt(client, "ann", PASSWORD).status_code == 503
     assert attempt(client, "ann", PASSWORD).status_code == 302
@@ -246,7 +246,7 @@ def test_a_wrong_password_still_counts_after_a_database_outage(people, monkeypat
 
     client = limited_app(people).test_client()
     with monkeypatch.context() as outage:
-        outage.setattr(users, "authenticate", _database_away)
+        outage.setattr(users, "_by_username", _database_away)
         attempt(client, "ann", PASSWORD)
     for _ in range(3):
         assert attempt(client, "ann").status_code == 422
