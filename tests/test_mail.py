@@ -364,6 +364,36 @@ def test_leads_see_failures_and_retry_now(app, client, auth, board, monkeypatch)
     assert client.post(f"/b/{board['board']}/settings/mail/retry").status_code == 403
 
 
+class RefusingInbox(Inbox):
+    """A server that refuses every recipient for good and quotes the address back."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_the_settings_page_masks_addresses_in_the_error_text_too(
+    app, client, auth, board, monkeypatch
+):
+    server = SmtpServer()
+    server.inbox = RefusingInbox()
+    for key, value in mail_config(server.port).items():
+        monkeypatch.setitem(app.config, key, value)
+    server.start()
+    try:
+        auth.login("sam")
+        file(client, board)
+        join_senders()
+    finally:
+        server.stop()
+    (row,) = rows(app)
+    assert row.status == "failed" and "dana@example.com" in row.last_error
+    client.post("/logout")
+    auth.login("lee")
+    text = client.get(f"/b/{board['board']}/settings").text
+    assert "Recipient address rejected" in text and "d***@example.com" in text
+    assert "dana@example.com" not in text
+
+
 def test_mail_is_given_up_after_the_last_retry_and_retry_now_revives_it(app, board, ctx):
     port = free_port()  # nothing listens there
     for key, value in mail_config(port).items():

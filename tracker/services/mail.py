@@ -37,6 +37,7 @@ from sqlalchemy import event, func, select, update
 
 from tracker import clock
 from tracker.domain import intake as intake_rules
+from tracker.domain import text
 from tracker.domain.errors import NotAllowed
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, OutboundMail, StatusLink
@@ -45,6 +46,9 @@ from tracker.services.common import Actor, lock_board
 log = logging.getLogger("tracker.mail")
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# Cancelled because the requester's data was erased (services.erasure): never sent, never
+# retried, not counted as a failure.
+CANCELLED = "erased"
 FILED, REPLY, DONE, CLOSED = "filed", "reply", "done", "closed"
 KINDS = (FILED, REPLY, DONE, CLOSED)
 # Minutes to wait after the 1st, 2nd, ... failed attempt; after the last, give up (about a
@@ -323,9 +327,10 @@ def _claim(mail_id: int) -> _Claimed | None:
 
 
 def _set(mail_id: int, **values: Any) -> None:
+    """Record a claimed row's outcome, unless it was cancelled meanwhile (an erasure)."""
     db.session.execute(
         update(OutboundMail)
-        .where(OutboundMail.id == mail_id)
+        .where(OutboundMail.id == mail_id, OutboundMail.status == PENDING)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -334,14 +339,14 @@ def _set(mail_id: int, **values: Any) -> None:
 
 def _record_failure(mail: _Claimed, error: Exception, result: Delivery) -> None:
     now = clock.now()
-    text = f"{type(error).__name__}: {error}"[:1000]
+    error_text = f"{type(error).__name__}: {error}"[:1000]
     given_up = _permanent(error) or mail.attempts >= MAX_ATTEMPTS
     if given_up:
-        _set(mail.id, status=FAILED, given_up_at=now, last_error=text)
+        _set(mail.id, status=FAILED, given_up_at=now, last_error=error_text)
         result.given_up += 1
     else:
         wait = timedelta(minutes=RETRY_MINUTES[mail.attempts - 1])
-        _set(mail.id, next_attempt_at=now + wait, last_error=text)
+        _set(mail.id, next_attempt_at=now + wait, last_error=error_text)
         result.retrying += 1
     log.warning(
         "mail.failed",
@@ -486,14 +491,9 @@ class MailSummary:
     failures: list[Failure]
 
 
-def mask(address: str) -> str:
-    """j***@example.com: enough to recognise, not enough to harvest."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
 def summary(board_id: int, *, failures: int = 5) -> MailSummary:
-    """The board's mail counts by status and its latest unresolved failures."""
+    """The board's mail counts by status and its latest unresolved failures (addresses
+    masked, in the To column and in the error text, which often quotes them)."""
     config = settings()
     counts = dict(
         db.session.execute(
@@ -507,7 +507,7 @@ def summary(board_id: int, *, failures: int = 5) -> MailSummary:
         .outerjoin(Card, Card.id == OutboundMail.card_id)
         .where(
             OutboundMail.board_id == board_id,
-            OutboundMail.status != SENT,
+            OutboundMail.status.in_((PENDING, FAILED)),
             OutboundMail.last_error != "",
         )
         .order_by(OutboundMail.last_attempt_at.desc(), OutboundMail.id.desc())
@@ -522,10 +522,10 @@ def summary(board_id: int, *, failures: int = 5) -> MailSummary:
         [
             Failure(
                 row.last_attempt_at,
-                mask(row.to_address),
+                text.mask_address(row.to_address),
                 row.kind,
                 ref or "",
-                row.last_error,
+                text.mask_addresses(row.last_error),
                 row.status,
                 row.next_attempt_at,
                 row.attempts,
@@ -547,7 +547,8 @@ def card_mail(card_id: int) -> list[OutboundMail]:
 def retry_now(board_id: int, actor: Actor) -> int:
     """A lead sends the board's waiting and given-up mail again now; returns how many.
 
-    Given-up mail starts its retries afresh; mail a sender holds right now is left to it.
+    Given-up mail starts its retries afresh; mail a sender holds right now is left to it;
+    mail an erasure cancelled is never touched (its status is neither of these).
     The sending itself happens after the commit, in the background.
     """
     if not actor.is_lead:
