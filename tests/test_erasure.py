@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import PASSWORD, actor, make_board, make_user
+from tests.helpers import PASSWORD, actor, everything_in_the_database, make_board, make_user
 from tests.test_mail import Inbox, SmtpServer, join_senders, mail_config
 from tracker.domain import history
 from tracker.extensions import db
@@ -93,17 +93,6 @@ def requests(app, smtp, monkeypatch):
         }
         db.session.remove()
     return ids
-
-
-def everything_in_the_database(app) -> str:
-    """Every row of every table as text, for "is it anywhere?" checks."""
-    with app.app_context():
-        text = []
-        for table in db.metadata.sorted_tables:
-            for row in db.session.execute(select(table)):
-                text.append(json.dumps([str(value) for value in row]))
-        db.session.remove()
-    return "\n".join(text).lower()
 
 
 def test_find_matches_email_or_name_on_the_card_or_in_its_history(app, ctx, requests):

@@ -213,6 +213,7 @@ def erase(card_ids: list[Any]) -> Erased:
         ).scalars():
             mails += 1
             row.to_address = row.body = PLACEHOLDER
+            row.link_seed = None
             row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
             if row.status in (mail.PENDING, mail.FAILED):  # never to be sent, nor retried
                 row.status, row.given_up_at, row.last_error = mail.CANCELLED, now, CANCELLED

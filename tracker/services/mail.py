@@ -61,6 +61,9 @@ SMTP_TIMEOUT = 10  # seconds, for connecting and for each reply of the server
 BATCH = 50
 _QUEUED = "weatherboard_mail_queued"  # session.info flag: this transaction wrote mail
 _THREAD_NAME = "weatherboard-mail"
+# Where the "filed" mail's status link goes; the sender puts the link there and keeps it
+# nowhere (the stored body keeps this mark).
+LINK_MARK = "[your status link: in the email only]"
 _ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
 
 
@@ -132,7 +135,9 @@ def _render(kind: str, **values: Any) -> str:
     return current_app.jinja_env.get_template(f"mail/{kind}.txt").render(**values)
 
 
-def _queue(card: Card, kind: str, subject: str, **values: Any) -> OutboundMail | None:
+def _queue(
+    card: Card, kind: str, subject: str, *, link_seed: str | None = None, **values: Any
+) -> OutboundMail | None:
     address = _recipient(card)
     if address is None:
         return None
@@ -144,6 +149,7 @@ def _queue(card: Card, kind: str, subject: str, **values: Any) -> OutboundMail |
         to_address=address,
         subject=_one_line(f"[{card.ref}] {subject}: {card.title}")[:300],
         body=_render(kind, card=card, greeting=_one_line(card.requester or ""), **values),
+        link_seed=link_seed,
         status=PENDING,
         created_at=now,
         attempts=0,
@@ -180,9 +186,14 @@ def _plain_status(card: Card) -> intake_rules.PlainStatus:
     )
 
 
-def queue_filed(card: Card, status_token: str) -> OutboundMail | None:
-    """The mail that tells the requester their request was filed, with its status link."""
-    return _queue(card, FILED, "We have your request", link=_status_url(status_token))
+def queue_filed(card: Card, link_seed: str) -> OutboundMail | None:
+    """The mail that tells the requester their request was filed, with its status link.
+
+    The link is not written into the stored body: the sender derives its token from
+    link_seed and the secret key (domain.intake.status_token) when it sends, then forgets
+    the seed, so the database never holds the token (only the link's hash, as always).
+    """
+    return _queue(card, FILED, "We have your request", link=LINK_MARK, link_seed=link_seed)
 
 
 def queue_reply(card: Card, body: str, author: str) -> OutboundMail | None:
@@ -234,6 +245,17 @@ class _Claimed:
     subject: str
     body: str
     attempts: int
+    link_seed: str | None
+
+
+def _body(mail: _Claimed) -> str:
+    """The body to send: the stored one with the status link put in its place."""
+    if not mail.link_seed:
+        return mail.body
+    token = intake_rules.status_token(current_app.config["SECRET_KEY"], mail.link_seed)
+    # The template's own mark is the last one: the title and name above it are user text.
+    head, mark, tail = mail.body.rpartition(LINK_MARK)
+    return head + _status_url(token) + tail if mark else mail.body
 
 
 def _message(mail: _Claimed, config: Settings) -> EmailMessage:
@@ -245,7 +267,7 @@ def _message(mail: _Claimed, config: Settings) -> EmailMessage:
     domain = parseaddr(config.sender)[1].rpartition("@")[2] or "weatherboard.invalid"
     message["Message-ID"] = make_msgid(f"mail{mail.id}", domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no autoreplies, please
-    message.set_content(mail.body)
+    message.set_content(_body(mail))
     return message
 
 
@@ -320,6 +342,7 @@ def _claim(mail_id: int) -> _Claimed | None:
                 OutboundMail.subject,
                 OutboundMail.body,
                 OutboundMail.attempts,
+                OutboundMail.link_seed,
             ).where(OutboundMail.id == mail_id)
         ).one()
     db.session.commit()
@@ -389,7 +412,7 @@ def deliver_pending(limit: int = BATCH) -> Delivery:
                 if server is None or isinstance(error, OSError | smtplib.SMTPServerDisconnected):
                     break  # the server is away: the others wait for the next run
                 continue
-            _set(mail.id, status=SENT, sent_at=clock.now(), last_error="")
+            _set(mail.id, status=SENT, sent_at=clock.now(), last_error="", link_seed=None)
             result.sent += 1
     finally:
         if server is not None:
