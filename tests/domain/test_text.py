@@ -47,3 +47,8 @@ def test_mentions_of_an_erased_person_are_replaced_whatever_the_case_or_spacing(
     erased = text.erase_mentions(written, ["Jane Roe", "jane.roe@example.com"], "[erased]")
     assert erased == "[erased] ([erased]) called; [erased] again. Janet stays."
     assert text.erase_mentions("Ab", ["", " "], "[erased]") == "Ab"
+
+
+def test_a_csv_document_neutralises_every_cell_and_keeps_numbers():
+    document = text.csv_document([["name", "n"], ["=1+1", 3], ["-x", -2.5], ["ok", None]])
+    assert document.splitlines() == ["name,n", "'=1+1,3", "'-x,-2.5", "ok,"]
