@@ -52,3 +52,10 @@ def test_mentions_of_an_erased_person_are_replaced_whatever_the_case_or_spacing(
 def test_a_csv_document_neutralises_every_cell_and_keeps_numbers():
     document = text.csv_document([["name", "n"], ["=1+1", 3], ["-x", -2.5], ["ok", None]])
     assert document.splitlines() == ["name,n", "'=1+1,3", "'-x,-2.5", "ok,"]
+
+
+def test_markup_stays_markup_without_its_bidirectional_controls():
+    from markupsafe import Markup
+
+    cleaned = text.strip_bidi(Markup("<b>a\u202eb</b>"))
+    assert isinstance(cleaned, Markup) and cleaned == Markup("<b>ab</b>")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+S = TypeVar("S", bound=str)
 
 # Addresses as they appear inside error text (quoted, in angle brackets, in a dict's repr).
 _ADDRESS = re.compile(r"[^@\s<>\"'(),;:\[\]]+@[^@\s<>\"'(),;:\[\]]+\.[^@\s<>\"'(),;:\[\].]+")
@@ -21,7 +22,7 @@ _ADDRESS = re.compile(r"[^@\s<>\"'(),;:\[\]]+@[^@\s<>\"'(),;:\[\]]+\.[^@\s<>\"'(
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and the marks
 # (U+200E, U+200F, U+061C): they reorder the text around them on screen.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
 
 
 def mask_address(address: str) -> str:
@@ -52,10 +53,11 @@ def csv_document(rows: Iterable[Iterable[Any]]) -> str:
     return out.getvalue()
 
 
-def strip_bidi(value: str) -> str:
+def strip_bidi(value: S) -> S:
     """The text without bidirectional control characters (they can make a title read
-    backwards, hiding what it says); right-to-left letters themselves are kept."""
-    return _BIDI.sub("", value)
+    backwards, hiding what it says); right-to-left letters themselves are kept. A str
+    subclass keeps its type (markupsafe's Markup translates to Markup)."""
+    return value.translate(_BIDI)
 
 
 def erase_mentions(value: str, mentions: Iterable[str], placeholder: str) -> str:
