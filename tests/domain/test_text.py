@@ -47,6 +47,7 @@ def test_mentions_of_an_erased_person_are_replaced_whatever_the_case_or_spacing(
     erased = text.erase_mentions(written, ["Jane Roe", "jane.roe@example.com"], "[erased]")
     assert erased == "[erased] ([erased]) called; [erased] again. Janet stays."
     assert text.erase_mentions("Ab", ["", " "], "[erased]") == "Ab"
+    assert text.erase_mentions("Sample by Sam, sam.", ["Sam"], "[x]") == "Sample by [x], [x]."
 
 
 def test_a_csv_document_neutralises_every_cell_and_keeps_numbers():

@@ -70,4 +70,5 @@ def erase_mentions(value: str, mentions: Iterable[str], placeholder: str) -> str
         r"\s+".join(re.escape(w) for w in mention)
         for mention in sorted(words, key=lambda m: -len(" ".join(m)))
     )
-    return re.sub(pattern, placeholder, value, flags=re.IGNORECASE)
+    # Whole words only: erasing "Sam" leaves "Sample" alone.
+    return re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", placeholder, value, flags=re.IGNORECASE)
