@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -80,3 +82,14 @@ class Auth:
 
     def logout(self):
         return self.client.post("/logout")
+
+
+def everything_in_the_database(app) -> str:
+    """Every row of every table as text (lower case), for "is it anywhere?" checks."""
+    with app.app_context():
+        text = []
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(select(table)):
+                text.append(json.dumps([str(value) for value in row]))
+        db.session.remove()
+    return "\n".join(text).lower()

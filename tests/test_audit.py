@@ -19,7 +19,7 @@ from tests.helpers import PASSWORD, actor, column, lane, make_board, make_card, 
 from tracker import database
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
-from tracker.models import AuditEvent, Board
+from tracker.models import AuditEvent, Board, User
 from tracker.services import audit, boards, cards, intake
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,3 +289,44 @@ def test_bad_filter_values_are_ignored_not_errors(client, auth, site):
         page = client.get("/admin/audit?" + query)
         assert page.status_code == 200, query
         assert "<script>" not in page.text
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_both_audit_exports_neutralise_names_a_spreadsheet_would_run(app, client, site):
+    tricky = {"lee": '=HYPERLINK("http://evil.example","x")', "ann": "@SUM(A1)"}
+    with app.app_context():
+        for who, name in tricky.items():
+            db.session.get(User, site[who]).name = name
+        db.session.commit()
+        team = db.session.get(Board, site["team"])
+        boards.set_membership(team, _user(site["ann"]), "viewer")  # audited, by nobody
+        audit.record(
+            "membership.changed",
+            actor_id=site["lee"],
+            board_id=site["team"],
+            target_type="user",
+            target_id=site["ann"],
+            detail={"role": ["viewer", "member"]},
+        )
+        db.session.commit()
+        db.session.remove()
+    for who, path in (("ada", "/admin/audit.csv"), ("lee", f"/b/{site['team']}/audit.csv")):
+        reader = app.test_client()
+        reader.post("/login", data={"username": who, "password": PASSWORD})
+        answer = reader.get(path)
+        assert answer.status_code == 200, path
+        rows = list(csv.reader(io.StringIO(answer.text)))
+        cells = [cell for row in rows for cell in row]
+        assert "'" + tricky["lee"] in cells, path
+        assert not [cell for cell in cells if cell.startswith(FORMULA_START)], path
+
+
+def test_every_csv_export_is_written_by_the_one_neutralising_function():
+    writers = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tracker").rglob("*.py")
+        if "csv.writer(" in path.read_text() or "DictWriter(" in path.read_text()
+    ]
+    assert writers == ["tracker/domain/text.py"]

@@ -7,23 +7,35 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tests.helpers import PASSWORD, actor, make_board, make_user
-from tests.test_mail import SmtpServer, join_senders, mail_config
+from tests.helpers import PASSWORD, actor, everything_in_the_database, make_board, make_user
+from tests.test_mail import Inbox, SmtpServer, join_senders, mail_config
 from tracker.domain import history
 from tracker.extensions import db
 from tracker.models import AuditEvent, Board, Card, CardEvent, OutboundMail, User
-from tracker.services import cards, erasure, intake
+from tracker.services import cards, erasure, intake, mail
 from tracker.services.common import snapshot
 
 NAME, EMAIL = "Jane Roe", "jane.roe@example.com"
 OTHER_NAME, OTHER_EMAIL = "Rick Other", "rick@example.com"
 
 
+class RefusingInbox(Inbox):
+    """Refuses the upper-case spelling of Jane's address for good, quoting it back (as real
+    servers do), so the error the outbox keeps holds her address."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == EMAIL.upper():
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
 @pytest.fixture
 def smtp():
     server = SmtpServer()
+    server.inbox = RefusingInbox()
     server.start()
     yield server
     server.stop()
@@ -32,7 +44,7 @@ def smtp():
 def file(board, who, title, name, email):
     values = {
         "title": title,
-        "description": "Checkout fails.",
+        "description": f"Checkout fails for {name} ({email}).",
         "requester": name,
         "requester_email": email,
         "severity": "S3",
@@ -44,8 +56,10 @@ def file(board, who, title, name, email):
 
 @pytest.fixture
 def requests(app, smtp, monkeypatch):
-    """Jane filed two requests on two boards (one was mailed and sent, one has an unsent
-    reply); a third card named her once and was edited to someone else; Rick filed one."""
+    """Jane filed two requests on two boards (one was mailed and sent, then got a reply
+    that is still unsent; the other's mail was refused by the server, which quoted her
+    address); a third card named her once and was edited to someone else; Rick filed one.
+    Her name and address are also in descriptions and a reply."""
     for key, value in mail_config(smtp.port).items():
         monkeypatch.setitem(app.config, key, value)
     with app.app_context():
@@ -62,7 +76,7 @@ def requests(app, smtp, monkeypatch):
         rick = file(team, support, "Slow page", OTHER_NAME, OTHER_EMAIL)
         join_senders()  # the "filed" mails go out
         smtp.stop()
-        intake.add_comment(team.id, support, first.id, "We are on it.", "reply")
+        intake.add_comment(team.id, support, first.id, f"Hello {NAME}, we are on it.", "reply")
         join_senders()  # the reply fails: it stays pending, to be retried
         lead = actor(lee, "lead")
         third = cards.create_card(
@@ -79,17 +93,6 @@ def requests(app, smtp, monkeypatch):
         }
         db.session.remove()
     return ids
-
-
-def everything_in_the_database(app) -> str:
-    """Every row of every table as text, for "is it anywhere?" checks."""
-    with app.app_context():
-        text = []
-        for table in db.metadata.sorted_tables:
-            for row in db.session.execute(select(table)):
-                text.append(json.dumps([str(value) for value in row]))
-        db.session.remove()
-    return "\n".join(text).lower()
 
 
 def test_find_matches_email_or_name_on_the_card_or_in_its_history(app, ctx, requests):
@@ -118,7 +121,7 @@ def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, request
             board.id: board.version for board in db.session.execute(select(Board)).scalars()
         }
         done = erasure.erase(chosen)
-        assert (done.cards, done.mails, done.cancelled) == (3, 3, 1)
+        assert (done.cards, done.mails, done.cancelled) == (3, 3, 2)
         events_after = [
             (e.id, e.card_id, e.kind, e.at, e.actor_id, sorted(e.changes))
             for e in db.session.execute(select(CardEvent).order_by(CardEvent.id)).scalars()
@@ -146,8 +149,8 @@ def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, request
         }
         assert {m.to_address for m in mails.values()} == {"[erased]"}
         assert {m.body for m in mails.values()} == {"[erased]"}
-        assert sorted(m.status for m in mails.values()) == ["failed", "sent", "sent"]
-        assert all(m.status != "pending" for m in mails.values())
+        # Sent stays sent; the refused and the waiting mail are cancelled, not failed.
+        assert sorted(m.status for m in mails.values()) == ["erased", "erased", "sent"]
         assert {b.id: b.version for b in db.session.execute(select(Board)).scalars()} == {
             board_id: version + 1 for board_id, version in versions.items()
         }
@@ -180,6 +183,7 @@ def test_the_erasure_is_audited_per_board_without_the_values(app, requests):
         ]
         assert found[0].detail["events"] >= 3 and found[0].detail["mails"] == 2
         assert found[0].detail["mails_cancelled"] == 1
+        assert found[1].detail["mails_cancelled"] == 1
         assert found[1].detail["cards"] == ["SUP-1"]
         dumped = json.dumps([r.detail for r in found]).lower()
         assert "jane" not in dumped and "example.com" not in dumped
@@ -211,3 +215,31 @@ def test_only_admins_can_search_or_erase(app, requests):
     )
     assert refused.status_code == 403
     assert EMAIL in everything_in_the_database(app)
+
+
+def test_retry_now_never_sends_mail_that_erasure_cancelled(app, requests, smtp):
+    smtp.start()
+    jane = [requests["first"], requests["second"]]
+    with app.app_context():
+        lee = db.session.execute(select(User).where(User.username == "lee")).scalar_one()
+        olga = make_user("olga", board=db.session.get(Board, requests["other"]), role="lead")
+        erasure.erase(jane)
+        before = len(smtp.inbox.messages)
+        others_unsent = db.session.execute(
+            select(func.count()).where(
+                OutboundMail.board_id == requests["team"],
+                OutboundMail.card_id.not_in(jane),
+                OutboundMail.status.in_(("pending", "failed")),
+            )
+        ).scalar_one()  # Rick's mail, when the stopped server refused it
+        assert mail.retry_now(requests["team"], actor(lee, "lead")) == others_unsent
+        assert mail.retry_now(requests["other"], actor(olga, "lead")) == 0
+        join_senders()
+        statuses = db.session.execute(
+            select(OutboundMail.status).where(OutboundMail.card_id.in_(jane))
+        ).scalars()
+        assert sorted(statuses) == ["erased", "erased", "sent"]
+        db.session.remove()
+    recipients = [to for tos, _ in smtp.inbox.messages[before:] for to in tos]
+    assert "[erased]" not in recipients and EMAIL not in recipients
+    assert len(recipients) == others_unsent

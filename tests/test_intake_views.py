@@ -3,6 +3,7 @@ request page, comments, and the status link's boundaries."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -391,8 +392,57 @@ def status_path(text: str) -> str:
 
 def make_link(client, ids, card_id) -> str:
     made = client.post(url(ids, f"/requests/{card_id}/status-link"), data={"action": "create"})
-    assert made.status_code == 303 and made.headers["Location"].endswith("#status-link")
-    return status_path(client.get(made.headers["Location"]).text)
+    assert made.status_code == 200 and "Cache-Control" in made.headers
+    return status_path(made.text)
+
+
+def session_data(app, client) -> str:
+    """The session cookie as the app reads it (signed, not encrypted: anyone can)."""
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    if cookie is None:
+        return ""
+    return json.dumps(app.session_interface.get_signing_serializer(app).loads(cookie.value))
+
+
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+def assert_private(response) -> None:
+    for name, value in PRIVATE.items():
+        assert value in response.headers.get(name, ""), (name, response.headers.get(name))
+    assert response.headers.get("X-Robots-Tag", "").startswith("noindex")
+
+
+def test_a_new_status_link_stays_out_of_the_session_and_of_caches(app, client, auth, board):
+    auth.login("sam")
+    card_id = card_id_of(file(client, board))
+    for headers in ({}, HX):
+        made = client.post(
+            url(board, f"/requests/{card_id}/status-link"),
+            data={"action": "create"},
+            headers=headers,
+        )
+        cookie_after_post = session_data(app, client)
+        shown = made if made.status_code == 200 else client.get(made.headers["Location"])
+        token = status_path(shown.text).rsplit("/", 1)[1]
+        assert token not in cookie_after_post and token not in session_data(app, client)
+        assert "no-store" in shown.headers.get("Cache-Control", "")
+        assert 'hx-history="false"' in shown.text  # nor in htmx's history cache
+        assert client.get(f"/status/{token}").status_code == 200
+    later = client.get(url(board, f"/requests/{card_id}"))
+    assert "/status/" not in later.text  # shown once
+
+
+def test_the_status_page_and_its_not_found_answer_are_private_alike(app, client, auth, board):
+    for unknown in ("/status/" + "A" * 43, "/status/short", "/status/" + "x" * 500):
+        answer = client.get(unknown)
+        assert answer.status_code == 404, unknown
+        assert_private(answer)
+    auth.login("sam")
+    link = make_link(client, board, card_id_of(file(client, board)))
+    auth.logout()
+    assert_private(client.get(link))
+    assert_private(client.get(link[:-1] + ("B" if link[-1] != "B" else "C")))
 
 
 def test_the_status_link_shows_replies_and_never_internal_notes(app, client, auth, board):

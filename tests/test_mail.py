@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import func, select
 
-from tests.helpers import actor, column, lane, make_board, make_user
+from tests.helpers import actor, column, everything_in_the_database, lane, make_board, make_user
 from tracker import clock, config
 from tracker.domain.errors import NotAllowed
 from tracker.extensions import db
@@ -200,7 +200,7 @@ def test_filing_mails_the_requester_a_working_status_link(app, client, auth, boa
         db.session.remove()
     (row,) = rows(app)
     assert (row.kind, row.status, row.attempts, row.last_error) == ("filed", "sent", 1, "")
-    assert path in row.body
+    assert path not in row.body and row.link_seed is None  # nor the seed, once sent
 
 
 def test_the_filer_and_the_request_page_say_the_requester_is_emailed(
@@ -362,6 +362,65 @@ def test_leads_see_failures_and_retry_now(app, client, auth, board, monkeypatch)
     client.post("/logout")
     auth.login("sam")
     assert client.post(f"/b/{board['board']}/settings/mail/retry").status_code == 403
+
+
+def test_the_status_token_is_in_no_stored_column_before_or_after_the_mail_is_sent(
+    app, client, auth, board, monkeypatch
+):
+    server = SmtpServer()  # not started yet: the "filed" mail waits in the outbox
+    for key, value in mail_config(server.port).items():
+        monkeypatch.setitem(app.config, key, value)
+    auth.login("sam")
+    file(client, board)
+    join_senders()
+    waiting = everything_in_the_database(app)
+    server.start()
+    try:
+        with app.app_context(), clock.fixed(clock.now() + timedelta(minutes=2)):
+            assert mail.deliver_pending().sent == 1
+            db.session.remove()
+        ((_, message),) = server.inbox.wait_for(1)
+    finally:
+        server.stop()
+    path = LINK.search(message.get_content()).group(1)
+    token = path.rsplit("/", 1)[1]
+    sent = everything_in_the_database(app)
+    assert token.lower() not in waiting and token.lower() not in sent
+    (row,) = rows(app)
+    assert row.status == "sent" and "/status/" not in row.body
+    client.post("/logout")
+    page = client.get(path)  # the mailed link works
+    assert page.status_code == 200 and "Invoices show the wrong VAT rate" in page.text
+
+
+class RefusingInbox(Inbox):
+    """A server that refuses every recipient for good and quotes the address back."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_the_settings_page_masks_addresses_in_the_error_text_too(
+    app, client, auth, board, monkeypatch
+):
+    server = SmtpServer()
+    server.inbox = RefusingInbox()
+    for key, value in mail_config(server.port).items():
+        monkeypatch.setitem(app.config, key, value)
+    server.start()
+    try:
+        auth.login("sam")
+        file(client, board)
+        join_senders()
+    finally:
+        server.stop()
+    (row,) = rows(app)
+    assert row.status == "failed" and "dana@example.com" in row.last_error
+    client.post("/logout")
+    auth.login("lee")
+    text = client.get(f"/b/{board['board']}/settings").text
+    assert "Recipient address rejected" in text and "d***@example.com" in text
+    assert "dana@example.com" not in text
 
 
 def test_mail_is_given_up_after_the_last_retry_and_retry_now_revives_it(app, board, ctx):

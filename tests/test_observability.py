@@ -321,3 +321,20 @@ def test_gunicorn_keeps_no_access_log_of_paths_unless_asked(monkeypatch):
     assert runpy.run_path("gunicorn.conf.py")["accesslog"] is None
     monkeypatch.setenv("GUNICORN_ACCESSLOG", "-")
     assert runpy.run_path("gunicorn.conf.py")["accesslog"] == "-"
+
+
+def test_invented_http_methods_add_no_metric_series(client):
+    def series() -> set[tuple[str, tuple]]:
+        return {
+            (s.name, tuple(sorted(s.labels.items())))
+            for family in REGISTRY.collect()
+            if family.name.startswith("tracker_http")
+            for s in family.samples
+        }
+
+    client.open("/healthz", method="BREW0")  # the "other" series exist from here on
+    before = series()
+    for n in range(50):
+        assert client.open("/healthz", method=f"BREW{n}").status_code == 405
+    assert series() == before
+    assert sample("tracker_http_requests_total", endpoint="none", method="other", status="405")

@@ -333,3 +333,18 @@ def test_warm_reports_stores_finished_periods_ahead_of_the_first_view(app):
             db.session.execute(select(func.count()).select_from(ReportPeriodCache)).scalar_one()
             >= 2
         )
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_csv_export_neutralises_sprint_names_a_spreadsheet_would_run(client, auth, team, now):
+    names = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2", "@SUM(A1)"]
+    sprints = db.session.execute(select(Sprint).order_by(Sprint.start_on)).scalars().all()
+    for sprint, name in zip(sprints, names, strict=True):
+        sprint.name = name
+    db.session.commit()
+    auth.login("viewer")
+    rows = list(csv.reader(io.StringIO(client.get(f"/b/{team}/report.csv").text)))
+    assert [row[0] for row in rows[1:]] == ["'" + name for name in names]
+    assert not [cell for row in rows for cell in row if cell.startswith(FORMULA_START)]

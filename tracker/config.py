@@ -32,6 +32,9 @@ DEFAULTS: dict[str, object] = {
     # Redis down: count in this process's memory meanwhile rather than refuse every login.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "ARCHIVE_PAGE_SIZE": 50,
+    # The largest request body accepted, in bytes; a bigger one is answered 413 before it is
+    # read (the longest form, a request with its description, is far below this).
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 
 
@@ -95,6 +98,15 @@ def _from_environment(app) -> None:
     # redis://127.0.0.1:6379/0, so they all share one count.
     if os.environ.get("TRACKER_RATELIMIT_STORAGE_URL", "").strip():
         app.config["RATELIMIT_STORAGE_URI"] = os.environ["TRACKER_RATELIMIT_STORAGE_URL"].strip()
+    # TRACKER_MAX_CONTENT_LENGTH: the largest request body accepted, in bytes (default 1 MiB).
+    limit = os.environ.get("TRACKER_MAX_CONTENT_LENGTH", "").strip()
+    if limit:
+        if not limit.isdigit() or int(limit) < 1:
+            raise ConfigError(
+                "TRACKER_MAX_CONTENT_LENGTH must be a number of bytes, e.g. 1048576; "
+                f"got {limit!r}."
+            )
+        app.config["MAX_CONTENT_LENGTH"] = int(limit)
     # TRACKER_SQL_ECHO=1: log every SQL statement (debugging only).
     app.config["SQLALCHEMY_ECHO"] = _env_flag("TRACKER_SQL_ECHO")
     _mail_from_environment(app)

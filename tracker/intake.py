@@ -9,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_htmx import make_response
@@ -25,8 +24,13 @@ from tracker.services import board_view, intake, mail
 
 bp = Blueprint("intake", __name__)
 BOARD = "/b/<int:board_id>"
-# Where the request page finds a status link made a moment ago (shown once, then gone).
-NEW_LINK = "intake_new_status_link"
+# A status link is a password to its request: pages that show one are neither cached,
+# nor indexed, nor named in a Referer header of the links they hold.
+PRIVATE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
 
 
 def _intake_form(board_id: int) -> IntakeForm:
@@ -88,14 +92,8 @@ def my_requests(board_id: int):
     return render_template("intake/my_requests.html", board=board, actor=actor, rows=rows)
 
 
-def _request_context(board, actor, card_id, *, form=None, error=None):
+def _request_context(board, actor, card_id, *, form=None, error=None, new_link=None):
     page = intake.request_page(board, card_id)
-    new_link = session.get(NEW_LINK)
-    if new_link and new_link.get("card_id") == page.card.id:
-        session.pop(NEW_LINK)
-        new_link = url_for("intake.status", token=new_link["token"], _external=True)
-    else:
-        new_link = None
     return {
         "board": board,
         "actor": actor,
@@ -112,9 +110,11 @@ def _request_context(board, actor, card_id, *, form=None, error=None):
     }
 
 
-def _request_response(board, actor, card_id, *, form=None, error=None, status=200, notice=None):
+def _request_response(
+    board, actor, card_id, *, form=None, error=None, status=200, notice=None, new_link=None
+):
     """The request: the #request fragment for htmx, else the page."""
-    context = _request_context(board, actor, card_id, form=form, error=error)
+    context = _request_context(board, actor, card_id, form=form, error=error, new_link=new_link)
     if htmx and not htmx.boosted:
         response = make_response(
             render_template("intake/_request.html", notice=notice, **context), status
@@ -167,10 +167,21 @@ def status_link(board_id: int, card_id: int):
     if not form.validate_on_submit():
         raise InvalidRequest("Make or revoke a status link.")
     if form.action.data == "create":
+        # Shown in this answer only: never in the session cookie, never in a cache, and the
+        # address bar shows the request page with htmx (reloading does not show it again).
         made = intake.create_status_link(board.id, actor, card_id)
-        session[NEW_LINK] = {"card_id": made.link.card_id, "token": made.token}
-        flash("New status link made: copy it now, it is shown only this once.", "info")
-    elif intake.revoke_status_link(board.id, actor, card_id):
+        link = url_for("intake.status", token=made.token, _external=True)
+        notice = "New status link made: copy it now, it is shown only this once."
+        if not htmx or htmx.boosted:
+            flash(notice, "info")
+        response = _request_response(board, actor, card_id, notice=notice, new_link=link)
+        response.headers.update(PRIVATE)
+        if htmx:
+            response.headers["HX-Replace-Url"] = url_for(
+                "intake.show", board_id=board.id, card_id=card_id
+            )
+        return response
+    if intake.revoke_status_link(board.id, actor, card_id):
         flash("Status link revoked: it no longer works.", "info")
     else:
         flash("There was no working status link to revoke.", "info")
@@ -181,8 +192,13 @@ def status_link(board_id: int, card_id: int):
 def status(token: str):
     """The requester's view through a status link: no login, title, status and replies only."""
     shown = intake.public_status(token)
-    response = make_response(render_template("intake/status.html", shown=shown))
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
+    return make_response(render_template("intake/status.html", shown=shown))
+
+
+@bp.after_request
+def _private_status_page(response):
+    """The status page and its not-found answer alike: a guessed token learns nothing from
+    the headers, and no answer about a token is cached, indexed or referred on."""
+    if request.endpoint == "intake.status":
+        response.headers.update(PRIVATE)
     return response

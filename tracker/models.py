@@ -322,7 +322,11 @@ class OutboundMail(db.Model):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    # pending (to send, or to retry), sent, or failed (given up after the last attempt).
+    # The "filed" mail's status link, until it is sent: a random seed from which, with the
+    # secret key, the sender derives the link's token (services.mail). Never the token.
+    link_seed: Mapped[str | None] = mapped_column(String(64))
+    # pending (to send, or to retry), sent, failed (given up after the last attempt), or
+    # erased (cancelled by an erasure: never sent, never retried).
     status: Mapped[str] = mapped_column(String(8), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,6 +59,11 @@ _OFF = {"0", "off", "false", "no"}
 _QUIET_TABLES = frozenset({"card", "card_event"})
 
 
+_HTTP_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
+)
+
+
 @dataclass(frozen=True)
 class Metrics:
     requests: Counter
@@ -142,15 +147,22 @@ def _start_request() -> None:
     g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
+def method_label(method: str) -> str:
+    """The request's method as a metrics label: the client chooses it, so any method HTTP
+    does not define is counted as "other" (each new label value would be a new series)."""
+    return method if method in _HTTP_METHODS else "other"
+
+
 def _finish_request(response):
     endpoint = request.endpoint or "none"
     status = response.status_code
+    method = method_label(request.method)
     m = metrics()
-    m.requests.labels(endpoint, request.method, str(status)).inc()
+    m.requests.labels(endpoint, method, str(status)).inc()
     started = g.get("request_started")
     seconds = time.perf_counter() - started if started is not None else None
     if seconds is not None:
-        m.latency.labels(endpoint, request.method).observe(seconds)
+        m.latency.labels(endpoint, method).observe(seconds)
     rid = g.get("request_id")
     if rid:
         response.headers[REQUEST_ID_HEADER] = rid

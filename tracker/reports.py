@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -11,7 +9,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from tracker.access import can, load_board
-from tracker.domain import capacity
+from tracker.domain import capacity, text
 from tracker.domain.errors import InvalidRequest
 from tracker.forms import ReportSettingsForm, SprintForm
 from tracker.services import reports
@@ -91,14 +89,18 @@ def export(board_id: int):
     board, _actor = load_board(board_id)
     count, until = _range()
     report = reports.build_report(board, count=count, until=until)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    for load, emergency in zip(report.loads, report.expedite, strict=True):
-        writer.writerow(csv_row(report, load, emergency))
+    body = text.csv_document(
+        [
+            CSV_HEADER,
+            *(
+                csv_row(report, load, emergency)
+                for load, emergency in zip(report.loads, report.expedite, strict=True)
+            ),
+        ]
+    )
     name = f"capacity-report-board-{board.id}-{report.today.isoformat()}.csv"
     return Response(
-        out.getvalue(),
+        body,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -237,8 +239,8 @@ def fmt(value: float | None) -> str:
     """A figure for people: one decimal at most, none when whole."""
     if value is None:
         return "–"
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    shown = f"{value:.1f}"
+    return shown[:-2] if shown.endswith(".0") else shown
 
 
 def duration(value: timedelta | None) -> str:

@@ -76,3 +76,28 @@ def test_support_files_an_s2_and_sees_it_in_my_requests(page: Page, live_server,
         .order_by(Card.rank)
     ).scalars()
     assert list(ready) == ["Checkout fails for card payments", "Slow search"]
+
+
+def test_a_new_status_link_shows_once_and_the_address_bar_shows_the_request(
+    page: Page, live_server, board_id
+):
+    log_in(page, live_server, "sam", board_id)
+    page.get_by_role("link", name="File a request").click()
+    page.get_by_label("Short summary").fill("Refunds are late")
+    page.get_by_label("What happened").fill("Three refunds wait since Monday.")
+    page.get_by_label(re.compile(r"^S3")).check()
+    page.get_by_label("Component").select_option("Checkout")
+    page.get_by_label("Environment").fill("production")
+    page.get_by_label("Requester's name").fill("Dana Customer")
+    page.get_by_role("button", name="File the request").click()
+    expect(page.get_by_role("heading", name=re.compile("Refunds are late"))).to_be_visible()
+    request_url = page.url
+
+    page.get_by_role("button", name="Make a status link").click()
+    link = page.locator("#new-link")
+    expect(link).to_have_value(re.compile(r"/status/[A-Za-z0-9_-]{43}$"))
+    assert page.url == request_url  # not the form's address: a reload shows no link
+    page.reload()
+    expect(page.get_by_role("heading", name=re.compile("Refunds are late"))).to_be_visible()
+    expect(page.locator("#new-link")).to_have_count(0)
+    expect(page.locator("#status-link")).to_contain_text("A status link is working")

@@ -80,3 +80,15 @@ def test_visibility_and_first_names():
         intake.check_visibility("public")
     assert intake.first_name("Sam Support Person") == "Sam"
     assert intake.first_name("  ") == ""
+
+
+def test_a_status_token_is_derived_from_the_seed_and_the_secret_alone():
+    token = intake.status_token("secret", "seed-1")
+    assert token == intake.status_token(b"secret", "seed-1")  # the sender gets it again
+    assert (
+        len(
+            {token, intake.status_token("other", "seed-1"), intake.status_token("secret", "seed-2")}
+        )
+        == 3
+    )
+    assert "seed-1" not in token and len(token) == 43 and token.isascii()

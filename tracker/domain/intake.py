@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,3 +121,14 @@ def first_name(name: str) -> str:
     """What the public status page calls a team member: the first word of their name."""
     parts = name.split()
     return parts[0] if parts else ""
+
+
+def status_token(secret: str | bytes, seed: str) -> str:
+    """The status link token the server derives from a random seed and its secret key.
+
+    The first mail's link is made this way so that the outbox keeps only the seed until the
+    mail is sent (then not even that): the database alone never gives the link.
+    """
+    key = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(key, b"weatherboard status link\0" + seed.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")

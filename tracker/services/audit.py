@@ -9,8 +9,6 @@ names, emails, typed usernames), passwords or tokens.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,6 +21,7 @@ from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker import clock
+from tracker.domain import text
 from tracker.extensions import db
 from tracker.models import AuditEvent, Board, User
 
@@ -218,25 +217,24 @@ def page(
 
 def export_csv(filters: Filters, *, board_id: int | None = None, timezone: str = "UTC") -> str:
     """The whole filtered log as CSV, oldest first."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    for row in _iter_rows(filters, board_id, timezone):
-        event = row.event
-        writer.writerow(
-            [
-                event.id,
-                event.at.isoformat(timespec="seconds"),
-                event.actor_id if event.actor_id is not None else "",
-                row.actor,
-                event.action,
-                event.board_id if event.board_id is not None else "",
-                row.target,
-                describe(event),
-                event.ip,
-            ]
-        )
-    return out.getvalue()
+    return text.csv_document(
+        [CSV_HEADER, *(_csv_row(row) for row in _iter_rows(filters, board_id, timezone))]
+    )
+
+
+def _csv_row(row: Row) -> list[Any]:
+    event = row.event
+    return [
+        event.id,
+        event.at.isoformat(timespec="seconds"),
+        event.actor_id if event.actor_id is not None else "",
+        row.actor,
+        event.action,
+        event.board_id if event.board_id is not None else "",
+        row.target,
+        describe(event),
+        event.ip,
+    ]
 
 
 def _iter_rows(filters: Filters, board_id: int | None, timezone: str) -> Iterator[Row]:

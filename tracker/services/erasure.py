@@ -1,14 +1,16 @@
 """Erasing a requester's personal data on request (admins).
 
 A requester's name and email live on their cards (requester, requester_email), in those
-cards' history (the `requester` values of created and edited events) and in the mail
-written to them (address and body). Erasure replaces each with a placeholder in one
-transaction: every event stays, with its kind, time and actor, so replaying the history
-still gives the card's state. Mail still waiting to go out is cancelled. The audit log
-records who erased how much on which board, never the erased values.
-
-Not rewritten: comments and card titles or descriptions, which are the team's own words
-(an admin edits a card by hand where they quote the requester).
+cards' history (the `requester` values of created and edited events), in the mail written
+to them (address, subject, body, and the mail server's error, which quotes the address),
+and wherever someone typed them: the card's title, description and other free text, the
+history of those fields, event reasons and comments. Erasure replaces each with a
+placeholder in one transaction: every event stays, with its kind, time and actor, and the
+free text is rewritten the same way on the card and in its history, so replaying the
+history still gives the card's state. Mail not sent yet (waiting, retrying or given up) is
+cancelled for good: no sender and no "Retry now" touches it again. The audit log records
+who erased how much on which board, never the erased values; status links keep only a
+hash, so neither holds the requester's data.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import String, cast, func, or_, select
 
 from tracker import clock
+from tracker.domain import text
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
-from tracker.models import Board, Card, CardEvent, OutboundMail
-from tracker.services import audit
+from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
+from tracker.services import audit, mail
 from tracker.services.common import lock_board
 
 PLACEHOLDER = "[erased]"
 # History fields that hold a requester's personal data, and what replaces a value there.
 ERASED_FIELDS = {"requester": PLACEHOLDER, "requester_email": ""}
+# Free text of a card where someone may have written the requester's name or address.
+FREE_TEXT = ("title", "description", "environment", "blocked_reason", "close_reason")
 MAX_MATCHES = 500
 CANCELLED = "Cancelled: the requester's personal data was erased."
 
@@ -127,12 +132,29 @@ class Erased:
     boards: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def _erase_changes(changes: dict[str, Any]) -> dict[str, Any]:
-    erased = dict(changes)
-    for name, placeholder in ERASED_FIELDS.items():
-        if name in erased:
-            erased[name] = [placeholder if value else value for value in erased[name]]
+def _erase_changes(changes: dict[str, Any], mentions: set[str]) -> dict[str, Any]:
+    erased = {}
+    for name, values in changes.items():
+        if name in ERASED_FIELDS:
+            values = [ERASED_FIELDS[name] if value else value for value in values]
+        elif isinstance(values, list):
+            values = [
+                text.erase_mentions(value, mentions, PLACEHOLDER)
+                if isinstance(value, str)
+                else value
+                for value in values
+            ]
+        erased[name] = values
     return erased
+
+
+def _mentions(card: Card, events: list[CardEvent]) -> set[str]:
+    """The requester names and addresses this card has held, now or in its history."""
+    found = {card.requester, card.requester_email}
+    for event in events:
+        for name in ERASED_FIELDS:
+            found.update(str(v) for v in (event.changes or {}).get(name, []) if v)
+    return {value for value in found if value and len(value.strip()) >= 3} - {PLACEHOLDER}
 
 
 def erase(card_ids: list[Any]) -> Erased:
@@ -152,38 +174,52 @@ def erase(card_ids: list[Any]) -> Erased:
     boards = {board_id: lock_board(board_id) for board_id in board_ids}  # lowest id first
     result = Erased()
     now = clock.now()
-    cards = db.session.execute(select(Card).where(Card.id.in_(ids)).order_by(Card.id)).scalars()
+    cards = list(
+        db.session.execute(select(Card).where(Card.id.in_(ids)).order_by(Card.id)).scalars()
+    )
     for card in cards:
         per_board = result.boards.setdefault(
             card.board_id, {"cards": [], "events": 0, "mails": 0, "cancelled": 0}
         )
         per_board["cards"].append(card.ref)
         result.cards += 1
+        events = list(
+            db.session.execute(
+                select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)
+            ).scalars()
+        )
+        mentions = _mentions(card, events)
         if card.requester:
             card.requester = PLACEHOLDER
         card.requester_email = ""
-        events = db.session.execute(
-            select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)
-        ).scalars()
+        for name in FREE_TEXT:
+            setattr(card, name, text.erase_mentions(getattr(card, name), mentions, PLACEHOLDER))
         for event in events:
             changes = event.changes or {}
-            erased = _erase_changes(changes)
-            if erased != changes:
+            erased = _erase_changes(changes, mentions)
+            reason = text.erase_mentions(event.reason, mentions, PLACEHOLDER)
+            if erased != changes or reason != event.reason:
                 event.changes = erased  # a new dict: the JSON column sees the change
+                event.reason = reason
                 per_board["events"] += 1
                 result.events += 1
-        cancelled = db.session.execute(
-            update(OutboundMail)
-            .where(OutboundMail.card_id == card.id, OutboundMail.status == "pending")
-            .values(status="failed", given_up_at=now, last_error=CANCELLED)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        mails = db.session.execute(
-            update(OutboundMail)
-            .where(OutboundMail.card_id == card.id)
-            .values(to_address=PLACEHOLDER, body=PLACEHOLDER)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        for comment in db.session.execute(
+            select(Comment).where(Comment.card_id == card.id)
+        ).scalars():
+            comment.body = text.erase_mentions(comment.body, mentions, PLACEHOLDER)
+        mails = cancelled = 0
+        for row in db.session.execute(
+            select(OutboundMail).where(OutboundMail.card_id == card.id)
+        ).scalars():
+            mails += 1
+            row.to_address = row.body = PLACEHOLDER
+            row.link_seed = None
+            row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
+            if row.status in (mail.PENDING, mail.FAILED):  # never to be sent, nor retried
+                row.status, row.given_up_at, row.last_error = mail.CANCELLED, now, CANCELLED
+                cancelled += 1
+            elif row.last_error:
+                row.last_error = PLACEHOLDER
         per_board["mails"] += mails
         per_board["cancelled"] += cancelled
         result.mails += mails

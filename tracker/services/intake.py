@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -227,8 +228,12 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
     )
     mailed = mail.will_mail(card)
     if mailed:
-        # The first mail carries the request's status link: the only time its token exists.
-        mail.queue_filed(card, _add_status_link(card, actor, clock.now()).token)
+        # The first mail carries the request's status link. Its token is derived from a
+        # random seed and the secret key when the mail is sent; the outbox keeps the seed.
+        seed = secrets.token_urlsafe(32)
+        token = intake.status_token(current_app.config["SECRET_KEY"], seed)
+        _add_status_link(card, actor, clock.now(), token=token)
+        mail.queue_filed(card, seed)
     state.board.version += 1  # as every card change does: open boards see it at once
     try:
         db.session.commit()
@@ -318,11 +323,12 @@ def create_status_link(board_id: int, actor: Actor, card_id: Any) -> NewStatusLi
 
 
 def _add_status_link(
-    card: Card, actor: Actor, now: datetime, *, replaced: int = 0
+    card: Card, actor: Actor, now: datetime, *, replaced: int = 0, token: str | None = None
 ) -> NewStatusLink:
     """Add a status link to the card (the caller revokes any other) and audit it. Its token
-    exists only in what this returns: only its hash is stored, and the audit row has neither."""
-    token = secrets.token_urlsafe(32)
+    (random unless given) exists only in what this returns: only its hash is stored, and the
+    audit row has neither."""
+    token = token or secrets.token_urlsafe(32)
     link = StatusLink(
         card_id=card.id, token_hash=_hash(token), created_at=now, created_by_id=actor.id
     )

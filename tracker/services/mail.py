@@ -37,6 +37,7 @@ from sqlalchemy import event, func, select, update
 
 from tracker import clock
 from tracker.domain import intake as intake_rules
+from tracker.domain import text
 from tracker.domain.errors import NotAllowed
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, OutboundMail, StatusLink
@@ -45,6 +46,9 @@ from tracker.services.common import Actor, lock_board
 log = logging.getLogger("tracker.mail")
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# Cancelled because the requester's data was erased (services.erasure): never sent, never
+# retried, not counted as a failure.
+CANCELLED = "erased"
 FILED, REPLY, DONE, CLOSED = "filed", "reply", "done", "closed"
 KINDS = (FILED, REPLY, DONE, CLOSED)
 # Minutes to wait after the 1st, 2nd, ... failed attempt; after the last, give up (about a
@@ -57,6 +61,9 @@ SMTP_TIMEOUT = 10  # seconds, for connecting and for each reply of the server
 BATCH = 50
 _QUEUED = "weatherboard_mail_queued"  # session.info flag: this transaction wrote mail
 _THREAD_NAME = "weatherboard-mail"
+# Where the "filed" mail's status link goes; the sender puts the link there and keeps it
+# nowhere (the stored body keeps this mark).
+LINK_MARK = "[your status link: in the email only]"
 _ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
 
 
@@ -128,7 +135,9 @@ def _render(kind: str, **values: Any) -> str:
     return current_app.jinja_env.get_template(f"mail/{kind}.txt").render(**values)
 
 
-def _queue(card: Card, kind: str, subject: str, **values: Any) -> OutboundMail | None:
+def _queue(
+    card: Card, kind: str, subject: str, *, link_seed: str | None = None, **values: Any
+) -> OutboundMail | None:
     address = _recipient(card)
     if address is None:
         return None
@@ -140,6 +149,7 @@ def _queue(card: Card, kind: str, subject: str, **values: Any) -> OutboundMail |
         to_address=address,
         subject=_one_line(f"[{card.ref}] {subject}: {card.title}")[:300],
         body=_render(kind, card=card, greeting=_one_line(card.requester or ""), **values),
+        link_seed=link_seed,
         status=PENDING,
         created_at=now,
         attempts=0,
@@ -176,9 +186,14 @@ def _plain_status(card: Card) -> intake_rules.PlainStatus:
     )
 
 
-def queue_filed(card: Card, status_token: str) -> OutboundMail | None:
-    """The mail that tells the requester their request was filed, with its status link."""
-    return _queue(card, FILED, "We have your request", link=_status_url(status_token))
+def queue_filed(card: Card, link_seed: str) -> OutboundMail | None:
+    """The mail that tells the requester their request was filed, with its status link.
+
+    The link is not written into the stored body: the sender derives its token from
+    link_seed and the secret key (domain.intake.status_token) when it sends, then forgets
+    the seed, so the database never holds the token (only the link's hash, as always).
+    """
+    return _queue(card, FILED, "We have your request", link=LINK_MARK, link_seed=link_seed)
 
 
 def queue_reply(card: Card, body: str, author: str) -> OutboundMail | None:
@@ -230,6 +245,17 @@ class _Claimed:
     subject: str
     body: str
     attempts: int
+    link_seed: str | None
+
+
+def _body(mail: _Claimed) -> str:
+    """The body to send: the stored one with the status link put in its place."""
+    if not mail.link_seed:
+        return mail.body
+    token = intake_rules.status_token(current_app.config["SECRET_KEY"], mail.link_seed)
+    # The template's own mark is the last one: the title and name above it are user text.
+    head, mark, tail = mail.body.rpartition(LINK_MARK)
+    return head + _status_url(token) + tail if mark else mail.body
 
 
 def _message(mail: _Claimed, config: Settings) -> EmailMessage:
@@ -241,7 +267,7 @@ def _message(mail: _Claimed, config: Settings) -> EmailMessage:
     domain = parseaddr(config.sender)[1].rpartition("@")[2] or "weatherboard.invalid"
     message["Message-ID"] = make_msgid(f"mail{mail.id}", domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no autoreplies, please
-    message.set_content(mail.body)
+    message.set_content(_body(mail))
     return message
 
 
@@ -316,6 +342,7 @@ def _claim(mail_id: int) -> _Claimed | None:
                 OutboundMail.subject,
                 OutboundMail.body,
                 OutboundMail.attempts,
+                OutboundMail.link_seed,
             ).where(OutboundMail.id == mail_id)
         ).one()
     db.session.commit()
@@ -323,9 +350,10 @@ def _claim(mail_id: int) -> _Claimed | None:
 
 
 def _set(mail_id: int, **values: Any) -> None:
+    """Record a claimed row's outcome, unless it was cancelled meanwhile (an erasure)."""
     db.session.execute(
         update(OutboundMail)
-        .where(OutboundMail.id == mail_id)
+        .where(OutboundMail.id == mail_id, OutboundMail.status == PENDING)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -334,14 +362,14 @@ def _set(mail_id: int, **values: Any) -> None:
 
 def _record_failure(mail: _Claimed, error: Exception, result: Delivery) -> None:
     now = clock.now()
-    text = f"{type(error).__name__}: {error}"[:1000]
+    error_text = f"{type(error).__name__}: {error}"[:1000]
     given_up = _permanent(error) or mail.attempts >= MAX_ATTEMPTS
     if given_up:
-        _set(mail.id, status=FAILED, given_up_at=now, last_error=text)
+        _set(mail.id, status=FAILED, given_up_at=now, last_error=error_text)
         result.given_up += 1
     else:
         wait = timedelta(minutes=RETRY_MINUTES[mail.attempts - 1])
-        _set(mail.id, next_attempt_at=now + wait, last_error=text)
+        _set(mail.id, next_attempt_at=now + wait, last_error=error_text)
         result.retrying += 1
     log.warning(
         "mail.failed",
@@ -384,7 +412,7 @@ def deliver_pending(limit: int = BATCH) -> Delivery:
                 if server is None or isinstance(error, OSError | smtplib.SMTPServerDisconnected):
                     break  # the server is away: the others wait for the next run
                 continue
-            _set(mail.id, status=SENT, sent_at=clock.now(), last_error="")
+            _set(mail.id, status=SENT, sent_at=clock.now(), last_error="", link_seed=None)
             result.sent += 1
     finally:
         if server is not None:
@@ -486,14 +514,9 @@ class MailSummary:
     failures: list[Failure]
 
 
-def mask(address: str) -> str:
-    """j***@example.com: enough to recognise, not enough to harvest."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
 def summary(board_id: int, *, failures: int = 5) -> MailSummary:
-    """The board's mail counts by status and its latest unresolved failures."""
+    """The board's mail counts by status and its latest unresolved failures (addresses
+    masked, in the To column and in the error text, which often quotes them)."""
     config = settings()
     counts = dict(
         db.session.execute(
@@ -507,7 +530,7 @@ def summary(board_id: int, *, failures: int = 5) -> MailSummary:
         .outerjoin(Card, Card.id == OutboundMail.card_id)
         .where(
             OutboundMail.board_id == board_id,
-            OutboundMail.status != SENT,
+            OutboundMail.status.in_((PENDING, FAILED)),
             OutboundMail.last_error != "",
         )
         .order_by(OutboundMail.last_attempt_at.desc(), OutboundMail.id.desc())
@@ -522,10 +545,10 @@ def summary(board_id: int, *, failures: int = 5) -> MailSummary:
         [
             Failure(
                 row.last_attempt_at,
-                mask(row.to_address),
+                text.mask_address(row.to_address),
                 row.kind,
                 ref or "",
-                row.last_error,
+                text.mask_addresses(row.last_error),
                 row.status,
                 row.next_attempt_at,
                 row.attempts,
@@ -547,7 +570,8 @@ def card_mail(card_id: int) -> list[OutboundMail]:
 def retry_now(board_id: int, actor: Actor) -> int:
     """A lead sends the board's waiting and given-up mail again now; returns how many.
 
-    Given-up mail starts its retries afresh; mail a sender holds right now is left to it.
+    Given-up mail starts its retries afresh; mail a sender holds right now is left to it;
+    mail an erasure cancelled is never touched (its status is neither of these).
     The sending itself happens after the commit, in the background.
     """
     if not actor.is_lead:
