@@ -1,4 +1,5 @@
-"""Operations: health checks for load balancers, and a plain 503 while the database is away."""
+"""Operations: health checks for load balancers, the favicon, and a plain 503 while the
+database is away."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ def readyz():
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ready"}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon (static/favicon.ico), where every browser asks for it: without it
+    each page would log a 404. Public, like the static files."""
+    return current_app.send_static_file("favicon.ico")
 
 
 def database_unavailable(error: Exception):
