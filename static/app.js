@@ -135,6 +135,16 @@
         evt.detail.shouldSwap = false;  // the next poll brings the change after the drop
       }
     });
+    // A card just added (the server names it once the board has settled): bring its tile
+    // into view, mark it for a moment, and give it the keyboard focus.
+    body.addEventListener("card-added", function (evt) {
+      var tile = document.getElementById("card-" + evt.detail.id);
+      if (!tile) { return; }  // hidden by the page's filter
+      tile.classList.add("added");
+      tile.scrollIntoView({ block: "center" });
+      var link = tile.querySelector("a.ref");
+      if (link) { link.focus({ preventScroll: true }); }
+    });
     body.addEventListener("htmx:afterSwap", function (evt) {
       // Any other swap may have changed what the emergency banner shows: it asks again.
       // (An hx-trigger filter could say this, but filters need eval, which the CSP forbids.)
