@@ -590,3 +590,18 @@ def test_the_new_card_form_is_disabled_while_it_is_sent(client, auth, board):
     auth.login("ann")
     form = client.get(url(board, f"/cards/new?lane={board['feature_lane']}"), headers=HX)
     assert re.search(r'<form id="new-card"[^>]*hx-disabled-elt="find button"', form.text)
+
+
+def test_the_new_card_page_of_its_own_posts_as_a_page(client, auth, board):
+    """Opened on its own (no board around it), the form has no board to swap into: no
+    hx-post of its own (the page's hx-boost sends it), and a refusal is the whole page."""
+    auth.login("ann")
+    page = client.get(url(board, f"/cards/new?lane={board['feature_lane']}"))
+    form = re.search(r'<form id="new-card"[^>]*>', page.text).group(0)
+    assert "hx-post" not in form and "hx-target" not in form
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    refused = client.post(
+        url(board, "/cards/new"), headers=boosted, data={"lane_id": board["feature_lane"]}
+    )
+    assert refused.status_code == 422 and "<html" in refused.text
+    assert "HX-Retarget" not in refused.headers

@@ -271,7 +271,7 @@ def new_card(board_id: int):
     response = make_response(
         render_template(template, board=board, form=form, lanes=board.lanes), status
     )
-    if status == 422 and htmx:
+    if status == 422 and htmx and not htmx.boosted:
         response.headers["HX-Retarget"] = "#new-card"
         response.headers["HX-Reswap"] = "outerHTML"
     return response

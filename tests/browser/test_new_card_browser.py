@@ -7,6 +7,8 @@ press filed a duplicate.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -58,7 +60,7 @@ def test_adding_a_card_closes_the_form_and_shows_the_new_card(page: Page, live_s
     expect(page.locator("#panel #new-card")).to_have_count(0)  # closed, its error with it
     expect(page.locator("#panel .error")).to_have_count(0)
     expect(tile).to_be_in_viewport()
-    expect(tile).to_have_class(lambda_class("added"))
+    expect(tile).to_have_class(re.compile(r"(^|\s)added(\s|$)"))
     expect(tile.locator("a.ref")).to_be_focused()  # the keyboard goes on from the new card
     assert same_document(page)
 
@@ -86,7 +88,14 @@ def feature_cell_id(page: Page) -> str:
     return wrap.get_attribute("id").removeprefix("cell-")
 
 
-def lambda_class(name: str):
-    import re
-
-    return re.compile(rf"(^|\s){name}(\s|$)")
+def test_the_new_card_page_opened_on_its_own_adds_a_card(page: Page, live_server, crowded):
+    """The form's page (a new tab, or a bookmark) has no board to swap into: its form posts
+    as a page does and lands on the board."""
+    log_in(page, live_server, "ann", crowded)
+    page.goto(f"{live_server}/b/{crowded}/cards/new?lane={feature_cell_id(page).split('-')[0]}")
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.get_by_label("Title").fill("From its own page")
+    page.get_by_role("button", name="Add to Ready").click()
+    expect(page.locator("#flash")).to_contain_text("Added FEAT-15: From its own page")
+    expect(cell(page, "Feature", "Ready")).to_contain_text("From its own page")
+    assert cards_titled("From its own page") == 1
