@@ -117,18 +117,40 @@
       var live = document.getElementById("board-live");
       if (live) { evt.detail.headers["X-Board-Version"] = live.dataset.version; }
     });
+    // SortableJS leaves style attributes (often empty) on the tiles it animated. When htmx
+    // swaps in new markup it copies the old element's attributes onto the new one with the
+    // same id, and the strict CSP refuses a script-set style attribute (a console error).
+    // Our markup has no style attributes: drop them from what is about to be replaced.
+    function dropScriptStyles(evt) {
+      var target = evt.detail.target;
+      if (dragging || !target || !target.querySelectorAll) { return; }
+      if (target.hasAttribute("style")) { target.removeAttribute("style"); }
+      target.querySelectorAll("[style]").forEach(function (el) { el.removeAttribute("style"); });
+    }
+    body.addEventListener("htmx:oobBeforeSwap", dropScriptStyles);
     body.addEventListener("htmx:beforeSwap", function (evt) {
+      dropScriptStyles(evt);
       if (dragging && evt.detail.requestConfig && evt.detail.requestConfig.elt &&
           evt.detail.requestConfig.elt.id === "board-live") {
         evt.detail.shouldSwap = false;  // the next poll brings the change after the drop
       }
     });
+    // A card just added (the server names it once the board has settled): bring its tile
+    // into view, mark it for a moment, and give it the keyboard focus.
+    body.addEventListener("card-added", function (evt) {
+      var tile = document.getElementById("card-" + evt.detail.id);
+      if (!tile) { return; }  // hidden by the page's filter
+      tile.classList.add("added");
+      tile.scrollIntoView({ block: "center" });
+      var link = tile.querySelector("a.ref");
+      if (link) { link.focus({ preventScroll: true }); }
+    });
     body.addEventListener("htmx:afterSwap", function (evt) {
-      // Any other swap may have changed what the emergency banner shows: ask it now. (A
-      // trigger filter in hx-trigger would do this, but filters need eval, which is off.)
+      // Any other swap may have changed what the emergency banner shows: it asks again.
+      // (An hx-trigger filter could say this, but filters need eval, which the CSP forbids.)
       var banner = document.getElementById("emergency");
       if (banner && evt.detail.target && evt.detail.target.id !== "emergency") {
-        htmx.trigger(banner, "refresh");
+        htmx.trigger(banner, "page-swapped");
       }
       // A card panel that opens takes the keyboard focus, so its controls are the next Tab.
       if (evt.detail.target && evt.detail.target.id === "panel") {

@@ -289,3 +289,12 @@ def test_a_new_emergency_is_announced_but_the_minute_ticks_are_not(app, client, 
         tick = client.get(f"{poll}?key={key_of(first.text)}&cards={cards}", headers=HX)
         assert "unassigned for 1 min" in tick.text
         assert 'role="alert"' not in tick.text  # the same card: updated, not re-announced
+
+
+def test_the_banner_trigger_needs_no_eval(app, client, auth, board):
+    """An hx-trigger filter ([...]) is evaluated as script, which the CSP (and htmx's
+    allowEval: false) forbids: the banner would log htmx:evalDisallowedError on every page."""
+    auth.login("ann")
+    page = client.get(f"/b/{board['board']}")
+    trigger = re.search(r'id="emergency"[^>]*hx-trigger="([^"]*)"', page.text).group(1)
+    assert "[" not in trigger, trigger

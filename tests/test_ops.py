@@ -76,3 +76,12 @@ def test_templates_have_no_inline_script_style_or_handlers():
         assert not re.search(r"\sstyle=", text), path
         assert not re.search(r"\son[a-z]+=", text), path
         assert "hx-on" not in text, path
+
+
+def test_the_favicon_is_served_to_anyone(client):
+    """Browsers ask every site for /favicon.ico; a 404 there is a console error on each page."""
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype == "image/vnd.microsoft.icon"
+        assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+        assert "Set-Cookie" not in icon.headers

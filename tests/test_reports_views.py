@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.helpers import actor, column, lane, make_board, make_user
 from tracker import clock
 from tracker.extensions import db
-from tracker.models import AuditEvent, Sprint
+from tracker.models import AuditEvent, Sprint, User
 from tracker.services import cards, reports
 from tracker.services.reports import SprintInput
 
@@ -87,7 +87,10 @@ def test_the_report_shows_chart_allowance_table_and_emergencies(client, auth, te
     assert answer.status_code == 200
     html = answer.text
     assert "<svg" in html and "<title" in html and "<desc" in html
-    assert "Hold back 2 person-days for support next sprint; 8 left for features." in html
+    assert headline_of(html) == (
+        "Hold back 2 person-days for support next sprint. The next sprint is not planned yet: "
+        "against Sprint 4, the sprint under way, that leaves 8 for features."
+    )
     assert "ranging from 1 to 3" in html
     assert "Sprint 4" in html and "(running)" in html
     assert 'id="report-table"' in html and 'id="expedite-table"' in html
@@ -119,7 +122,10 @@ def test_changing_n_changes_the_allowance(client, auth, team, now):
     )
     assert answer.status_code == 303
     html = client.get(f"/b/{team}/report").text
-    assert "Hold back 3 person-days for support next sprint; 7 left for features." in html
+    assert headline_of(html) == (
+        "Hold back 3 person-days for support next sprint. The next sprint is not planned yet: "
+        "against Sprint 4, the sprint under way, that leaves 7 for features."
+    )
     assert "Report settings saved." in html
 
 
@@ -152,8 +158,8 @@ def test_in_points_the_unestimated_support_work_is_named(client, auth, team, now
     """Unestimated cards are not zero points: the box says how many it leaves out."""
     auth.login("lead")
     html = report_in(client, team, "points")
-    assert "Hold back 0 points for support next sprint" in html
-    assert "3 support and expedite cards done in these sprints had no estimate" in html
+    assert "Hold back 0 points" not in html  # missing data, not an allowance
+    assert "the 3 support and expedite cards done in the last 3 sprints have no estimate" in html
     assert "had no estimate" not in report_in(client, team, "person_days")
 
 
@@ -230,7 +236,7 @@ def test_a_lead_adds_a_sprint_and_the_report_uses_its_capacity(client, auth, tea
     assert "Sprint 4" in page_html and 'value="2026-03-30"' in page_html  # next one prefilled
     before = client.get(f"/b/{team}/report").text
     assert "Sprint under way: Sprint 4" in before and "No later sprint is planned yet" in before
-    assert "8 left for features" in before  # Sprint 4's 10 planned − 2 held back
+    assert "that leaves 8 for features" in before  # Sprint 4's 10 planned − 2 held back
     answer = client.post(f"/b/{team}/sprints", data=sprint_form())
     assert answer.status_code == 303
     assert db.session.query(Sprint).filter_by(name="Sprint 5").one().capacity_days == 36.5
@@ -277,10 +283,7 @@ def test_a_lead_edits_and_removes_a_sprint(client, auth, team, now):
     assert client.post(f"/b/{team}/sprints/{sprint.id}", data=data).status_code == 303
     db.session.expire_all()
     assert db.session.get(Sprint, sprint.id).capacity_days == 20
-    assert (
-        "Hold back 2 person-days for support next sprint; 18 left"
-        in client.get(f"/b/{team}/report").text
-    )
+    assert "that leaves 18 for features" in client.get(f"/b/{team}/report").text
     bad = data | {f"s{sprint.id}-start_on": "2026-03-22"}
     answer = client.post(f"/b/{team}/sprints/{sprint.id}", data=bad)
     assert answer.status_code == 422 and "overlap Sprint 3" in answer.text
@@ -348,3 +351,63 @@ def test_csv_export_neutralises_sprint_names_a_spreadsheet_would_run(client, aut
     rows = list(csv.reader(io.StringIO(client.get(f"/b/{team}/report.csv").text)))
     assert [row[0] for row in rows[1:]] == ["'" + name for name in names]
     assert not [cell for row in rows for cell in row if cell.startswith(FORMULA_START)]
+
+
+# -- the headline -----------------------------------------------------------------------------
+
+
+def headline_of(html: str) -> str:
+    """The allowance box's headline (its .big paragraph), as text."""
+    import re
+
+    found = re.search(r'<p class="big">(.*?)</p>', html, re.S)
+    assert found, "no headline"
+    return " ".join(found.group(1).split())
+
+
+def test_headline_when_the_next_sprint_is_planned(client, auth, team, now):
+    reports.add_sprint(
+        team,
+        actor(db.session.execute(select(User).filter_by(username="lead")).scalar_one(), "lead"),
+        SprintInput("Sprint 5", date(2026, 3, 30), date(2026, 4, 5), 12, None),
+    )
+    said = headline_of(page(client, auth, "lead", team).text)
+    assert said == "Hold back 2 person-days for support next sprint; 10 left for features."
+
+
+def test_headline_says_it_falls_back_to_the_running_sprint(client, auth, team, now):
+    """No Sprint 5 yet: what is left for features is Sprint 4's, and the headline says so."""
+    said = headline_of(page(client, auth, "lead", team).text)
+    assert said == (
+        "Hold back 2 person-days for support next sprint. The next sprint is not planned yet: "
+        "against Sprint 4, the sprint under way, that leaves 8 for features."
+    )
+
+
+def test_headline_in_points_with_only_unestimated_support_cards(client, auth, team, now):
+    """No estimate on any support card: no "hold back 0 points", but why and what to do."""
+    auth.login("lead")
+    html = report_in(client, team, "points")
+    said = headline_of(html)
+    assert "Hold back" not in said and "0 points" not in said
+    assert said == (
+        "No allowance in points: the 3 support and expedite cards done in the last "
+        "3 sprints have no estimate."
+    )
+    assert (
+        "Estimate support and expedite cards when they are done, or measure this report "
+        "in person-days, which needs no estimates." in html
+    )
+    assert (
+        "A lead of this board sets the measure." not in html
+        and '<a href="#settings">Report settings</a> set the measure.' in html
+    )
+    assert "line.allowance" not in html and 'class="allowance"' not in html  # no line at 0
+
+
+def test_headline_before_any_sprint_has_finished(client, auth, team, now):
+    db.session.execute(db.delete(Sprint).where(Sprint.name != "Sprint 4"))
+    db.session.commit()
+    html = page(client, auth, "lead", team).text
+    assert headline_of(html) == "No finished sprint yet: the allowance needs at least one."
+    assert "Hold back" not in html

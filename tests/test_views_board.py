@@ -1,5 +1,6 @@
 """The board as people meet it: pages and htmx fragments, refusals, bad input."""
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -540,3 +541,67 @@ def test_a_tile_shows_every_change_although_its_markup_is_kept(app, client, auth
         assert '<abbr title="Ann Person">AP</abbr>' in changed
         traveller.shift(timedelta(days=3))
         assert "3d" in tile(client.get(url(board)).text, card_id)
+
+
+def new_card_key(client, board) -> str:
+    """The one-time key of a freshly served new-card form."""
+    form = client.get(url(board, f"/cards/new?lane={board['feature_lane']}"), headers=HX)
+    found = re.search(r'name="form_key"[^>]*value="([^"]+)"', form.text) or re.search(
+        r'value="([^"]+)"[^>]*name="form_key"', form.text
+    )
+    assert found, "the new-card form carries no one-time key"
+    return found.group(1)
+
+
+def test_adding_a_card_closes_the_form_and_points_at_the_new_card(app, client, auth, board):
+    """The answer empties the panel the form was in (title, errors and all) and tells the
+    page which tile is new, so it can show and focus it."""
+    auth.login("ann")
+    data = {"lane_id": board["feature_lane"], "title": "New thing"}
+    made = client.post(
+        url(board, "/cards/new"), headers=HX, data=data | {"form_key": new_card_key(client, board)}
+    )
+    assert made.status_code == 200
+    with app.app_context():
+        card_id = db.session.execute(select(Card.id).filter_by(title="New thing")).scalar_one()
+    assert re.search(r'<aside id="panel"[^>]*hx-swap-oob="innerHTML"[^>]*>\s*</aside>', made.text)
+    assert 'id="new-card"' not in made.text
+    assert f'id="card-{card_id}"' in made.text
+    assert json.loads(made.headers["HX-Trigger-After-Settle"]) == {"card-added": {"id": card_id}}
+
+
+def test_the_same_new_card_form_sent_twice_files_one_card(app, client, auth, board):
+    """A double click or a resend of one form files one card; a new form gets a new key."""
+    auth.login("ann")
+    key = new_card_key(client, board)
+    assert new_card_key(client, board) != key
+    data = {"lane_id": board["feature_lane"], "title": "Only once", "form_key": key}
+    first = client.post(url(board, "/cards/new"), headers=HX, data=data)
+    again = client.post(url(board, "/cards/new"), headers=HX, data=data)
+    plain = client.post(url(board, "/cards/new"), data=data)
+    assert (first.status_code, again.status_code, plain.status_code) == (200, 200, 303)
+    assert "Added FEAT-2: Only once" in first.text and "Added FEAT-2: Only once" in again.text
+    with app.app_context():
+        titles = db.session.execute(select(Card.title).filter_by(title="Only once")).all()
+    assert len(titles) == 1
+
+
+def test_the_new_card_form_is_disabled_while_it_is_sent(client, auth, board):
+    auth.login("ann")
+    form = client.get(url(board, f"/cards/new?lane={board['feature_lane']}"), headers=HX)
+    assert re.search(r'<form id="new-card"[^>]*hx-disabled-elt="find button"', form.text)
+
+
+def test_the_new_card_page_of_its_own_posts_as_a_page(client, auth, board):
+    """Opened on its own (no board around it), the form has no board to swap into: no
+    hx-post of its own (the page's hx-boost sends it), and a refusal is the whole page."""
+    auth.login("ann")
+    page = client.get(url(board, f"/cards/new?lane={board['feature_lane']}"))
+    form = re.search(r'<form id="new-card"[^>]*>', page.text).group(0)
+    assert "hx-post" not in form and "hx-target" not in form
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    refused = client.post(
+        url(board, "/cards/new"), headers=boosted, data={"lane_id": board["feature_lane"]}
+    )
+    assert refused.status_code == 422 and "<html" in refused.text
+    assert "HX-Retarget" not in refused.headers

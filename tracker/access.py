@@ -41,6 +41,7 @@ ROUTES: dict[str, str] = {
     "static": PUBLIC,
     "ops.healthz": PUBLIC,
     "ops.readyz": PUBLIC,
+    "ops.favicon": PUBLIC,
     # /metrics has its own access rules (token or address) in tracker/observability.py.
     "observability.show_metrics": PUBLIC,
     "auth.login": PUBLIC,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     current_app,
@@ -51,14 +53,23 @@ def view_for(board, actor, notices=()):
     return view
 
 
-def render_board(board, actor, *, notices=(), status=200, error=None, panel_card=None):
-    """The board: the #board fragment for htmx (with the card panel out of band), else the page."""
+# The card panel emptied out of band: the answer to a form that was in it and is done.
+CLOSED_PANEL = '<aside id="panel" hx-swap-oob="innerHTML"></aside>'
+
+
+def render_board(
+    board, actor, *, notices=(), status=200, error=None, panel_card=None, close_panel=False
+):
+    """The board: the #board fragment for htmx (with the card panel out of band, or the
+    panel emptied), else the page."""
     view = view_for(board, actor, notices)
     context = {"view": view, "actor": actor, "error": error}
     if htmx and not htmx.boosted:
         html = render_template("board/_board.html", **context)
         if panel_card is not None:
             html += render_panel(board, actor, panel_card, oob=True)
+        elif close_panel:
+            html += CLOSED_PANEL
         response = make_response(html, status)
     else:
         response = make_response(render_template("board/page.html", **context), status)
@@ -227,11 +238,17 @@ def pull(board_id: int):
 
 @bp.route("/cards/new", methods=["GET", "POST"])
 def new_card(board_id: int):
-    """A form to add a card to a lane's ready queue (also served alone for htmx)."""
+    """A form to add a card to a lane's ready queue (also served alone for htmx).
+
+    Added, htmx gets the board with the form's panel closed, and the card-added event
+    (after the swap settles) names the new tile, which app.js shows and focuses. The form's
+    one-time key makes a double click or a resend file one card.
+    """
     board, actor = load_board(board_id)
     form = NewCardForm()
     if request.method == "GET":
         form.lane_id.data = request.args.get("lane", type=int)
+        form.form_key.data = cards.new_form_key()
     if form.validate_on_submit():
         fields = {
             "title": form.title.data,
@@ -239,14 +256,22 @@ def new_card(board_id: int):
             "estimate": form.estimate.data,
             "severity": form.severity.data or None,
         }
-        card = cards.create_card(board.id, actor, form.lane_id.data, fields)
-        return after_change(board, actor, card, f"Added {card.ref}: {card.title}", PanelForm())
+        key = form.form_key.data or None
+        card = cards.create_card(board.id, actor, form.lane_id.data, fields, key)
+        notice = f"Added {card.ref}: {card.title}"
+        if htmx and not htmx.boosted:
+            response = render_board(board, actor, notices=[notice], close_panel=True)
+            response.headers["HX-Trigger-After-Settle"] = json.dumps(
+                {"card-added": {"id": card.id}}
+            )
+            return response
+        return after_change(board, actor, card, notice, PanelForm())
     status = 422 if form.errors else 200
     template = "board/_new_card.html" if htmx and not htmx.boosted else "board/new_card.html"
     response = make_response(
         render_template(template, board=board, form=form, lanes=board.lanes), status
     )
-    if status == 422 and htmx:
+    if status == 422 and htmx and not htmx.boosted:
         response.headers["HX-Retarget"] = "#new-card"
         response.headers["HX-Reswap"] = "outerHTML"
     return response

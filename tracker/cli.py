@@ -74,11 +74,15 @@ def warm_reports() -> None:
     The report does this itself on its first view after a period ends (about 2 s on a big
     board); run this from cron shortly after each sprint or week ends so nobody waits.
     """
+    from tracker import database
     from tracker.services import reports
 
-    boards_ = db.session.execute(select(Board).order_by(Board.id)).scalars().all()
-    for board in boards_:
-        reports.build_report(board)
+    # The figures are computed in read transactions (on SQLite the app's writers go on
+    # meanwhile) and stored in short write transactions of their own (reports._store).
+    with database.reading():
+        boards_ = db.session.execute(select(Board).order_by(Board.id)).scalars().all()
+        for board in boards_:
+            reports.build_report(board)
     click.echo(f"Stored the finished periods' figures of {len(boards_)} boards.")
 
 

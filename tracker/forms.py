@@ -93,8 +93,20 @@ class CardFieldsMixin:
     severity = SelectField("Severity", choices=choices(*SEVERITIES), default="")
 
 
+ONE_TIME_KEY_SHAPE = r"^[A-Za-z0-9_-]{32,64}$"
+
+
 class NewCardForm(CardFieldsMixin, FlaskForm):
     lane_id = IntegerField("Lane", [InputRequired()])
+    # The form's one-time key (set when it is served): sent twice, it files one card.
+    form_key = HiddenField(
+        validators=[
+            Optional(),
+            Regexp(
+                ONE_TIME_KEY_SHAPE, message="This form is incomplete; reload it and send it again."
+            ),
+        ]
+    )
 
 
 class EditCardForm(CardFieldsMixin, FlaskForm):
@@ -235,7 +247,6 @@ INTAKE_SEVERITIES = (
     ("S4", "S4 · Question: a question or a request for help, nothing is broken"),
 )
 EMAIL_SHAPE = r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+$"
-ONE_TIME_KEY_SHAPE = r"^[A-Za-z0-9_-]{32,64}$"
 
 
 class IntakeForm(FlaskForm):

@@ -165,7 +165,8 @@ class Card(db.Model):
     column_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Support intake (services.intake): who filed the request, how to reach the requester,
-    # where it happened, and the filing form's one-time token (a resubmit finds the card).
+    # where it happened, and the filing form's one-time token (a resubmit finds the card;
+    # the board's new-card form keeps its one-time key here too).
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     requester_email: Mapped[str] = mapped_column(String(254), default="")
     environment: Mapped[str] = mapped_column(String(200), default="")

@@ -1,10 +1,13 @@
-"""Operations: health checks for load balancers, and a plain 503 while the database is away."""
+"""Operations: health checks for load balancers, the favicon, and a plain 503 while the
+database is away."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from pathlib import Path
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -35,6 +38,22 @@ def readyz():
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ready"}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon (static/favicon.ico), where every browser asks for it: without it
+    each page would log a 404. Public, like the static files; 116 bytes, sent from memory."""
+    return Response(
+        _icon(current_app.static_folder),
+        mimetype="image/vnd.microsoft.icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@functools.cache
+def _icon(static_folder: str) -> bytes:
+    return (Path(static_folder) / "favicon.ico").read_bytes()
 
 
 def database_unavailable(error: Exception):

@@ -196,7 +196,9 @@ def chart(report) -> Chart:
     """Stacked bars per period (support, expedite, feature) and the allowance line."""
     width, height, left, right, top, bottom = 720, 260, 48, 12, 12, 44
     measure = report.measure
-    tallest = max([load.total(measure) for load in report.loads] + [report.allowance.average or 0])
+    # No line where the headline has no figure (no finished period, or no estimates at all).
+    average = report.headline.hold_back
+    tallest = max([load.total(measure) for load in report.loads] + [average or 0])
     scale_max = _nice_ceiling(tallest)
     plot_h = height - top - bottom
     slot = (width - left - right) / max(len(report.loads), 1)
@@ -228,7 +230,6 @@ def chart(report) -> Chart:
         (round(height - bottom - plot_h * f, 1), fmt(scale_max * f))
         for f in (0, 0.25, 0.5, 0.75, 1)
     ]
-    average = report.allowance.average
     allowance_y = (
         None if average is None else round(height - bottom - average / scale_max * plot_h, 1)
     )

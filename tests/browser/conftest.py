@@ -3,6 +3,20 @@
 No `playwright install`: the browser is the system's /usr/bin/chromium. When it or
 Playwright is missing the browser tests skip with one line saying why; with
 TRACKER_REQUIRE_BROWSER=1 (CI sets it) they fail instead.
+
+Every browser test also fails (at teardown) when any page it opened logged a console
+error, threw an uncaught exception, had a request fail (refused, reset, blocked) or got a
+4xx/5xx answer, for the page itself or any request it made (scripts, styles, the favicon,
+htmx polls): see `_no_page_errors`. A test that deliberately provokes an error answer
+says so with a narrow opt-out naming the status codes it expects, for example
+
+    @pytest.mark.allow_status(422)   # the refused drag's 422 answer is the point
+
+which lets those answers through, with the console lines about them (Chromium's "Failed
+to load resource: ... status of 422", htmx's "Response Status Error Code 422 from ..."),
+and nothing else. Two aborted requests are not errors: a link that downloads (Chromium
+aborts its navigation once the download starts), and a request whose answer had come in
+when the page moved on (an htmx HX-Redirect navigates away from its own finished request).
 """
 
 from __future__ import annotations
@@ -10,12 +24,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import serve_app, wipe
 from tests.conftest import test_config as make_test_config
+from tracker import database
 from tracker.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,6 +70,14 @@ def unavailable(reason: str):
     if browser_required():
         pytest.fail(f"TRACKER_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "allow_status(*codes): the browser test expects these 4xx/5xx answers; the page "
+        "error check lets them (and their console lines) through",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -109,8 +133,101 @@ def live_server(live_app) -> Iterator[str]:
 
 @pytest.fixture
 def live_db(live_app):
-    """An app context on the live server's database, emptied after each test."""
-    with live_app.app_context():
+    """An app context on the live server's database, emptied after each test.
+
+    The test's own transactions begin as reads (tracker.database.reading): one the test
+    leaves open while the browser works must not hold the SQLite write lock that the live
+    server's answers need (outside a request a transaction may write, so it would)."""
+    with live_app.app_context(), database.reading():
         yield
         db.session.remove()
     wipe(live_app)
+
+
+@dataclass
+class PageErrors:
+    """What went wrong in a test's pages, except the answers its allow_status marker expects."""
+
+    allowed: frozenset[int]
+    problems: list[str] = field(default_factory=list)
+    downloads: set[str] = field(default_factory=set)
+    answered: list = field(default_factory=list)  # requests whose answer came in
+
+    def watch(self, context) -> None:
+        """Listen to every page of a browser context (pages opened later included)."""
+        context.on("console", self.console)
+        context.on("weberror", lambda error: self.problems.append(f"page error: {error.error}"))
+        context.on("requestfailed", self.request_failed)
+        context.on("response", self.response)
+        context.on("page", lambda page: page.on("download", self.download))
+
+    def console(self, message) -> None:
+        if message.type != "error":
+            return
+        text = message.text
+        if any(
+            f"status of {code} " in text or f"Error Code {code} " in text for code in self.allowed
+        ):
+            return
+        where = message.location.get("url", "") if message.location else ""
+        self.problems.append(f"console error: {text} ({where})")
+
+    def request_failed(self, request) -> None:
+        failure = request.failure or "no reason"
+        if failure == "net::ERR_ABORTED" and any(request is seen for seen in self.answered):
+            return  # answered, then cut off by the page navigating away
+        self.problems.append(f"request failed: {request.method} {request.url}: {failure}")
+
+    def response(self, response) -> None:
+        self.answered.append(response.request)
+        if response.status >= 400 and response.status not in self.allowed:
+            request = response.request
+            self.problems.append(f"{response.status} answer: {request.method} {response.url}")
+
+    def download(self, download) -> None:
+        # Chromium reports a link that downloads as a request it aborted (net::ERR_ABORTED).
+        self.downloads.add(download.url)
+
+    def found(self) -> list[str]:
+        return [
+            problem
+            for problem in self.problems
+            if not (
+                problem.startswith("request failed: ")
+                and "net::ERR_ABORTED" in problem
+                and any(f" {url}: " in problem for url in self.downloads)
+            )
+        ]
+
+
+@pytest.fixture(autouse=True)
+def _no_page_errors(request, monkeypatch) -> Iterator[None]:
+    """Fail a browser test whose pages logged a console error, threw, lost a request or got
+    a 4xx/5xx answer (see the module docstring for the allow_status opt-out).
+
+    Every context the test opens through the session's browser is watched: pytest-playwright's
+    `context`/`page` fixtures and a test's own browser.new_context() alike.
+    """
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    marker = request.node.get_closest_marker("allow_status")
+    errors = PageErrors(frozenset(marker.args) if marker else frozenset())
+    browser = request.getfixturevalue("browser")
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        errors.watch(context)
+        return context
+
+    monkeypatch.setattr(browser, "new_context", new_context)
+    yield
+    found = errors.found()
+    if found:
+        pytest.fail(
+            "The page had errors:\n  "
+            + "\n  ".join(found)
+            + "\n(a test that provokes an error answer on purpose: @pytest.mark.allow_status)",
+            pytrace=False,
+        )

@@ -188,6 +188,7 @@ def full_lane(live_db) -> Setup:
     return Setup(board.id, {busy.title: busy.id, waiting.title: waiting.id})
 
 
+@pytest.mark.allow_status(422)  # the refused drop
 def test_a_drag_into_a_full_lane_is_refused_and_the_card_goes_back(
     page: Page, live_server, full_lane
 ):
@@ -210,6 +211,7 @@ def test_a_drag_into_a_full_lane_is_refused_and_the_card_goes_back(
     assert card_place(full_lane.cards["Audit log"])[:2] == ("Feature", "Ready")
 
 
+@pytest.mark.allow_status(403)  # demoted while the page was open
 def test_a_drop_the_server_rejects_puts_the_card_back_with_a_message(page: Page, live_server, team):
     log_in(page, live_server, "ann", team.board_id)
     with_role("ann", team.board_id, "viewer")  # demoted while the page was open

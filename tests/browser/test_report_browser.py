@@ -51,7 +51,7 @@ def test_the_lead_opens_the_demo_report_and_changes_n(page: Page, live_server, d
     allowance = page.locator("#allowance .big")
     before = expected_allowance(demo_board)
     expect(allowance).to_contain_text(before)
-    expect(allowance).to_contain_text("left for features")
+    expect(allowance).to_contain_text("for features")
 
     page.get_by_label("Average over the last N finished periods").fill("1")
     page.get_by_role("button", name="Save report settings").click()

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 from tracker.domain.capacity import (
     CARDS,
+    FIGURE,
+    NO_ESTIMATES,
+    NO_HISTORY,
     PERSON_DAYS,
     POINTS,
     BadSprint,
@@ -23,8 +26,10 @@ from tracker.domain.capacity import (
     check_sprint,
     credit,
     expedite_summary,
+    headline,
     loads,
     percentile,
+    period_to_plan,
     stints_from_events,
     weeks,
     working_days,
@@ -222,6 +227,79 @@ def test_the_allowance_counts_the_unestimated_support_work_of_its_window():
         period.unestimated.update(support=support, expedite=expedite, feature=feature)
     assert allowance(finished, 2, POINTS, 30, threshold=50).unestimated_support == 6
     assert allowance(finished[:1], 2, POINTS, 30, threshold=50).unestimated_support == 18
+
+
+SPRINTS = [
+    Period(f"Sprint {n}", date(2026, 3, start), date(2026, 3, start + 6), planned_days=10)
+    for n, start in ((1, 2), (2, 9), (3, 16))
+]
+
+
+def test_the_period_to_plan_is_the_first_sprint_not_yet_started():
+    target = period_to_plan(SPRINTS, date(2026, 3, 10))  # Sprint 2 runs, Sprint 3 is planned
+    assert target.period == SPRINTS[2] and not target.fallback
+
+
+def test_until_the_next_sprint_is_planned_the_running_one_stands_in_and_says_so():
+    target = period_to_plan(SPRINTS, date(2026, 3, 18))
+    assert target.period == SPRINTS[2] and target.fallback
+
+
+def test_after_the_last_sprint_there_is_none_to_plan():
+    target = period_to_plan(SPRINTS, date(2026, 3, 23))
+    assert target.period is None and not target.fallback
+
+
+def test_without_sprints_the_next_calendar_week_is_planned():
+    target = period_to_plan([], date(2026, 3, 18))  # a Wednesday
+    assert (target.period.start, target.period.end) == (date(2026, 3, 23), date(2026, 3, 29))
+    assert not target.fallback
+
+
+def test_the_headline_holds_back_the_average_and_leaves_the_rest_of_the_plan():
+    target = period_to_plan(SPRINTS, date(2026, 3, 10))
+    finished = [load(1, 0, 9), load(2, 1, 7)]
+    said = headline(allowance(finished, 3, PERSON_DAYS, 10, threshold=50), target)
+    assert (said.kind, said.hold_back, said.left) == (FIGURE, 2, 8)
+    assert said.target == SPRINTS[2] and not said.fallback
+
+
+def test_the_headline_says_when_it_plans_the_running_sprint():
+    target = period_to_plan(SPRINTS, date(2026, 3, 18))
+    said = headline(allowance([load(2, 0, 8)], 3, PERSON_DAYS, 10, threshold=50), target)
+    assert (said.kind, said.hold_back, said.left) == (FIGURE, 2, 8)
+    assert said.fallback and said.target == SPRINTS[2]
+
+
+def points_load(estimated: float, unestimated: int) -> Load:
+    result = load(0, 0, 0)
+    result.points.update(support=estimated, feature=5)
+    result.unestimated.update(support=unestimated)
+    return result
+
+
+def test_in_points_support_cards_without_estimates_give_no_allowance_at_all():
+    """Zero points because nothing was estimated is missing data, not an allowance of 0."""
+    target = period_to_plan(SPRINTS, date(2026, 3, 10))
+    finished = [points_load(0, 2), points_load(0, 1)]
+    said = headline(allowance(finished, 3, POINTS, 10, threshold=50), target)
+    assert said.kind == NO_ESTIMATES
+    assert said.hold_back is None and said.left is None and said.unestimated == 3
+
+
+def test_in_points_some_estimated_support_work_still_gives_a_figure():
+    target = period_to_plan(SPRINTS, date(2026, 3, 10))
+    partly = headline(allowance([points_load(4, 1)], 3, POINTS, 10, threshold=50), target)
+    assert (partly.kind, partly.hold_back, partly.unestimated) == (FIGURE, 4, 1)
+    # No support work at all is a true zero.
+    none = headline(allowance([points_load(0, 0)], 3, POINTS, 10, threshold=50), target)
+    assert (none.kind, none.hold_back, none.left) == (FIGURE, 0, 10)
+
+
+def test_without_a_finished_period_the_headline_has_no_figure():
+    target = period_to_plan(SPRINTS, date(2026, 3, 4))
+    said = headline(allowance([], 3, PERSON_DAYS, 10, threshold=50), target)
+    assert said.kind == NO_HISTORY and said.hold_back is None and said.left is None
 
 
 def test_alarm_when_support_share_is_above_the_threshold():

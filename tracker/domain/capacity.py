@@ -396,6 +396,68 @@ def allowance(
     )
 
 
+# -- the headline: which period it plans, and whether there is a figure -------------------
+
+FIGURE, NO_HISTORY, NO_ESTIMATES = "figure", "no_history", "no_estimates"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The period the allowance plans. `fallback`: no later sprint is planned yet, so the
+    running one stands in (what is left for features is then that sprint's, and the page
+    must say so)."""
+
+    period: Period | None
+    fallback: bool = False
+
+
+def period_to_plan(sprints: Sequence[Period], today: date) -> Target:
+    """The first sprint that has not started; until a lead adds it, the running one (a
+    fallback); after the last sprint, none. A board without sprints plans next week."""
+    if not sprints:
+        return Target(weeks(today + timedelta(days=7), 1)[0])
+    upcoming = [p for p in sprints if p.start > today]
+    if upcoming:
+        return Target(upcoming[0])
+    running = [p for p in sprints if p.running(today)]
+    return Target(running[0], fallback=True) if running else Target(None)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What the report's headline may claim. `kind` FIGURE: hold back `hold_back`, leaving
+    `left` for features in `target` (None without a planned capacity); NO_HISTORY: no
+    finished period yet; NO_ESTIMATES: in points, the window's support work has no
+    estimate at all (`unestimated` cards), so 0 would be missing data, not an allowance."""
+
+    kind: str
+    hold_back: float | None
+    left: float | None
+    target: Period | None
+    fallback: bool
+    unestimated: int
+
+
+def headline(allowance: Allowance, target: Target) -> Headline:
+    """Decide whether the data give an allowance, and for which period (see Headline)."""
+    unestimated = allowance.unestimated_support if allowance.measure == POINTS else 0
+    if allowance.average is None:
+        kind = NO_HISTORY
+    elif unestimated and not any(load.support(POINTS) for load in allowance.window):
+        kind = NO_ESTIMATES
+    else:
+        kind = FIGURE
+    figure = kind == FIGURE
+    return Headline(
+        kind=kind,
+        hold_back=allowance.average if figure else None,
+        left=allowance.feature_capacity if figure else None,
+        target=target.period,
+        fallback=target.fallback,
+        unestimated=unestimated,
+    )
+
+
 # -- emergencies --------------------------------------------------------------------------
 
 

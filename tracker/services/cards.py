@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,10 +248,34 @@ def _changed(state: BoardState, card: Card, before: wip.Placement) -> Change:
     return Change(card, before, state)
 
 
-def create_card(board_id: int, actor: Actor, lane_id: Any, fields: dict[str, Any]) -> Card:
-    """File a new card at the bottom of a lane's ready queue, with the next reference."""
+def new_form_key() -> str:
+    """A fresh one-time key for a new-card form (see create_card)."""
+    return secrets.token_urlsafe(24)
+
+
+SENT_ELSEWHERE = "This form was already used on another board. Open a new form to add the card."
+
+
+def create_card(
+    board_id: int, actor: Actor, lane_id: Any, fields: dict[str, Any], form_key: str | None = None
+) -> Card:
+    """File a new card at the bottom of a lane's ready queue, with the next reference.
+
+    form_key is the form's one-time key: the same form sent again (a double click, a
+    resend) answers with the card it filed the first time instead of filing another.
+    """
     _require_changer(actor)
     state = board_state(lock_board(board_id))
+    if form_key:
+        filed = db.session.execute(
+            select(Card).where(Card.intake_key == form_key)
+        ).scalar_one_or_none()
+        if filed is not None:
+            db.session.rollback()  # nothing written: end the locked transaction
+            if filed.board_id != board_id:
+                raise InvalidRequest(SENT_ELSEWHERE)
+            return filed
+        fields = fields | {"intake_key": form_key}
     card = place_new_card(state, actor, state.lane(lane_id), fields)
     _finish(state)
     return card

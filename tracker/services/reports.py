@@ -210,13 +210,18 @@ class Report:
     loads: list[Load]  # the periods shown, oldest first
     expedite: list[capacity.ExpediteRow]
     allowance: capacity.Allowance
-    next_period: Period | None
+    headline: capacity.Headline  # whether there is a figure, and for which period
     count: int
     until: date
 
     @property
     def measure(self) -> str:
         return self.settings.measure
+
+    @property
+    def next_period(self) -> Period | None:
+        """The period the allowance plans (the running sprint when headline.fallback)."""
+        return self.headline.target
 
     @property
     def unit(self) -> str:
@@ -228,20 +233,16 @@ def today_on(board: Board) -> date:
 
 
 def _periods(board: Board, today: date, count: int, until: date) -> tuple[bool, list, list, Any]:
-    """(by sprint?, periods shown, finished periods for the window, next period)."""
+    """(by sprint?, periods shown, finished periods for the window, the period to plan)."""
     sprints = [_period(s) for s in sprints_of(board.id)]
+    target = capacity.period_to_plan(sprints, today)
     if sprints:
         shown = [p for p in sprints if p.start <= until][-count:]
         finished = [p for p in sprints if p.finished(today)]
-        # The sprint to plan: the first that has not started; until the lead adds it, the
-        # one running (the page says which it is).
-        upcoming = [p for p in sprints if p.start > today] or [
-            p for p in sprints if p.running(today)
-        ]
-        return True, shown, finished, (upcoming[0] if upcoming else None)
+        return True, shown, finished, target
     shown = capacity.weeks(until, count)
     finished = capacity.weeks(today - timedelta(days=7), 12)
-    return False, shown, finished, capacity.weeks(today, 1)[0]
+    return False, shown, finished, target
 
 
 def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None = None) -> Report:
@@ -249,14 +250,21 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
     settings = settings_of(board.id)
     today = today_on(board)
     until = until or today
-    by_sprint, shown, finished, next_period = _periods(board, today, count, until)
+    by_sprint, shown, finished, target = _periods(board, today, count, until)
     window = finished[-settings.window_size :]
     tz = ZoneInfo(board.timezone)
     loaded = {(load.period.start, load.period.end): load for load in cached_loads(board, shown)}
     missing = [p for p in window if (p.start, p.end) not in loaded]
     for load in cached_loads(board, missing):
         loaded[(load.period.start, load.period.end)] = load
-    planned = next_period.planned(settings.measure) if next_period else None
+    planned = target.period.planned(settings.measure) if target.period else None
+    allowance = capacity.allowance(
+        [loaded[(p.start, p.end)] for p in window],
+        settings.window_size,
+        settings.measure,
+        planned,
+        settings.threshold,
+    )
     return Report(
         board=board,
         settings=settings,
@@ -264,14 +272,8 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
         by_sprint=by_sprint,
         loads=[loaded[(p.start, p.end)] for p in shown],
         expedite=capacity.expedite_summary(shown, tz, emergencies(board, shown)),
-        allowance=capacity.allowance(
-            [loaded[(p.start, p.end)] for p in window],
-            settings.window_size,
-            settings.measure,
-            planned,
-            settings.threshold,
-        ),
-        next_period=next_period,
+        allowance=allowance,
+        headline=capacity.headline(allowance, target),
         count=count,
         until=until,
     )
