@@ -8,11 +8,19 @@ of 2**31 and more in integer columns).
 
 from __future__ import annotations
 
-import pytest
-from werkzeug.routing import IntegerConverter
+import inspect
 
-from tests.helpers import Auth
+import pytest
+from werkzeug.datastructures import MultiDict
+from werkzeug.routing import IntegerConverter
+from wtforms import Form as WTForm
+from wtforms.fields import FieldList
+
+from tests.helpers import Auth, make_card
 from tests.test_permissions import FILL, build_world
+from tracker import forms
+from tracker.extensions import db
+from tracker.models import Board, Card
 
 HUGE = (2**31, 2**63, 2**64, 10**30)
 # int() refuses "²" (it is a digit to str.isdigit(), not a decimal); "٣" is Arabic-Indic 3.
@@ -84,6 +92,144 @@ def test_an_id_in_range_still_reaches_its_page(app, world):
     assert lead.get(f"/b/{world.board_id}").status_code == 200
     assert lead.get(f"/b/{2**31 - 1}").status_code == 404
     assert lead.get("/b/0").status_code == 404
+
+
+# -- numbers in forms and query strings -----------------------------------------------------
+
+
+def odd_numbers() -> list[str]:
+    return [*NOT_DECIMAL, *(str(n) for n in HUGE), "-1", "0", " 7", "1_0", "1e3", "٣"]
+
+
+def test_odd_numbers_in_query_strings_are_not_a_500(app, world):
+    """Every query parameter a view reads as a number: audit person and page, the archive
+    page, the report's count, the live poll's version, the new card's lane."""
+    board = world.board_id
+    pages = {
+        "admin": [
+            "/admin/audit?person={v}",
+            "/admin/audit?page={v}",
+            "/admin/audit.csv?person={v}",
+        ],
+        "lead": [
+            f"/b/{board}/audit?person={{v}}",
+            f"/b/{board}/audit?page={{v}}",
+            f"/b/{board}/audit.csv?person={{v}}",
+            f"/b/{board}/done?page={{v}}",
+            f"/b/{board}/report?count={{v}}",
+            f"/b/{board}/live?v={{v}}",
+            f"/b/{board}/cards/new?lane={{v}}",
+        ],
+    }
+    wrong = []
+    for identity, urls in pages.items():
+        client = as_(app, identity)
+        for url in urls:
+            for value in odd_numbers():
+                status = status_of(client, "GET", url.format(v=value))
+                if not isinstance(status, int) or status >= 500:
+                    wrong.append(f"GET {url.format(v=value)}: {status}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_odd_numbers_in_form_fields_are_refused(app, world):
+    """Every form field that carries an id: move targets, assignee, membership, erasure."""
+    with app.app_context():
+        card_id = world.file_request()
+        user_id = world.user_ids["member"]
+    base = f"/b/{world.board_id}/cards/{card_id}"
+    lead, admin = as_(app, "lead"), as_(app, "admin")
+    posts = []
+    for value in odd_numbers():
+        posts += [
+            (lead, f"{base}/move", {"target": f"{value}:1"}),
+            (lead, f"{base}/move", {"target": f"1:{value}"}),
+            (lead, f"{base}/move", {"lane_id": value, "column_id": value}),
+            (lead, f"{base}/move", {"lane_id": "1", "column_id": "1", "after": value}),
+            (lead, f"{base}/assign", {"assignee": value}),
+            (admin, "/admin/memberships", {"board_id": value, "user_id": user_id, "role": "lead"}),
+            (admin, "/admin/memberships", {"board_id": world.board_id, "user_id": value}),
+            (admin, "/admin/erasure", {"q": "Dana", "confirm": "y", "card_id": value}),
+        ]
+    wrong = []
+    for client, url, data in posts:
+        status = status_of(client, "POST", url, data=data)
+        if not isinstance(status, int) or status >= 500:
+            wrong.append(f"POST {url} {data}: {status}")
+    assert wrong == [], "\n".join(wrong)
+    with app.app_context():
+        card = db.session.get(Card, card_id)
+        assert card.assignee_id is None and card.requester == "Dana"
+
+
+def test_huge_page_numbers_show_the_last_page(app, world):
+    lead = as_(app, "lead")
+    for value in ("0", "-5", str(2**31), str(2**63), str(10**30), "²"):
+        response = lead.get(f"/b/{world.board_id}/done?page={value}")
+        assert response.status_code == 200, value
+        assert "Page 1 of 1" in response.text or "No " in response.text, value
+
+
+# -- text: NUL and control characters -------------------------------------------------------
+
+
+def form_classes():
+    return [
+        cls
+        for _, cls in inspect.getmembers(forms, inspect.isclass)
+        if issubclass(cls, WTForm) and cls.__module__ == forms.__name__
+    ]
+
+
+def test_every_form_drops_nul_and_control_characters_from_its_text(app):
+    """One filter for every field of every form (passwords keep what was typed)."""
+    dirty = "a\x00b" + CONTROL + "c\td\r\ne"
+    with app.test_request_context(method="POST"):
+        wrong = []
+        for cls in form_classes():
+            form = cls(formdata=None)
+            names = {}
+            for field in form:
+                if isinstance(field, FieldList):
+                    for sub in field.unbound_field.args[0]()._fields:
+                        names[f"{field.name}-0-{sub}"] = f"{field.name}.0.{sub}"
+                else:
+                    names[field.name] = field.name
+            form = cls(formdata=MultiDict({name: dirty for name in names}))
+            for field_name, path in names.items():
+                field = form
+                for part in path.split("."):
+                    field = field[int(part)] if part.isdigit() else field[part]
+                if field.type == "PasswordField":
+                    continue
+                data = field.data
+                if isinstance(data, str) and any(ch in data for ch in CONTROL):
+                    wrong.append(f"{cls.__name__}.{field_name}: {data!r}")
+    assert wrong == [], "\n".join(wrong)
+    bases = (forms.Form, forms.SubForm, forms.FlaskForm, forms.PlainForm, forms.ActionForm)
+    unclean = [
+        cls.__name__
+        for cls in form_classes()
+        if cls not in bases and not issubclass(cls, forms.CleanText)
+    ]
+    assert unclean == [], "derive these from tracker.forms.Form or SubForm"
+
+
+def test_nul_in_search_terms_is_not_a_500(app, world):
+    """The archive search and the erasure search (PostgreSQL refuses NUL in text)."""
+    with app.app_context():
+        board = db.session.get(Board, world.board_id)
+        lead = world.person("lead")
+        make_card(board, lead, title="Export a\x01b", at="Done")
+    lead, admin = as_(app, "lead"), as_(app, "admin")
+    for term in ("Exp\x00ort", "\x00", "a\x01b\x1f", "Dana\x00"):
+        response = lead.get(f"/b/{world.board_id}/done", query_string={"q": term})
+        assert response.status_code == 200, repr(term)
+        assert admin.get("/admin/erasure", query_string={"q": term}).status_code in (200, 422)
+        status = status_of(admin, "POST", "/admin/erasure", data={"q": term})
+        assert status == 422, (repr(term), status)
+    found = lead.get(f"/b/{world.board_id}/done", query_string={"q": "Exp\x00ort"})
+    assert "Export" in found.text
 
 
 def test_the_id_pattern_matches_exactly_one_to_the_limit():

@@ -14,6 +14,7 @@ from tracker.access import can, load_board
 from tracker.domain import capacity
 from tracker.domain.errors import InvalidRequest
 from tracker.forms import ReportSettingsForm, SprintForm
+from tracker.params import whole_number
 from tracker.services import reports
 
 bp = Blueprint("reports", __name__, url_prefix="/b/<int:board_id>")
@@ -21,10 +22,7 @@ bp = Blueprint("reports", __name__, url_prefix="/b/<int:board_id>")
 
 def _range() -> tuple[int, date | None]:
     """The range picker's values: how many periods, ending with the one containing `until`."""
-    try:
-        count = int(request.args.get("count", reports.DEFAULT_RANGE))
-    except ValueError:
-        count = reports.DEFAULT_RANGE
+    count = whole_number(request.args.get("count"))
     if count not in reports.RANGES:
         count = reports.DEFAULT_RANGE
     try:

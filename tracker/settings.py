@@ -7,9 +7,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from tracker.access import load_board
 from tracker.domain.errors import InvalidRequest
 from tracker.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
+from tracker.params import parse_id
 from tracker.services import boards, intake, mail
 
 bp = Blueprint("settings", __name__, url_prefix="/b/<int:board_id>/settings")
+CHANGED = "That form was changed; reload the page and try again."
 
 
 def _settings_form(board) -> SettingsForm:
@@ -173,7 +175,7 @@ def retry_mail(board_id: int):
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidRequest("That form was changed; reload the page and try again.") from None
+    number = parse_id(value)
+    if number is None:
+        raise InvalidRequest(CHANGED)
+    return number
