@@ -232,6 +232,64 @@ def test_nul_in_search_terms_is_not_a_500(app, world):
     assert "Export" in found.text
 
 
+# -- list-shaped forms ----------------------------------------------------------------------
+
+
+def settings_data(board: Board, lanes: int, columns: int, timezone: str = "UTC") -> dict:
+    data = {"timezone": timezone, "per_person_limit": "", "pull_order": "support,feature"}
+    lane_ids = [lane.id for lane in board.lanes]
+    for i in range(lanes):
+        lane_id = lane_ids[i] if i < len(lane_ids) else lane_ids[0]
+        data |= {f"lanes-{i}-lane_id": lane_id, f"lanes-{i}-name": f"L{i}"}
+        data |= {f"lanes-{i}-wip_limit": "", f"lanes-{i}-mode": "strict"}
+    column_ids = [column.id for column in board.columns]
+    for i in range(columns):
+        column_id = column_ids[i] if i < len(column_ids) else column_ids[0]
+        data |= {f"columns-{i}-column_id": column_id, f"columns-{i}-wip_limit": ""}
+    return data
+
+
+def test_a_settings_form_with_more_or_fewer_entries_than_the_board_is_refused(app, world):
+    with app.app_context():
+        board = db.session.get(Board, world.board_id)
+        lanes, columns = len(board.lanes), len(board.columns)
+        shapes = [
+            (lanes + 1, columns),
+            (lanes, columns + 1),
+            (lanes + 5, columns + 5),
+            (12, 25),  # more than the form's max_entries
+            (lanes - 1, columns),
+            (0, 0),
+        ]
+        # A refused form is shown again: with a bad time zone too, so the page is rendered
+        # from the posted entries.
+        posts = [
+            (shape + (zone,), settings_data(board, *shape, zone))
+            for shape in shapes
+            for zone in ("UTC", "Nowhere/Atlantis")
+        ]
+        good = settings_data(board, lanes, columns)
+    lead = as_(app, "lead")
+    url = f"/b/{world.board_id}/settings"
+    for shape, data in posts:
+        assert status_of(lead, "POST", url, data=data) == 422, shape
+    assert lead.post(url, data=good).status_code == 303
+
+
+def test_a_columns_form_with_unknown_or_extra_entries_is_not_a_500(app, world):
+    lead = as_(app, "lead")
+    url = f"/b/{world.board_id}/settings/columns"
+    odd = [
+        {f"columns-{i}-column_id": str(2**40 + i) for i in range(3)},
+        {f"columns-{i}-name": f"C{i}" for i in range(20)},
+        {"columns-0-column_id": "²", "columns-0-name": "X"},
+        {"columns-0-column_id": "-1", "columns-0-name": "X", "columns-0-position": "²"},
+    ]
+    for data in odd:
+        status = status_of(lead, "POST", url, data=data)
+        assert isinstance(status, int) and status < 500, (data, status)
+
+
 def test_the_id_pattern_matches_exactly_one_to_the_limit():
     import re
 

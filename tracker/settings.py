@@ -73,6 +73,10 @@ def save(board_id: int):
     """Save limits, modes, pull order and time zone."""
     board, actor = load_board(board_id)
     form = SettingsForm()
+    if len(form.lanes) != len(board.lanes) or len(form.columns) != len(board.columns):
+        # One entry per lane and per column of the board, as the page shows them; more or
+        # fewer is an old page or a hand-made post (and the page could not show it again).
+        return _page(board, actor, error=CHANGED, status=422)
     if not form.validate_on_submit():
         return _page(
             board, actor, settings=form, error="Check the fields marked below.", status=422
