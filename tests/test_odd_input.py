@@ -9,6 +9,7 @@ of 2**31 and more in integer columns).
 from __future__ import annotations
 
 import inspect
+from datetime import date
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -17,10 +18,10 @@ from wtforms import Form as WTForm
 from wtforms.fields import FieldList
 
 from tests.helpers import Auth, make_card
-from tests.test_permissions import FILL, build_world
+from tests.test_permissions import FILL, build_world, expected
 from tracker import forms
 from tracker.extensions import db
-from tracker.models import Board, Card
+from tracker.models import Board, Card, Sprint
 
 HUGE = (2**31, 2**63, 2**64, 10**30)
 # int() refuses "²" (it is a digit to str.isdigit(), not a decimal); "٣" is Arabic-Indic 3.
@@ -288,6 +289,72 @@ def test_a_columns_form_with_unknown_or_extra_entries_is_not_a_500(app, world):
     for data in odd:
         status = status_of(lead, "POST", url, data=data)
         assert isinstance(status, int) and status < 500, (data, status)
+
+
+# -- dates ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [("0001-01-01", "0001-01-14"), ("9999-12-18", "9999-12-31"), ("1999-12-20", "2000-01-02")],
+)
+def test_a_sprint_far_from_today_is_refused_with_a_field_message(app, world, start, end):
+    lead = as_(app, "lead")
+    data = {"name": "Odd", "start_on": start, "end_on": end, "capacity_days": "10"}
+    response = lead.post(f"/b/{world.board_id}/sprints", data=data)
+    assert response.status_code == 422
+    assert "Give a date between 1 January 2000 and 31 December 2100." in response.text
+    with app.app_context():
+        assert db.session.execute(db.select(Sprint).where(Sprint.name == "Odd")).first() is None
+
+
+def test_a_sprint_far_from_today_already_stored_does_not_break_the_pages(app, world):
+    """A row written before the form refused such dates: pages work, the lead can delete it."""
+    from tracker import clock
+
+    with app.app_context():
+        odd = [
+            Sprint(
+                board_id=world.board_id,
+                name=name,
+                start_on=start,
+                end_on=end,
+                capacity_days=5,
+                created_at=clock.now(),
+            )
+            for name, start, end in (
+                ("Year one", date(1, 1, 1), date(1, 1, 14)),
+                ("Year 9999", date(9999, 12, 18), date(9999, 12, 31)),
+            )
+        ]
+        db.session.add_all(odd)
+        db.session.commit()
+        ids = [s.id for s in odd]
+    lead, viewer = as_(app, "lead"), as_(app, "viewer")
+    base = f"/b/{world.board_id}"
+    for url in ("/sprints", "/report", "/report?until=0001-01-01", "/report?until=9999-12-31"):
+        assert status_of(lead, "GET", base + url) == 200, url
+    assert status_of(viewer, "GET", base + "/report") == 200
+    assert status_of(lead, "GET", base + "/report.csv") == 200
+    for sprint_id in ids:
+        assert status_of(lead, "POST", f"{base}/sprints/{sprint_id}/delete") == 303
+    with app.app_context():
+        assert db.session.execute(db.select(Sprint.id).where(Sprint.id.in_(ids))).first() is None
+
+
+def test_report_and_audit_dates_far_from_today_are_not_a_500(app, world):
+    lead, admin = as_(app, "lead"), as_(app, "admin")
+    base = f"/b/{world.board_id}"
+    for value in ("0001-01-01", "9999-12-31", "0000-00-00", "2026-02-30", "²"):
+        for client, url in (
+            (lead, f"{base}/report?until={value}"),
+            (lead, f"{base}/audit?since={value}&until={value}"),
+            (admin, f"/admin/audit?since={value}&until={value}"),
+            (admin, f"/admin/audit.csv?since={value}&until={value}"),
+        ):
+            status = status_of(client, "GET", url)
+            assert isinstance(status, int) and status < 500, (url, status)
+    assert expected("reports.show", "lead") == "allowed"
 
 
 def test_the_id_pattern_matches_exactly_one_to_the_limit():

@@ -29,10 +29,11 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 from wtforms.widgets import HiddenInput
 
-from tracker.params import clean_text, parse_id, whole_number
+from tracker.params import FIRST_DAY, LAST_DAY, clean_text, parse_id, sensible_date, whole_number
 
 SEVERITIES = (
     ("", "None"),
@@ -66,6 +67,18 @@ class IntegerField(WTFormsIntegerField):
         self.data = whole_number(value.strip() if isinstance(value, str) else value)
         if self.data is None:
             raise ValueError(self.gettext("Not a valid integer value."))
+
+
+class SensibleDate:
+    """A date within tracker.params.FIRST_DAY..LAST_DAY: year 1 or 9999 is a typing slip,
+    and periods around such a date run off the ends of the calendar."""
+
+    def __call__(self, form, field):
+        if field.data is not None and sensible_date(field.data) is None:
+            raise ValidationError(
+                f"Give a date between {FIRST_DAY.day} {FIRST_DAY:%B %Y} "
+                f"and {LAST_DAY.day} {LAST_DAY:%B %Y}."
+            )
 
 
 def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
@@ -404,8 +417,10 @@ class SprintForm(Form):
     name = StringField(
         "Name", [DataRequired("Give the sprint a name."), Length(max=60)], filters=[strip]
     )
-    start_on = DateField("First day", [InputRequired("Give the sprint's first day.")])
-    end_on = DateField("Last day", [InputRequired("Give the sprint's last day.")])
+    start_on = DateField(
+        "First day", [InputRequired("Give the sprint's first day."), SensibleDate()]
+    )
+    end_on = DateField("Last day", [InputRequired("Give the sprint's last day."), SensibleDate()])
     capacity_days = FloatField(
         "Planned capacity (person-days)",
         [
@@ -499,5 +514,5 @@ class AuditFilterForm(Form):
 
     person = SelectField("Person", choices=[], validate_choice=False, default="")
     action = SelectField("Action", choices=[], validate_choice=False, default="")
-    since = DateField("From", [Optional()])
-    until = DateField("To", [Optional()])
+    since = DateField("From", [Optional(), SensibleDate()])
+    until = DateField("To", [Optional(), SensibleDate()])
