@@ -36,7 +36,7 @@ NOT_FINGERPRINTED = ("audit", "report_period_cache")
 # Logging out takes no input and ends the session the other examples need; the permission
 # walk in test_permissions posts to it.
 NOT_FUZZED = {"auth.logout"}
-EXAMPLES = {"sqlite": 14, "postgresql": 6}
+EXAMPLES = {"sqlite": 20, "postgresql": 6}
 # The odd values a query parameter gets on every route that reads it: every one on SQLite,
 # every other one on PostgreSQL.
 QUERY_VALUES = (
