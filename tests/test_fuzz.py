@@ -1,20 +1,30 @@
-"""Bad input on purpose: generated values posted into every form and htmx endpoint as every
-role. Never a 500, never a partial write, never the posted markup unescaped in a page."""
+"""Bad input on purpose: generated values posted into every form and htmx endpoint, and
+generated query strings sent to every page, as every role. Never a 500, never a partial
+write, never the posted markup unescaped in a page.
+
+Seeded (SEED) and bounded (EXAMPLES, QUERY_VALUES), so a run is repeatable and takes about
+a minute on SQLite; PostgreSQL (which refuses NUL in text and ids of 2**31 and more) gets
+fewer examples."""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
+import random
+import re
+import sys
 from collections import defaultdict
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from tests.helpers import Auth
 from tests.test_permissions import IDENTITIES, build_world, expected, url_for_rule
+from tracker import forms
 from tracker.access import PUBLIC, ROUTES
 from tracker.extensions import db
 
@@ -27,6 +37,24 @@ NOT_FINGERPRINTED = ("audit", "report_period_cache")
 # walk in test_permissions posts to it.
 NOT_FUZZED = {"auth.logout"}
 EXAMPLES = {"sqlite": 20, "postgresql": 6}
+# The odd values a query parameter gets on every route that reads it: every one on SQLite,
+# every other one on PostgreSQL.
+QUERY_VALUES = (
+    *(str(n) for n in (2**31 - 1, 2**31, 2**63, 2**64, 10**30, -1, 0)),
+    *("²", "٣", "1_0", "0001-01-01", "9999-12-31", "2026-02-30"),
+    *("\x00", "a\x00b", "\x01\x1b[31m\x7f", "²:1", ""),
+)
+QUERY_STRIDE = {"sqlite": 1, "postgresql": 2}
+SEED = 20261130
+# What odd input looks like: ids past every integer column, digits int() refuses ("²") or
+# takes ("٣", "1_0", " 7"), NUL and other control characters, dates at the calendar's ends
+# and impossible ones, floats that are not numbers.
+HOSTILE_VALUES = (
+    *(str(n) for n in (2**31 - 1, 2**31, 2**63, 2**64, 10**30, -1, 0, -(2**31) - 1)),
+    *("²", "¹²", "③", "٣", "1_0", " 7", "007", "1e3", "nan", "inf", "-0"),
+    *("0001-01-01", "9999-12-31", "0000-00-00", "2026-02-30", "1999-12-31", "2101-01-01"),
+    *("\x00", "a\x00b", "\x01\x1b[31m\x7f", "\t\r\n", "1:2", "²:1", f"{2**63}:1", ""),
+)
 
 
 class FormFields(HTMLParser):
@@ -107,9 +135,20 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
+def hostile():
+    """The odd values above, numbers of any size, control characters, very long strings."""
+    return st.one_of(
+        st.sampled_from(HOSTILE_VALUES),
+        st.integers(-(2**70), 2**70).map(str),
+        st.text(st.characters(max_codepoint=0x9F), max_size=12),  # C0 and C1 controls
+        st.builds(lambda c, n: c * n, st.sampled_from("9²\x00a<"), st.integers(200, 12_000)),
+    )
+
+
 def values_for(seen: set[str]):
     """Generated values for one field: what the page offers, and everything it should not."""
     anything = [
+        hostile(),
         st.just(""),
         st.text(st.characters(codec="utf-8"), max_size=30),  # NUL and every plane
         st.sampled_from(PAYLOADS),
@@ -124,10 +163,22 @@ def values_for(seen: set[str]):
 
 
 def form_data(fields: dict[str, set[str]]):
-    """Each field either left out or given a generated value."""
-    return st.fixed_dictionaries(
+    """Each field either left out or given a generated value; and a few fields no page
+    offers: list entries past the board's (lanes-25-name) or any name at all."""
+    known = st.fixed_dictionaries(
         {}, optional={name: values_for(seen) for name, seen in sorted(fields.items())}
     )
+    entries = sorted(
+        {
+            re.sub(r"-\d+-", f"-{n}-", name)
+            for name in fields
+            if re.search(r"-\d+-", name)
+            for n in (9, 25)
+        }
+    )
+    names = st.one_of(st.text(max_size=12), *([st.sampled_from(entries)] if entries else []))
+    extra = st.dictionaries(names, hostile(), max_size=3)
+    return st.tuples(known, extra).map(lambda pair: pair[1] | pair[0])
 
 
 def check_page(response, posted: str, where: str) -> None:
@@ -135,6 +186,79 @@ def check_page(response, posted: str, where: str) -> None:
     for payload in PAYLOADS:
         if payload in posted:
             assert payload not in response.get_data(as_text=True), f"unescaped in {where}"
+
+
+def query_keys(module_name: str) -> list[str]:
+    """What a view module reads from query strings: request.args.get("...") in its source,
+    and the fields of the forms it builds from request.args."""
+    source = inspect.getsource(sys.modules[module_name])
+    keys = set(re.findall(r'request\.args\.get\(\s*"(\w+)"', source))
+    for name in set(re.findall(r"(\w+Form)\(request\.args\)", source)):
+        keys |= {n for n, value in vars(getattr(forms, name)).items() if hasattr(value, "bind")}
+    return sorted(keys)
+
+
+def test_generated_query_strings_never_break_a_page(app):
+    """Every GET route with generated query strings, as every identity: never a 500, never
+    the markup unescaped. On a route whose module reads query parameters, each parameter
+    gets every odd value (one query per value, spread over the identities allowed there,
+    with random keys beside); everyone else tries random keys and values."""
+    with app.app_context():
+        world = build_world()
+        dialect = db.engine.dialect.name
+        world.sprint(), world.component()
+    clients = {None: app.test_client()}
+    for name in IDENTITIES:
+        clients[name] = app.test_client()
+        assert Auth(clients[name]).login(name).status_code == 302
+    pages = [r for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint != "static"]
+    assert len(pages) >= 20
+    read = {
+        rule.endpoint: query_keys(app.view_functions[rule.endpoint].__module__) for rule in pages
+    }
+    every_key = sorted(set().union(*read.values()))
+    assert {"page", "q", "until", "person", "since", "count", "v"} <= set(every_key), every_key
+    rng = random.Random(SEED)
+    for rule in pages:
+        allowed = [i for i in clients if expected(rule.endpoint, i) == "allowed"]
+        keys = read[rule.endpoint]
+        for n in range(0, len(QUERY_VALUES) if keys else 0, QUERY_STRIDE[dialect]):
+            query = {key: QUERY_VALUES[(n + j) % len(QUERY_VALUES)] for j, key in enumerate(keys)}
+            identity = allowed[n % len(allowed)]
+            get_page(app, world, clients, rule, identity, query | odd_query(rng, every_key))
+        for identity in clients:
+            get_page(app, world, clients, rule, identity, odd_query(rng, every_key))
+
+
+def odd_query(rng: random.Random, keys: list[str]) -> dict[str, str]:
+    """One to three keys (known or made up) with random odd values."""
+    alphabet = "".join(map(chr, range(0x20))) + "²٣9a<>&\x7f\u0085"
+    makers = (
+        lambda: rng.choice(HOSTILE_VALUES),
+        lambda: str(rng.randint(-(2**70), 2**70)),
+        lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))),
+        lambda: rng.choice("9²\x00a<") * rng.randint(200, 12_000),
+        lambda: rng.choice(PAYLOADS),
+    )
+    query = {}
+    for _ in range(rng.randint(1, 3)):
+        key = rng.choice(keys) if rng.random() < 0.7 else rng.choice(makers[2:])()[:20]
+        query[key] = rng.choice(makers)()
+    return query
+
+
+def get_page(app, world, clients, rule, identity, query) -> None:
+    with app.app_context():
+        url = url_for_rule(world, rule)
+    htmx = len(query) % 2 == 0
+    headers = {"HX-Request": "true"} if htmx else {}
+    where = f"GET {url} as {identity or 'anonymous'} (htmx={htmx}) with {query!r:.300}"
+    try:
+        response = clients[identity].get(url, query_string=query, headers=headers)
+    except Exception as error:  # tests propagate what would be a 500
+        raise AssertionError(f"{where}: raised {error!r:.300}") from error
+    check_page(response, "".join(query.values()), where)
+    response.close()
 
 
 def test_generated_input_never_breaks_a_form(app):
@@ -170,6 +294,7 @@ def fuzz(app, world, clients, rule, fields, examples) -> None:
     if ROUTES[rule.endpoint] == PUBLIC:
         allowed = [None]  # the login form is for people not yet signed in
 
+    @seed(SEED)
     @settings(
         max_examples=examples,
         deadline=None,

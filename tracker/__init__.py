@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_access(app)
     register_database_hooks(app)
     register_mail(app)
+    register_converters(app)
     register_blueprints(app)
     register_rate_limits(app)
     register_cli(app)
@@ -88,6 +89,14 @@ def register_mail(app: Flask) -> None:
     from tracker.services import mail
 
     mail.register(app)
+
+
+def register_converters(app: Flask) -> None:
+    """Every <int:...> in a URL is an id the database can hold (else 404 from routing);
+    before the blueprints, whose rules take their converters when they are added."""
+    from tracker.params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

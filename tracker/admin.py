@@ -18,6 +18,7 @@ from tracker.forms import (
     ResetPasswordForm,
 )
 from tracker.models import Board
+from tracker.params import parse_id
 from tracker.services import board_view, erasure, people, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -218,7 +219,9 @@ def find_requester():
 def erase_requester():
     """Erase the requester's name and email from the chosen requests, history and mail."""
     form = ErasureForm()
-    card_ids = request.form.getlist("card_id")
+    card_ids = [parse_id(value) for value in request.form.getlist("card_id")]
+    if None in card_ids:  # not an id from the list: choose again
+        card_ids = []
     if not form.validate_on_submit() or not card_ids:
         search = ErasureSearchForm(formdata=None, q=form.q.data or "")
         matches = erasure.find(form.q.data) if len(form.q.data or "") >= 3 else None

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, render_template, request
 
 from tracker.access import load_board
 from tracker.forms import AuditFilterForm, choices
+from tracker.params import page_number, parse_id
 from tracker.services import audit
 
 bp = Blueprint("audit", __name__)
@@ -23,7 +24,7 @@ def _filters(board_id: int | None) -> tuple[AuditFilterForm, audit.Filters]:
     person = form.person.data or ""
     action = form.action.data if form.action.data in audit.ACTIONS else None
     return form, audit.Filters(
-        actor_id=int(person) if person.isdigit() else None,
+        actor_id=parse_id(person),
         action=action,
         since=None if form.since.errors else form.since.data,
         until=None if form.until.errors else form.until.data,
@@ -31,8 +32,7 @@ def _filters(board_id: int | None) -> tuple[AuditFilterForm, audit.Filters]:
 
 
 def _number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return page_number(request.args.get("page"))
 
 
 def _page(board=None):

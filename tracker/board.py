@@ -29,6 +29,7 @@ from tracker.forms import (
     PanelForm,
     ReorderForm,
 )
+from tracker.params import page_number, parse_id, search_term, whole_number
 from tracker.services import board_view, cards
 from tracker.services.common import get_card
 
@@ -214,7 +215,7 @@ def live(board_id: int):
     the fresh #board fragment. The version comes with the board row the access check reads,
     so an unchanged board costs no statement beyond that check."""
     board, actor = load_board(board_id)
-    if request.args.get("v", type=int) == board.version:
+    if request.args.get("v", type=whole_number) == board.version:
         return "", 204
     return render_board(board, actor)
 
@@ -247,7 +248,7 @@ def new_card(board_id: int):
     board, actor = load_board(board_id)
     form = NewCardForm()
     if request.method == "GET":
-        form.lane_id.data = request.args.get("lane", type=int)
+        form.lane_id.data = request.args.get("lane", type=parse_id)
         form.form_key.data = cards.new_form_key()
     if form.validate_on_submit():
         fields = {
@@ -357,11 +358,10 @@ def assign_card(board_id: int, card_id: int):
     form = AssignForm()
     require_valid(form)
     value = (form.assignee.data or "").strip()
-    if value and not value.isdigit():
+    assignee = parse_id(value)
+    if value and assignee is None:
         raise InvalidRequest("Choose a person from the list.")
-    card = cards.assign_card(
-        board.id, actor, card_id, int(value) if value else None, form.reason.data
-    )
+    card = cards.assign_card(board.id, actor, card_id, assignee, form.reason.data)
     who = card.assignee.name if card.assignee else "nobody"
     return after_change(board, actor, card, f"{card.ref} is assigned to {who}.", form)
 
@@ -400,11 +400,14 @@ def close_card(board_id: int, card_id: int):
 def archive(board_id: int):
     """Every done or closed card of the board, newest first, paged and searchable."""
     board, actor = load_board(board_id)
-    text = (request.args.get("q") or "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int))
+    text = search_term(request.args.get("q"))
+    page = page_number(request.args.get("page"))
     per_page = current_app.config["ARCHIVE_PAGE_SIZE"]
     found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
     pages = max(1, -(-total // per_page))
+    if page > pages:  # past the end (an old link, or typed): the last page
+        page = pages
+        found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
     return render_template(
         "board/archive.html",
         board=board,

@@ -29,8 +29,11 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 from wtforms.widgets import HiddenInput
+
+from tracker.params import FIRST_DAY, LAST_DAY, clean_text, parse_id, sensible_date, whole_number
 
 SEVERITIES = (
     ("", "None"),
@@ -46,20 +49,36 @@ MODES = (
 COLUMN_KINDS = (("queue", "queue"), ("active", "active"), ("done", "done"))
 
 
+UNFILTERED = (PasswordField, FormField, FieldList)
+
+
 class IntegerField(WTFormsIntegerField):
-    """WTForms' IntegerField, refusing numbers larger than any id or limit here.
+    """WTForms' IntegerField, taking ASCII digits only and no number larger than any id or
+    limit here (tracker.params.whole_number).
 
     Python's ints have no bound; a 400-digit number would overflow the float comparison in
-    NumberRange and the database's integer columns.
+    NumberRange and the database's integer columns. int() also takes "٣" and "1_0".
     """
 
-    LIMIT = 2**31 - 1
-
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and abs(self.data) > self.LIMIT:
-            self.data = None
+        if not valuelist:
+            return
+        value = valuelist[0]
+        self.data = whole_number(value.strip() if isinstance(value, str) else value)
+        if self.data is None:
             raise ValueError(self.gettext("Not a valid integer value."))
+
+
+class SensibleDate:
+    """A date within tracker.params.FIRST_DAY..LAST_DAY: year 1 or 9999 is a typing slip,
+    and periods around such a date run off the ends of the calendar."""
+
+    def __call__(self, form, field):
+        if field.data is not None and sensible_date(field.data) is None:
+            raise ValidationError(
+                f"Give a date between {FIRST_DAY.day} {FIRST_DAY:%B %Y} "
+                f"and {LAST_DAY.day} {LAST_DAY:%B %Y}."
+            )
 
 
 def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
@@ -68,15 +87,39 @@ def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
 
 
 def strip(value):
-    """Strip surrounding space and drop NUL characters (no database stores them)."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
+    """Strip surrounding space (Form and SubForm have already dropped control characters)."""
+    return value.strip() if isinstance(value, str) else value
 
 
-class EmptyForm(FlaskForm):
+class CleanText:
+    """Every field of a form is bound with tracker.params.clean_text as its first filter: no
+    NUL or other control character reaches a query, a row or a page, whatever the field.
+
+    Passwords keep what was typed (they are only hashed); a FormField or FieldList takes no
+    filters, and the forms inside them are SubForms, cleaned field by field.
+    """
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            if not issubclass(unbound_field.field_class, UNFILTERED):
+                filters = [clean_text, *unbound_field.kwargs.get("filters", ())]
+                options = {**options, "filters": filters}
+            return unbound_field.bind(form=form, **options)
+
+
+class Form(CleanText, FlaskForm):
+    """The base of every form here: Flask-WTF's (CSRF), with text cleaned (CleanText)."""
+
+
+class SubForm(CleanText, PlainForm):
+    """A form repeated inside another (FieldList of FormField): no CSRF of its own."""
+
+
+class EmptyForm(Form):
     """A POST button: only the CSRF token."""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("Username", [DataRequired(), Length(max=64)], filters=[strip])
     password = PasswordField("Password", [DataRequired(), Length(max=256)])
 
@@ -96,7 +139,7 @@ class CardFieldsMixin:
 ONE_TIME_KEY_SHAPE = r"^[A-Za-z0-9_-]{32,64}$"
 
 
-class NewCardForm(CardFieldsMixin, FlaskForm):
+class NewCardForm(CardFieldsMixin, Form):
     lane_id = IntegerField("Lane", [InputRequired()])
     # The form's one-time key (set when it is served): sent twice, it files one card.
     form_key = HiddenField(
@@ -109,7 +152,7 @@ class NewCardForm(CardFieldsMixin, FlaskForm):
     )
 
 
-class EditCardForm(CardFieldsMixin, FlaskForm):
+class EditCardForm(CardFieldsMixin, Form):
     component = StringField("Component", [Optional(), Length(max=80)], filters=[strip])
     requester = StringField("Requester", [Optional(), Length(max=200)], filters=[strip])
     version = IntegerField(validators=[InputRequired()], widget=HiddenInput())
@@ -125,7 +168,7 @@ class EditCardForm(CardFieldsMixin, FlaskForm):
         }
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A card action's form (its markup carries csrf_token(), not a form field).
 
     CSRFProtect (tracker.extensions.csrf) checks the token of every POST before any view
@@ -150,9 +193,10 @@ class MoveForm(ActionForm):
     def destination(self) -> tuple[int, int] | None:
         if self.target.data:
             lane, _, column = self.target.data.partition(":")
-            if lane.isdigit() and column.isdigit():
-                return int(lane), int(column)
-            return None
+            lane_id, column_id = parse_id(lane), parse_id(column)
+            if lane_id is None or column_id is None:
+                return None
+            return lane_id, column_id
         if self.lane_id.data is not None and self.column_id.data is not None:
             return self.lane_id.data, self.column_id.data
         return None
@@ -192,26 +236,26 @@ class CloseForm(ActionForm):
     panel = HiddenField()
 
 
-class BoardForm(FlaskForm):
+class BoardForm(Form):
     name = StringField("Board name", [DataRequired(), Length(max=120)], filters=[strip])
     timezone = StringField(
         "Time zone", [DataRequired(), Length(max=64)], default="UTC", filters=[strip]
     )
 
 
-class LaneSettingForm(PlainForm):
+class LaneSettingForm(SubForm):
     lane_id = HiddenField()
     name = StringField("Name", [DataRequired(), Length(max=60)], filters=[strip])
     wip_limit = StringField("WIP limit", [Optional(), Length(max=4)], filters=[strip])
     mode = SelectField("Limit mode", choices=choices(*MODES))
 
 
-class ColumnLimitForm(PlainForm):
+class ColumnLimitForm(SubForm):
     column_id = HiddenField()
     wip_limit = StringField("Limit", [Optional(), Length(max=4)], filters=[strip])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     timezone = StringField("Time zone", [DataRequired(), Length(max=64)], filters=[strip])
     per_person_limit = StringField(
         "Cards in progress per person", [Optional(), Length(max=4)], filters=[strip]
@@ -227,7 +271,7 @@ class SettingsForm(FlaskForm):
     columns = FieldList(FormField(ColumnLimitForm), max_entries=20)
 
 
-class ColumnForm(PlainForm):
+class ColumnForm(SubForm):
     column_id = HiddenField()
     name = StringField("Name", [Optional(), Length(max=60)], filters=[strip])
     kind = SelectField("Kind", choices=choices(*COLUMN_KINDS))
@@ -235,7 +279,7 @@ class ColumnForm(PlainForm):
     remove = SelectField("Keep", choices=choices(("", "keep"), ("remove", "remove")), default="")
 
 
-class ColumnsForm(FlaskForm):
+class ColumnsForm(Form):
     columns = FieldList(FormField(ColumnForm), max_entries=13)
 
 
@@ -249,7 +293,7 @@ INTAKE_SEVERITIES = (
 EMAIL_SHAPE = r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+$"
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     """A support request. The component choices come from the board (set by the view)."""
 
     title = StringField(
@@ -317,7 +361,7 @@ class IntakeForm(FlaskForm):
         }
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(
         "Comment",
         [
@@ -337,14 +381,14 @@ class CommentForm(FlaskForm):
     )
 
 
-class StatusLinkForm(FlaskForm):
+class StatusLinkForm(Form):
     action = SelectField(
         choices=choices(("create", "create"), ("revoke", "revoke")),
         invalid_choice_message="Make or revoke a link.",
     )
 
 
-class ComponentForm(FlaskForm):
+class ComponentForm(Form):
     name = StringField(
         "New component",
         [
@@ -358,7 +402,7 @@ class ComponentForm(FlaskForm):
 MEASURE_CHOICES = (("person_days", "person-days"), ("points", "points"), ("cards", "cards"))
 
 
-class ReportSettingsForm(FlaskForm):
+class ReportSettingsForm(Form):
     """The capacity report's settings (a lead's): N, the measure, the alarm threshold."""
 
     window_size = IntegerField(
@@ -378,14 +422,16 @@ class ReportSettingsForm(FlaskForm):
     )
 
 
-class SprintForm(FlaskForm):
+class SprintForm(Form):
     """A sprint: name, first and last day, planned capacity (person-days, optional points)."""
 
     name = StringField(
         "Name", [DataRequired("Give the sprint a name."), Length(max=60)], filters=[strip]
     )
-    start_on = DateField("First day", [InputRequired("Give the sprint's first day.")])
-    end_on = DateField("Last day", [InputRequired("Give the sprint's last day.")])
+    start_on = DateField(
+        "First day", [InputRequired("Give the sprint's first day."), SensibleDate()]
+    )
+    end_on = DateField("Last day", [InputRequired("Give the sprint's last day."), SensibleDate()])
     capacity_days = FloatField(
         "Planned capacity (person-days)",
         [
@@ -411,7 +457,7 @@ ROLE_CHOICES = (
 EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     """A new person: an admin gives a temporary password or leaves it empty to generate one."""
 
     name = StringField(
@@ -431,7 +477,7 @@ class PersonForm(FlaskForm):
     is_admin = BooleanField("Site admin (manages people, boards and memberships)")
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(Form):
     """A person's role on a board ("none" takes them off it)."""
 
     board_id = IntegerField("Board", [InputRequired()])
@@ -439,15 +485,15 @@ class MembershipForm(FlaskForm):
     role = SelectField("Role", choices=choices(*ROLE_CHOICES), default="member")
 
 
-class AdminFlagForm(FlaskForm):
+class AdminFlagForm(Form):
     make_admin = SelectField(choices=choices(("yes", "yes"), ("no", "no")))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField("New temporary password", [Optional(), Length(max=256)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField("Current password", [DataRequired("Type your current password.")])
     new = PasswordField("New password", [DataRequired("Type the new password."), Length(max=256)])
     confirm = PasswordField(
@@ -456,14 +502,14 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ErasureSearchForm(FlaskForm):
+class ErasureSearchForm(Form):
     class Meta:
         csrf = False  # a search (GET) changes nothing
 
     q = StringField("Requester's email or name", [Optional(), Length(max=254)], filters=[strip])
 
 
-class ErasureForm(FlaskForm):
+class ErasureForm(Form):
     q = HiddenField()
     confirm = BooleanField(
         "I understand: the name and email are replaced for good, and cannot be brought back.",
@@ -471,7 +517,7 @@ class ErasureForm(FlaskForm):
     )
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """The audit page's filter (GET): person, action, date range."""
 
     class Meta:
@@ -479,5 +525,5 @@ class AuditFilterForm(FlaskForm):
 
     person = SelectField("Person", choices=[], validate_choice=False, default="")
     action = SelectField("Action", choices=[], validate_choice=False, default="")
-    since = DateField("From", [Optional()])
-    until = DateField("To", [Optional()])
+    since = DateField("From", [Optional(), SensibleDate()])
+    until = DateField("To", [Optional(), SensibleDate()])

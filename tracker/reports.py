@@ -12,6 +12,7 @@ from tracker.access import can, load_board
 from tracker.domain import capacity, text
 from tracker.domain.errors import InvalidRequest
 from tracker.forms import ReportSettingsForm, SprintForm
+from tracker.params import sensible_date, whole_number
 from tracker.services import reports
 
 bp = Blueprint("reports", __name__, url_prefix="/b/<int:board_id>")
@@ -19,14 +20,11 @@ bp = Blueprint("reports", __name__, url_prefix="/b/<int:board_id>")
 
 def _range() -> tuple[int, date | None]:
     """The range picker's values: how many periods, ending with the one containing `until`."""
-    try:
-        count = int(request.args.get("count", reports.DEFAULT_RANGE))
-    except ValueError:
-        count = reports.DEFAULT_RANGE
+    count = whole_number(request.args.get("count"))
     if count not in reports.RANGES:
         count = reports.DEFAULT_RANGE
     try:
-        until = date.fromisoformat(request.args.get("until", ""))
+        until = sensible_date(date.fromisoformat(request.args.get("until", "")))
     except ValueError:
         until = None
     return count, until
@@ -283,7 +281,7 @@ def _sprint_input(form: SprintForm) -> reports.SprintInput:
 
 def _sprints_page(board, actor, *, form=None, editing=None, error=None, status=200):
     """The sprints page; `form` is the one that failed (the new one, or sprint `editing`)."""
-    sprints = reports.sprints_of(board.id)
+    sprints = reports.sprints_of(board.id, every=True)
     edit_forms = {s.id: SprintForm(formdata=None, obj=s, prefix=f"s{s.id}") for s in sprints}
     new_form = SprintForm(formdata=None, **_next_sprint_defaults(sprints))
     if form is not None and editing is not None:
@@ -305,6 +303,7 @@ def _sprints_page(board, actor, *, form=None, editing=None, error=None, status=2
 
 def _next_sprint_defaults(sprints) -> dict:
     """A new sprint starts the day after the last one and is as long (two weeks at first)."""
+    sprints = [s for s in sprints if sensible_date(s.start_on) and sensible_date(s.end_on)]
     if not sprints:
         return {}
     last = sprints[-1]

@@ -7,9 +7,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from tracker.access import load_board
 from tracker.domain.errors import InvalidRequest
 from tracker.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
+from tracker.params import parse_id
 from tracker.services import boards, intake, mail
 
 bp = Blueprint("settings", __name__, url_prefix="/b/<int:board_id>/settings")
+CHANGED = "That form was changed; reload the page and try again."
 
 
 def _settings_form(board) -> SettingsForm:
@@ -71,6 +73,10 @@ def save(board_id: int):
     """Save limits, modes, pull order and time zone."""
     board, actor = load_board(board_id)
     form = SettingsForm()
+    if len(form.lanes) != len(board.lanes) or len(form.columns) != len(board.columns):
+        # One entry per lane and per column of the board, as the page shows them; more or
+        # fewer is an old page or a hand-made post (and the page could not show it again).
+        return _page(board, actor, error=CHANGED, status=422)
     if not form.validate_on_submit():
         return _page(
             board, actor, settings=form, error="Check the fields marked below.", status=422
@@ -173,7 +179,7 @@ def retry_mail(board_id: int):
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidRequest("That form was changed; reload the page and try again.") from None
+    number = parse_id(value)
+    if number is None:
+        raise InvalidRequest(CHANGED)
+    return number

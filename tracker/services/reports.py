@@ -32,6 +32,7 @@ from tracker.models import (
     ReportSettings,
     Sprint,
 )
+from tracker.params import FIRST_DAY, LAST_DAY
 from tracker.services import audit
 from tracker.services.common import Actor, require_lead
 
@@ -82,12 +83,15 @@ def update_settings(
 # -- sprints ------------------------------------------------------------------------------
 
 
-def sprints_of(board_id: int) -> list[Sprint]:
-    return list(
-        db.session.execute(
-            select(Sprint).where(Sprint.board_id == board_id).order_by(Sprint.start_on)
-        ).scalars()
-    )
+def sprints_of(board_id: int, *, every: bool = False) -> list[Sprint]:
+    """A board's sprints by first day. Only those within the dates the sprint form takes
+    (tracker.params), unless `every`: a row from before the form refused year 1 or 9999
+    would run the report's period arithmetic off the calendar, yet a lead must see it on
+    the sprints page to delete it."""
+    query = select(Sprint).where(Sprint.board_id == board_id)
+    if not every:
+        query = query.where(Sprint.start_on >= FIRST_DAY, Sprint.end_on <= LAST_DAY)
+    return list(db.session.execute(query.order_by(Sprint.start_on, Sprint.id)).scalars())
 
 
 def _period(sprint: Sprint) -> Period:
