@@ -119,7 +119,11 @@ def test_the_not_pages_are_get_endpoints_and_fragments_are_board_pages(app):
 
 
 def full_page(answer) -> bool:
-    return answer.status_code == 200 and answer.text.lstrip().lower().startswith("<!doctype html")
+    return (
+        answer.status_code == 200
+        and answer.mimetype == "text/html"
+        and answer.text.lstrip().lower().startswith("<!doctype html")
+    )
 
 
 def downloaded(answer) -> bool:

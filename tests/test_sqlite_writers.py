@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import serve_app
 from tests.conftest import test_config as config_for
 from tests.helpers import PASSWORD, Auth, make_board, make_user
-from tracker import create_app
 from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
-from tracker.models import Card, Comment, Component, Lane, Sprint, User
+from tracker.models import BoardColumn, Card, Comment, Component, Lane, Sprint, User
 from tracker.services import intake
 from tracker.services.common import Actor
 
@@ -38,23 +38,15 @@ class World:
     board_id: int
     request_ids: list[int]
     lane_ids: list[int]
+    column_ids: list[int]
     lead_ids: list[int]
     member_ids: list[int]
 
 
 @pytest.fixture
 def file_app(tmp_path):
-    app = create_app(
-        config_for(
-            "sqlite:///" + str(tmp_path / "writers.sqlite3"), SQLALCHEMY_ENGINE_OPTIONS=ENGINE
-        )
-    )
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    url = "sqlite:///" + str(tmp_path / "writers.sqlite3")
+    yield from serve_app(config_for(url, SQLALCHEMY_ENGINE_OPTIONS=ENGINE))
 
 
 def build_world(app) -> World:
@@ -91,7 +83,14 @@ def build_world(app) -> World:
                 select(Lane.id).where(Lane.board_id == board.id).order_by(Lane.position)
             ).scalars()
         )
-        return World(board.id, request_ids, lane_ids, lead_ids, member_ids)
+        column_ids = list(
+            db.session.execute(
+                select(BoardColumn.id)
+                .where(BoardColumn.board_id == board.id)
+                .order_by(BoardColumn.position)
+            ).scalars()
+        )
+        return World(board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids)
 
 
 # A scenario: who sends (a username prefix, or None for the login scenario's own logins),
@@ -126,6 +125,10 @@ def intake_send(world: World, i: int, r: int) -> tuple[str, dict]:
 
 def settings_send(world: World, i: int, r: int) -> tuple[str, dict]:
     data = {
+        **{
+            f"columns-{n}-column_id": str(column_id) for n, column_id in enumerate(world.column_ids)
+        },
+        **{f"columns-{n}-wip_limit": "" for n in range(len(world.column_ids))},
         "timezone": "Europe/Berlin",
         "per_person_limit": "",
         "pull_order": "support,feature",

@@ -113,6 +113,7 @@ NOT_PAGES = FRAGMENT_ONLY | frozenset(
         "static",
         "ops.healthz",
         "ops.readyz",
+        "ops.favicon",
         "observability.show_metrics",
         "auth.login",
     }
