@@ -234,7 +234,15 @@ def leak(env: dict, work: Path, args) -> dict[str, float]:
                 headers = {"Cookie": cookie}
                 for n in range(count // args.clients):
                     path = f"/b/{board}" if n % 3 else f"/b/{board}/live?v=0"
-                    status, _ = get(connection, path, headers)
+                    try:
+                        status, _ = get(connection, path, headers)
+                    except (OSError, http.client.HTTPException):
+                        # gunicorn closes a keep-alive connection idle for 5 s (while the
+                        # memory is read): open another, the session cookie still holds.
+                        connection.close()
+                        connection = server.connect()
+                        connections[i] = (connection, cookie)
+                        status, _ = get(connection, path, headers)
                     if status not in (200, 204, 286):
                         raise SystemExit(f"{path} answered {status}")
 
