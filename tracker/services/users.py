@@ -114,21 +114,21 @@ def log_in(username: str, password: str) -> User | None:
 
     The read ends before the password hash is computed (scrypt: tens of milliseconds), so
     no transaction, and on SQLite no write lock, is held meanwhile."""
-    user = _by_username(username)
-    stored, active = (user.password_hash, user.active) if user else (None, False)
+    found = _by_username(username)
+    stored, active, found_id = (
+        (found.password_hash, found.active, found.id) if found else (None, False, None)
+    )
     db.session.commit()
-    if not (_matches(stored, password) and active):
-        user = None
+    user = found if _matches(stored, password) and active else None
     if user is not None:
-        audit.record("login", actor_id=user.id, target_type="user", target_id=user.id)
+        audit.record("login", actor_id=found_id, target_type="user", target_id=found_id)
     else:
-        tried = _by_username(username)
         audit.record(
             "login_failed",
             actor_id=None,
-            target_type="user" if tried else "",
-            target_id=tried.id if tried else None,
-            detail={"inactive": True} if tried is not None and not tried.active else {},
+            target_type="user" if found else "",
+            target_id=found_id,
+            detail={"inactive": True} if found is not None and not active else {},
         )
     db.session.commit()
     return user
