@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from sqlalchemy import select
 
@@ -12,6 +13,23 @@ from tracker.services import boards, cards, users
 from tracker.services.common import Actor
 
 PASSWORD = "correct horse battery"
+# A support request's fields as the intake form sends them (services.intake.file_request).
+REQUEST = {
+    "title": "Export is empty",
+    "description": "The CSV has only a header.",
+    "requester": "Dana",
+    "requester_email": "",
+    "severity": "S3",
+    "component": "Other",
+    "environment": "",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def make_user(

@@ -7,7 +7,6 @@ with Debian's pg_createcluster as root; skipped with a reason where that is not 
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -18,7 +17,7 @@ from sqlalchemy import select
 
 from tests.conftest import PG_URL
 from tests.conftest import test_config as config_for
-from tests.helpers import PASSWORD, actor, column, make_board, make_card, make_user
+from tests.helpers import PASSWORD, actor, column, free_port, make_board, make_card, make_user
 from tracker import create_app
 from tracker.domain import history
 from tracker.extensions import db
@@ -26,12 +25,6 @@ from tracker.models import Card, CardEvent
 from tracker.services.common import snapshot
 
 HX = {"HX-Request": "true"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run(*command: str) -> None:
@@ -46,7 +39,7 @@ def cluster():
     if shutil.which("pg_createcluster") is None or os.geteuid() != 0:
         pytest.skip("a throwaway cluster needs Debian's pg_createcluster, run as root")
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-    name, port = f"wbrestart{uuid.uuid4().hex[:8]}", _free_port()
+    name, port = f"wbrestart{uuid.uuid4().hex[:8]}", free_port()
     _run("pg_createcluster", version, name, "-p", str(port), "--", "--auth=trust")
     try:
         _run("pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start")

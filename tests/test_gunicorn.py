@@ -8,7 +8,6 @@ import os
 import re
 import runpy
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PG_URL, postgres_database
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = str(ROOT / "gunicorn.conf.py")
@@ -44,12 +44,6 @@ def test_recycling_when_turned_on_spreads_the_workers_over_half_the_limit(monkey
     assert config["max_requests"] == 5000 and config["max_requests_jitter"] == 2500
     config = settings(monkeypatch, GUNICORN_MAX_REQUESTS="5000", GUNICORN_MAX_REQUESTS_JITTER="100")
     assert config["max_requests_jitter"] == 100
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _flask(env: dict, *args: str) -> None:
@@ -81,7 +75,7 @@ def test_preloaded_workers_recycle_and_serve_with_their_own_connections(database
     connections (the master made none), and /metrics still adds up every worker."""
     metrics = tmp_path / "metrics"
     metrics.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SECRET_KEY": secrets.token_hex(16),

@@ -8,22 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import test_config as config_for
-from tests.helpers import actor, make_board, make_user
+from tests.helpers import REQUEST, actor, make_board, make_user
 from tracker import create_app
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
 from tracker.models import Card, StatusLink
 from tracker.services import intake
-
-FIELDS = {
-    "title": "Export is empty",
-    "description": "The CSV has only a header.",
-    "requester": "Dana",
-    "requester_email": "",
-    "severity": "S3",
-    "component": "Other",
-    "environment": "",
-}
 
 
 def test_the_same_key_files_once_and_another_board_cannot_reuse_it(ctx):
@@ -31,14 +21,14 @@ def test_the_same_key_files_once_and_another_board_cannot_reuse_it(ctx):
     sam = make_user("sam", board=board, role="support")
     make_user("sam2", board=other, role="support")
     key = intake.new_intake_key()
-    first = intake.file_request(board.id, actor(sam, "support"), FIELDS, key)
-    again = intake.file_request(board.id, actor(sam, "support"), FIELDS | {"title": "x"}, key)
+    first = intake.file_request(board.id, actor(sam, "support"), REQUEST, key)
+    again = intake.file_request(board.id, actor(sam, "support"), REQUEST | {"title": "x"}, key)
     assert first.created and not again.created and again.card.id == first.card.id
     assert again.card.title == "Export is empty"
     with pytest.raises(InvalidRequest, match="another board"):
-        intake.file_request(other.id, actor(sam, "support"), FIELDS, key)
+        intake.file_request(other.id, actor(sam, "support"), REQUEST, key)
     with pytest.raises(InvalidRequest, match="incomplete"):
-        intake.file_request(board.id, actor(sam, "support"), FIELDS, "short")
+        intake.file_request(board.id, actor(sam, "support"), REQUEST, "short")
     count = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
     assert count == 1
 
@@ -46,7 +36,7 @@ def test_the_same_key_files_once_and_another_board_cannot_reuse_it(ctx):
 def test_status_tokens_are_long_random_and_stored_hashed(ctx):
     board = make_board()
     sam = make_user("sam", board=board, role="support")
-    card = intake.file_request(board.id, actor(sam, "support"), FIELDS, "k" * 32).card
+    card = intake.file_request(board.id, actor(sam, "support"), REQUEST, "k" * 32).card
     made = intake.create_status_link(board.id, actor(sam, "support"), card.id)
     assert len(made.token) >= 43
     stored = db.session.execute(select(StatusLink.token_hash)).scalar_one()
@@ -77,7 +67,7 @@ def test_two_submits_of_one_form_at_once_file_one_card(tmp_path):
         with app.app_context():
             try:
                 start.wait()
-                answers.append(intake.file_request(board_id, who, FIELDS, key).card.id)
+                answers.append(intake.file_request(board_id, who, REQUEST, key).card.id)
             except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
             finally:

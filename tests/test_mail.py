@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import ssl
 import subprocess
 import threading
@@ -20,7 +19,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import func, select
 
-from tests.helpers import actor, column, everything_in_the_database, lane, make_board, make_user
+from tests.helpers import (
+    actor,
+    column,
+    everything_in_the_database,
+    free_port,
+    lane,
+    make_board,
+    make_user,
+)
 from tracker import clock, config
 from tracker.domain.errors import NotAllowed
 from tracker.extensions import db
@@ -57,12 +64,6 @@ class Inbox:
 
     def texts(self) -> list[str]:
         return [m["Subject"] + "\n" + m.get_content() for _, m in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SmtpServer:

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import test_config as config_for
-from tests.helpers import Auth, actor, make_board, make_user
+from tests.helpers import REQUEST, Auth, actor, make_board, make_user
 from tracker import create_app
 from tracker.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
 from tracker.extensions import db
@@ -27,15 +27,6 @@ ROLES = ("lead", "member", "support", "viewer")
 # outsider who belongs to another board only. None stands for anonymous.
 IDENTITIES = (*ROLES, "admin", "outsider")
 METHODS = ("GET", "POST")
-REQUEST = {
-    "title": "Export is empty",
-    "description": "The CSV has only a header.",
-    "requester": "Dana",
-    "requester_email": "",
-    "severity": "S3",
-    "component": "Other",
-    "environment": "",
-}
 
 
 @dataclass

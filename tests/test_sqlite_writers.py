@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import serve_app
 from tests.conftest import test_config as config_for
-from tests.helpers import PASSWORD, Auth, make_board, make_user
+from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user
 from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
 from tracker.models import BoardColumn, Card, Comment, Component, Lane, Sprint, User
@@ -63,18 +63,7 @@ def build_world(app) -> World:
         filer = Actor(member_ids[0], "Member0 Person", "member")
         request_ids = [
             intake.file_request(
-                board.id,
-                filer,
-                {
-                    "title": f"Request {i}",
-                    "description": "It broke.",
-                    "requester": "Ria Requester",
-                    "requester_email": "",
-                    "severity": "S3",
-                    "component": "Other",
-                    "environment": "",
-                },
-                intake.new_intake_key(),
+                board.id, filer, REQUEST | {"title": f"Request {i}"}, intake.new_intake_key()
             ).card.id
             for i in range(PEOPLE)
         ]

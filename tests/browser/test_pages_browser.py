@@ -16,20 +16,11 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
     Page = expect = None
 
 from tests.browser.test_download_browser import log_in
-from tests.helpers import actor, make_board, make_card, make_user
+from tests.helpers import REQUEST, actor, make_board, make_card, make_user
 from tracker.services import intake, reports
 from tracker.services.reports import SprintInput
 
 pytestmark = pytest.mark.browser
-REQUEST = {
-    "title": "Export is empty",
-    "description": "The CSV has only a header.",
-    "requester": "Dana",
-    "requester_email": "",
-    "severity": "S3",
-    "component": "Other",
-    "environment": "",
-}
 
 
 @pytest.fixture
