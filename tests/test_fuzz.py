@@ -24,9 +24,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from tests.helpers import Auth
 from tests.test_permissions import IDENTITIES, build_world, expected, url_for_rule
-from tracker import forms
-from tracker.access import PUBLIC, ROUTES
 from tracker.extensions import db
+from tracker.web import forms
+from tracker.web.access import PUBLIC, ROUTES
 
 PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 # Left out of the "a refused request wrote nothing" fingerprint: the audit log records

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from tests.helpers import Auth, actor, column, lane, make_board, make_user
 from tests.test_fuzz import fingerprint
-from tracker.access import PERMISSIONS, ROUTES
 from tracker.extensions import db
 from tracker.models import Card, StatusLink, User
 from tracker.services import intake, reports
+from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
 NOTE = "internal: the customer is on the old plan"

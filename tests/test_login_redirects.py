@@ -11,8 +11,8 @@ import pytest
 
 from tests.helpers import PASSWORD, make_board, make_user
 from tests.test_permissions import build_world, url_for_rule
-from tracker.access import FRAGMENT_ONLY, NOT_PAGES, ROUTES
-from tracker.auth import local_path
+from tracker.web.access import FRAGMENT_ONLY, NOT_PAGES, ROUTES
+from tracker.web.auth import local_path
 
 HX = {"HX-Request": "true"}
 HOME = "/"

@@ -16,11 +16,11 @@ from prometheus_client import REGISTRY
 from tests.conftest import test_config as config_for
 from tests.helpers import PASSWORD, actor, column, lane, make_board, make_card, make_user
 from tracker import create_app, observability
-from tracker.access import ROUTES
 from tracker.extensions import db
 from tracker.models import Card, User
 from tracker.services import boards, cards, users
 from tracker.services.common import record
+from tracker.web.access import ROUTES
 
 HX = {"HX-Request": "true"}
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}

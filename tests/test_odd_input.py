@@ -19,9 +19,9 @@ from wtforms.fields import FieldList
 
 from tests.helpers import Auth, make_card
 from tests.test_permissions import FILL, build_world, expected
-from tracker import forms
 from tracker.extensions import db
 from tracker.models import Board, Card, Sprint
+from tracker.web import forms
 
 HUGE = (2**31, 2**63, 2**64, 10**30)
 # int() refuses "²" (it is a digit to str.isdigit(), not a decimal); "٣" is Arabic-Indic 3.
@@ -213,7 +213,7 @@ def test_every_form_drops_nul_and_control_characters_from_its_text(app):
         for cls in form_classes()
         if cls not in bases and not issubclass(cls, forms.CleanText)
     ]
-    assert unclean == [], "derive these from tracker.forms.Form or SubForm"
+    assert unclean == [], "derive these from tracker.web.forms.Form or SubForm"
 
 
 def test_nul_in_search_terms_is_not_a_500(app, world):
@@ -360,7 +360,7 @@ def test_report_and_audit_dates_far_from_today_are_not_a_500(app, world):
 def test_the_id_pattern_matches_exactly_one_to_the_limit():
     import re
 
-    from tracker.params import up_to
+    from tracker.web.params import up_to
 
     for high in (5, 9, 10, 99, 100, 2019, 2147):
         pattern = re.compile(up_to(high))

@@ -2,7 +2,7 @@
 
 from tests.conftest import test_config as config_for
 from tracker import create_app
-from tracker.access import ROUTES
+from tracker.web.access import ROUTES
 
 
 def test_health_and_ready(client):

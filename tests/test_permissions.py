@@ -1,4 +1,4 @@
-"""Every route × every role: the permission table (tracker.access.ROUTES) covers the whole URL
+"""Every route × every role: the permission table (tracker.web.access.ROUTES) covers the whole URL
 map, and the app answers each person as the table and PERMISSIONS say.
 
 The expected answers are derived from ROUTES and PERMISSIONS, so a new route needs only its
@@ -17,10 +17,10 @@ from werkzeug.routing import Rule
 from tests.conftest import test_config as config_for
 from tests.helpers import REQUEST, Auth, actor, make_board, make_user
 from tracker import create_app
-from tracker.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
 from tracker.extensions import db
 from tracker.models import Board, User
 from tracker.services import boards, intake, reports
+from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
 
 ROLES = ("lead", "member", "support", "viewer")
 # Signed-in identities: one per board role, a site admin without a membership, and an
@@ -154,7 +154,7 @@ def targets(app) -> list[tuple[Rule, str]]:
 
 def test_every_endpoint_has_a_row_and_every_row_an_endpoint(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert sorted(endpoints - ROUTES.keys()) == [], "add these endpoints to tracker.access.ROUTES"
+    assert sorted(endpoints - ROUTES.keys()) == [], "add them to web.access.ROUTES"
     assert sorted(ROUTES.keys() - endpoints) == [], "ROUTES names endpoints that do not exist"
     bad = {e: r for e, r in ROUTES.items() if r not in (PUBLIC, LOGIN, ADMIN, *PERMISSIONS)}
     assert bad == {}, "a rule must be public, login, admin or a PERMISSIONS name"

@@ -52,8 +52,8 @@ def register_observability(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from tracker import auth
     from tracker.extensions import csrf, db, htmx, login_manager, migrate
+    from tracker.web import auth
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -65,8 +65,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_access(app: Flask) -> None:
-    """Every request passes the permission table (tracker.access.ROUTES) before its view."""
-    from tracker import access
+    """Every request passes the permission table (tracker.web.access.ROUTES) before its view."""
+    from tracker.web import access
 
     app.before_request(access.guard_request)
 
@@ -94,13 +94,13 @@ def register_mail(app: Flask) -> None:
 def register_converters(app: Flask) -> None:
     """Every <int:...> in a URL is an id the database can hold (else 404 from routing);
     before the blueprints, whose rules take their converters when they are added."""
-    from tracker.params import IdConverter
+    from tracker.web.params import IdConverter
 
     app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker import (
+    from tracker.web import (
         account,
         admin,
         audit,
@@ -132,7 +132,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_rate_limits(app: Flask) -> None:
     """Login attempts limited per address and per account (after the login view exists)."""
-    from tracker import ratelimit
+    from tracker.web import ratelimit
 
     ratelimit.register(app)
 
@@ -144,7 +144,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from tracker import errors, ops, security
+    from tracker.web import errors, ops, security
 
     errors.register(app)
     ops.register(app)
@@ -152,6 +152,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from tracker import presenters
+    from tracker.web import presenters
 
     presenters.register(app)

@@ -20,7 +20,7 @@ DEFAULTS: dict[str, object] = {
     # Werkzeug's default is scrypt (memory-hard); tests switch to a cheap method.
     "PASSWORD_HASH_METHOD": "scrypt",
     "DONE_SHOWN_PER_LANE": 3,
-    # Login rate limits (tracker.ratelimit, Flask-Limiter): per client address and per
+    # Login rate limits (tracker.web.ratelimit, Flask-Limiter): per client address and per
     # account typed, on POST /login; only failed attempts count. Counted in memory unless a
     # Redis URL is given.
     "LOGIN_RATE_PER_IP": "30 per minute",

@@ -15,8 +15,8 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Board
-from tracker.reports import fmt
 from tracker.services import reports
+from tracker.web.reports import fmt
 
 pytestmark = pytest.mark.browser
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 from tracker.domain.capacity import weeks
+
+# Dates a person may give (sprints, report and audit ranges): wide, and far from the ends
+# of Python's calendar so a period around them can always be computed.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 
 def week_of(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -21,6 +21,7 @@ from tracker import clock, database
 from tracker.domain import capacity
 from tracker.domain.capacity import Change, Done, Emergency, Load, Period
 from tracker.domain.errors import InvalidRequest, NotFound
+from tracker.domain.periods import FIRST_DAY, LAST_DAY
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -32,7 +33,6 @@ from tracker.models import (
     ReportSettings,
     Sprint,
 )
-from tracker.params import FIRST_DAY, LAST_DAY
 from tracker.services import audit
 from tracker.services.common import Actor, require_lead
 
@@ -85,7 +85,7 @@ def update_settings(
 
 def sprints_of(board_id: int, *, every: bool = False) -> list[Sprint]:
     """A board's sprints by first day. Only those within the dates the sprint form takes
-    (tracker.params), unless `every`: a row from before the form refused year 1 or 9999
+    (tracker.domain.periods), unless `every`: a row from before the form refused year 1 or 9999
     would run the report's period arithmetic off the calendar, yet a lead must see it on
     the sprints page to delete it."""
     query = select(Sprint).where(Sprint.board_id == board_id)

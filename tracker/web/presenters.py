@@ -11,7 +11,8 @@ from flask import current_app
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from tracker import access, clock
+from tracker import clock
+from tracker.web import access
 
 
 def local(moment: datetime | None, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:

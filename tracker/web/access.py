@@ -81,7 +81,7 @@ ROUTES: dict[str, str] = {
     "reports.add_sprint": "sprints.manage",
     "reports.edit_sprint": "sprints.manage",
     "reports.delete_sprint": "sprints.manage",
-    # People, erasure and the audit log (tracker.admin, tracker.account, tracker.audit)
+    # People, erasure and the audit log (tracker.web.admin, tracker.web.account, tracker.web.audit)
     "account.edit_password": LOGIN,
     "account.change_password": LOGIN,
     "admin.list_people": ADMIN,

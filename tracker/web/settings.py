@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 
-from tracker.access import load_board
 from tracker.domain.errors import InvalidRequest
-from tracker.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
-from tracker.params import parse_id
 from tracker.services import boards, intake, mail
+from tracker.web.access import load_board
+from tracker.web.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
+from tracker.web.params import parse_id
 
 bp = Blueprint("settings", __name__, url_prefix="/b/<int:board_id>/settings")
 CHANGED = "That form was changed; reload the page and try again."

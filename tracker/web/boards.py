@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
-from tracker.forms import BoardForm
 from tracker.models import Board, Membership
 from tracker.services import boards
+from tracker.web.forms import BoardForm
 
 bp = Blueprint("boards", __name__)
 

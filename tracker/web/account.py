@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template, url_for
 from flask_login import current_user
 
-from tracker.auth import redirect_after_new_session, start_session
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
-from tracker.forms import ChangePasswordForm
 from tracker.services import users
+from tracker.web.auth import redirect_after_new_session, start_session
+from tracker.web.forms import ChangePasswordForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

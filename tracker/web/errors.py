@@ -61,9 +61,9 @@ def handle_csrf_error(error: CSRFError):
 
 def handle_domain_error(error: DomainError):
     """Refused by a rule: nothing changed. Re-render what the person was looking at."""
-    from tracker import board as board_views
     from tracker import observability
-    from tracker.forms import EditCardForm
+    from tracker.web import board as board_views
+    from tracker.web.forms import EditCardForm
 
     db.session.rollback()
     observability.count_refusal(error)

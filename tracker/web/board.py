@@ -15,11 +15,13 @@ from flask import (
 )
 from flask_htmx import make_response
 
-from tracker.access import load_board
 from tracker.domain import wip
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import htmx
-from tracker.forms import (
+from tracker.services import board_view, cards
+from tracker.services.common import get_card
+from tracker.web.access import load_board
+from tracker.web.forms import (
     AssignForm,
     BlockForm,
     CloseForm,
@@ -29,9 +31,7 @@ from tracker.forms import (
     PanelForm,
     ReorderForm,
 )
-from tracker.params import page_number, parse_id, search_term, whole_number
-from tracker.services import board_view, cards
-from tracker.services.common import get_card
+from tracker.web.params import page_number, parse_id, search_term, whole_number
 
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
 

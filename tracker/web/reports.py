@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from tracker.access import can, load_board
 from tracker.domain import capacity, text
 from tracker.domain.errors import InvalidRequest
-from tracker.forms import ReportSettingsForm, SprintForm
-from tracker.params import sensible_date, whole_number
 from tracker.services import reports
+from tracker.web.access import can, load_board
+from tracker.web.forms import ReportSettingsForm, SprintForm
+from tracker.web.params import sensible_date, whole_number
 
 bp = Blueprint("reports", __name__, url_prefix="/b/<int:board_id>")
 

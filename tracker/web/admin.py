@@ -1,5 +1,5 @@
 """Admin pages: people, their board roles, site admins, deactivation, password resets, and
-erasing a requester's personal data. Every route here is "admin" in tracker.access.ROUTES."""
+erasing a requester's personal data. Every route here is "admin" in tracker.web.access.ROUTES."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from flask_login import current_user
 
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
-from tracker.forms import (
+from tracker.models import Board
+from tracker.services import board_view, erasure, people, users
+from tracker.web.forms import (
     AdminFlagForm,
     EmptyForm,
     ErasureForm,
@@ -17,9 +19,7 @@ from tracker.forms import (
     PersonForm,
     ResetPasswordForm,
 )
-from tracker.models import Board
-from tracker.params import parse_id
-from tracker.services import board_view, erasure, people, users
+from tracker.web.params import parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

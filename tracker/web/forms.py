@@ -33,7 +33,14 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from tracker.params import FIRST_DAY, LAST_DAY, clean_text, parse_id, sensible_date, whole_number
+from tracker.web.params import (
+    FIRST_DAY,
+    LAST_DAY,
+    clean_text,
+    parse_id,
+    sensible_date,
+    whole_number,
+)
 
 SEVERITIES = (
     ("", "None"),
@@ -54,7 +61,7 @@ UNFILTERED = (PasswordField, FormField, FieldList)
 
 class IntegerField(WTFormsIntegerField):
     """WTForms' IntegerField, taking ASCII digits only and no number larger than any id or
-    limit here (tracker.params.whole_number).
+    limit here (tracker.web.params.whole_number).
 
     Python's ints have no bound; a 400-digit number would overflow the float comparison in
     NumberRange and the database's integer columns. int() also takes "٣" and "1_0".
@@ -70,7 +77,7 @@ class IntegerField(WTFormsIntegerField):
 
 
 class SensibleDate:
-    """A date within tracker.params.FIRST_DAY..LAST_DAY: year 1 or 9999 is a typing slip,
+    """A date within tracker.web.params.FIRST_DAY..LAST_DAY: year 1 or 9999 is a typing slip,
     and periods around such a date run off the ends of the calendar."""
 
     def __call__(self, form, field):
@@ -92,7 +99,7 @@ def strip(value):
 
 
 class CleanText:
-    """Every field of a form is bound with tracker.params.clean_text as its first filter: no
+    """Every field of a form is bound with tracker.web.params.clean_text as its first filter: no
     NUL or other control character reaches a query, a row or a page, whatever the field.
 
     Passwords keep what was typed (they are only hashed); a FormField or FieldList takes no
@@ -445,7 +452,7 @@ class SprintForm(Form):
     )
 
 
-# People, passwords, erasure and the audit log (tracker.admin, tracker.account, tracker.audit)
+# People, passwords, erasure and the audit log (web.admin, web.account, web.audit)
 
 ROLE_CHOICES = (
     ("lead", "lead"),

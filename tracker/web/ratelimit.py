@@ -64,8 +64,8 @@ def failed(response) -> bool:
 
 def too_many_attempts(error: RateLimitExceeded):
     """The login form again, with the typed username kept and a message saying what to do."""
-    from tracker.errors import message_page
-    from tracker.forms import LoginForm
+    from tracker.web.errors import message_page
+    from tracker.web.forms import LoginForm
 
     if request.endpoint != LOGIN_ENDPOINT:
         return message_page(429, TOO_MANY)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, render_template, request
 
-from tracker.access import load_board
 from tracker.domain.emergency import Banner
 from tracker.services import emergency
+from tracker.web.access import load_board
 
 bp = Blueprint("emergency", __name__, url_prefix="/b/<int:board_id>")
 

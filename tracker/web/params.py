@@ -12,13 +12,11 @@ from datetime import date
 
 from werkzeug.routing import IntegerConverter
 
+from tracker.domain.periods import FIRST_DAY, LAST_DAY
+
 ID_MAX = 2**31 - 1
 # Page numbers past this are taken as the last page (no list here is a million pages long).
 PAGE_MAX = 1_000_000
-# Dates a person may give (sprints, report and audit ranges): wide, and far from the ends
-# of Python's calendar so a period around them can always be computed.
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2100, 12, 31)
 # C0 control characters and DEL, bar tab, line feed and carriage return.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -13,14 +13,14 @@ from flask import (
 )
 from flask_htmx import make_response
 
-from tracker.access import can, load_board
-from tracker.board import describer
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.intake import OTHER_COMPONENT
 from tracker.extensions import db, htmx
-from tracker.forms import CommentForm, IntakeForm, StatusLinkForm, choices
 from tracker.models import Card
 from tracker.services import board_view, intake, mail
+from tracker.web.access import can, load_board
+from tracker.web.board import describer
+from tracker.web.forms import CommentForm, IntakeForm, StatusLinkForm, choices
 
 bp = Blueprint("intake", __name__)
 BOARD = "/b/<int:board_id>"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from tracker.access import load_board
-from tracker.forms import AuditFilterForm, choices
-from tracker.params import page_number, parse_id
 from tracker.services import audit
+from tracker.web.access import load_board
+from tracker.web.forms import AuditFilterForm, choices
+from tracker.web.params import page_number, parse_id
 
 bp = Blueprint("audit", __name__)
 FILTER_ARGS = ("person", "action", "since", "until")

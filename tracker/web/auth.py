@@ -22,11 +22,11 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import Select, bindparam, select
 from werkzeug.exceptions import HTTPException
 
-from tracker import access, ratelimit
 from tracker.extensions import db, htmx
-from tracker.forms import EmptyForm, LoginForm
 from tracker.models import User
 from tracker.services import users
+from tracker.web import access, ratelimit
+from tracker.web.forms import EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 
