@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import actor, make_board, make_user
 from tracker import clock
-from tracker.domain import capacity
+from tracker.domain import allowance, working_time
 from tracker.domain.errors import DomainError
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, CardEvent, Lane, ReportPeriodCache
@@ -66,7 +66,7 @@ def random_history(rng: random.Random, boards, people) -> None:
                 db.session.rollback()
 
 
-def from_scratch(board, periods) -> list[capacity.Load]:
+def from_scratch(board, periods) -> list[allowance.Load]:
     """Every event of every card, replayed with no shortcut."""
     tz = ZoneInfo(board.timezone)
     rows = db.session.execute(
@@ -78,11 +78,11 @@ def from_scratch(board, periods) -> list[capacity.Load]:
         db.session.execute(select(BoardColumn.id).where(BoardColumn.kind == "active")).scalars()
     )
     lanes = dict(db.session.execute(select(Lane.id, Lane.kind)).all())
-    stints = capacity.stints_from_events(
-        (capacity.Change(r.card_id, r.at, r.changes) for r in rows), active, lanes, clock.now()
+    stints = working_time.stints_from_events(
+        (working_time.Change(r.card_id, r.at, r.changes) for r in rows), active, lanes, clock.now()
     )
     done = [
-        capacity.Done(c.id, lanes[c.lane_id], c.done_at, c.estimate)
+        allowance.Done(c.id, lanes[c.lane_id], c.done_at, c.estimate)
         for c in db.session.execute(
             select(Card).where(Card.board_id == board.id, Card.status == "done")
         ).scalars()
@@ -91,10 +91,10 @@ def from_scratch(board, periods) -> list[capacity.Load]:
         select(CardEvent.at).where(CardEvent.board_id == board.id, CardEvent.kind == "wip_override")
     ).scalars()
     mine = set(db.session.execute(select(Card.id).where(Card.board_id == board.id)).scalars())
-    return capacity.loads(periods, tz, stints, done, overrides, cards=mine)
+    return allowance.loads(periods, tz, stints, done, overrides, cards=mine)
 
 
-def same(a: capacity.Load, b: capacity.Load) -> None:
+def same(a: allowance.Load, b: allowance.Load) -> None:
     assert a.period == b.period
     for name in ("days", "cards", "points", "unestimated"):
         assert getattr(a, name) == pytest.approx(getattr(b, name), abs=1e-9), name

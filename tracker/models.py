@@ -250,7 +250,7 @@ class StatusLink(db.Model):
 
 class Sprint(db.Model):
     """A board's sprint: dates in the board's time zone, both days included, and the
-    capacity the lead planned for it. Sprints of a board never overlap (domain.capacity)."""
+    capacity the lead planned for it. Sprints of a board never overlap (domain.periods)."""
 
     __table_args__ = (Index("ix_sprint_board_start", "board_id", "start_on"),)
 
@@ -279,7 +279,7 @@ class ReportSettings(db.Model):
 
 
 class ReportPeriodCache(db.Model):
-    """A finished period's load (tracker.domain.capacity.Load as JSON), derived from the
+    """A finished period's load (tracker.domain.allowance.Load as JSON), derived from the
     history alone and stored on first view so the report reads only the running period's
     history. `basis` names what the figures depend on besides the history (the board's
     time zone and the active columns of all boards); when it changes, rows are not reused.

@@ -16,7 +16,7 @@ from tracker import demo
 from tracker.extensions import db
 from tracker.models import Board
 from tracker.services import reports
-from tracker.web.reports import fmt
+from tracker.web.presenters.report import fmt
 
 pytestmark = pytest.mark.browser
 

@@ -8,32 +8,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.domain.capacity import (
-    CARDS,
+from tracker.domain.allowance import (
     FIGURE,
     NO_ESTIMATES,
     NO_HISTORY,
+    Done,
+    Load,
+    allowance,
+    headline,
+    loads,
+    period_to_plan,
+)
+from tracker.domain.emergency_figures import Emergency, expedite_summary, percentile
+from tracker.domain.periods import (
+    CARDS,
     PERSON_DAYS,
     POINTS,
     BadSprint,
-    Change,
-    Done,
-    Emergency,
-    Load,
     Period,
-    Stint,
-    allowance,
     check_sprint,
-    credit,
-    expedite_summary,
-    headline,
-    loads,
-    percentile,
-    period_to_plan,
-    stints_from_events,
     weeks,
-    working_days,
 )
+from tracker.domain.working_time import Change, Stint, credit, stints_from_events, working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
 READY, DOING, REVIEW, DONE = 10, 11, 12, 13

@@ -12,7 +12,7 @@ from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from tracker import clock
-from tracker.domain import capacity, wip
+from tracker.domain import periods, wip
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, Sprint, User
 from tracker.services.common import column_rule, lane_rule, lanes_and_columns, plain_rows
@@ -99,13 +99,13 @@ class BoardView:
         return self.done_total.get(lane.id, 0) - self.done_shown.get(lane.id, 0)
 
 
-def current_period(board_id: int, today: date) -> capacity.Period:
+def current_period(board_id: int, today: date) -> periods.Period:
     """This period: the sprint running today, or else the calendar week (DESIGN.md)."""
     sprint = plain_rows(_sprint_statement(), {"board_id": board_id, "today": today})
     if not sprint:
-        return capacity.weeks(today, 1)[0]
+        return periods.weeks(today, 1)[0]
     sprint_id, name, start_on, end_on = sprint[0]
-    return capacity.Period(name, start_on, end_on, sprint_id=sprint_id)
+    return periods.Period(name, start_on, end_on, sprint_id=sprint_id)
 
 
 @functools.cache

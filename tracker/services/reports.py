@@ -2,7 +2,8 @@
 
 The report reads only the span of the periods it shows (and of the allowance's window):
 the cards that may have been worked on in it, their history events, the cards done in it,
-and the WIP overrides recorded in it. tracker.domain.capacity does the arithmetic.
+and the WIP overrides recorded in it. The domain does the arithmetic: tracker.domain.periods,
+.working_time (person-days), .allowance and .emergency_figures.
 """
 
 from __future__ import annotations
@@ -18,10 +19,23 @@ from sqlalchemy import or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from tracker import clock, database
-from tracker.domain import capacity
-from tracker.domain.capacity import Change, Done, Emergency, Load, Period
+from tracker.domain import allowance as weather
+from tracker.domain.allowance import Done, Load
+from tracker.domain.emergency_figures import Emergency, ExpediteRow, Step, expedite_summary
+from tracker.domain.emergency_figures import emergency as emergency_of
 from tracker.domain.errors import InvalidRequest, NotFound
-from tracker.domain.periods import FIRST_DAY, LAST_DAY
+from tracker.domain.periods import (
+    FIRST_DAY,
+    LAST_DAY,
+    MEASURES,
+    PERSON_DAYS,
+    BadSprint,
+    Period,
+    check_sprint,
+    weeks,
+)
+from tracker.domain.wip import EXPEDITE
+from tracker.domain.working_time import Change, Stint, stints_from_events
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -47,9 +61,9 @@ DEFAULT_RANGE = 12
 
 @dataclass(frozen=True)
 class Settings:
-    window_size: int = capacity.DEFAULT_WINDOW
-    measure: str = capacity.PERSON_DAYS
-    threshold: int = capacity.DEFAULT_THRESHOLD
+    window_size: int = weather.DEFAULT_WINDOW
+    measure: str = PERSON_DAYS
+    threshold: int = weather.DEFAULT_THRESHOLD
 
 
 def settings_of(board_id: int) -> Settings:
@@ -67,7 +81,7 @@ def update_settings(
     require_lead(actor, "the report settings and sprints")
     if not 1 <= window_size <= 12:
         raise InvalidRequest("Average over 1 to 12 finished periods.")
-    if measure not in capacity.MEASURES:
+    if measure not in MEASURES:
         raise InvalidRequest("Measure in person-days, points or cards.")
     if not 1 <= threshold <= 100:
         raise InvalidRequest("The alarm threshold is a percentage from 1 to 100.")
@@ -117,13 +131,11 @@ class SprintInput:
 def _checked(board_id: int, sprint_id: int | None, data: SprintInput) -> None:
     name = data.name.strip()
     if not name or len(name) > 60:
-        raise capacity.BadSprint("Give the sprint a name of up to 60 characters.", "name")
+        raise BadSprint("Give the sprint a name of up to 60 characters.", "name")
     others = [_period(s) for s in sprints_of(board_id) if s.id != sprint_id]
     if any(o.name == name for o in others):
-        raise capacity.BadSprint(f"There is already a sprint called {name}.", "name")
-    capacity.check_sprint(
-        data.start_on, data.end_on, data.capacity_days, data.capacity_points, others
-    )
+        raise BadSprint(f"There is already a sprint called {name}.", "name")
+    check_sprint(data.start_on, data.end_on, data.capacity_days, data.capacity_points, others)
 
 
 def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
@@ -212,9 +224,9 @@ class Report:
     today: date
     by_sprint: bool
     loads: list[Load]  # the periods shown, oldest first
-    expedite: list[capacity.ExpediteRow]
-    allowance: capacity.Allowance
-    headline: capacity.Headline  # whether there is a figure, and for which period
+    expedite: list[ExpediteRow]
+    allowance: weather.Allowance
+    headline: weather.Headline  # whether there is a figure, and for which period
     count: int
     until: date
 
@@ -229,7 +241,7 @@ class Report:
 
     @property
     def unit(self) -> str:
-        return capacity.MEASURES[self.settings.measure]
+        return MEASURES[self.settings.measure]
 
 
 def today_on(board: Board) -> date:
@@ -239,13 +251,13 @@ def today_on(board: Board) -> date:
 def _periods(board: Board, today: date, count: int, until: date) -> tuple[bool, list, list, Any]:
     """(by sprint?, periods shown, finished periods for the window, the period to plan)."""
     sprints = [_period(s) for s in sprints_of(board.id)]
-    target = capacity.period_to_plan(sprints, today)
+    target = weather.period_to_plan(sprints, today)
     if sprints:
         shown = [p for p in sprints if p.start <= until][-count:]
         finished = [p for p in sprints if p.finished(today)]
         return True, shown, finished, target
-    shown = capacity.weeks(until, count)
-    finished = capacity.weeks(today - timedelta(days=7), 12)
+    shown = weeks(until, count)
+    finished = weeks(today - timedelta(days=7), 12)
     return False, shown, finished, target
 
 
@@ -262,7 +274,7 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
     for load in cached_loads(board, missing):
         loaded[(load.period.start, load.period.end)] = load
     planned = target.period.planned(settings.measure) if target.period else None
-    allowance = capacity.allowance(
+    allowance = weather.allowance(
         [loaded[(p.start, p.end)] for p in window],
         settings.window_size,
         settings.measure,
@@ -275,9 +287,9 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
         today=today,
         by_sprint=by_sprint,
         loads=[loaded[(p.start, p.end)] for p in shown],
-        expedite=capacity.expedite_summary(shown, tz, emergencies(board, shown)),
+        expedite=expedite_summary(shown, tz, emergencies(board, shown)),
         allowance=allowance,
-        headline=capacity.headline(allowance, target),
+        headline=weather.headline(allowance, target),
         count=count,
         until=until,
     )
@@ -413,17 +425,12 @@ def compute_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
             CardEvent.kind == "wip_override",
         )
     ).scalars()
-    return capacity.loads(periods, tz, stints, done, overrides, cards=board_cards)
-
-
-def _changes(rows: Iterable[Any]) -> Iterable[Change]:
-    for row in rows:
-        yield Change(row.card_id, row.at, row.changes)
+    return weather.loads(periods, tz, stints, done, overrides, cards=board_cards)
 
 
 def stints_between(
     start: datetime, end: datetime, lanes: dict[int, str], board_id: int
-) -> tuple[list[capacity.Stint], set[int]]:
+) -> tuple[list[Stint], set[int]]:
     """Every stint, on any board, that may overlap [start, end): a person's time is shared
     among all the cards they hold. Reads the cards started before `end` that were still
     open, or were done or closed after `start`, and only their stint-changing events.
@@ -461,24 +468,23 @@ def stints_between(
                 board_cards.add(row.card_id)
             yield Change(row.card_id, row.at, row.changes)
 
-    stints = capacity.stints_from_events(changes(), active, lanes, until=min(now, end))
+    stints = stints_from_events(changes(), active, lanes, until=min(now, end))
     return [s for s in stints if s.end > start], board_cards
 
 
 def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
-    """The board's expedite cards that may have been opened in the periods, with the time
-    someone started on them and the time they were done.
-
-    Opened: when the card was escalated into the expedite lane (its first escalation), or
-    created, for a card filed there. Pulled: its first entry into an active column after
-    that (at once, for a card escalated while in progress). Read from the events' column
-    fields only, so the report never decodes these cards' change sets.
+    """The board's expedite cards that may have opened in the periods, with the time
+    someone started on them and the time they were done (the rule:
+    tracker.domain.emergency_figures). An emergency opens at its creation or its first
+    escalation, so those are the expedite cards created in the span and the cards
+    escalated in it. Read from the events' column fields only, so the report never
+    decodes these cards' change sets.
     """
     if not periods:
         return []
     tz = ZoneInfo(board.timezone)
     start, end = _span(periods, tz)
-    expedite = select(Lane.id).where(Lane.board_id == board.id, Lane.kind == capacity.EXPEDITE)
+    expedite = select(Lane.id).where(Lane.board_id == board.id, Lane.kind == EXPEDITE)
     escalated = set(
         db.session.execute(
             select(CardEvent.card_id).where(
@@ -496,7 +502,7 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
             select(*columns).where(
                 Card.lane_id == expedite.scalar_subquery(),
                 Card.board_id == board.id,
-                Card.created_at >= start - timedelta(days=92),
+                Card.created_at >= start,
                 Card.created_at < end,
             )
         )
@@ -514,7 +520,7 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
             )
         ).scalars()
     )
-    events: dict[int, list[Any]] = {card_id: [] for card_id in cards}
+    history: dict[int, list[Step]] = {card_id: [] for card_id in cards}
     for row in db.session.execute(
         select(CardEvent.card_id, CardEvent.kind, CardEvent.at, CardEvent.to_column_id)
         .where(
@@ -523,23 +529,8 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
         )
         .order_by(CardEvent.card_id, CardEvent.id)
     ):
-        events[row.card_id].append(row)
-    result = []
-    for card_id, row in cards.items():
-        history = events[card_id]
-        escalations = [e.at for e in history if e.kind == "escalated"]
-        opened = escalations[0] if escalations else row.created_at
-        column = None
-        pulled = None
-        for event in history:
-            if event.at >= opened and column in active and event.kind == "escalated":
-                pulled = event.at  # escalated while someone was on it
-                break
-            if event.to_column_id is not None:
-                column = event.to_column_id
-                if event.at >= opened and column in active:
-                    pulled = event.at
-                    break
-        done_at = row.done_at if row.status == "done" else None
-        result.append(Emergency(card_id, opened, pulled, done_at))
-    return result
+        history[row.card_id].append(Step(row.kind, row.at, row.to_column_id))
+    return [
+        emergency_of(card_id, row.created_at, row.status, row.done_at, history[card_id], active)
+        for card_id, row in cards.items()
+    ]

@@ -32,6 +32,7 @@ from tracker.web.forms import (
     ReorderForm,
 )
 from tracker.web.params import page_number, parse_id, search_term, whole_number
+from tracker.web.presenters.history import describer
 
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
 
@@ -125,35 +126,6 @@ def render_changed(board, actor, change, notice, panel_card=None):
     response.headers["HX-Reswap"] = "none"
     response.vary.add("HX-Request")
     return response
-
-
-FIELD_LABELS = {
-    "lane_id": "lane",
-    "column_id": "column",
-    "assignee_id": "assignee",
-    "blocked_reason": "blocked because",
-    "close_reason": "closed as",
-}
-
-
-def describer(board, members):
-    """A function that says one history change in words, with names for ids."""
-    names = {
-        "lane_id": {lane.id: lane.name for lane in board.lanes},
-        "column_id": {column.id: column.name for column in board.columns},
-        "assignee_id": {user.id: user.name for user, _ in members},
-    }
-
-    def describe(field: str, old, new) -> str:
-        label = FIELD_LABELS.get(field, field)
-        if field == "description":
-            return "description changed"
-        if field in names:
-            old = names[field].get(old, "a former member") if old is not None else None
-            new = names[field].get(new, "a former member") if new is not None else None
-        return f"{label}: {'—' if old in (None, '') else old} → {'—' if new in (None, '') else new}"
-
-    return describe
 
 
 def render_panel(board, actor, card, *, oob=False, form=None, error=None, yours=None):

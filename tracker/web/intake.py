@@ -19,8 +19,8 @@ from tracker.extensions import db, htmx
 from tracker.models import Card
 from tracker.services import board_view, intake, mail
 from tracker.web.access import can, load_board
-from tracker.web.board import describer
 from tracker.web.forms import CommentForm, IntakeForm, StatusLinkForm, choices
+from tracker.web.presenters.history import describer
 
 bp = Blueprint("intake", __name__)
 BOARD = "/b/<int:board_id>"

@@ -1,4 +1,6 @@
-"""Small helpers templates use: times and ages in the board's time zone, kept markup."""
+"""What pages show, shaped for templates: here the small helpers every template may use
+(times and ages in the board's time zone, kept markup); the report's chart, CSV and range
+in .report; a card's history in words in .history."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from markupsafe import Markup
 
 from tracker import clock
 from tracker.web import access
+from tracker.web.presenters.report import duration, fmt
 
 
 def local(moment: datetime | None, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
@@ -51,6 +54,8 @@ def _render_kept(macro, item, args: tuple) -> str:
 def register(app) -> None:
     app.add_template_filter(local, "local")
     app.add_template_filter(days_since, "days_since")
+    app.add_template_filter(fmt, "figure")
+    app.add_template_filter(duration, "duration")
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["kept_markup"] = kept_markup
     app.jinja_env.globals["can"] = access.can  # the role rule the routes apply (ROUTES)
