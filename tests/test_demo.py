@@ -203,7 +203,7 @@ def test_a_seed_that_stopped_halfway_is_not_taken_for_the_demo(app, monkeypatch)
         raise RuntimeError("the machine went down")
 
     with monkeypatch.context() as patched:
-        patched.setattr(demo._Seeder, "simulate", crash)
+        patched.setattr(demo.Replay, "run", crash)
         first = app.test_cli_runner().invoke(args=["seed-demo"])
     assert first.exit_code != 0 and isinstance(first.exception, RuntimeError)
     again = app.test_cli_runner().invoke(args=["seed-demo"])
