@@ -11,6 +11,7 @@ from typing import Any
 
 from tracker.domain import text
 from tracker.domain.periods import MEASURES
+from tracker.domain.wip import EXPEDITE, FEATURE, SUPPORT
 from tracker.services import reports
 from tracker.web.params import sensible_date, whole_number
 
@@ -30,6 +31,19 @@ def report_range(args: Mapping[str, str]) -> tuple[int, date | None]:
 
 # -- the CSV ----------------------------------------------------------------------------------
 
+# The order of the chart's stacked segments (bottom up) and of the CSV's columns.
+KINDS = (SUPPORT, EXPEDITE, FEATURE)
+CSV_HEADER = (
+    ["period", "first_day", "last_day", "finished", "planned_person_days", "planned_points"]
+    + [f"{k}_person_days" for k in KINDS]
+    + [f"{k}_cards_done" for k in KINDS]
+    + [f"{k}_points_done" for k in KINDS]
+    + [f"{k}_unestimated_done" for k in KINDS]
+    + ["support_share_percent", "wip_overrides", "emergencies"]
+    + ["hours_until_pulled_median", "hours_until_pulled_p85"]
+    + ["hours_until_done_median", "hours_until_done_p85"]
+)
+
 
 def csv_name(report) -> str:
     """The file name the CSV download suggests."""
@@ -47,19 +61,6 @@ def csv_body(report) -> str:
             ),
         ]
     )
-
-
-KINDS = ("support", "expedite", "feature")
-CSV_HEADER = (
-    ["period", "first_day", "last_day", "finished", "planned_person_days", "planned_points"]
-    + [f"{k}_person_days" for k in KINDS]
-    + [f"{k}_cards_done" for k in KINDS]
-    + [f"{k}_points_done" for k in KINDS]
-    + [f"{k}_unestimated_done" for k in KINDS]
-    + ["support_share_percent", "wip_overrides", "emergencies"]
-    + ["hours_until_pulled_median", "hours_until_pulled_p85"]
-    + ["hours_until_done_median", "hours_until_done_p85"]
-)
 
 
 def _hours(value: timedelta | None) -> str:
