@@ -20,6 +20,11 @@ from tracker.web.presenters.report import (
 bp = Blueprint("reports", __name__, url_prefix="/b/<int:board_id>")
 
 
+def _range():
+    """The range the query asks for: `count` periods up to the one containing `until`."""
+    return report_range(request.args.get("count"), request.args.get("until"))
+
+
 def _settings_form(report) -> ReportSettingsForm:
     s = report.settings
     return ReportSettingsForm(
@@ -28,7 +33,7 @@ def _settings_form(report) -> ReportSettingsForm:
 
 
 def _page(board, actor, *, form=None, error=None, status=200):
-    count, until = report_range(request.args)
+    count, until = _range()
     report = reports.build_report(board, count=count, until=until)
     return render_template(
         "reports/page.html",
@@ -75,7 +80,7 @@ def save_settings(board_id: int):
 def export(board_id: int):
     """The report's table as CSV, every measure, one row per period."""
     board, _actor = load_board(board_id)
-    count, until = report_range(request.args)
+    count, until = _range()
     report = reports.build_report(board, count=count, until=until)
     return Response(
         csv_body(report),

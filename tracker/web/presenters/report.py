@@ -4,7 +4,6 @@ the SVG chart's geometry, figures and durations in words, and a new sprint's def
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,17 +15,18 @@ from tracker.services import reports
 from tracker.web.params import sensible_date, whole_number
 
 
-def report_range(args: Mapping[str, str]) -> tuple[int, date | None]:
-    """The range picker's values in a request's query: how many periods, ending with the
-    one containing `until` (None: today's)."""
-    count = whole_number(args.get("count"))
-    if count not in reports.RANGES:
-        count = reports.DEFAULT_RANGE
+def report_range(count: str | None, until: str | None) -> tuple[int, date | None]:
+    """The range picker's values from a request's query: how many periods (one of the
+    offered ranges, else the default), ending with the one containing `until` (None for a
+    missing, malformed or far-off date: today's)."""
+    number = whole_number(count)
+    if number not in reports.RANGES:
+        number = reports.DEFAULT_RANGE
     try:
-        until = sensible_date(date.fromisoformat(args.get("until", "")))
+        last = sensible_date(date.fromisoformat(until or ""))
     except ValueError:
-        until = None
-    return count, until
+        last = None
+    return number, last
 
 
 # -- the CSV ----------------------------------------------------------------------------------
