@@ -23,7 +23,6 @@ from tracker import clock
 from tracker.domain import intake
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
-from tracker.domain.wip import ACTIVE
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -97,20 +96,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def _active_index(columns: list[BoardColumn]) -> dict[int, int]:
-    """Each active column's position among the active ones (0 = the first)."""
-    active = [c.id for c in columns if c.kind == ACTIVE]
-    return {column_id: i for i, column_id in enumerate(active)}
-
-
 def status_of(card: Any, columns: list[BoardColumn]) -> PlainStatus:
     """A card's plain-words status; columns are the board's, in order."""
-    kinds = {c.id: c.kind for c in columns}
-    return intake.plain_status(
-        card.status,
-        kinds.get(card.column_id, ""),
-        _active_index(columns).get(card.column_id),
-        card.close_reason,
+    return intake.request_status(
+        card.status, card.column_id, [(c.id, c.kind) for c in columns], card.close_reason
     )
 
 
@@ -472,15 +461,13 @@ def my_requests(board: Board, user_id: int) -> list[RequestRow]:
     if not rows:
         return []
     columns = list(board.columns)
-    kinds = {c.id: c for c in columns}
-    active = _active_index(columns)
+    by_id = {c.id: c for c in columns}
+    kinds = [(c.id, c.kind) for c in columns]
     lanes: dict[int, Lane] = {lane.id: lane for lane in board.lanes}
     found = []
     for row in rows:
-        column = kinds.get(row.column_id)
-        status = intake.plain_status(
-            row.status, column.kind if column else "", active.get(row.column_id), row.close_reason
-        )
+        column = by_id.get(row.column_id)
+        status = intake.request_status(row.status, row.column_id, kinds, row.close_reason)
         lane = lanes.get(row.lane_id)
         found.append(
             RequestRow(

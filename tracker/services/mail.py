@@ -178,11 +178,8 @@ def _plain_status(card: Card) -> intake_rules.PlainStatus:
         .where(BoardColumn.board_id == card.board_id)
         .order_by(BoardColumn.position)
     ).all()
-    kinds = {c.id: c.kind for c in columns}
-    active = [c.id for c in columns if c.kind == "active"]
-    index = active.index(card.column_id) if card.column_id in active else None
-    return intake_rules.plain_status(
-        card.status, kinds.get(card.column_id, ""), index, card.close_reason
+    return intake_rules.request_status(
+        card.status, card.column_id, [(c.id, c.kind) for c in columns], card.close_reason
     )
 
 
