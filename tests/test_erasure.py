@@ -120,7 +120,8 @@ def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, request
         versions = {
             board.id: board.version for board in db.session.execute(select(Board)).scalars()
         }
-        done = erasure.erase(chosen)
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        done = erasure.erase(actor(ada, ""), chosen)
         assert (done.cards, done.mails, done.cancelled) == (3, 3, 2)
         events_after = [
             (e.id, e.card_id, e.kind, e.at, e.actor_id, sorted(e.changes))
@@ -223,7 +224,8 @@ def test_retry_now_never_sends_mail_that_erasure_cancelled(app, requests, smtp):
     with app.app_context():
         lee = db.session.execute(select(User).where(User.username == "lee")).scalar_one()
         olga = make_user("olga", board=db.session.get(Board, requests["other"]), role="lead")
-        erasure.erase(jane)
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        erasure.erase(actor(ada, ""), jane)
         before = len(smtp.inbox.messages)
         others_unsent = db.session.execute(
             select(func.count()).where(

@@ -141,6 +141,7 @@ def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reaso
     audit.record(
         "wip.override",
         actor_id=actor.id,
+        address=actor.address,
         board_id=card.board_id,
         target_type="card",
         target_id=card.id,

@@ -27,7 +27,7 @@ from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
 from tracker.services import audit, mail
-from tracker.services.common import lock_board
+from tracker.services.common import Actor, lock_board
 
 PLACEHOLDER = "[erased]"
 # History fields that hold a requester's personal data, and what replaces a value there.
@@ -157,9 +157,10 @@ def _mentions(card: Card, events: list[CardEvent]) -> set[str]:
     return {value for value in found if value and len(value.strip()) >= 3} - {PLACEHOLDER}
 
 
-def erase(card_ids: list[Any]) -> Erased:
-    """Replace the requester's name and email on these cards, in their history and in their
-    mail with a placeholder; cancel their unsent mail; audit it per board. One commit."""
+def erase(actor: Actor, card_ids: list[Any]) -> Erased:
+    """An admin replaces the requester's name and email on these cards, in their history
+    and in their mail with a placeholder; cancels their unsent mail; audits it per board.
+    One commit."""
     try:
         ids = sorted({int(card_id) for card_id in card_ids})
     except (TypeError, ValueError):
@@ -228,6 +229,8 @@ def erase(card_ids: list[Any]) -> Erased:
         boards[board_id].version += 1  # open boards and panels show the placeholder
         audit.record(
             "requester.erased",
+            actor_id=actor.id,
+            address=actor.address,
             board_id=board_id,
             target_type="board",
             target_id=board_id,

@@ -325,6 +325,7 @@ def _add_status_link(
     audit.record(
         "status_link.created",
         actor_id=actor.id,
+        address=actor.address,
         board_id=card.board_id,
         target_type="card",
         target_id=card.id,
@@ -343,6 +344,7 @@ def revoke_status_link(board_id: int, actor: Actor, card_id: Any) -> int:
         audit.record(
             "status_link.revoked",
             actor_id=actor.id,
+            address=actor.address,
             board_id=card.board_id,
             target_type="card",
             target_id=card.id,
