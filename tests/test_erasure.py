@@ -14,7 +14,8 @@ from tests.test_mail import Inbox, SmtpServer, join_senders, mail_config
 from tracker.domain import history
 from tracker.extensions import db
 from tracker.models import AuditEvent, Board, Card, CardEvent, OutboundMail, User
-from tracker.services import cards, erasure, intake, mail
+from tracker.services import cards, erasure, intake
+from tracker.services import settings as board_settings
 from tracker.services.common import snapshot
 
 NAME, EMAIL = "Jane Roe", "jane.roe@example.com"
@@ -234,8 +235,8 @@ def test_retry_now_never_sends_mail_that_erasure_cancelled(app, requests, smtp):
                 OutboundMail.status.in_(("pending", "failed")),
             )
         ).scalar_one()  # Rick's mail, when the stopped server refused it
-        assert mail.retry_now(requests["team"], actor(lee, "lead")) == others_unsent
-        assert mail.retry_now(requests["other"], actor(olga, "lead")) == 0
+        assert board_settings.retry_mail(requests["team"], actor(lee, "lead")) == others_unsent
+        assert board_settings.retry_mail(requests["other"], actor(olga, "lead")) == 0
         join_senders()
         statuses = db.session.execute(
             select(OutboundMail.status).where(OutboundMail.card_id.in_(jane))

@@ -3,8 +3,9 @@
 `record` adds the row to the session; the caller's one commit writes it with the change it
 describes (or neither). Who acted and from which address are the caller's arguments (the
 web layer passes the person logged in and the request's client address). Nothing in the
-app edits or deletes an audit row: `guard` installs a session hook that refuses both, for
-objects and for bulk UPDATE/DELETE statements.
+app edits or deletes an audit row: two session hooks here (`refuse_changes`,
+`refuse_bulk_changes`, subscribed by tracker.subscribers) refuse both, for objects and for
+bulk UPDATE/DELETE statements.
 The detail holds ids, field names and old/new settings values, never personal data (no
 names, emails, typed usernames), passwords or tokens.
 """
@@ -17,8 +18,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, event, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from tracker import clock
 from tracker.domain import text
@@ -91,18 +92,11 @@ def record(
     return row
 
 
-# Append-only -------------------------------------------------------------------------
+# Append-only: session hooks (tracker.subscribers) ---------------------------------------
 
 
-def guard() -> None:
-    """Refuse, in every session, any change or deletion of an audit row (installed once)."""
-    if not event.contains(Session, "before_flush", _refuse_changes):
-        event.listen(Session, "before_flush", _refuse_changes)
-    if not event.contains(Session, "do_orm_execute", _refuse_bulk_changes):
-        event.listen(Session, "do_orm_execute", _refuse_bulk_changes)
-
-
-def _refuse_changes(session, flush_context, instances) -> None:
+def refuse_changes(session, flush_context, instances) -> None:
+    """Before a flush: refuse any change or deletion of an audit row."""
     for obj in session.deleted:
         if isinstance(obj, AuditEvent):
             raise AuditTampering("audit rows are never deleted")
@@ -111,7 +105,8 @@ def _refuse_changes(session, flush_context, instances) -> None:
             raise AuditTampering("audit rows are never edited")
 
 
-def _refuse_bulk_changes(state) -> None:
+def refuse_bulk_changes(state) -> None:
+    """Before an ORM statement: refuse a bulk UPDATE or DELETE of audit rows."""
     if not (state.is_update or state.is_delete):
         return
     mapper = state.bind_mapper

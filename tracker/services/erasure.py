@@ -26,8 +26,9 @@ from tracker.domain import text
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
-from tracker.services import audit, mail
+from tracker.services import audit
 from tracker.services.common import Actor, lock_board
+from tracker.services.mail import outbox
 
 PLACEHOLDER = "[erased]"
 # History fields that hold a requester's personal data, and what replaces a value there.
@@ -216,8 +217,8 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
             row.to_address = row.body = PLACEHOLDER
             row.link_seed = None
             row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
-            if row.status in (mail.PENDING, mail.FAILED):  # never to be sent, nor retried
-                row.status, row.given_up_at, row.last_error = mail.CANCELLED, now, CANCELLED
+            if row.status in (outbox.PENDING, outbox.FAILED):  # never to be sent, nor retried
+                row.status, row.given_up_at, row.last_error = outbox.CANCELLED, now, CANCELLED
                 cancelled += 1
             elif row.last_error:
                 row.last_error = PLACEHOLDER

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +34,7 @@ from tracker.models import (
     StatusLink,
     User,
 )
-from tracker.services import audit, cards, mail
+from tracker.services import audit, cards, host
 from tracker.services.board_view import card_history
 from tracker.services.common import (
     LEAD,
@@ -49,6 +48,7 @@ from tracker.services.common import (
     require_lead,
     snapshot,
 )
+from tracker.services.mail import outbox
 
 FILERS = (LEAD, MEMBER, SUPPORT)
 # The request's text fields and the most characters each may hold (the columns' sizes).
@@ -215,14 +215,14 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
     card = cards.place_new_card(
         state, actor, lane, fields, after=intake.slot_after(queue, severity)
     )
-    mailed = mail.will_mail(card)
+    mailed = outbox.will_mail(card)
     if mailed:
         # The first mail carries the request's status link. Its token is derived from a
         # random seed and the secret key when the mail is sent; the outbox keeps the seed.
         seed = secrets.token_urlsafe(32)
-        token = intake.status_token(current_app.config["SECRET_KEY"], seed)
+        token = intake.status_token(host.config()["SECRET_KEY"], seed)
         _add_status_link(card, actor, clock.now(), token=token)
-        mail.queue_filed(card, seed)
+        outbox.queue_filed(card, seed)
     state.board.version += 1  # as every card change does: open boards see it at once
     try:
         db.session.commit()
@@ -265,7 +265,7 @@ def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility
     why = "reply to requester" if visibility == intake.REPLY else "internal note"
     record(card, "commented", actor, snapshot(card), reason=why, at=now)
     if visibility == intake.REPLY:  # an internal note is never mailed
-        mail.queue_reply(card, body, actor.name)
+        outbox.queue_reply(card, body, actor.name)
     db.session.commit()
     return comment
 

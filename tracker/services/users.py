@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,7 +15,7 @@ from tracker.domain.accounts import normal_username
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import audit
+from tracker.services import audit, host
 from tracker.services.common import Actor
 
 NOT_YOUR_PASSWORD = "That is not your current password."  # noqa: S105 - a message
@@ -26,7 +25,7 @@ _DUMMY_HASH: dict[str, str] = {}
 
 def _hash_method() -> str:
     """The app's password hash method (tracker.config: scrypt; tests choose a cheap one)."""
-    return current_app.config["PASSWORD_HASH_METHOD"]
+    return host.config()["PASSWORD_HASH_METHOD"]
 
 
 def _hash(password: str) -> str:
