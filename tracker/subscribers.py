@@ -2,7 +2,9 @@
 
 Use cases change the database and commit; they do not call the log, the metrics, the
 audit guard or the mail sender. Those listen here, to SQLAlchemy session events and to
-Flask's and Flask-Login's signals. The app factory calls `register_subscribers` once per
+Flask's and Flask-Login's signals. (Two notes ride on the session for them: the card
+history events services.common.record writes with Core, where no flush sees them, and the
+outbox's "this transaction wrote mail".) The app factory calls `register_subscribers` once per
 app; the hooks are per process (one session registry, one set of signals), so a second
 app adds nothing twice. Listeners of the same event run in the table's order.
 
