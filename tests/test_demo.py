@@ -236,7 +236,7 @@ def test_the_demo_seeds_whole_with_mail_set_up(app, monkeypatch):
     write lock, neither fails ("database is locked" stopped the seed halfway before)."""
     from tests.test_mail import SmtpServer, join_senders, mail_config
     from tracker.models import OutboundMail
-    from tracker.services import mail
+    from tracker.services.mail import delivery
 
     server = SmtpServer()
     server.start()
@@ -251,7 +251,7 @@ def test_the_demo_seeds_whole_with_mail_set_up(app, monkeypatch):
         with app.app_context():
             # The seed moves the clock through past weeks, so a sender thread that ran
             # early may have left a mail that was not yet due then: send what is due now.
-            mail.deliver_pending()
+            delivery.deliver_pending()
             statuses = Counter(db.session.execute(select(OutboundMail.status)).scalars())
             db.session.remove()
         assert statuses["sent"] > 0 and set(statuses) == {"sent"}, statuses

@@ -14,7 +14,8 @@ from tests.test_mail import Inbox, SmtpServer, join_senders, mail_config
 from tracker.domain import history
 from tracker.extensions import db
 from tracker.models import AuditEvent, Board, Card, CardEvent, OutboundMail, User
-from tracker.services import cards, erasure, intake, mail
+from tracker.services import cards, erasure, intake
+from tracker.services import settings as board_settings
 from tracker.services.common import snapshot
 
 NAME, EMAIL = "Jane Roe", "jane.roe@example.com"
@@ -120,7 +121,8 @@ def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, request
         versions = {
             board.id: board.version for board in db.session.execute(select(Board)).scalars()
         }
-        done = erasure.erase(chosen)
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        done = erasure.erase(actor(ada, ""), chosen)
         assert (done.cards, done.mails, done.cancelled) == (3, 3, 2)
         events_after = [
             (e.id, e.card_id, e.kind, e.at, e.actor_id, sorted(e.changes))
@@ -223,7 +225,8 @@ def test_retry_now_never_sends_mail_that_erasure_cancelled(app, requests, smtp):
     with app.app_context():
         lee = db.session.execute(select(User).where(User.username == "lee")).scalar_one()
         olga = make_user("olga", board=db.session.get(Board, requests["other"]), role="lead")
-        erasure.erase(jane)
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        erasure.erase(actor(ada, ""), jane)
         before = len(smtp.inbox.messages)
         others_unsent = db.session.execute(
             select(func.count()).where(
@@ -232,8 +235,8 @@ def test_retry_now_never_sends_mail_that_erasure_cancelled(app, requests, smtp):
                 OutboundMail.status.in_(("pending", "failed")),
             )
         ).scalar_one()  # Rick's mail, when the stopped server refused it
-        assert mail.retry_now(requests["team"], actor(lee, "lead")) == others_unsent
-        assert mail.retry_now(requests["other"], actor(olga, "lead")) == 0
+        assert board_settings.retry_mail(requests["team"], actor(lee, "lead")) == others_unsent
+        assert board_settings.retry_mail(requests["other"], actor(olga, "lead")) == 0
         join_senders()
         statuses = db.session.execute(
             select(OutboundMail.status).where(OutboundMail.card_id.in_(jane))

@@ -32,7 +32,9 @@ from tracker import clock, config
 from tracker.domain.errors import NotAllowed
 from tracker.extensions import db
 from tracker.models import Card, OutboundMail, StatusLink
-from tracker.services import intake, mail
+from tracker.services import intake
+from tracker.services import settings as board_settings
+from tracker.services.mail import background, delivery, outbox
 
 KEY = re.compile(r'name="intake_key" type="hidden" value="([^"]+)"')
 LINK = re.compile(r"https://tracker\.example\.com(/status/[A-Za-z0-9_-]+)")
@@ -88,7 +90,7 @@ class SmtpServer:
 
 
 def join_senders() -> None:
-    for thread in mail.background_senders():
+    for thread in background.background_senders():
         thread.join(timeout=20)
         assert not thread.is_alive()
 
@@ -378,7 +380,7 @@ def test_the_status_token_is_in_no_stored_column_before_or_after_the_mail_is_sen
     server.start()
     try:
         with app.app_context(), clock.fixed(clock.now() + timedelta(minutes=2)):
-            assert mail.deliver_pending().sent == 1
+            assert delivery.deliver_pending().sent == 1
             db.session.remove()
         ((_, message),) = server.inbox.wait_for(1)
     finally:
@@ -434,21 +436,21 @@ def test_mail_is_given_up_after_the_last_retry_and_retry_now_revives_it(app, boa
         assert filed.mailed
         join_senders()
         moment = clock.now()
-        for _ in range(mail.MAX_ATTEMPTS + 2):
+        for _ in range(delivery.MAX_ATTEMPTS + 2):
             moment += timedelta(hours=13)
             with clock.fixed(moment):
-                mail.deliver_pending()
+                delivery.deliver_pending()
         row = db.session.execute(select(OutboundMail)).scalar_one()
-        assert (row.status, row.attempts) == ("failed", mail.MAX_ATTEMPTS)
+        assert (row.status, row.attempts) == ("failed", delivery.MAX_ATTEMPTS)
         assert row.given_up_at is not None and "ConnectionRefusedError" in row.last_error
-        shown = mail.summary(board["board"])
+        shown = board_settings.mail_summary(board["board"])
         assert (shown.pending, shown.sent, shown.failed) == (0, 0, 1)
         assert shown.failures[0].status == "failed" and shown.failures[0].to == "d***@example.com"
         with pytest.raises(NotAllowed):
-            mail.retry_now(board["board"], sam)
+            board_settings.retry_mail(board["board"], sam)
         db.session.rollback()
         app.config["SMTP_HOST"] = ""  # no kick to a closed port: just look at the row
-        assert mail.retry_now(board["board"], actor(_person("lee"), "lead")) == 1
+        assert board_settings.retry_mail(board["board"], actor(_person("lee"), "lead")) == 1
         db.session.expire_all()
         row = db.session.execute(select(OutboundMail)).scalar_one()
         assert (row.status, row.attempts, row.given_up_at) == ("pending", 0, None)
@@ -458,20 +460,20 @@ def test_mail_is_given_up_after_the_last_retry_and_retry_now_revives_it(app, boa
 
 
 def test_the_mail_commits_with_the_request_or_not_at_all(app, board, ctx, mail_on, monkeypatch):
-    real = mail.queue_filed
+    real = outbox.queue_filed
 
     def queue_then_fail(card, token):
         real(card, token)
         raise RuntimeError("the database went away after the mail was written")
 
-    monkeypatch.setattr(mail, "queue_filed", queue_then_fail)
+    monkeypatch.setattr(outbox, "queue_filed", queue_then_fail)
     sam = actor(_person("sam"), "support")
     with pytest.raises(RuntimeError):
         intake.file_request(board["board"], sam, _values(), intake.new_intake_key())
     db.session.rollback()
     for model in (Card, OutboundMail, StatusLink):
         assert db.session.execute(select(func.count()).select_from(model)).scalar() == 0
-    monkeypatch.setattr(mail, "queue_filed", real)
+    monkeypatch.setattr(outbox, "queue_filed", real)
     intake.file_request(board["board"], sam, _values(), intake.new_intake_key())
     mail_on.inbox.wait_for(1)
     join_senders()
@@ -480,7 +482,7 @@ def test_the_mail_commits_with_the_request_or_not_at_all(app, board, ctx, mail_o
 
 
 def test_concurrent_senders_send_each_mail_once(app, board, ctx, mail_on, monkeypatch):
-    monkeypatch.setattr(mail, "kick", lambda app: None)  # only the senders below send
+    monkeypatch.setattr(background, "kick", lambda app: None)  # only the senders below send
     sam = actor(_person("sam"), "support")
     for n in range(12):
         intake.file_request(
@@ -491,7 +493,7 @@ def test_concurrent_senders_send_each_mail_once(app, board, ctx, mail_on, monkey
 
     def send():
         with app.app_context():
-            results.append(mail.deliver_pending())
+            results.append(delivery.deliver_pending())
             db.session.remove()
 
     threads = [threading.Thread(target=send) for _ in range(3)]
@@ -521,16 +523,16 @@ def test_credentials_are_used_and_a_refused_login_is_retried(app, board, ctx, mo
         settings = mail_config(server.port, SMTP_USER="tracker", SMTP_PASSWORD="wrong")
         for key, value in settings.items():
             monkeypatch.setitem(app.config, key, value)
-        monkeypatch.setattr(mail, "kick", lambda app: None)
+        monkeypatch.setattr(background, "kick", lambda app: None)
         intake.file_request(
             board["board"], actor(_person("sam"), "support"), _values(), intake.new_intake_key()
         )
-        assert mail.deliver_pending().retrying == 1
+        assert delivery.deliver_pending().retrying == 1
         row = db.session.execute(select(OutboundMail)).scalar_one()
         assert "SMTPAuthenticationError" in row.last_error and row.status == "pending"
         monkeypatch.setitem(app.config, "SMTP_PASSWORD", "right password")
         with clock.fixed(clock.now() + timedelta(minutes=2)):
-            assert mail.deliver_pending().sent == 1
+            assert delivery.deliver_pending().sent == 1
         server.inbox.wait_for(1)
     finally:
         server.stop()
@@ -564,18 +566,18 @@ def test_tls_is_used_and_the_certificate_checked(app, board, ctx, monkeypatch, c
     try:
         for name, value in mail_config(server.port, SMTP_TLS=tls).items():
             monkeypatch.setitem(app.config, name, value)
-        monkeypatch.setattr(mail, "kick", lambda app: None)
+        monkeypatch.setattr(background, "kick", lambda app: None)
         intake.file_request(
             board["board"], actor(_person("sam"), "support"), _values(), intake.new_intake_key()
         )
         # The system's authorities do not know this certificate: refused, kept for later.
-        assert mail.deliver_pending().retrying == 1
+        assert delivery.deliver_pending().retrying == 1
         row = db.session.execute(select(OutboundMail)).scalar_one()
         assert "CERTIFICATE_VERIFY_FAILED" in row.last_error
         trusted = ssl.create_default_context(cafile=str(cert))
-        monkeypatch.setattr(mail, "_tls_context", lambda: trusted)
+        monkeypatch.setattr(delivery, "_tls_context", lambda: trusted)
         with clock.fixed(clock.now() + timedelta(minutes=2)):
-            assert mail.deliver_pending().sent == 1
+            assert delivery.deliver_pending().sent == 1
         ((to, message),) = server.inbox.wait_for(1)
         assert to == ["dana@example.com"] and LINK.search(message.get_content())
     finally:
@@ -592,7 +594,7 @@ def test_without_mail_nothing_is_queued_and_the_pages_say_so(app, client, auth, 
     assert "a reply shows only on the status link" in shown
     card = the_card(app)
     comment(client, board, card.id, REPLY, "reply")
-    assert rows(app) == [] and mail.background_senders() == []
+    assert rows(app) == [] and background.background_senders() == []
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(StatusLink)).scalar() == 0
         db.session.remove()
@@ -618,14 +620,14 @@ def test_mail_settings_from_the_environment(monkeypatch):
         config._check_mail(flask_app)
         return flask_app.config
 
-    assert mail.settings(load()) is None
+    assert outbox.settings(load()) is None
     loaded = load(
         TRACKER_SMTP_HOST="smtp.example.com",
         TRACKER_SMTP_SENDER="support@example.com",
         TRACKER_PUBLIC_URL="https://tracker.example.com/",
         TRACKER_SMTP_TLS="ssl",
     )
-    assert mail.settings(loaded) == mail.Settings(
+    assert outbox.settings(loaded) == outbox.Settings(
         "smtp.example.com", 465, "support@example.com", "ssl", "", "", "https://tracker.example.com"
     )
     assert (

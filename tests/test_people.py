@@ -225,7 +225,7 @@ def test_make_and_unmake_an_admin_but_never_the_last(app, client, auth, site):
 
 def test_the_last_active_admin_cannot_be_deactivated_either(app, ctx, site):
     with pytest.raises(InvalidRequest, match="last active admin"):
-        people.set_active(site["ada"], False, by_id=site["lee"])
+        people.set_active(site["ada"], False, actor=actor(db.session.get(User, site["lee"]), ""))
     db.session.rollback()
     assert db.session.get(User, site["ada"]).active
 
@@ -267,7 +267,7 @@ def test_a_deactivated_persons_cards_keep_their_name(app, ctx, site):
     from tracker.models import Board
 
     card = make_card(db.session.get(Board, board_id), actor(team, "lead"), "feature", "Kept")
-    people.set_active(site["lee"], False, by_id=site["ada"])
+    people.set_active(site["lee"], False, actor=actor(db.session.get(User, site["ada"]), ""))
     assert db.session.get(Card, card.id).created_by_id == site["lee"]
     event = db.session.execute(select(CardEvent).where(CardEvent.card_id == card.id)).scalar()
     assert event.actor.name == "Lee Person"

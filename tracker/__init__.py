@@ -25,7 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_access(app)
     register_database_hooks(app)
-    register_mail(app)
+    register_host(app)
+    register_subscribers(app)
     register_converters(app)
     register_blueprints(app)
     register_rate_limits(app)
@@ -74,21 +75,27 @@ def register_access(app: Flask) -> None:
 def register_database_hooks(app: Flask) -> None:
     from tracker import database
     from tracker.extensions import db
-    from tracker.services import audit
 
     with app.app_context():
         database.configure_engine(db.engine)
     # Runs before Flask-SQLAlchemy's own teardown (they run in reverse order), which then
     # finds the session closed.
     app.teardown_appcontext(lambda _error: database.end_session(db.session))
-    audit.guard()
 
 
-def register_mail(app: Flask) -> None:
-    """Mail to requesters goes out after the transaction that wrote it commits."""
-    from tracker.services import mail
+def register_host(app: Flask) -> None:
+    """The services ask the running app for its config, links and mail templates here."""
+    from tracker.services import host
+    from tracker.web.host import FlaskHost
 
-    mail.register(app)
+    host.install(FlaskHost())
+
+
+def register_subscribers(app: Flask) -> None:
+    """Log, metrics, the audit guard and mail follow changes: tracker.subscribers lists how."""
+    from tracker import subscribers
+
+    subscribers.register_subscribers(app)
 
 
 def register_converters(app: Flask) -> None:

@@ -116,12 +116,12 @@ the demo. Start over with an empty database:
 def send_mail(limit: int) -> None:
     """Send the mail to requesters that is due, retries included (run it every few minutes
     from cron or a systemd timer)."""
-    from tracker.services import mail
+    from tracker.services.mail import delivery, outbox
 
-    if not mail.configured():
+    if not outbox.configured():
         click.echo("Mail is not set up (TRACKER_SMTP_HOST and friends): nothing to send.")
         return
-    done = mail.deliver_pending(limit)
+    done = delivery.deliver_pending(limit)
     click.echo(f"Sent {done.sent}; {done.retrying} will be retried; {done.given_up} given up.")
     if done.retrying or done.given_up:
         raise click.exceptions.Exit(1)  # cron or the timer reports the failure

@@ -318,7 +318,7 @@ class OutboundMail(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
     card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
-    # filed, reply, done or closed (services.mail.KINDS).
+    # filed, reply, done or closed (services.mail.outbox.KINDS).
     kind: Mapped[str] = mapped_column(String(16))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

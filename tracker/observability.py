@@ -3,8 +3,8 @@
 Metrics (prometheus_client): requests and their latency by endpoint name (never the raw
 path), method and status; WIP refusals by the scope of the limit (lane, column, person);
 pulls; WIP overrides; cards created by severity; intake requests by severity. The card
-figures come from the history events a transaction commits (a SQLAlchemy session hook), so
-the services stay as they are and a rolled-back change counts nothing.
+figures come from the history events a transaction commits (session hooks that
+tracker.subscribers lists), so a rolled-back change counts nothing.
 
 Logs: one JSON object per line on the "tracker" logger (stderr): time, level, event,
 request_id and ids only (board_id, card_id, actor_id, kind, ...), never titles, names,
@@ -43,7 +43,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -107,7 +106,8 @@ def metrics() -> Metrics:
 
 
 def register(app: Flask) -> None:
-    """Read the settings, then add the request hooks, /metrics, the session hooks and logs.
+    """Read the settings, then add the request hooks, /metrics and logs (the session and
+    login hooks are in tracker.subscribers).
 
     Register before the other extensions, so every request has its id and start time even
     when a later hook (CSRF, login) answers early.
@@ -127,8 +127,6 @@ def register(app: Flask) -> None:
     _remember_exception_types(app)
     if app.config["METRICS"]:
         app.register_blueprint(bp)
-    _listen_to_sessions()
-    _listen_to_logins()
     if not app.testing or app.config.get("LOG_JSON"):
         configure_logging(app.config["LOG_LEVEL"])
 
@@ -196,10 +194,9 @@ def _remember_exception_types(app: Flask) -> None:
 
     Flask's error handlers (domain refusals, 404s, the 503 while the database is away)
     receive the exception but leave no trace of it on the response; this wraps the one
-    method every handled exception passes through, and a signal catches the rest.
+    method every handled exception passes through, and a signal catches the rest
+    (remember_unhandled, subscribed in tracker.subscribers).
     """
-    from flask import got_request_exception
-
     handle = app.handle_user_exception
 
     def handle_user_exception(error):
@@ -207,10 +204,10 @@ def _remember_exception_types(app: Flask) -> None:
         return handle(error)
 
     app.handle_user_exception = handle_user_exception
-    got_request_exception.connect(_remember_unhandled, weak=False)
 
 
-def _remember_unhandled(sender, exception, **extra) -> None:
+def remember_unhandled(sender, exception, **extra) -> None:
+    """A request raised an exception no handler took: note its type for the log line."""
     g.error_type = type(exception).__name__
 
 
@@ -288,20 +285,7 @@ def count_refusal(error: Exception) -> None:
 _PENDING = "observability_pending"
 
 
-def _listen_to_sessions() -> None:
-    """Hook Flask-SQLAlchemy's session (one per process, shared by every app) once."""
-    from tracker.extensions import db
-
-    for name, listener in (
-        ("after_flush", _collect_flushed),
-        ("after_commit", _report_committed),
-        ("after_transaction_end", _forget_uncommitted),
-    ):
-        if not sa_event.contains(db.session, name, listener):
-            sa_event.listen(db.session, name, listener)
-
-
-def _collect_flushed(session, _flush_context) -> None:
+def collect_flushed(session, _flush_context) -> None:
     """Note what a flush wrote, as plain values (after the commit nothing may be loaded)."""
     from tracker.models import Card
 
@@ -351,7 +335,7 @@ def _row_change(obj, verb: str) -> dict[str, Any]:
     }
 
 
-def _report_committed(session) -> None:
+def report_committed(session) -> None:
     """Count and log what the transaction committed. Outside a request: debug lines only."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
@@ -379,7 +363,7 @@ def _report_committed(session) -> None:
             log_event(f"{table}.{verb}", level=level, **values)
 
 
-def _forget_uncommitted(session, transaction) -> None:
+def forget_uncommitted(session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended: rolled back or closed
         session.info.pop(_PENDING, None)
 
@@ -387,18 +371,11 @@ def _forget_uncommitted(session, transaction) -> None:
 # --- logins -------------------------------------------------------------------------------
 
 
-def _listen_to_logins() -> None:
-    from flask_login import user_logged_in, user_logged_out
-
-    user_logged_in.connect(_logged_in, weak=False)
-    user_logged_out.connect(_logged_out, weak=False)
-
-
-def _logged_in(sender, user, **extra) -> None:
+def logged_in(sender, user, **extra) -> None:
     log_event("auth.login", user_id=_id_of(user))
 
 
-def _logged_out(sender, user, **extra) -> None:
+def logged_out(sender, user, **extra) -> None:
     log_event("auth.logout", user_id=_id_of(user))
 
 

@@ -117,6 +117,20 @@ def plain_status(
     return PlainStatus("received", "received")
 
 
+def request_status(
+    status: str, column_id: int | None, columns: Sequence[tuple[int, str]], close_reason: str = ""
+) -> PlainStatus:
+    """A request's plain-words status from where its card sits on the board: the one rule
+    the status page, My requests, the request page and the mail to the requester share.
+
+    columns are the board's (id, kind) pairs, left to right.
+    """
+    kinds = dict(columns)
+    active = [column for column, kind in columns if kind == ACTIVE]
+    index = active.index(column_id) if column_id in active else None
+    return plain_status(status, kinds.get(column_id, ""), index, close_reason)
+
+
 def first_name(name: str) -> str:
     """What the public status page calls a team member: the first word of their name."""
     parts = name.split()

@@ -1,8 +1,11 @@
 """The audit log: every administrative act, appended in the transaction of the act itself.
 
 `record` adds the row to the session; the caller's one commit writes it with the change it
-describes (or neither). Nothing in the app edits or deletes an audit row: `guard` installs
-a session hook that refuses both, for objects and for bulk UPDATE/DELETE statements.
+describes (or neither). Who acted and from which address are the caller's arguments (the
+web layer passes the person logged in and the request's client address). Nothing in the
+app edits or deletes an audit row: two session hooks here (`refuse_changes`,
+`refuse_bulk_changes`, subscribed by tracker.subscribers) refuse both, for objects and for
+bulk UPDATE/DELETE statements.
 The detail holds ids, field names and old/new settings values, never personal data (no
 names, emails, typed usernames), passwords or tokens.
 """
@@ -15,10 +18,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import has_request_context, request
-from flask_login import current_user
-from sqlalchemy import Select, event, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from tracker import clock
 from tracker.domain import text
@@ -54,23 +55,17 @@ ACTIONS: dict[str, str] = {
 }
 PAGE_SIZE = 50
 CSV_HEADER = ["id", "at_utc", "actor_id", "actor", "action", "board_id", "target", "detail", "ip"]
-_CURRENT = object()
 
 
 class AuditTampering(RuntimeError):
     """Something tried to change or delete an audit row; the transaction stops."""
 
 
-def _current_actor_id() -> int | None:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id
-    return None
-
-
 def record(
     action: str,
     *,
-    actor_id: Any = _CURRENT,
+    actor_id: int | None = None,
+    address: str = "",
     board_id: int | None = None,
     target_type: str = "",
     target_id: int | None = None,
@@ -78,37 +73,30 @@ def record(
 ) -> AuditEvent:
     """Add one audit row to the session (the caller commits it with the act it describes).
 
-    The actor defaults to the person logged in to the current request (None outside one,
-    e.g. the command line); the address is the request's client address.
+    actor_id is the person who acted (None: the command line, or an account not known) and
+    address the client address they acted from ("" outside a request).
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     row = AuditEvent(
         at=clock.now(),
-        actor_id=_current_actor_id() if actor_id is _CURRENT else actor_id,
+        actor_id=actor_id,
         action=action,
         board_id=board_id,
         target_type=target_type,
         target_id=target_id,
         detail=detail or {},
-        ip=(request.remote_addr or "")[:45] if has_request_context() else "",
+        ip=(address or "")[:45],
     )
     db.session.add(row)
     return row
 
 
-# Append-only -------------------------------------------------------------------------
+# Append-only: session hooks (tracker.subscribers) ---------------------------------------
 
 
-def guard() -> None:
-    """Refuse, in every session, any change or deletion of an audit row (installed once)."""
-    if not event.contains(Session, "before_flush", _refuse_changes):
-        event.listen(Session, "before_flush", _refuse_changes)
-    if not event.contains(Session, "do_orm_execute", _refuse_bulk_changes):
-        event.listen(Session, "do_orm_execute", _refuse_bulk_changes)
-
-
-def _refuse_changes(session, flush_context, instances) -> None:
+def refuse_changes(session, flush_context, instances) -> None:
+    """Before a flush: refuse any change or deletion of an audit row."""
     for obj in session.deleted:
         if isinstance(obj, AuditEvent):
             raise AuditTampering("audit rows are never deleted")
@@ -117,7 +105,8 @@ def _refuse_changes(session, flush_context, instances) -> None:
             raise AuditTampering("audit rows are never edited")
 
 
-def _refuse_bulk_changes(state) -> None:
+def refuse_bulk_changes(state) -> None:
+    """Before an ORM statement: refuse a bulk UPDATE or DELETE of audit rows."""
     if not (state.is_update or state.is_delete):
         return
     mapper = state.bind_mapper

@@ -18,8 +18,10 @@ from tracker.services import audit
 from tracker.services.common import ROLES, Actor, lock_board, require_lead
 
 
-def create_board(name: str, timezone: str = "UTC") -> Board:
-    """A new board with the default lanes (Expedite, Support, Feature) and four columns."""
+def create_board(name: str, timezone: str = "UTC", *, actor: Actor | None = None) -> Board:
+    """A new board with the default lanes (Expedite, Support, Feature) and four columns.
+
+    actor: the admin who made it (None: the command line)."""
     name = name.strip()
     if not name:
         raise InvalidRequest("Give the board a name.")
@@ -49,13 +51,23 @@ def create_board(name: str, timezone: str = "UTC") -> Board:
     for position, (kind, column_name) in enumerate(board_setup.DEFAULT_COLUMNS):
         db.session.add(BoardColumn(board=board, kind=kind, name=column_name, position=position))
     db.session.flush()
-    audit.record("board.created", board_id=board.id, target_type="board", target_id=board.id)
+    audit.record(
+        "board.created",
+        actor_id=actor.id if actor else None,
+        address=actor.address if actor else "",
+        board_id=board.id,
+        target_type="board",
+        target_id=board.id,
+    )
     db.session.commit()
     return board
 
 
-def set_membership(board: Board, user: User, role: str | None) -> str:
-    """Give a person a role on a board, or remove them from it (role None); audited.
+def set_membership(
+    board: Board, user: User, role: str | None, *, actor: Actor | None = None
+) -> str:
+    """Give a person a role on a board, or remove them from it (role None); audited as the
+    act of actor (None: the command line).
 
     Returns what happened: added, changed, removed or unchanged.
     """
@@ -79,6 +91,8 @@ def set_membership(board: Board, user: User, role: str | None) -> str:
         what = "changed"
     audit.record(
         f"membership.{what}",
+        actor_id=actor.id if actor else None,
+        address=actor.address if actor else "",
         board_id=board.id,
         target_type="user",
         target_id=user.id,
@@ -156,6 +170,7 @@ def update_settings(
         audit.record(
             "board.settings_changed",
             actor_id=actor.id,
+            address=actor.address,
             board_id=board.id,
             target_type="board",
             target_id=board.id,
@@ -253,6 +268,7 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
         audit.record(
             "board.columns_changed",
             actor_id=actor.id,
+            address=actor.address,
             board_id=board.id,
             target_type="board",
             target_id=board.id,

@@ -18,7 +18,7 @@ from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, NotAllowed, StaleCard
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership
-from tracker.services import audit, mail
+from tracker.services import audit
 from tracker.services.common import (
     Actor,
     BoardState,
@@ -32,6 +32,7 @@ from tracker.services.common import (
     record,
     snapshot,
 )
+from tracker.services.mail import outbox
 
 CARD_RELATIONSHIPS = [r.key for r in sa_inspect(Card).relationships]
 CLOSE_REASONS = {"wont_do": "Won't do", "duplicate": "Duplicate"}
@@ -141,6 +142,7 @@ def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reaso
     audit.record(
         "wip.override",
         actor_id=actor.id,
+        address=actor.address,
         board_id=card.board_id,
         target_type="card",
         target_id=card.id,
@@ -343,7 +345,7 @@ def move_card(
     rank = _rank(card.id, lane.id, column.id, after)
     _write(card, {"lane_id": lane.id, "rank": rank} | _entering(card, column, clock.now()))
     if card.status == "done" and not was_done:
-        mail.queue_done(card)  # the requester hears of it, when mail is on and known
+        outbox.queue_done(card)  # the requester hears of it, when mail is on and known
     if same_cell:
         kind = "reordered"
     elif lane.kind == wip.EXPEDITE and from_lane_kind != wip.EXPEDITE:
@@ -513,7 +515,7 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
     card.status, card.closed_at = "closed", clock.now()
     card.close_reason = f"{CLOSE_REASONS[why]}: {note}"
     record(card, "closed", actor, before, reason=card.close_reason)
-    mail.queue_closed(card)
+    outbox.queue_closed(card)
     _finish(state)
     return card
 

@@ -20,11 +20,14 @@ ROLES = (LEAD, MEMBER, SUPPORT, VIEWER)
 
 @dataclass(frozen=True)
 class Actor:
-    """The person asking, with their role on the board in question."""
+    """The person asking, with their role on the board in question ("" for an act on no
+    board), and the client address they ask from (the audit log records it; "" outside a
+    web request)."""
 
     id: int
     name: str
     role: str
+    address: str = ""
 
     @property
     def is_lead(self) -> bool:

@@ -26,8 +26,9 @@ from tracker.domain import text
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
-from tracker.services import audit, mail
-from tracker.services.common import lock_board
+from tracker.services import audit
+from tracker.services.common import Actor, lock_board
+from tracker.services.mail import outbox
 
 PLACEHOLDER = "[erased]"
 # History fields that hold a requester's personal data, and what replaces a value there.
@@ -157,9 +158,10 @@ def _mentions(card: Card, events: list[CardEvent]) -> set[str]:
     return {value for value in found if value and len(value.strip()) >= 3} - {PLACEHOLDER}
 
 
-def erase(card_ids: list[Any]) -> Erased:
-    """Replace the requester's name and email on these cards, in their history and in their
-    mail with a placeholder; cancel their unsent mail; audit it per board. One commit."""
+def erase(actor: Actor, card_ids: list[Any]) -> Erased:
+    """An admin replaces the requester's name and email on these cards, in their history
+    and in their mail with a placeholder; cancels their unsent mail; audits it per board.
+    One commit."""
     try:
         ids = sorted({int(card_id) for card_id in card_ids})
     except (TypeError, ValueError):
@@ -215,8 +217,8 @@ def erase(card_ids: list[Any]) -> Erased:
             row.to_address = row.body = PLACEHOLDER
             row.link_seed = None
             row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
-            if row.status in (mail.PENDING, mail.FAILED):  # never to be sent, nor retried
-                row.status, row.given_up_at, row.last_error = mail.CANCELLED, now, CANCELLED
+            if row.status in (outbox.PENDING, outbox.FAILED):  # never to be sent, nor retried
+                row.status, row.given_up_at, row.last_error = outbox.CANCELLED, now, CANCELLED
                 cancelled += 1
             elif row.last_error:
                 row.last_error = PLACEHOLDER
@@ -228,6 +230,8 @@ def erase(card_ids: list[Any]) -> Erased:
         boards[board_id].version += 1  # open boards and panels show the placeholder
         audit.record(
             "requester.erased",
+            actor_id=actor.id,
+            address=actor.address,
             board_id=board_id,
             target_type="board",
             target_id=board_id,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -23,7 +22,6 @@ from tracker import clock
 from tracker.domain import intake
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
-from tracker.domain.wip import ACTIVE
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -36,7 +34,7 @@ from tracker.models import (
     StatusLink,
     User,
 )
-from tracker.services import audit, cards, mail
+from tracker.services import audit, cards, host
 from tracker.services.board_view import card_history
 from tracker.services.common import (
     LEAD,
@@ -50,6 +48,7 @@ from tracker.services.common import (
     require_lead,
     snapshot,
 )
+from tracker.services.mail import outbox
 
 FILERS = (LEAD, MEMBER, SUPPORT)
 # The request's text fields and the most characters each may hold (the columns' sizes).
@@ -97,20 +96,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def _active_index(columns: list[BoardColumn]) -> dict[int, int]:
-    """Each active column's position among the active ones (0 = the first)."""
-    active = [c.id for c in columns if c.kind == ACTIVE]
-    return {column_id: i for i, column_id in enumerate(active)}
-
-
 def status_of(card: Any, columns: list[BoardColumn]) -> PlainStatus:
     """A card's plain-words status; columns are the board's, in order."""
-    kinds = {c.id: c.kind for c in columns}
-    return intake.plain_status(
-        card.status,
-        kinds.get(card.column_id, ""),
-        _active_index(columns).get(card.column_id),
-        card.close_reason,
+    return intake.request_status(
+        card.status, card.column_id, [(c.id, c.kind) for c in columns], card.close_reason
     )
 
 
@@ -226,14 +215,14 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
     card = cards.place_new_card(
         state, actor, lane, fields, after=intake.slot_after(queue, severity)
     )
-    mailed = mail.will_mail(card)
+    mailed = outbox.will_mail(card)
     if mailed:
         # The first mail carries the request's status link. Its token is derived from a
         # random seed and the secret key when the mail is sent; the outbox keeps the seed.
         seed = secrets.token_urlsafe(32)
-        token = intake.status_token(current_app.config["SECRET_KEY"], seed)
+        token = intake.status_token(host.config()["SECRET_KEY"], seed)
         _add_status_link(card, actor, clock.now(), token=token)
-        mail.queue_filed(card, seed)
+        outbox.queue_filed(card, seed)
     state.board.version += 1  # as every card change does: open boards see it at once
     try:
         db.session.commit()
@@ -276,7 +265,7 @@ def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility
     why = "reply to requester" if visibility == intake.REPLY else "internal note"
     record(card, "commented", actor, snapshot(card), reason=why, at=now)
     if visibility == intake.REPLY:  # an internal note is never mailed
-        mail.queue_reply(card, body, actor.name)
+        outbox.queue_reply(card, body, actor.name)
     db.session.commit()
     return comment
 
@@ -336,6 +325,7 @@ def _add_status_link(
     audit.record(
         "status_link.created",
         actor_id=actor.id,
+        address=actor.address,
         board_id=card.board_id,
         target_type="card",
         target_id=card.id,
@@ -354,6 +344,7 @@ def revoke_status_link(board_id: int, actor: Actor, card_id: Any) -> int:
         audit.record(
             "status_link.revoked",
             actor_id=actor.id,
+            address=actor.address,
             board_id=card.board_id,
             target_type="card",
             target_id=card.id,
@@ -472,15 +463,13 @@ def my_requests(board: Board, user_id: int) -> list[RequestRow]:
     if not rows:
         return []
     columns = list(board.columns)
-    kinds = {c.id: c for c in columns}
-    active = _active_index(columns)
+    by_id = {c.id: c for c in columns}
+    kinds = [(c.id, c.kind) for c in columns]
     lanes: dict[int, Lane] = {lane.id: lane for lane in board.lanes}
     found = []
     for row in rows:
-        column = kinds.get(row.column_id)
-        status = intake.plain_status(
-            row.status, column.kind if column else "", active.get(row.column_id), row.close_reason
-        )
+        column = by_id.get(row.column_id)
+        status = intake.request_status(row.status, row.column_id, kinds, row.close_reason)
         lane = lanes.get(row.lane_id)
         found.append(
             RequestRow(

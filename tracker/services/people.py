@@ -16,7 +16,7 @@ from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
 from tracker.models import Board, Membership, User
 from tracker.services import audit, boards, users
-from tracker.services.common import ROLES
+from tracker.services.common import ROLES, Actor
 
 NO_ROLE = "none"
 
@@ -96,6 +96,7 @@ def create_person(
     password: str | None,
     *,
     is_admin: bool = False,
+    actor: Actor,
 ) -> Created:
     """An admin adds a person with a temporary password (theirs, or a generated one)."""
     if not (name or "").strip():
@@ -103,12 +104,12 @@ def create_person(
     generated = None
     if not password:
         generated = password = users.generated_password()
-    user = users.new_user(username, name, password, is_admin=is_admin, email=email)
+    user = users.new_user(username, name, password, is_admin=is_admin, email=email, actor=actor)
     db.session.commit()
     return Created(user, generated)
 
 
-def set_membership(board_id: Any, user_id: Any, role: str) -> str:
+def set_membership(board_id: Any, user_id: Any, role: str, *, actor: Actor) -> str:
     """Give a person a role on a board, change it, or take them off it (role "none").
 
     Returns what happened: added, changed, removed or unchanged.
@@ -122,7 +123,7 @@ def set_membership(board_id: Any, user_id: Any, role: str) -> str:
         board = None
     if board is None:
         raise NotFound("That board does not exist.")
-    return boards.set_membership(board, user, None if role == NO_ROLE else role)
+    return boards.set_membership(board, user, None if role == NO_ROLE else role, actor=actor)
 
 
 def _lock_people() -> None:
@@ -145,7 +146,7 @@ def _other_active_admins(user_id: int) -> int:
     ).scalar_one()
 
 
-def set_admin(user_id: Any, is_admin: bool) -> User:
+def set_admin(user_id: Any, is_admin: bool, *, actor: Actor) -> User:
     """Make a person a site admin, or no longer one (never the last active admin)."""
     _lock_people()
     user = get_person(user_id)
@@ -159,6 +160,8 @@ def set_admin(user_id: Any, is_admin: bool) -> User:
     user.is_admin = is_admin
     audit.record(
         "person.admin_granted" if is_admin else "person.admin_revoked",
+        actor_id=actor.id,
+        address=actor.address,
         target_type="user",
         target_id=user.id,
     )
@@ -166,7 +169,7 @@ def set_admin(user_id: Any, is_admin: bool) -> User:
     return user
 
 
-def set_active(user_id: Any, active: bool, *, by_id: int) -> User:
+def set_active(user_id: Any, active: bool, *, actor: Actor) -> User:
     """Deactivate a person (their sessions end at once; their history stays) or let them
     log in again. Nobody deactivates themselves or the last active admin."""
     _lock_people()
@@ -175,7 +178,7 @@ def set_active(user_id: Any, active: bool, *, by_id: int) -> User:
         db.session.rollback()
         return user
     if not active:
-        if user.id == by_id:
+        if user.id == actor.id:
             raise InvalidRequest("You cannot deactivate yourself; ask another admin.")
         if user.is_admin and not _other_active_admins(user.id):
             raise InvalidRequest(f"{user.name} is the last active admin and stays active.")
@@ -185,6 +188,8 @@ def set_active(user_id: Any, active: bool, *, by_id: int) -> User:
         user.active = True
     audit.record(
         "person.reactivated" if active else "person.deactivated",
+        actor_id=actor.id,
+        address=actor.address,
         target_type="user",
         target_id=user.id,
     )
@@ -192,7 +197,7 @@ def set_active(user_id: Any, active: bool, *, by_id: int) -> User:
     return user
 
 
-def reset_password(user_id: Any, password: str | None) -> str | None:
+def reset_password(user_id: Any, password: str | None, *, actor: Actor) -> str | None:
     """An admin gives a person a new temporary password (typed, or generated and returned
     to show once); the person's sessions end at once."""
     user = get_person(user_id)
@@ -200,6 +205,12 @@ def reset_password(user_id: Any, password: str | None) -> str | None:
     if not password:
         generated = password = users.generated_password()
     users.set_password(user, password)
-    audit.record("person.password_reset", target_type="user", target_id=user.id)
+    audit.record(
+        "person.password_reset",
+        actor_id=actor.id,
+        address=actor.address,
+        target_type="user",
+        target_id=user.id,
+    )
     db.session.commit()
     return generated

@@ -199,6 +199,7 @@ def _audit(action: str, actor: Actor, sprint: Sprint, **detail: dict[str, Any]) 
     audit.record(
         action,
         actor_id=actor.id,
+        address=actor.address,
         board_id=sprint.board_id,
         target_type="sprint",
         target_id=sprint.id,

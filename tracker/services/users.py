@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,15 +15,21 @@ from tracker.domain.accounts import normal_username
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import audit
+from tracker.services import audit, host
+from tracker.services.common import Actor
 
 NOT_YOUR_PASSWORD = "That is not your current password."  # noqa: S105 - a message
 # Checked against when the username is unknown, so both paths cost the same hash.
 _DUMMY_HASH: dict[str, str] = {}
 
 
+def _hash_method() -> str:
+    """The app's password hash method (tracker.config: scrypt; tests choose a cheap one)."""
+    return host.config()["PASSWORD_HASH_METHOD"]
+
+
 def _hash(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return generate_password_hash(password, method=_hash_method())
 
 
 @functools.cache
@@ -45,9 +50,16 @@ def check_password(password: str, username: str) -> None:
 
 
 def new_user(
-    username: str, name: str, password: str, *, is_admin: bool = False, email: str | None = None
+    username: str,
+    name: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    email: str | None = None,
+    actor: Actor | None = None,
 ) -> User:
-    """Add a person to the session and audit it (the caller commits)."""
+    """Add a person to the session and audit it as the act of actor (None: the command
+    line); the caller commits."""
     username = normal_username(username)
     if not username or len(username) > 64:
         raise InvalidRequest("A username is 1 to 64 characters.")
@@ -67,7 +79,12 @@ def new_user(
     db.session.add(user)
     db.session.flush()
     audit.record(
-        "person.created", target_type="user", target_id=user.id, detail={"admin": is_admin}
+        "person.created",
+        actor_id=actor.id if actor else None,
+        address=actor.address if actor else "",
+        target_type="user",
+        target_id=user.id,
+        detail={"admin": is_admin},
     )
     return user
 
@@ -94,7 +111,7 @@ def _matches(stored_hash: str | None, password: str) -> bool:
     """Whether the password matches the stored hash; no hash (an unknown person) costs the
     same hash computation as a known one, so timing does not tell which usernames exist."""
     if stored_hash is None:
-        method = current_app.config["PASSWORD_HASH_METHOD"]
+        method = _hash_method()
         if method not in _DUMMY_HASH:
             _DUMMY_HASH[method] = _hash(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH[method], password)
@@ -108,9 +125,10 @@ def _by_username(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def log_in(username: str, password: str) -> User | None:
-    """Check a login and audit it: a success under the person's id; a failure under the id
-    of the account tried when it exists, else none (never the typed name or password).
+def log_in(username: str, password: str, *, address: str) -> User | None:
+    """Check a login from a client address and audit it: a success under the person's id;
+    a failure under the id of the account tried when it exists, else none (never the typed
+    name or password).
 
     The read ends before the password hash is computed (scrypt: tens of milliseconds), so
     no transaction, and on SQLite no write lock, is held meanwhile."""
@@ -121,11 +139,14 @@ def log_in(username: str, password: str) -> User | None:
     db.session.commit()
     user = found if _matches(stored, password) and active else None
     if user is not None:
-        audit.record("login", actor_id=found_id, target_type="user", target_id=found_id)
+        audit.record(
+            "login", actor_id=found_id, address=address, target_type="user", target_id=found_id
+        )
     else:
         audit.record(
             "login_failed",
             actor_id=None,
+            address=address,
             target_type="user" if found else "",
             target_id=found_id,
             detail={"inactive": True} if found is not None and not active else {},
@@ -141,15 +162,22 @@ def set_password(user: User, password: str) -> None:
     rotate_session_token(user)
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
-    """A person changes their own password, proving the current one; their sessions
-    elsewhere end (the caller logs this session back in with the new token)."""
+def change_own_password(user: User, current: str, new: str, *, address: str) -> None:
+    """A person changes their own password (from a client address), proving the current
+    one; their sessions elsewhere end (the caller logs this session back in with the new
+    token)."""
     if not check_password_hash(user.password_hash, current):
         raise InvalidRequest(NOT_YOUR_PASSWORD)
     if current == new:
         raise InvalidRequest("Choose a password different from the current one.")
     set_password(user, new)
-    audit.record("person.password_changed", actor_id=user.id, target_type="user", target_id=user.id)
+    audit.record(
+        "person.password_changed",
+        actor_id=user.id,
+        address=address,
+        target_type="user",
+        target_id=user.id,
+    )
     db.session.commit()
 
 

@@ -197,9 +197,19 @@ def _load(board_id: int) -> tuple[Board, Actor]:
         role = ADMIN_ROLE
     if board is None or role is None:
         abort(404)
-    actor = Actor(current_user.id, current_user.name, role)
+    actor = Actor(current_user.id, current_user.name, role, client_address())
     g.board, g.actor = board, actor
     return board, actor
+
+
+def client_address() -> str:
+    """The request's client address, as the audit log records it ("" when unknown)."""
+    return request.remote_addr or ""
+
+
+def acting_person() -> Actor:
+    """The person logged in, acting on no board in particular (admin pages, new boards)."""
+    return Actor(current_user.id, current_user.name, "", client_address())
 
 
 def can(actor: Actor, permission: str) -> bool:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.services import users
+from tracker.web.access import client_address
 from tracker.web.auth import redirect_after_new_session, start_session
 from tracker.web.forms import ChangePasswordForm
 
@@ -33,7 +34,9 @@ def change_password():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            users.change_own_password(user, form.current.data, form.new.data)
+            users.change_own_password(
+                user, form.current.data, form.new.data, address=client_address()
+            )
         except InvalidRequest as error:
             db.session.rollback()
             field = form.current if error.message == users.NOT_YOUR_PASSWORD else form.new

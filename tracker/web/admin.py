@@ -4,12 +4,12 @@ erasing a requester's personal data. Every route here is "admin" in tracker.web.
 from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
 from tracker.models import Board
 from tracker.services import board_view, erasure, people, users
+from tracker.web.access import acting_person
 from tracker.web.forms import (
     AdminFlagForm,
     EmptyForm,
@@ -62,6 +62,7 @@ def create_person():
                 form.email.data,
                 form.password.data,
                 is_admin=form.is_admin.data,
+                actor=acting_person(),
             )
         except InvalidRequest as error:
             form.username.errors.append(error.message)
@@ -103,7 +104,7 @@ def set_admin(user_id: int):
     if not form.validate_on_submit():
         return _person_page(user_id, error=EXPIRED, status=422)
     try:
-        user = people.set_admin(user_id, form.make_admin.data == "yes")
+        user = people.set_admin(user_id, form.make_admin.data == "yes", actor=acting_person())
     except InvalidRequest as error:
         db.session.rollback()
         return _person_page(user_id, error=error.message, status=422)
@@ -115,7 +116,7 @@ def _set_active(user_id: int, active: bool):
     if not EmptyForm().validate_on_submit():
         return _person_page(user_id, error=EXPIRED, status=422)
     try:
-        user = people.set_active(user_id, active, by_id=current_user.id)
+        user = people.set_active(user_id, active, actor=acting_person())
     except InvalidRequest as error:
         db.session.rollback()
         return _person_page(user_id, error=error.message, status=422)
@@ -144,7 +145,7 @@ def reset_password(user_id: int):
     if not form.validate_on_submit():
         return _person_page(user_id, error="Check the new password.", status=422)
     try:
-        generated = people.reset_password(user_id, form.password.data)
+        generated = people.reset_password(user_id, form.password.data, actor=acting_person())
     except InvalidRequest as error:
         db.session.rollback()
         return _person_page(user_id, error=error.message, status=422)
@@ -164,7 +165,9 @@ def set_membership():
     back_to_board = request.form.get("back") == "board"
     if not form.validate_on_submit():
         raise InvalidRequest("Choose a person, a board and a role.")
-    what = people.set_membership(form.board_id.data, form.user_id.data, form.role.data)
+    what = people.set_membership(
+        form.board_id.data, form.user_id.data, form.role.data, actor=acting_person()
+    )
     user = people.get_person(form.user_id.data)
     board = db.session.get(Board, form.board_id.data)
     messages = {
@@ -232,7 +235,7 @@ def erase_requester():
             erase_form=form,
             error="Choose at least one request." if form.confirm.data else None,
         ), 422
-    done = erasure.erase(card_ids)
+    done = erasure.erase(acting_person(), card_ids)
     flash(
         f"Erased the requester's name and email from {done.cards} request(s), "
         f"{done.events} history event(s) and {done.mails} email(s); "

@@ -175,7 +175,7 @@ def login():
         return redirect(url_for("boards.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.log_in(form.username.data, form.password.data)
+        user = users.log_in(form.username.data, form.password.data, address=access.client_address())
         if user is not None:
             start_session(user)
             return redirect_after_new_session(_safe_next(request.args.get("next")))

@@ -10,6 +10,7 @@ from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import Board, Membership
 from tracker.services import boards
+from tracker.web.access import acting_person
 from tracker.web.forms import BoardForm
 
 bp = Blueprint("boards", __name__)
@@ -38,7 +39,7 @@ def create():
     form = BoardForm()
     if form.validate_on_submit():
         try:
-            board = boards.create_board(form.name.data, form.timezone.data)
+            board = boards.create_board(form.name.data, form.timezone.data, actor=acting_person())
         except InvalidRequest as error:
             form.timezone.errors.append(error.message)
         else:

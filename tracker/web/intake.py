@@ -17,7 +17,8 @@ from tracker.domain.errors import InvalidRequest
 from tracker.domain.intake import OTHER_COMPONENT
 from tracker.extensions import db, htmx
 from tracker.models import Card
-from tracker.services import board_view, intake, mail
+from tracker.services import board_view, intake
+from tracker.services.mail import outbox
 from tracker.web.access import can, load_board
 from tracker.web.forms import CommentForm, IntakeForm, StatusLinkForm, choices
 from tracker.web.presenters.history import describer
@@ -50,7 +51,7 @@ def _form_page(board, actor, form, *, error=None, status=200):
         actor=actor,
         form=form,
         error=error,
-        mail_on=mail.configured(),
+        mail_on=outbox.configured(),
     ), status
 
 
@@ -104,8 +105,8 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
         "new_link": new_link,
         "may_comment": can(actor, "request.comment") and intake.may_act_on(actor, page.card),
         "may_link": can(actor, "request.link") and intake.may_act_on(actor, page.card),
-        "mail_on": mail.configured(),
-        "mails": mail.card_mail(page.card.id),
+        "mail_on": outbox.configured(),
+        "mails": outbox.card_mail(page.card.id),
         "describe": describer(board, board_view.members(board.id)),
     }
 
@@ -149,7 +150,7 @@ def comment(board_id: int, card_id: int):
     made = intake.add_comment(board.id, actor, card_id, form.body.data, form.visibility.data)
     if made.visibility != "reply":
         notice = "Internal note added."
-    elif mail.will_mail(db.session.get(Card, made.card_id)):
+    elif outbox.will_mail(db.session.get(Card, made.card_id)):
         notice = "Reply added; it is emailed to the requester."
     else:
         notice = "Reply added."

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from tracker.domain.errors import InvalidRequest
-from tracker.services import boards, intake, mail
+from tracker.services import boards, intake
+from tracker.services import settings as board_settings
 from tracker.web.access import load_board
 from tracker.web.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
 from tracker.web.params import parse_id
@@ -57,7 +58,7 @@ def _page(board, actor, settings=None, columns=None, error=None, status=200, com
         error=error,
         components=intake.component_rows(board.id),
         component_form=component or ComponentForm(formdata=None),
-        mail=mail.summary(board.id),
+        mail=board_settings.mail_summary(board.id),
     ), status
 
 
@@ -170,7 +171,7 @@ def retry_mail(board_id: int):
     board, actor = load_board(board_id)
     if not EmptyForm().validate_on_submit():
         raise InvalidRequest("That form has expired; reload the page and try again.")
-    count = mail.retry_now(board.id, actor)
+    count = board_settings.retry_mail(board.id, actor)
     if count:
         flash(f"Sending {count} email(s) again now; reload in a moment to see how it went.", "info")
     else:
