@@ -6,7 +6,7 @@ from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from tracker import database
+from tracker import database, observability
 from tracker.domain.errors import DomainError, StaleCard, WipLimitExceeded
 from tracker.extensions import db, htmx
 
@@ -47,11 +47,14 @@ def message_page(status: int, message: str):
 
 
 def handle_http_error(error: HTTPException):
+    # A 500 stands for the exception no handler answered: its type is the one to log.
+    observability.note_error(getattr(error, "original_exception", None) or error)
     status = error.code or 500
     return message_page(status, PLAIN.get(status, error.description or "That did not work."))
 
 
 def handle_csrf_error(error: CSRFError):
+    observability.note_error(error)
     return message_page(
         400,
         "This form has expired (its security token is missing or old). "
@@ -61,11 +64,11 @@ def handle_csrf_error(error: CSRFError):
 
 def handle_domain_error(error: DomainError):
     """Refused by a rule: nothing changed. Re-render what the person was looking at."""
-    from tracker import observability
     from tracker.web import board as board_views
     from tracker.web.forms import EditCardForm
 
     db.session.rollback()
+    observability.note_error(error)
     observability.count_refusal(error)
     board, actor = g.get("board"), g.get("actor")
     if board is None or error.status in (403, 404):
