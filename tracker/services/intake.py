@@ -522,3 +522,9 @@ def request_page(board: Board, card_id: Any) -> RequestPage:
         active_status_link(card.id),
         filed_by,
     )
+
+
+def reply_is_mailed(card_id: int) -> bool:
+    """Whether a reply on this request is emailed to its requester (mail is set up and the
+    request has a usable address)."""
+    return mail.will_mail(db.session.get(Card, card_id))
