@@ -7,10 +7,12 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from tracker import database
 from tracker.domain.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Board, User
-from tracker.services import boards, users
+from tracker.services import boards, reports, users
+from tracker.services.mail import delivery, outbox
 
 
 def register(app: Flask) -> None:
@@ -74,9 +76,6 @@ def warm_reports() -> None:
     The report does this itself on its first view after a period ends (about 2 s on a big
     board); run this from cron shortly after each sprint or week ends so nobody waits.
     """
-    from tracker import database
-    from tracker.services import reports
-
     # The figures are computed in read transactions (on SQLite the app's writers go on
     # meanwhile) and stored in short write transactions of their own (reports._store).
     with database.reading():
@@ -90,6 +89,8 @@ def warm_reports() -> None:
 @with_appcontext
 def seed_demo() -> None:
     """Create the demo people and board with sixteen weeks of history (once; safe to rerun)."""
+    # Imported here, not at the top: the demo's sample data (a thousand lines) serves this
+    # command only, and every process that builds the app (a web worker) loads this module.
     from tracker import demo
 
     state = demo.seed_state()
@@ -116,8 +117,6 @@ the demo. Start over with an empty database:
 def send_mail(limit: int) -> None:
     """Send the mail to requesters that is due, retries included (run it every few minutes
     from cron or a systemd timer)."""
-    from tracker.services.mail import delivery, outbox
-
     if not outbox.configured():
         click.echo("Mail is not set up (TRACKER_SMTP_HOST and friends): nothing to send.")
         return

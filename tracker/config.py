@@ -58,6 +58,7 @@ def load(app, test_config: dict | None) -> None:
         _from_environment(app)
     else:
         app.config.from_mapping(test_config)
+    _observability_from_environment(app)
     _check_mail(app)
     _require_secret_key(app)
 
@@ -110,6 +111,29 @@ def _from_environment(app) -> None:
     # TRACKER_SQL_ECHO=1: log every SQL statement (debugging only).
     app.config["SQLALCHEMY_ECHO"] = _env_flag("TRACKER_SQL_ECHO")
     _mail_from_environment(app)
+
+
+_OFF = {"0", "off", "false", "no"}
+
+
+def _observability_from_environment(app) -> None:
+    """Metrics and log settings (tracker.observability). Read with test settings too, and
+    only where neither instance/config.py nor the test settings gave the key."""
+    # TRACKER_METRICS=off: no /metrics endpoint at all (404). On by default.
+    app.config.setdefault(
+        "METRICS", os.environ.get("TRACKER_METRICS", "on").strip().lower() not in _OFF
+    )
+    # TRACKER_METRICS_TOKEN: when set, /metrics answers anyone who sends
+    # `Authorization: Bearer <token>` and nobody else. Unset: loopback clients only.
+    app.config.setdefault("METRICS_TOKEN", os.environ.get("TRACKER_METRICS_TOKEN") or None)
+    # TRACKER_LOG_LEVEL: the "tracker" logger's level (debug, info, warning, error).
+    app.config.setdefault("LOG_LEVEL", os.environ.get("TRACKER_LOG_LEVEL", "info").upper())
+    # PROMETHEUS_MULTIPROC_DIR: the folder the gunicorn workers of one host share for their
+    # metrics (gunicorn.conf.py empties it at start); set, /metrics adds up every worker.
+    # prometheus_client reads the same variable itself, when it is imported, to write there.
+    app.config.setdefault(
+        "METRICS_MULTIPROCESS_DIR", os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    )
 
 
 # Mail to requesters (services.mail): environment variable -> config key.

@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, scoped_session
 
+from tracker.extensions import db
+
 # The errors that mean the database is away (or the connection to it broke).
 AWAY = (OperationalError, InterfaceError)
 log = logging.getLogger(__name__)
@@ -145,8 +147,6 @@ def end_session(session: scoped_session) -> None:
 def after_fork(app) -> None:
     """In a process forked from one that built the app (gunicorn's preload): forget the
     parent's pooled connections, never using or closing them, so none is shared."""
-    from tracker.extensions import db
-
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)

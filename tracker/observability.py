@@ -34,7 +34,16 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, has_request_context, request
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    request,
+)
+from flask.logging import default_handler
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -42,9 +51,15 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+
+from tracker.domain.errors import WipLimitExceeded
+from tracker.extensions import db
+from tracker.models import Card, User
 
 bp = Blueprint("observability", __name__)
 log = logging.getLogger("tracker")
@@ -52,7 +67,6 @@ log = logging.getLogger("tracker")
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
-_OFF = {"0", "off", "false", "no"}
 # Rows whose changes are logged as card.<kind> history events, or not at all: a card's own
 # row changes with every event, and the board row only bumps its version with them.
 _QUIET_TABLES = frozenset({"card", "card_event"})
@@ -110,21 +124,12 @@ def register(app: Flask) -> None:
     login hooks are in tracker.subscribers).
 
     Register before the other extensions, so every request has its id and start time even
-    when a later hook (CSRF, login) answers early.
+    when a later hook (CSRF, login) answers early. The settings (METRICS, METRICS_TOKEN,
+    LOG_LEVEL, METRICS_MULTIPROCESS_DIR) come from tracker.config.
     """
-    # TRACKER_METRICS=off: no /metrics endpoint at all (404). On by default.
-    app.config.setdefault(
-        "METRICS", os.environ.get("TRACKER_METRICS", "on").strip().lower() not in _OFF
-    )
-    # TRACKER_METRICS_TOKEN: when set, /metrics answers anyone who sends
-    # `Authorization: Bearer <token>` and nobody else. Unset: loopback clients only.
-    app.config.setdefault("METRICS_TOKEN", os.environ.get("TRACKER_METRICS_TOKEN") or None)
-    # TRACKER_LOG_LEVEL: the "tracker" logger's level (debug, info, warning, error).
-    app.config.setdefault("LOG_LEVEL", os.environ.get("TRACKER_LOG_LEVEL", "info").upper())
     metrics()
     app.before_request(_start_request)
     app.after_request(_finish_request)
-    _remember_exception_types(app)
     if app.config["METRICS"]:
         app.register_blueprint(bp)
     if not app.testing or app.config.get("LOG_JSON"):
@@ -189,26 +194,20 @@ def _finish_request(response):
     return response
 
 
-def _remember_exception_types(app: Flask) -> None:
-    """Note the type of any exception a request raised, for its error log line.
+def note_error(error: BaseException) -> None:
+    """Note the type of the exception a request's answer stands for, for its error log line.
 
     Flask's error handlers (domain refusals, 404s, the 503 while the database is away)
-    receive the exception but leave no trace of it on the response; this wraps the one
-    method every handled exception passes through, and a signal catches the rest
-    (remember_unhandled, subscribed in tracker.subscribers).
+    receive the exception but leave no trace of it on the response, so each of them calls
+    this; Flask's got_request_exception signal notes the ones no handler answered (500):
+    remember_unhandled, subscribed in tracker.subscribers.
     """
-    handle = app.handle_user_exception
-
-    def handle_user_exception(error):
-        g.error_type = type(error).__name__
-        return handle(error)
-
-    app.handle_user_exception = handle_user_exception
+    g.error_type = type(error).__name__
 
 
 def remember_unhandled(sender, exception, **extra) -> None:
     """A request raised an exception no handler took: note its type for the log line."""
-    g.error_type = type(exception).__name__
+    note_error(exception)
 
 
 def _current_user_id() -> int | None:
@@ -226,11 +225,6 @@ def _id_of(user) -> int | None:
 
 def _user_id_for_failed_login() -> int | str:
     """The id of the account someone failed to log in to, or "unknown"; never the name."""
-    from sqlalchemy import select
-
-    from tracker.extensions import db
-    from tracker.models import User
-
     typed = (request.form.get("username") or "").strip().lower()
     if not typed:
         return "unknown"
@@ -262,19 +256,16 @@ def show_metrics():
 
 def _registry():
     """Every worker's figures when PROMETHEUS_MULTIPROC_DIR is set, else this process's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
+    folder = current_app.config.get("METRICS_MULTIPROCESS_DIR")
+    if folder:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=folder)
         return registry
     return REGISTRY
 
 
 def count_refusal(error: Exception) -> None:
-    """Count a WIP refusal once per limit it hit (called by the domain-error handler)."""
-    from tracker.domain.errors import WipLimitExceeded
-
+    """Count a WIP refusal once per limit it hit (called by the domain-error handlers)."""
     if isinstance(error, WipLimitExceeded):
         for breach in error.breaches:
             metrics().wip_refusals.labels(breach.scope).inc()
@@ -287,8 +278,6 @@ _PENDING = "observability_pending"
 
 def collect_flushed(session, _flush_context) -> None:
     """Note what a flush wrote, as plain values (after the commit nothing may be loaded)."""
-    from tracker.models import Card
-
     pending = session.info.setdefault(_PENDING, [])
     for obj in session.new:
         if isinstance(obj, Card):
@@ -449,8 +438,6 @@ def configure_logging(level: str = "INFO") -> None:
     Replaces Flask's plain default handler; the logger still propagates, so a host that
     configures the root logger (or pytest's caplog) sees the records too.
     """
-    from flask.logging import default_handler
-
     logger = logging.getLogger("tracker")
     logger.removeHandler(default_handler)
     for handler in list(logger.handlers):

@@ -1,4 +1,6 @@
-"""Errors a rule raises before anything changes; views map them to HTTP in one handler."""
+"""Errors a rule raises before anything changes. They say what was refused, in words for the
+person who asked; which HTTP answer that becomes is the web layer's business
+(tracker.web.errors.STATUSES, and each blueprint's error handler)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,6 @@ if TYPE_CHECKING:
 
 class DomainError(Exception):
     """A rule refused the request; the message is for the person who asked."""
-
-    status = 422
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -25,13 +25,9 @@ class InvalidRequest(DomainError):
 class NotFound(DomainError):
     """The thing asked for does not exist here (or the person may not know it does)."""
 
-    status = 404
-
 
 class NotAllowed(DomainError):
     """The person's role does not allow this."""
-
-    status = 403
 
 
 class WipLimitExceeded(DomainError):
@@ -50,8 +46,6 @@ class WipLimitExceeded(DomainError):
 
 class StaleCard(DomainError):
     """The card changed since the person loaded it; their edit would overwrite someone's."""
-
-    status = 409
 
     def __init__(self, current: Any) -> None:
         super().__init__(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from tracker import clock
 from tracker.domain import periods, wip
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, Lane, Membership, Sprint, User
+from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, Membership, Sprint, User
 from tracker.services.common import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
@@ -305,8 +305,6 @@ def members(board_id: int) -> list[tuple[User, str]]:
 
 def card_history(card_id: int):
     """A card's events, oldest first, with who made them."""
-    from tracker.models import CardEvent
-
     return list(
         db.session.execute(
             select(CardEvent)

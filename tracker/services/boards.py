@@ -277,3 +277,21 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
     board.version += 1
     db.session.commit()
     return board
+
+
+def boards_of(user: User) -> list[tuple[Board, str | None]]:
+    """The boards a person sees on the home page, by name, each with their role on it: the
+    boards they belong to, or every board for a site admin (role None where they are not a
+    member)."""
+    role = Membership.role
+    if user.is_admin:
+        mine = (Membership.board_id == Board.id) & (Membership.user_id == user.id)
+        query = select(Board, role).outerjoin(Membership, mine)
+    else:
+        query = (
+            select(Board, role)
+            .join(Membership, Membership.board_id == Board.id)
+            .where(Membership.user_id == user.id)
+        )
+    rows = db.session.execute(query.order_by(Board.name))
+    return [(board, their_role) for board, their_role in rows]

@@ -214,3 +214,14 @@ def reset_password(user_id: Any, password: str | None, *, actor: Actor) -> str |
     )
     db.session.commit()
     return generated
+
+
+def get_board(board_id: Any) -> Board:
+    """A board for an admin's pages, or NotFound."""
+    try:
+        board = db.session.get(Board, int(board_id))
+    except (TypeError, ValueError):
+        board = None
+    if board is None:
+        raise NotFound("That board does not exist.")
+    return board

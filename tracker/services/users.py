@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import clock
@@ -36,6 +36,8 @@ def _hash(password: str) -> str:
 def common_passwords() -> frozenset[str]:
     """The ~30,000 most common passwords (from breaches), the list zxcvbn keeps: read
     offline from the installed package, once per process, only when a password is set."""
+    # Imported here, not at the top: a heavy dependency (the word lists are nearly a
+    # megabyte of source, about 60 ms to import here) that a process serving pages never needs.
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
@@ -201,3 +203,16 @@ def deactivate(user: User) -> None:
     """Stop a person from logging in and end their sessions; their history stays."""
     user.active = False
     end_sessions(user)
+
+
+@functools.cache
+def _person_by_token() -> Select:
+    """The active person a session token belongs to: every signed-in request reads it, so
+    the statement is composed once."""
+    return select(User).where(User.session_token == bindparam("token"), User.active.is_(True))
+
+
+def person_by_session_token(token: str) -> User | None:
+    """Who a session belongs to: the active person holding this token, or None (the token
+    rotated, or the person was deactivated, so the session ended)."""
+    return db.session.execute(_person_by_token(), {"token": token}).scalar_one_or_none()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
-from tracker.domain.errors import InvalidRequest, NotFound
-from tracker.extensions import db
-from tracker.models import Board
+from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.services import board_view, erasure, people, users
+from tracker.web import errors
 from tracker.web.access import acting_person
 from tracker.web.forms import (
     AdminFlagForm,
@@ -54,28 +53,22 @@ def _new_person_page(form: PersonForm, status: int = 200):
 def create_person():
     """Add a person with a temporary password (typed, or generated and shown once)."""
     form = PersonForm()
-    if form.validate_on_submit():
-        try:
-            made = people.create_person(
-                form.username.data,
-                form.name.data,
-                form.email.data,
-                form.password.data,
-                is_admin=form.is_admin.data,
-                actor=acting_person(),
-            )
-        except InvalidRequest as error:
-            form.username.errors.append(error.message)
-        else:
-            if made.generated_password:
-                return _no_store(
-                    render_template(
-                        "admin/password.html", user=made.user, password=made.generated_password
-                    )
-                )
-            flash(f"Added {made.user.name}. Give them the temporary password you typed.", "info")
-            return redirect(url_for("admin.show_person", user_id=made.user.id), 303)
-    return _new_person_page(form, 422)
+    if not form.validate_on_submit():
+        return _new_person_page(form, 422)
+    made = people.create_person(
+        form.username.data,
+        form.name.data,
+        form.email.data,
+        form.password.data,
+        is_admin=form.is_admin.data,
+        actor=acting_person(),
+    )
+    if made.generated_password:
+        return _no_store(
+            render_template("admin/password.html", user=made.user, password=made.generated_password)
+        )
+    flash(f"Added {made.user.name}. Give them the temporary password you typed.", "info")
+    return redirect(url_for("admin.show_person", user_id=made.user.id), 303)
 
 
 def _person_page(user_id: int, *, error: str | None = None, status: int = 200):
@@ -103,11 +96,7 @@ def set_admin(user_id: int):
     form = AdminFlagForm()
     if not form.validate_on_submit():
         return _person_page(user_id, error=EXPIRED, status=422)
-    try:
-        user = people.set_admin(user_id, form.make_admin.data == "yes", actor=acting_person())
-    except InvalidRequest as error:
-        db.session.rollback()
-        return _person_page(user_id, error=error.message, status=422)
+    user = people.set_admin(user_id, form.make_admin.data == "yes", actor=acting_person())
     flash(f"{user.name} is {'now' if user.is_admin else 'no longer'} a site admin.", "info")
     return redirect(url_for("admin.show_person", user_id=user_id), 303)
 
@@ -115,11 +104,7 @@ def set_admin(user_id: int):
 def _set_active(user_id: int, active: bool):
     if not EmptyForm().validate_on_submit():
         return _person_page(user_id, error=EXPIRED, status=422)
-    try:
-        user = people.set_active(user_id, active, actor=acting_person())
-    except InvalidRequest as error:
-        db.session.rollback()
-        return _person_page(user_id, error=error.message, status=422)
+    user = people.set_active(user_id, active, actor=acting_person())
     if active:
         flash(f"{user.name} can log in again.", "info")
     else:
@@ -144,11 +129,7 @@ def reset_password(user_id: int):
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return _person_page(user_id, error="Check the new password.", status=422)
-    try:
-        generated = people.reset_password(user_id, form.password.data, actor=acting_person())
-    except InvalidRequest as error:
-        db.session.rollback()
-        return _person_page(user_id, error=error.message, status=422)
+    generated = people.reset_password(user_id, form.password.data, actor=acting_person())
     user = people.get_person(user_id)
     if generated:
         return _no_store(
@@ -169,7 +150,7 @@ def set_membership():
         form.board_id.data, form.user_id.data, form.role.data, actor=acting_person()
     )
     user = people.get_person(form.user_id.data)
-    board = db.session.get(Board, form.board_id.data)
+    board = people.get_board(form.board_id.data)
     messages = {
         "added": f"{user.name} is now {form.role.data} on {board.name}.",
         "changed": f"{user.name} is now {form.role.data} on {board.name}.",
@@ -185,9 +166,7 @@ def set_membership():
 @bp.get("/boards/<int:board_id>/people")
 def show_board_people(board_id: int):
     """A board's people and roles, for an admin to change."""
-    board = db.session.get(Board, board_id)
-    if board is None:
-        raise NotFound("That board does not exist.")
+    board = people.get_board(board_id)
     members = board_view.members(board.id)
     on_board = {user.id for user, _ in members}
     return render_template(
@@ -203,19 +182,18 @@ def show_board_people(board_id: int):
 def find_requester():
     """Search every board's requests by the requester's email or name."""
     form = ErasureSearchForm(request.args)
-    matches, error = None, None
-    if form.q.data and form.validate():
-        try:
-            matches = erasure.find(form.q.data)
-        except InvalidRequest as exc:
-            error = exc.message
+    matches = erasure.find(form.q.data) if form.q.data and form.validate() else None
+    return _erasure_page(form, matches)
+
+
+def _erasure_page(form: ErasureSearchForm, matches, *, error=None, status=200):
     return render_template(
         "admin/erasure.html",
         form=form,
         matches=matches,
         erase_form=ErasureForm(formdata=None, q=form.q.data or ""),
         error=error,
-    ), (422 if error else 200)
+    ), status
 
 
 @bp.post("/erasure")
@@ -243,3 +221,40 @@ def erase_requester():
         "info",
     )
     return redirect(url_for("admin.find_requester"), 303)
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def _new_person_again(error: DomainError, status: int):
+    """The new person's form as typed, the refusal under the username."""
+    form = PersonForm()
+    form.username.errors = [error.message]
+    return _new_person_page(form, status)
+
+
+def _person_again(error: DomainError, status: int):
+    """The person's page with the refusal at the top."""
+    return _person_page((request.view_args or {})["user_id"], error=error.message, status=status)
+
+
+def _search_again(error: DomainError, status: int):
+    """The erasure search as typed, with the refusal and no matches."""
+    return _erasure_page(ErasureSearchForm(request.args), None, error=error.message, status=status)
+
+
+# The page each endpoint shows again with a refusal; the others answer the plain message.
+REFUSED_PAGES: dict[str, errors.Refusal] = {
+    "admin.create_person": _new_person_again,
+    "admin.set_admin": _person_again,
+    "admin.deactivate": _person_again,
+    "admin.reactivate": _person_again,
+    "admin.reset_password": _person_again,
+    "admin.find_requester": _search_again,
+}
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """A refused admin act: its page again with the message (see REFUSED_PAGES)."""
+    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))

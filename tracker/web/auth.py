@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
@@ -19,23 +18,15 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import Select, bindparam, select
 from werkzeug.exceptions import HTTPException
 
-from tracker.extensions import db, htmx
+from tracker.extensions import htmx
 from tracker.models import User
 from tracker.services import users
 from tracker.web import access, ratelimit
 from tracker.web.forms import EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
-
-
-@functools.cache
-def _person_by_token() -> Select:
-    """The active person a session token belongs to: every signed-in request reads it, so
-    the statement is composed once."""
-    return select(User).where(User.session_token == bindparam("token"), User.active.is_(True))
 
 
 def configure_login(manager: LoginManager) -> None:
@@ -46,7 +37,7 @@ def configure_login(manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(token: str) -> User | None:
-        return db.session.execute(_person_by_token(), {"token": token}).scalar_one_or_none()
+        return users.person_by_session_token(token)
 
     @manager.unauthorized_handler
     def unauthorized():
@@ -169,6 +160,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@ratelimit.login_limits
 def login():
     """Show the login form; on valid credentials start a session."""
     if current_user.is_authenticated:

@@ -16,10 +16,11 @@ from flask import (
 from flask_htmx import make_response
 
 from tracker.domain import wip
-from tracker.domain.errors import InvalidRequest
+from tracker.domain.errors import DomainError, InvalidRequest, StaleCard, WipLimitExceeded
 from tracker.extensions import htmx
 from tracker.services import board_view, cards
 from tracker.services.common import get_card
+from tracker.web import errors
 from tracker.web.access import load_board
 from tracker.web.forms import (
     AssignForm,
@@ -390,3 +391,35 @@ def archive(board_id: int):
         pages=pages,
         q=text,
     )
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def _board_again(error: DomainError, status: int):
+    """Refused by a rule, nothing changed: the board again with the message. A limit a lead
+    may go over offers the same change again with a reason; a stale edit shows the card's
+    panel with its current values and the person's text kept (409)."""
+    board, actor = load_board((request.view_args or {})["board_id"])
+    if isinstance(error, StaleCard):
+        card = get_card(board.id, error.current.id)
+        yours = {k: request.form.get(k, "") for k in ("title", "description")}
+        form = EditCardForm(obj=card, formdata=None)
+        return panel_error(board, actor, card, form, error.message, status=status, yours=yours)
+    card_id = (request.view_args or {}).get("card_id")
+    override = None
+    if isinstance(error, WipLimitExceeded) and error.overridable and card_id:
+        override = {
+            "card_id": card_id,
+            "action": request.endpoint,
+            "fields": {k: v for k, v in request.form.items() if k not in ("csrf_token", "reason")},
+        }
+    return render_board(
+        board, actor, status=status, error={"message": error.message, "override": override}
+    )
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """Every card action answers a refusal with the board (or the card's panel) again."""
+    return errors.answer_refusal(error, _board_again)

@@ -2,54 +2,51 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from tracker.domain.errors import InvalidRequest
-from tracker.extensions import db
-from tracker.models import Board, Membership
+from tracker.domain.errors import DomainError
 from tracker.services import boards
+from tracker.web import errors
 from tracker.web.access import acting_person
 from tracker.web.forms import BoardForm
 
 bp = Blueprint("boards", __name__)
 
 
+def _index(form: BoardForm, status: int = 200):
+    rows = boards.boards_of(current_user)
+    return render_template("boards/index.html", rows=rows, form=form), status
+
+
 @bp.get("/")
 def index():
     """Every board the person belongs to (admins see all), with their role on each."""
-    if current_user.is_admin:
-        query = select(Board, Membership.role).outerjoin(
-            Membership, (Membership.board_id == Board.id) & (Membership.user_id == current_user.id)
-        )
-    else:
-        query = (
-            select(Board, Membership.role)
-            .join(Membership, Membership.board_id == Board.id)
-            .where(Membership.user_id == current_user.id)
-        )
-    rows = db.session.execute(query.order_by(Board.name)).all()
-    return render_template("boards/index.html", rows=rows, form=BoardForm())
+    return _index(BoardForm())
 
 
 @bp.post("/boards")
 def create():
     """An admin creates a board; it starts with the default lanes and columns."""
     form = BoardForm()
-    if form.validate_on_submit():
-        try:
-            board = boards.create_board(form.name.data, form.timezone.data, actor=acting_person())
-        except InvalidRequest as error:
-            form.timezone.errors.append(error.message)
-        else:
-            flash(f"Created the board {board.name}. Add its people next.", "info")
-            return redirect(url_for("board.show", board_id=board.id), 303)
-    rows = db.session.execute(
-        select(Board, Membership.role)
-        .outerjoin(
-            Membership, (Membership.board_id == Board.id) & (Membership.user_id == current_user.id)
-        )
-        .order_by(Board.name)
-    ).all()
-    return render_template("boards/index.html", rows=rows, form=form), 422
+    if not form.validate_on_submit():
+        return _index(form, 422)
+    board = boards.create_board(form.name.data, form.timezone.data, actor=acting_person())
+    flash(f"Created the board {board.name}. Add its people next.", "info")
+    return redirect(url_for("board.show", board_id=board.id), 303)
+
+
+def _create_again(error: DomainError, status: int):
+    """The home page with the new board's form as typed, the refusal under its time zone."""
+    form = BoardForm()
+    form.timezone.errors = [error.message]
+    return _index(form, status)
+
+
+REFUSED_PAGES: dict[str, errors.Refusal] = {"boards.create": _create_again}
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """A refused board: the home page again, the message by the field (see REFUSED_PAGES)."""
+    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))

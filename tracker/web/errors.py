@@ -1,13 +1,22 @@
-"""One place that turns refusals into HTTP answers a person can act on."""
+"""Refusals as HTTP answers a person can act on: the status each kind of domain error
+answers (STATUSES), the plain message page, and the app-wide handlers.
+
+A blueprint whose pages can show a refusal in place answers domain errors itself
+(`@bp.errorhandler(DomainError)` with `answer_refusal`, and a small mapping of its endpoints
+to the page each shows again); the app-wide handler here answers the rest with the plain
+message page.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, g, render_template, request
+from collections.abc import Callable
+
+from flask import current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from tracker import database
-from tracker.domain.errors import DomainError, StaleCard, WipLimitExceeded
+from tracker import database, observability
+from tracker.domain.errors import DomainError, NotAllowed, NotFound, StaleCard
 from tracker.extensions import db, htmx
 
 PLAIN = {
@@ -21,6 +30,16 @@ PLAIN = {
     422: "That could not be done.",
     500: "Something went wrong on our side. Nothing was changed; try again in a moment.",
 }
+
+# The status each kind of refusal answers, in every blueprint. Any other domain error (a
+# broken rule, input that cannot be done) is 422: the page again with the message.
+REFUSED = 422
+STATUSES: dict[type[DomainError], int] = {NotFound: 404, NotAllowed: 403, StaleCard: 409}
+# Refusals that never show the page again: it is not there, or not for this person.
+PLAIN_ONLY = frozenset({403, 404})
+
+# A page shown again with a refusal's message: (the error, the status) -> the answer.
+Refusal = Callable[[DomainError, int], object]
 
 
 def register(app) -> None:
@@ -47,11 +66,14 @@ def message_page(status: int, message: str):
 
 
 def handle_http_error(error: HTTPException):
+    # A 500 stands for the exception no handler answered: its type is the one to log.
+    observability.note_error(getattr(error, "original_exception", None) or error)
     status = error.code or 500
     return message_page(status, PLAIN.get(status, error.description or "That did not work."))
 
 
 def handle_csrf_error(error: CSRFError):
+    observability.note_error(error)
     return message_page(
         400,
         "This form has expired (its security token is missing or old). "
@@ -59,37 +81,33 @@ def handle_csrf_error(error: CSRFError):
     )
 
 
-def handle_domain_error(error: DomainError):
-    """Refused by a rule: nothing changed. Re-render what the person was looking at."""
-    from tracker import observability
-    from tracker.web import board as board_views
-    from tracker.web.forms import EditCardForm
+def status_of(error: DomainError) -> int:
+    """The HTTP status a refusal answers (STATUSES, by its class or the nearest base)."""
+    for kind in type(error).__mro__:
+        if kind in STATUSES:
+            return STATUSES[kind]
+    return REFUSED
 
+
+def refusal(error: DomainError) -> int:
+    """Undo what the refused request began (none of it may be committed), note and count the
+    refusal, and give the status to answer with."""
     db.session.rollback()
+    observability.note_error(error)
     observability.count_refusal(error)
-    board, actor = g.get("board"), g.get("actor")
-    if board is None or error.status in (403, 404):
-        return message_page(error.status, error.message)
-    card_id = (request.view_args or {}).get("card_id")
-    if isinstance(error, StaleCard):
-        card = db.session.get(type(error.current), error.current.id)
-        yours = {k: request.form.get(k, "") for k in ("title", "description")}
-        return board_views.panel_error(
-            board,
-            actor,
-            card,
-            EditCardForm(obj=card, formdata=None),
-            error.message,
-            status=409,
-            yours=yours,
-        )
-    override = None
-    if isinstance(error, WipLimitExceeded) and error.overridable and card_id:
-        override = {
-            "card_id": card_id,
-            "action": request.endpoint,
-            "fields": {k: v for k, v in request.form.items() if k not in ("csrf_token", "reason")},
-        }
-    return board_views.render_board(
-        board, actor, status=error.status, error={"message": error.message, "override": override}
-    )
+    return status_of(error)
+
+
+def answer_refusal(error: DomainError, page: Refusal | None):
+    """A blueprint's answer to a refusal: `page` (the one its endpoint shows again, with the
+    message), or the plain message page when there is none, or when the thing is not found
+    or not allowed (PLAIN_ONLY)."""
+    status = refusal(error)
+    if page is None or status in PLAIN_ONLY:
+        return message_page(status, error.message)
+    return page(error, status)
+
+
+def handle_domain_error(error: DomainError):
+    """A refusal in a view whose blueprint does not answer it: the plain message page."""
+    return message_page(refusal(error), error.message)

@@ -13,12 +13,12 @@ from flask import (
 )
 from flask_htmx import make_response
 
-from tracker.domain.errors import InvalidRequest
+from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.domain.intake import OTHER_COMPONENT
-from tracker.extensions import db, htmx
-from tracker.models import Card
+from tracker.extensions import htmx
 from tracker.services import board_view, intake
 from tracker.services.mail import outbox
+from tracker.web import errors
 from tracker.web.access import can, load_board
 from tracker.web.forms import CommentForm, IntakeForm, StatusLinkForm, choices
 from tracker.web.presenters.history import describer
@@ -64,11 +64,7 @@ def file(board_id: int):
         form.intake_key.data = intake.new_intake_key()
         return _form_page(board, actor, form)
     if form.validate_on_submit():
-        try:
-            filed = intake.file_request(board.id, actor, form.values(), form.intake_key.data)
-        except InvalidRequest as error:
-            db.session.rollback()
-            return _form_page(board, actor, form, error=error.message, status=422)
+        filed = intake.file_request(board.id, actor, form.values(), form.intake_key.data)
         card = filed.card
         if filed.created and filed.mailed:
             flash(
@@ -93,7 +89,9 @@ def my_requests(board_id: int):
     return render_template("intake/my_requests.html", board=board, actor=actor, rows=rows)
 
 
-def _request_context(board, actor, card_id, *, form=None, error=None, new_link=None):
+def _request_context(board, actor, card_id, *, form=None, error=None, new_link=None, refused=None):
+    """What the request page needs: `error` is the comment form's, `refused` the message of
+    another refused change, shown at the top."""
     page = intake.request_page(board, card_id)
     return {
         "board": board,
@@ -102,6 +100,7 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
         "card": page.card,
         "form": form or CommentForm(formdata=None),
         "error": error,
+        "refused": refused,
         "new_link": new_link,
         "may_comment": can(actor, "request.comment") and intake.may_act_on(actor, page.card),
         "may_link": can(actor, "request.link") and intake.may_act_on(actor, page.card),
@@ -112,10 +111,21 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
 
 
 def _request_response(
-    board, actor, card_id, *, form=None, error=None, status=200, notice=None, new_link=None
+    board,
+    actor,
+    card_id,
+    *,
+    form=None,
+    error=None,
+    status=200,
+    notice=None,
+    new_link=None,
+    refused=None,
 ):
     """The request: the #request fragment for htmx, else the page."""
-    context = _request_context(board, actor, card_id, form=form, error=error, new_link=new_link)
+    context = _request_context(
+        board, actor, card_id, form=form, error=error, new_link=new_link, refused=refused
+    )
     if htmx and not htmx.boosted:
         response = make_response(
             render_template("intake/_request.html", notice=notice, **context), status
@@ -150,7 +160,7 @@ def comment(board_id: int, card_id: int):
     made = intake.add_comment(board.id, actor, card_id, form.body.data, form.visibility.data)
     if made.visibility != "reply":
         notice = "Internal note added."
-    elif outbox.will_mail(db.session.get(Card, made.card_id)):
+    elif intake.reply_is_mailed(made.card_id):
         notice = "Reply added; it is emailed to the requester."
     else:
         notice = "Reply added."
@@ -194,6 +204,51 @@ def status(token: str):
     """The requester's view through a status link: no login, title, status and replies only."""
     shown = intake.public_status(token)
     return make_response(render_template("intake/status.html", shown=shown))
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def _board_and_actor():
+    return load_board((request.view_args or {})["board_id"])
+
+
+def _form_again(error: DomainError, status: int):
+    """The request form as typed, with the refusal."""
+    board, actor = _board_and_actor()
+    form = _intake_form(board.id)
+    return _form_page(board, actor, form, error=error.message, status=status)
+
+
+def _comment_again(error: DomainError, status: int):
+    """The request with the comment as typed and the refusal by the comment form."""
+    board, actor = _board_and_actor()
+    card_id = (request.view_args or {})["card_id"]
+    return _request_response(
+        board, actor, card_id, form=CommentForm(), error=error.message, status=status
+    )
+
+
+def _request_again(error: DomainError, status: int):
+    """The request with the refusal at the top."""
+    board, actor = _board_and_actor()
+    card_id = (request.view_args or {})["card_id"]
+    return _request_response(board, actor, card_id, refused=error.message, status=status)
+
+
+# The page each endpoint shows again with a refusal; the others answer the plain message
+# (the public status page above all: it shows nothing of the board).
+REFUSED_PAGES: dict[str, errors.Refusal] = {
+    "intake.file": _form_again,
+    "intake.comment": _comment_again,
+    "intake.status_link": _request_again,
+}
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """A refused request change: the form or the request again with the message."""
+    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
 
 
 @bp.after_request

@@ -8,11 +8,11 @@ import logging
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from tracker import database
+from tracker import database, observability
 from tracker.extensions import db, htmx
+from tracker.services import health
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -32,10 +32,7 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """Ready for traffic: the database answers a trivial query."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except (OperationalError, InterfaceError):
-        db.session.rollback()
+    if not health.database_answers():
         return {"status": "database unavailable"}, 503
     return {"status": "ready"}
 
@@ -59,6 +56,7 @@ def _icon(static_folder: str) -> bytes:
 def database_unavailable(error: Exception):
     """503 with a plain message and a retry hint; the transaction is rolled back whole."""
     log.warning("database unavailable: %s", type(error).__name__)
+    observability.note_error(error)
     database.abandon(db.session)
     # Rendered without Flask's context processors: they would load the person from the very
     # database that is away.

@@ -15,17 +15,25 @@ hash of the username typed: neither Redis nor any log sees usernames.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from flask import Flask, current_app, g, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
+from tracker import observability
 from tracker.config import ConfigError
+from tracker.domain.accounts import normal_username
+from tracker.web.errors import message_page
+from tracker.web.forms import LoginForm
 
 LOGIN_ENDPOINT = "auth.login"
+# app.extensions keys: the app's limiter, and the login view under its limits.
+LIMITER, LIMITED_LOGIN = "tracker_limiter", "tracker_limited_login"
 TOO_MANY = (
     "Too many login attempts from this address or for this account. Wait a minute, then try again."
 )
@@ -35,8 +43,6 @@ def account_key() -> str:
     """The account tried, hashed with the app's secret (never stored in clear): the typed
     username in the one normal form the login looks people up by, so NULs, case, spaces or
     another Unicode form of a name never get a budget of their own."""
-    from tracker.domain.accounts import normal_username
-
     typed = normal_username(request.form.get("username") or "")
     secret = str(current_app.config["SECRET_KEY"]).encode()
     return "account:" + hmac.new(secret, typed.encode(), hashlib.sha256).hexdigest()[:40]
@@ -64,9 +70,7 @@ def failed(response) -> bool:
 
 def too_many_attempts(error: RateLimitExceeded):
     """The login form again, with the typed username kept and a message saying what to do."""
-    from tracker.web.errors import message_page
-    from tracker.web.forms import LoginForm
-
+    observability.note_error(error)
     if request.endpoint != LOGIN_ENDPOINT:
         return message_page(429, TOO_MANY)
     form = LoginForm()  # keeps the username typed
@@ -74,9 +78,29 @@ def too_many_attempts(error: RateLimitExceeded):
     return render_template("auth/login.html", form=form, throttled=TOO_MANY), 429
 
 
+# The login view, as tracker.web.auth defines it (login_limits keeps it for register).
+_login_views: list[Callable] = []
+
+
+def login_limits(view: Callable) -> Callable:
+    """Decorate the login view: it runs under the per-address and per-account limits.
+
+    A limiter belongs to one app (its storage, its switch), and the module defining the
+    view exists once for every app: so register() puts the limits on the view with each
+    app's own limiter, once, and the decorated view calls that app's limited one.
+    """
+    _login_views.append(view)
+
+    @functools.wraps(view)
+    def limited(**kwargs):
+        return current_app.extensions[LIMITED_LOGIN](**kwargs)
+
+    return limited
+
+
 def register(app: Flask) -> Limiter:
     """Bind a limiter of this app's own (its storage and switch are per app) and put the two
-    limits on the login view."""
+    limits on the login view (see login_limits)."""
     for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT"):
         try:
             parse_many(app.config[key])
@@ -86,13 +110,13 @@ def register(app: Flask) -> Limiter:
                 f"{variable} must be a rate such as '10 per minute' or '100/hour'."
             ) from None
     limiter = Limiter(get_remote_address, app=app)
-    app.extensions["tracker_limiter"] = limiter
-    view = app.view_functions[LOGIN_ENDPOINT]
+    app.extensions[LIMITER] = limiter
+    (view,) = _login_views
     failures_only = {"methods": ["POST"], "deduct_when": failed}
     view = limiter.limit(_per_address, scope="login-address", **failures_only)(view)
     view = limiter.limit(
         _per_account, key_func=account_key, scope="login-account", **failures_only
     )(view)
-    app.view_functions[LOGIN_ENDPOINT] = view
+    app.extensions[LIMITED_LOGIN] = view
     app.register_error_handler(RateLimitExceeded, too_many_attempts)
     return limiter

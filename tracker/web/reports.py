@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from tracker.domain.errors import InvalidRequest
+from tracker.domain.errors import DomainError
 from tracker.domain.periods import BadSprint
 from tracker.services import reports
+from tracker.web import errors
 from tracker.web.access import can, load_board
 from tracker.web.forms import ReportSettingsForm, SprintForm
 from tracker.web.presenters.report import (
@@ -62,16 +63,13 @@ def save_settings(board_id: int):
     form = ReportSettingsForm()
     if not form.validate_on_submit():
         return _page(board, actor, form=form, error="Check the settings marked below.", status=422)
-    try:
-        reports.update_settings(
-            board.id,
-            actor,
-            window_size=form.window_size.data,
-            measure=form.measure.data,
-            threshold=form.threshold.data,
-        )
-    except InvalidRequest as error:
-        return _page(board, actor, form=form, error=error.message, status=422)
+    reports.update_settings(
+        board.id,
+        actor,
+        window_size=form.window_size.data,
+        measure=form.measure.data,
+        threshold=form.threshold.data,
+    )
     flash("Report settings saved.", "info")
     return redirect(url_for("reports.show", board_id=board.id), 303)
 
@@ -142,16 +140,10 @@ def _save_sprint(board, actor, sprint_id: int | None):
             error="Check the fields marked below.",
             status=422,
         )
-    try:
-        if sprint_id is None:
-            sprint = reports.add_sprint(board.id, actor, _sprint_input(form))
-        else:
-            sprint = reports.update_sprint(board.id, actor, sprint_id, _sprint_input(form))
-    except BadSprint as error:
-        getattr(form, error.field).errors = [error.message]
-        return _sprints_page(
-            board, actor, form=form, editing=sprint_id, error=error.message, status=422
-        )
+    if sprint_id is None:
+        sprint = reports.add_sprint(board.id, actor, _sprint_input(form))
+    else:
+        sprint = reports.update_sprint(board.id, actor, sprint_id, _sprint_input(form))
     flash(f"{sprint.name} saved.", "info")
     return redirect(url_for("reports.sprints", board_id=board.id), 303)
 
@@ -175,3 +167,49 @@ def delete_sprint(board_id: int, sprint_id: int):
     reports.delete_sprint(board.id, actor, sprint_id)
     flash("Sprint removed.", "info")
     return redirect(url_for("reports.sprints", board_id=board.id), 303)
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def _board_and_actor():
+    return load_board((request.view_args or {})["board_id"])
+
+
+def _settings_again(error: DomainError, status: int):
+    """The report with its settings as typed and the refusal."""
+    board, actor = _board_and_actor()
+    return _page(board, actor, form=ReportSettingsForm(), error=error.message, status=status)
+
+
+def _sprint_again(error: DomainError, status: int):
+    """The sprints with the one being saved as typed; a sprint's impossible date or
+    capacity is marked at its field too."""
+    board, actor = _board_and_actor()
+    sprint_id = (request.view_args or {}).get("sprint_id")
+    form = SprintForm(prefix=f"s{sprint_id}" if sprint_id is not None else "")
+    if isinstance(error, BadSprint):
+        getattr(form, error.field).errors = [error.message]
+    return _sprints_page(
+        board, actor, form=form, editing=sprint_id, error=error.message, status=status
+    )
+
+
+def _sprints_again(error: DomainError, status: int):
+    """The sprints with the refusal at the top."""
+    board, actor = _board_and_actor()
+    return _sprints_page(board, actor, error=error.message, status=status)
+
+
+REFUSED_PAGES: dict[str, errors.Refusal] = {
+    "reports.save_settings": _settings_again,
+    "reports.add_sprint": _sprint_again,
+    "reports.edit_sprint": _sprint_again,
+    "reports.delete_sprint": _sprints_again,
+}
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """A refused report setting or sprint: its page again with the message."""
+    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from tracker.domain.errors import InvalidRequest
+from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.services import boards, intake
 from tracker.services import settings as board_settings
+from tracker.web import errors
 from tracker.web.access import load_board
 from tracker.web.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
 from tracker.web.params import parse_id
@@ -82,28 +83,23 @@ def save(board_id: int):
         return _page(
             board, actor, settings=form, error="Check the fields marked below.", status=422
         )
-    try:
-        boards.update_settings(
-            board.id,
-            actor,
-            timezone=form.timezone.data,
-            per_person_limit=form.per_person_limit.data,
-            pull_order=form.pull_order.data,
-            lanes=[
-                boards.LaneSetting(
-                    _int(e.form.lane_id.data),
-                    e.form.name.data,
-                    e.form.wip_limit.data,
-                    e.form.mode.data,
-                )
-                for e in form.lanes
-            ],
-            column_limits={
-                _int(e.form.column_id.data): e.form.wip_limit.data for e in form.columns
-            },
-        )
-    except InvalidRequest as error:
-        return _page(board, actor, settings=form, error=error.message, status=422)
+    boards.update_settings(
+        board.id,
+        actor,
+        timezone=form.timezone.data,
+        per_person_limit=form.per_person_limit.data,
+        pull_order=form.pull_order.data,
+        lanes=[
+            boards.LaneSetting(
+                _int(e.form.lane_id.data),
+                e.form.name.data,
+                e.form.wip_limit.data,
+                e.form.mode.data,
+            )
+            for e in form.lanes
+        ],
+        column_limits={_int(e.form.column_id.data): e.form.wip_limit.data for e in form.columns},
+    )
     flash("Settings saved.", "info")
     return redirect(url_for("settings.show", board_id=board.id), 303)
 
@@ -129,10 +125,7 @@ def save_columns(board_id: int):
             (position, len(rows), (column_id, entry.form.kind.data, entry.form.name.data or ""))
         )
     specs = [spec for _, _, spec in sorted(rows)]
-    try:
-        boards.update_columns(board.id, actor, specs)
-    except InvalidRequest as error:
-        return _page(board, actor, columns=form, error=error.message, status=422)
+    boards.update_columns(board.id, actor, specs)
     flash("Columns saved.", "info")
     return redirect(url_for("settings.show", board_id=board.id), 303)
 
@@ -142,15 +135,11 @@ def add_component(board_id: int):
     """Add a component to the list the intake form offers."""
     board, actor = load_board(board_id)
     form = ComponentForm()
-    if form.validate_on_submit():
-        try:
-            name = intake.add_component(board.id, actor, form.name.data).name
-        except InvalidRequest as error:
-            form.name.errors.append(error.message)
-        else:
-            flash(f"Added the component {name}.", "info")
-            return redirect(url_for("settings.show", board_id=board.id) + "#components", 303)
-    return _page(board, actor, component=form, error="Check the component below.", status=422)
+    if not form.validate_on_submit():
+        return _page(board, actor, component=form, error="Check the component below.", status=422)
+    name = intake.add_component(board.id, actor, form.name.data).name
+    flash(f"Added the component {name}.", "info")
+    return redirect(url_for("settings.show", board_id=board.id) + "#components", 303)
 
 
 @bp.post("/components/<int:component_id>/remove")
@@ -184,3 +173,51 @@ def _int(value) -> int:
     if number is None:
         raise InvalidRequest(CHANGED)
     return number
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def _board_and_actor():
+    return load_board((request.view_args or {})["board_id"])
+
+
+def _settings_again(error: DomainError, status: int):
+    """The settings as typed, with the refusal."""
+    board, actor = _board_and_actor()
+    return _page(board, actor, settings=SettingsForm(), error=error.message, status=status)
+
+
+def _columns_again(error: DomainError, status: int):
+    """The columns as typed, with the refusal."""
+    board, actor = _board_and_actor()
+    return _page(board, actor, columns=ColumnsForm(), error=error.message, status=status)
+
+
+def _component_again(error: DomainError, status: int):
+    """The component as typed, the refusal by its name."""
+    board, actor = _board_and_actor()
+    form = ComponentForm()
+    form.name.errors = [error.message]
+    return _page(board, actor, component=form, error="Check the component below.", status=status)
+
+
+def _page_again(error: DomainError, status: int):
+    """The settings page with the refusal at the top."""
+    board, actor = _board_and_actor()
+    return _page(board, actor, error=error.message, status=status)
+
+
+REFUSED_PAGES: dict[str, errors.Refusal] = {
+    "settings.save": _settings_again,
+    "settings.save_columns": _columns_again,
+    "settings.add_component": _component_again,
+    "settings.remove_component": _page_again,
+    "settings.retry_mail": _page_again,
+}
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """A refused settings change: the settings page again with the message."""
+    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
