@@ -23,10 +23,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.vocabulary import CardStatus, LaneKind, Measure
 
-EXPEDITE, SUPPORT, FEATURE = "expedite", "support", "feature"
+EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
 KINDS = (SUPPORT, FEATURE, EXPEDITE)
-PERSON_DAYS, POINTS, CARDS = "person_days", "points", "cards"
+PERSON_DAYS, POINTS, CARDS = Measure.PERSON_DAYS, Measure.POINTS, Measure.CARDS
 MEASURES = {PERSON_DAYS: "person-days", POINTS: "points", CARDS: "cards"}
 WORK_START = 9  # local hour the working day starts
 WORK_HOURS = 8  # hours of one person-day
@@ -193,7 +194,7 @@ def stints_from_events(
         counting = (
             state.get("column_id") in active_columns
             and state.get("assignee_id") is not None
-            and state.get("status", "open") == "open"
+            and state.get("status", CardStatus.OPEN) == CardStatus.OPEN
         )
         holder = (state.get("assignee_id"), lane_kinds.get(state.get("lane_id"), FEATURE))
         if current is not None and (not counting or (current[0], current[1]) != holder):

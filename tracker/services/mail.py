@@ -22,7 +22,6 @@ Never an internal note, the description, or anything else of the board.
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 import ssl
 import threading
@@ -36,21 +35,22 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, func, select, update
 
 from tracker import clock
+from tracker.domain import addresses, policy, text
 from tracker.domain import intake as intake_rules
-from tracker.domain import text
-from tracker.domain.errors import NotAllowed
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import ColumnKind, MailKind, MailStatus
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, OutboundMail, StatusLink
 from tracker.services.common import Actor, lock_board
 
 log = logging.getLogger("tracker.mail")
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENT, MailStatus.FAILED
 # Cancelled because the requester's data was erased (services.erasure): never sent, never
 # retried, not counted as a failure.
-CANCELLED = "erased"
-FILED, REPLY, DONE, CLOSED = "filed", "reply", "done", "closed"
-KINDS = (FILED, REPLY, DONE, CLOSED)
+CANCELLED = MailStatus.ERASED
+FILED, REPLY, DONE, CLOSED = MailKind.FILED, MailKind.REPLY, MailKind.DONE, MailKind.CLOSED
+KINDS = tuple(MailKind)
 # Minutes to wait after the 1st, 2nd, ... failed attempt; after the last, give up (about a
 # day in all). A lead's "Retry now" starts the count afresh.
 RETRY_MINUTES = (1, 5, 15, 60, 180, 360, 720)
@@ -64,7 +64,6 @@ _THREAD_NAME = "weatherboard-mail"
 # Where the "filed" mail's status link goes; the sender puts the link there and keeps it
 # nowhere (the stored body keeps this mark).
 LINK_MARK = "[your status link: in the email only]"
-_ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
 
 
 @dataclass(frozen=True)
@@ -105,8 +104,8 @@ def configured() -> bool:
 
 def _recipient(card: Card) -> str | None:
     """The address to write to, when mail is on and the card has a usable one."""
-    address = (card.requester_email or "").strip()
-    if not address or not _ADDRESS.fullmatch(address) or settings() is None:
+    address = addresses.normal_email(card.requester_email)
+    if not addresses.is_email(address) or settings() is None:
         return None
     return address
 
@@ -179,7 +178,7 @@ def _plain_status(card: Card) -> intake_rules.PlainStatus:
         .order_by(BoardColumn.position)
     ).all()
     kinds = {c.id: c.kind for c in columns}
-    active = [c.id for c in columns if c.kind == "active"]
+    active = [c.id for c in columns if c.kind == ColumnKind.ACTIVE]
     index = active.index(card.column_id) if card.column_id in active else None
     return intake_rules.plain_status(
         card.status, kinds.get(card.column_id, ""), index, card.close_reason
@@ -574,8 +573,7 @@ def retry_now(board_id: int, actor: Actor) -> int:
     mail an erasure cancelled is never touched (its status is neither of these).
     The sending itself happens after the commit, in the background.
     """
-    if not actor.is_lead:
-        raise NotAllowed("Only a lead of this board can retry its mail.")
+    policy.require(actor.role, Action.RETRY_MAIL)
     lock_board(board_id)  # a write transaction from the start (SQLite reads, then writes)
     now = clock.now()
     rows = db.session.execute(
