@@ -41,6 +41,7 @@ from sqlalchemy import func, select
 
 from tracker import clock
 from tracker.domain.periods import week_of
+from tracker.domain.vocabulary import CardStatus, LaneKind, Role, Severity, Visibility
 from tracker.extensions import db
 from tracker.models import AuditEvent, Card, CardEvent, User
 from tracker.services import audit, boards, cards, intake, reports, users
@@ -51,12 +52,12 @@ DEMO_PASSWORD = "weatherboard"  # noqa: S105 - the README shows it; demo mode on
 # since cards show the assignee's initials.
 PEOPLE = (
     ("admin", "Ada Schneider", True, None),
-    ("lead", "Lee Park", False, "lead"),
-    ("mia", "Mia Wagner", False, "member"),
-    ("max", "Max Fischer", False, "member"),
-    ("noor", "Noor Haddad", False, "member"),
-    ("sam", "Sam Keller", False, "support"),
-    ("vic", "Vic Laurent", False, "viewer"),
+    ("lead", "Lee Park", False, Role.LEAD),
+    ("mia", "Mia Wagner", False, Role.MEMBER),
+    ("max", "Max Fischer", False, Role.MEMBER),
+    ("noor", "Noor Haddad", False, Role.MEMBER),
+    ("sam", "Sam Keller", False, Role.SUPPORT),
+    ("vic", "Vic Laurent", False, Role.VIEWER),
 )
 BOARD_NAME = "Platform team"
 TIMEZONE = "Europe/Berlin"
@@ -72,8 +73,9 @@ SPRINT_POINTS = 20
 # The final scene's window is cut into this many steps (it takes a few dozen actions).
 SCENE_SLOTS = 160
 
-EXPEDITE, SUPPORT, FEATURE = "expedite", "support", "feature"
-READY, PROGRESS, REVIEW, DONE, CLOSED = "Ready", "In progress", "Review", "Done", "closed"
+EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
+READY, PROGRESS, REVIEW, DONE = "Ready", "In progress", "Review", "Done"
+CLOSED = CardStatus.CLOSED
 ACTIVE = (PROGRESS, REVIEW)
 # Cards a person takes on before they stop pulling; the lead also runs the team.
 CAPACITY = {"lead": 1, "mia": 2, "max": 2, "noor": 2}
@@ -499,7 +501,9 @@ class _Seeder:
         if not self.titles[component]:
             self.titles[component] = list(COMPONENTS[component])
         title = self.titles[component].pop(self.rng.randrange(len(self.titles[component])))
-        severity = severity or self.rng.choices(("S2", "S3", "S4"), (2, 5, 3))[0]
+        severity = (
+            severity or self.rng.choices((Severity.S2, Severity.S3, Severity.S4), (2, 5, 3))[0]
+        )
         requester = self.rng.choice(REQUESTERS)
         values = {
             "title": title,
@@ -524,7 +528,7 @@ class _Seeder:
         order = db.session.execute(
             select(Card.id)
             .where(Card.lane_id == self.lane_ids[lane], Card.column_id == column)
-            .where(Card.status == "open")
+            .where(Card.status == CardStatus.OPEN)
             .order_by(Card.rank)
         ).scalars()
         self.ready[lane] = [card_id for card_id in order if card_id in self.ready[lane]]
@@ -535,7 +539,7 @@ class _Seeder:
         if card.lane != SUPPORT or random.Random(card.id).random() < 0.4:
             return
         with self.at(self.last + timedelta(minutes=3)):
-            intake.add_comment(self.board_id, actor, card.id, REPLY, "reply")
+            intake.add_comment(self.board_id, actor, card.id, REPLY, Visibility.REPLY)
 
     def add_feature(self, moment: datetime) -> _Card:
         """The lead adds a feature: a new one, or now and then a follow-up to one done.
@@ -577,7 +581,7 @@ class _Seeder:
             "title": title,
             "description": "Monitoring alert confirmed by several customers.",
             "requester": "Monitoring",
-            "severity": "S1",
+            "severity": Severity.S1,
             "component": component,
             "environment": "Production",
         }
@@ -772,7 +776,8 @@ class _Seeder:
         card = self.cards[card_id]
         if card.column == CLOSED:
             return
-        new = {"S2": "S3", "S3": "S2", "S4": "S3"}[card.severity or "S3"]
+        s2, s3, s4 = Severity.S2, Severity.S3, Severity.S4
+        new = {s2: s3, s3: s2, s4: s3}[card.severity or s3]
         self.edit(moment, card, "lead", {"severity": new})
         card.severity = new
 

@@ -47,6 +47,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker.domain.vocabulary import EventKind
+
 bp = Blueprint("observability", __name__)
 log = logging.getLogger("tracker")
 
@@ -362,9 +364,9 @@ def _report_committed(session) -> None:
     for what, values in pending:
         if what == "event":
             log_event(f"card.{values['kind']}", level=level, **values)
-            if in_request and values["kind"] == "pulled":
+            if in_request and values["kind"] == EventKind.PULLED:
                 m.pulls.inc()
-            elif in_request and values["kind"] == "wip_override":
+            elif in_request and values["kind"] == EventKind.WIP_OVERRIDE:
                 m.wip_overrides.inc()
         elif what == "card":
             if in_request:

@@ -28,7 +28,7 @@ from tracker.domain.vocabulary import CardStatus, LaneKind, Measure
 EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
 KINDS = (SUPPORT, FEATURE, EXPEDITE)
 PERSON_DAYS, POINTS, CARDS = Measure.PERSON_DAYS, Measure.POINTS, Measure.CARDS
-MEASURES = {PERSON_DAYS: "person-days", POINTS: "points", CARDS: "cards"}
+MEASURES = {measure: measure.unit for measure in Measure}
 WORK_START = 9  # local hour the working day starts
 WORK_HOURS = 8  # hours of one person-day
 DAY_SECONDS = WORK_HOURS * 3600

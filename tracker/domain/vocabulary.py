@@ -148,10 +148,10 @@ class MailKind(StrEnum):
     DONE = "done"
     CLOSED = "closed"
 
-    @property
-    def label(self) -> str:
-        """What the request page calls a mail of this kind."""
-        return _MAIL_KIND_LABELS[self]
+    @classmethod
+    def label_of(cls, kind: str) -> str:
+        """What the request page calls a mail of this kind (an unknown kind as it is)."""
+        return _MAIL_KIND_LABELS.get(kind, kind)
 
 
 _MAIL_KIND_LABELS = {
@@ -168,6 +168,11 @@ class Measure(StrEnum):
     PERSON_DAYS = "person_days"
     POINTS = "points"
     CARDS = "cards"
+
+    @property
+    def unit(self) -> str:
+        """The measure's unit as a page writes it: person-days, points, cards."""
+        return self.value.replace("_", "-")
 
 
 # Every vocabulary, by the name templates know it under (tracker.web.presenters).

@@ -197,10 +197,3 @@ def _load(board_id: int) -> tuple[Board, Actor]:
 def can(actor: Actor, permission: str) -> bool:
     """Whether the acting person's role allows this policy action."""
     return policy.may(actor.role, permission)
-
-
-def may(action: str) -> bool:
-    """For templates: whether the person acting on the board being shown (the one
-    load_board keeps in `g`) may take this policy action. False off a board page."""
-    actor = g.get("actor")
-    return actor is not None and policy.may(actor.role, action)

@@ -408,11 +408,7 @@ class ComponentForm(Form):
     )
 
 
-MEASURE_CHOICES = (
-    (Measure.PERSON_DAYS, "person-days"),
-    (Measure.POINTS, "points"),
-    (Measure.CARDS, "cards"),
-)
+MEASURE_CHOICES = tuple((measure, measure.unit) for measure in Measure)
 
 
 class ReportSettingsForm(Form):

@@ -15,6 +15,8 @@ from flask_htmx import make_response
 
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.intake import OTHER_COMPONENT
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import Visibility
 from tracker.extensions import db, htmx
 from tracker.models import Card
 from tracker.services import board_view, intake, mail
@@ -102,8 +104,9 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
         "form": form or CommentForm(formdata=None),
         "error": error,
         "new_link": new_link,
-        "may_comment": can(actor, "request.comment") and intake.may_act_on(actor, page.card),
-        "may_link": can(actor, "request.link") and intake.may_act_on(actor, page.card),
+        "may_comment": can(actor, Action.COMMENT_ON_REQUEST)
+        and intake.may_act_on(actor, page.card),
+        "may_link": can(actor, Action.SHARE_REQUEST) and intake.may_act_on(actor, page.card),
         "mail_on": mail.configured(),
         "mails": mail.card_mail(page.card.id),
         "describe": describer(board, board_view.members(board.id)),
@@ -147,7 +150,7 @@ def comment(board_id: int, card_id: int):
             board, actor, card_id, form=form, error="Check the comment below.", status=422
         )
     made = intake.add_comment(board.id, actor, card_id, form.body.data, form.visibility.data)
-    if made.visibility != "reply":
+    if made.visibility != Visibility.REPLY:
         notice = "Internal note added."
     elif mail.will_mail(db.session.get(Card, made.card_id)):
         notice = "Reply added; it is emailed to the requester."

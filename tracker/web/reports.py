@@ -10,6 +10,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from tracker.domain import capacity, text
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import LaneKind
 from tracker.services import reports
 from tracker.web.access import can, load_board
 from tracker.web.forms import ReportSettingsForm, SprintForm
@@ -49,7 +51,7 @@ def _page(board, actor, *, form=None, error=None, status=200):
         form=form or _settings_form(report),
         error=error,
         ranges=reports.RANGES,
-        can_manage=can(actor, "sprints.manage"),
+        can_manage=can(actor, Action.MANAGE_SPRINTS),
     ), status
 
 
@@ -104,7 +106,7 @@ def export(board_id: int):
     )
 
 
-KINDS = ("support", "expedite", "feature")
+KINDS = (LaneKind.SUPPORT, LaneKind.EXPEDITE, LaneKind.FEATURE)
 CSV_HEADER = (
     ["period", "first_day", "last_day", "finished", "planned_person_days", "planned_points"]
     + [f"{k}_person_days" for k in KINDS]

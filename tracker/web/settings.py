@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.vocabulary import ColumnKind
 from tracker.services import boards, intake, mail
 from tracker.web.access import load_board
 from tracker.web.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
@@ -42,7 +43,7 @@ def _columns_form(board) -> ColumnsForm:
             {"column_id": column.id, "name": column.name, "kind": column.kind, "position": position}
         )
     form.columns.append_entry(
-        {"column_id": "", "name": "", "kind": "active", "position": len(board.columns)}
+        {"column_id": "", "name": "", "kind": ColumnKind.ACTIVE, "position": len(board.columns)}
     )
     return form
 
