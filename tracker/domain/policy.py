@@ -63,6 +63,7 @@ GRANTS: Mapping[Action, frozenset[Role]] = MappingProxyType(_GRANTS)
 ADMIN_ROLE = VIEWER
 
 READ_ONLY = "Your role on this board is read-only."
+NOT_YOUR_ROLE = "Your role on this board does not allow this."
 # What a person is told when the policy refuses them an action.
 REFUSALS: Mapping[Action, str] = MappingProxyType(
     {
@@ -77,17 +78,14 @@ REFUSALS: Mapping[Action, str] = MappingProxyType(
 
 def may(role: str | None, action: str) -> bool:
     """Whether a person with this role on the board (None: no role) may take the action."""
-    return role is not None and role in GRANTS[Action(action)]
+    return role is not None and role in GRANTS[action]
 
 
 def require(role: str | None, action: str, refusal: str | None = None) -> None:
     """Refuse (NotAllowed) a person whose role does not allow the action, saying `refusal`
     or the action's own refusal."""
     if not may(role, action):
-        action = Action(action)
-        raise NotAllowed(
-            refusal or REFUSALS.get(action, "Your role on this board does not allow this.")
-        )
+        raise NotAllowed(refusal or REFUSALS.get(action, NOT_YOUR_ROLE))
 
 
 def board_role(membership_role: str | None, is_admin: bool) -> str | None:

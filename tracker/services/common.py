@@ -16,7 +16,6 @@ from tracker.domain.vocabulary import CardStatus, Role
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, User
 
-LEAD, MEMBER, SUPPORT, VIEWER = Role.LEAD, Role.MEMBER, Role.SUPPORT, Role.VIEWER
 ROLES = tuple(Role)
 
 
@@ -27,10 +26,6 @@ class Actor:
     id: int
     name: str
     role: str
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role == LEAD
 
 
 def require_lead(actor: Actor, what: str, action: Action = Action.CHANGE_SETTINGS) -> None:
