@@ -29,8 +29,8 @@ class Actor:
 
 
 def require_lead(actor: Actor, what: str, action: Action = Action.CHANGE_SETTINGS) -> None:
-    """Refuse anyone the policy does not allow the action, a lead's alone: "Only a lead of
-    this board can change <what>."."""
+    """Refuse a person the policy does not allow the action (one of a lead's): "Only a lead
+    of this board can change <what>."."""
     policy.require(actor.role, action, f"Only a lead of this board can change {what}.")
 
 

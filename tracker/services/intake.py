@@ -73,6 +73,8 @@ def new_intake_key() -> str:
 
 
 def _require_filer(actor: Actor, action: Action = Action.FILE_REQUEST) -> None:
+    """Refuse a person whose role does not allow this intake action (filing, commenting,
+    sharing): the policy's answer, "Your role on this board is read-only."."""
     policy.require(actor.role, action)
 
 
