@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tracker import database
 from tracker.domain.errors import DomainError
+from tracker.domain.vocabulary import Role
 from tracker.extensions import db
 from tracker.models import Board, User
 from tracker.services import boards, reports, users
@@ -55,7 +56,7 @@ def create_board(name: str, timezone: str) -> None:
 @with_appcontext
 @click.argument("board_id", type=int)
 @click.argument("username")
-@click.argument("role", type=click.Choice(["lead", "member", "support", "viewer", "none"]))
+@click.argument("role", type=click.Choice([role.value for role in Role] + ["none"]))
 def add_member(board_id: int, username: str, role: str) -> None:
     """Give a person a role on a board ("none" removes them)."""
     board = db.session.get(Board, board_id)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.domain.vocabulary import CardStatus, LimitMode, MailStatus, Measure
 from tracker.extensions import db
 
 
@@ -90,12 +91,12 @@ class Lane(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # tracker.domain.vocabulary.LaneKind
     name: Mapped[str] = mapped_column(String(60))
     prefix: Mapped[str] = mapped_column(String(8))
     position: Mapped[int] = mapped_column(Integer)
     wip_limit: Mapped[int | None] = mapped_column(Integer)
-    limit_mode: Mapped[str] = mapped_column(String(16), default="strict")
+    limit_mode: Mapped[str] = mapped_column(String(16), default=LimitMode.STRICT)
     # The next reference number of cards created in this lane; never reused.
     next_number: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -107,7 +108,7 @@ class BoardColumn(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # tracker.domain.vocabulary.ColumnKind
     name: Mapped[str] = mapped_column(String(60))
     position: Mapped[int] = mapped_column(Integer)
     wip_limit: Mapped[int | None] = mapped_column(Integer)
@@ -121,7 +122,7 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))  # tracker.domain.vocabulary.Role
 
     user: Mapped[User] = relationship()
     board: Mapped[Board] = relationship()
@@ -150,13 +151,14 @@ class Card(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     estimate: Mapped[int | None] = mapped_column(Integer)
-    severity: Mapped[str | None] = mapped_column(String(2))
+    severity: Mapped[str | None] = mapped_column(String(2))  # vocabulary.Severity
     component: Mapped[str] = mapped_column(String(80), default="")
     requester: Mapped[str] = mapped_column(String(200), default="")
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_reason: Mapped[str] = mapped_column(String(500), default="")
-    # open (on the board), done (delivered) or closed (won't do, duplicate: not delivered).
-    status: Mapped[str] = mapped_column(String(8), default="open")
+    # open (on the board), done (delivered) or closed (won't do, duplicate: not delivered):
+    # tracker.domain.vocabulary.CardStatus.
+    status: Mapped[str] = mapped_column(String(8), default=CardStatus.OPEN)
     close_reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -196,7 +198,7 @@ class CardEvent(db.Model):
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # tracker.domain.vocabulary.EventKind
     from_column_id: Mapped[int | None] = mapped_column(Integer)
     to_column_id: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -227,7 +229,7 @@ class Comment(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[str] = mapped_column(Text)
-    # "internal" or "reply" (tracker.domain.intake.VISIBILITIES).
+    # internal or reply (tracker.domain.vocabulary.Visibility).
     visibility: Mapped[str] = mapped_column(String(8))
 
     author: Mapped[User | None] = relationship()
@@ -273,7 +275,7 @@ class ReportSettings(db.Model):
     # N: how many finished periods the support allowance averages over.
     window_size: Mapped[int] = mapped_column(Integer, default=3)
     # person_days, points or cards.
-    measure: Mapped[str] = mapped_column(String(16), default="person_days")
+    measure: Mapped[str] = mapped_column(String(16), default=Measure.PERSON_DAYS)
     # Percent of support share above which the report raises the alarm.
     threshold: Mapped[int] = mapped_column(Integer, default=50)
 
@@ -318,17 +320,17 @@ class OutboundMail(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
     card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
-    # filed, reply, done or closed (services.mail.outbox.KINDS).
+    # filed, reply, done or closed (tracker.domain.vocabulary.MailKind).
     kind: Mapped[str] = mapped_column(String(16))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    # The "filed" mail's status link, until it is sent: a random seed from which, with the
+    # The filed mail's status link, until it is sent: a random seed from which, with the
     # secret key, the sender derives the link's token (services.mail). Never the token.
     link_seed: Mapped[str | None] = mapped_column(String(64))
     # pending (to send, or to retry), sent, failed (given up after the last attempt), or
-    # erased (cancelled by an erasure: never sent, never retried).
-    status: Mapped[str] = mapped_column(String(8), default="pending")
+    # erased (cancelled by an erasure: never sent, never retried): vocabulary.MailStatus.
+    status: Mapped[str] = mapped_column(String(8), default=MailStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

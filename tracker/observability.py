@@ -58,6 +58,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.domain.errors import WipLimitExceeded
+from tracker.domain.vocabulary import EventKind
 from tracker.extensions import db
 from tracker.models import Card, User
 
@@ -335,9 +336,9 @@ def report_committed(session) -> None:
     for what, values in pending:
         if what == "event":
             log_event(f"card.{values['kind']}", level=level, **values)
-            if in_request and values["kind"] == "pulled":
+            if in_request and values["kind"] == EventKind.PULLED:
                 m.pulls.inc()
-            elif in_request and values["kind"] == "wip_override":
+            elif in_request and values["kind"] == EventKind.WIP_OVERRIDE:
                 m.wip_overrides.inc()
         elif what == "card":
             if in_request:

@@ -31,6 +31,7 @@ from tracker.demo.script import (
     SUPPORT_RATE,
 )
 from tracker.demo.world import DemoCard, World
+from tracker.domain.vocabulary import Severity
 
 
 class Happening(StrEnum):
@@ -205,7 +206,8 @@ class Replay:
         card = self.world.cards[card_id]
         if card.column == CLOSED:
             return
-        new = {"S2": "S3", "S3": "S2", "S4": "S3"}[card.severity or "S3"]
+        s2, s3, s4 = Severity.S2, Severity.S3, Severity.S4
+        new = {s2: s3, s3: s2, s4: s3}[card.severity or s3]
         self.world.edit(moment, card, "lead", {"severity": new})
         card.severity = new
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from tracker.domain.vocabulary import CardStatus, LaneKind, Role
+
 DEMO_PASSWORD = "weatherboard"  # noqa: S105 - the README shows it; demo mode only
 # (username, name, site admin, role on the demo board); names with distinct initials,
 # since cards show the assignee's initials.
 PEOPLE = (
     ("admin", "Ada Schneider", True, None),
-    ("lead", "Lee Park", False, "lead"),
-    ("mia", "Mia Wagner", False, "member"),
-    ("max", "Max Fischer", False, "member"),
-    ("noor", "Noor Haddad", False, "member"),
-    ("sam", "Sam Keller", False, "support"),
-    ("vic", "Vic Laurent", False, "viewer"),
+    ("lead", "Lee Park", False, Role.LEAD),
+    ("mia", "Mia Wagner", False, Role.MEMBER),
+    ("max", "Max Fischer", False, Role.MEMBER),
+    ("noor", "Noor Haddad", False, Role.MEMBER),
+    ("sam", "Sam Keller", False, Role.SUPPORT),
+    ("vic", "Vic Laurent", False, Role.VIEWER),
 )
 BOARD_NAME = "Platform team"
 TIMEZONE = "Europe/Berlin"
@@ -33,8 +35,9 @@ SPRINT_POINTS = 20
 # The final scene's window is cut into this many steps (it takes a few dozen actions).
 SCENE_SLOTS = 160
 
-EXPEDITE, SUPPORT, FEATURE = "expedite", "support", "feature"
-READY, PROGRESS, REVIEW, DONE, CLOSED = "Ready", "In progress", "Review", "Done", "closed"
+EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
+READY, PROGRESS, REVIEW, DONE = "Ready", "In progress", "Review", "Done"
+CLOSED = CardStatus.CLOSED
 ACTIVE = (PROGRESS, REVIEW)
 # Cards a person takes on before they stop pulling; the lead also runs the team.
 CAPACITY = {"lead": 1, "mia": 2, "max": 2, "noor": 2}

@@ -42,6 +42,7 @@ from tracker.demo.script import (
     requester_email,
 )
 from tracker.domain.periods import week_of
+from tracker.domain.vocabulary import CardStatus, Severity, Visibility
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
@@ -221,7 +222,9 @@ class World:
         if not self.titles[component]:
             self.titles[component] = list(COMPONENTS[component])
         title = self.titles[component].pop(self.rng.randrange(len(self.titles[component])))
-        severity = severity or self.rng.choices(("S2", "S3", "S4"), (2, 5, 3))[0]
+        severity = (
+            severity or self.rng.choices((Severity.S2, Severity.S3, Severity.S4), (2, 5, 3))[0]
+        )
         requester = self.rng.choice(REQUESTERS)
         values = {
             "title": title,
@@ -246,7 +249,7 @@ class World:
         order = db.session.execute(
             select(Card.id)
             .where(Card.lane_id == self.lane_ids[lane], Card.column_id == column)
-            .where(Card.status == "open")
+            .where(Card.status == CardStatus.OPEN)
             .order_by(Card.rank)
         ).scalars()
         self.ready[lane] = [card_id for card_id in order if card_id in self.ready[lane]]
@@ -257,7 +260,7 @@ class World:
         if card.lane != SUPPORT or random.Random(card.id).random() < 0.4:
             return
         with self.at(self.last + timedelta(minutes=3)):
-            intake.add_comment(self.board_id, actor, card.id, REPLY, "reply")
+            intake.add_comment(self.board_id, actor, card.id, REPLY, Visibility.REPLY)
 
     def add_feature(self, moment: datetime) -> DemoCard:
         """The lead adds a feature: a new one, or now and then a follow-up to one done.
@@ -299,7 +302,7 @@ class World:
             "title": title,
             "description": "Monitoring alert confirmed by several customers.",
             "requester": "Monitoring",
-            "severity": "S1",
+            "severity": Severity.S1,
             "component": component,
             "environment": "Production",
         }

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracker.domain.periods import Period, period_index
+from tracker.domain.vocabulary import CardStatus, EventKind
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,12 @@ def emergency(
     active_columns: Collection[int],
 ) -> Emergency:
     """An expedite card's emergency figures from its history (see the module docstring)."""
-    escalations = [step.at for step in history if step.kind == "escalated"]
+    escalations = [step.at for step in history if step.kind == EventKind.ESCALATED]
     opened = escalations[0] if escalations else created_at
     column = None
     pulled = None
     for step in history:
-        if step.at >= opened and column in active_columns and step.kind == "escalated":
+        if step.at >= opened and column in active_columns and step.kind == EventKind.ESCALATED:
             pulled = step.at  # escalated while someone was on it
             break
         if step.to_column is not None:
@@ -63,7 +64,7 @@ def emergency(
             if step.at >= opened and column in active_columns:
                 pulled = step.at
                 break
-    return Emergency(card_id, opened, pulled, done_at if status == "done" else None)
+    return Emergency(card_id, opened, pulled, done_at if status == CardStatus.DONE else None)
 
 
 @dataclass(frozen=True)

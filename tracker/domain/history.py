@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tracker.domain.vocabulary import EventKind
+
 # The fields of a card that its events describe; replaying the events yields them.
 TRACKED_FIELDS = (
     "lane_id",
@@ -22,21 +24,7 @@ TRACKED_FIELDS = (
     "close_reason",
 )
 
-EVENT_KINDS = (
-    "created",
-    "moved",
-    "pulled",
-    "assigned",
-    "edited",
-    "escalated",
-    "deescalated",
-    "blocked",
-    "unblocked",
-    "closed",
-    "reordered",
-    "commented",
-    "wip_override",
-)
+EVENT_KINDS = tuple(EventKind)
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

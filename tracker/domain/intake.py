@@ -9,18 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.vocabulary import CardStatus, RequestStatus, Severity, Visibility
 from tracker.domain.wip import ACTIVE, DONE, EXPEDITE, SUPPORT
 
 # Most urgent first. S1 pre-empts everything (the Expedite lane); the rest queue in Support.
-SEVERITIES = ("S1", "S2", "S3", "S4")
-SEVERITY_NAMES = {
-    "S1": "production down",
-    "S2": "major",
-    "S3": "minor",
-    "S4": "question",
-}
-INTERNAL, REPLY = "internal", "reply"
-VISIBILITIES = (INTERNAL, REPLY)
+SEVERITIES = tuple(Severity)
+SEVERITY_NAMES = {severity: severity.label for severity in Severity}
+INTERNAL, REPLY = Visibility.INTERNAL, Visibility.REPLY
+VISIBILITIES = tuple(Visibility)
 OTHER_COMPONENT = "Other"
 MAX_COMPONENTS = 100
 COMPONENT_LENGTH = 80
@@ -42,7 +38,7 @@ def check_severity(severity: str) -> str:
 
 def lane_kind_for(severity: str) -> str:
     """S1 (production down) goes to the Expedite lane; S2 to S4 go to Support."""
-    return EXPEDITE if check_severity(severity) == "S1" else SUPPORT
+    return EXPEDITE if check_severity(severity) == Severity.S1 else SUPPORT
 
 
 def slot_after(queue: Sequence[tuple[int, str | None]], severity: str) -> int:
@@ -106,15 +102,17 @@ def plain_status(
 
     active_index is the column's position among the board's active columns (0 = first).
     """
-    if status == "closed":
-        return PlainStatus("closed", f"closed ({close_reason})" if close_reason else "closed")
-    if status == "done" or column_kind == DONE:
-        return PlainStatus("done", "done")
-    if column_kind == ACTIVE:
-        if not active_index:
-            return PlainStatus("working", "being worked on")
-        return PlainStatus("review", "in review")
-    return PlainStatus("received", "received")
+    if status == CardStatus.CLOSED:
+        closed = RequestStatus.CLOSED
+        label = f"{closed.label} ({close_reason})" if close_reason else closed.label
+        return PlainStatus(closed, label)
+    if status == CardStatus.DONE or column_kind == DONE:
+        key = RequestStatus.DONE
+    elif column_kind == ACTIVE:
+        key = RequestStatus.REVIEW if active_index else RequestStatus.WORKING
+    else:
+        key = RequestStatus.RECEIVED
+    return PlainStatus(key, key.label)
 
 
 def request_status(

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.vocabulary import Measure
 
 # Dates a person may give (sprints, report and audit ranges): wide, and far from the ends
 # of Python's calendar so a period around them can always be computed.
@@ -20,8 +21,8 @@ LAST_DAY = date(2100, 12, 31)
 MAX_SPRINT_DAYS = 92
 
 # What a period's work (and a sprint's planned capacity) is measured in.
-PERSON_DAYS, POINTS, CARDS = "person_days", "points", "cards"
-MEASURES = {PERSON_DAYS: "person-days", POINTS: "points", CARDS: "cards"}
+PERSON_DAYS, POINTS, CARDS = Measure.PERSON_DAYS, Measure.POINTS, Measure.CARDS
+MEASURES = {measure: measure.unit for measure in Measure}
 
 
 @dataclass(frozen=True)

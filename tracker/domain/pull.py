@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tracker.domain.vocabulary import LaneKind
 from tracker.domain.wip import EXPEDITE, BoardWip, Lane, Placement
 
-DEFAULT_PULL_ORDER = ("support", "feature")
+DEFAULT_PULL_ORDER = (LaneKind.SUPPORT, LaneKind.FEATURE)
 
 
 @dataclass(frozen=True)

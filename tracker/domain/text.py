@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from tracker.domain.addresses import ADDRESS_IN_TEXT
+
 T = TypeVar("T")
 S = TypeVar("S", bound=str)
 
-# Addresses as they appear inside error text (quoted, in angle brackets, in a dict's repr).
-_ADDRESS = re.compile(r"[^@\s<>\"'(),;:\[\]]+@[^@\s<>\"'(),;:\[\]]+\.[^@\s<>\"'(),;:\[\].]+")
+# Addresses as they appear inside error text: the one email shape (tracker.domain.addresses).
+_ADDRESS = ADDRESS_IN_TEXT
 # OWASP's CSV injection rule: these first characters make a spreadsheet read a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and the marks

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tracker.domain.errors import WipLimitExceeded
+from tracker.domain.vocabulary import ColumnKind, LaneKind, LimitMode
 
-EXPEDITE, SUPPORT, FEATURE = "expedite", "support", "feature"
-LANE_KINDS = (EXPEDITE, SUPPORT, FEATURE)
-QUEUE, ACTIVE, DONE = "queue", "active", "done"
-COLUMN_KINDS = (QUEUE, ACTIVE, DONE)
-STRICT, WITH_REASON = "strict", "reason"
-LIMIT_MODES = (STRICT, WITH_REASON)
+# The vocabulary's members under the names the rules have always used.
+EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
+LANE_KINDS = tuple(LaneKind)
+QUEUE, ACTIVE, DONE = ColumnKind.QUEUE, ColumnKind.ACTIVE, ColumnKind.DONE
+COLUMN_KINDS = tuple(ColumnKind)
+STRICT, WITH_REASON = LimitMode.STRICT, LimitMode.WITH_REASON
+LIMIT_MODES = tuple(LimitMode)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.domain.vocabulary import CardStatus
 from tracker.domain.wip import FEATURE
 
 WORK_START = 9  # local hour the working day starts
@@ -171,7 +172,7 @@ def stints_from_events(
         counting = (
             state.get("column_id") in active_columns
             and state.get("assignee_id") is not None
-            and state.get("status", "open") == "open"
+            and state.get("status", CardStatus.OPEN) == CardStatus.OPEN
         )
         holder = (state.get("assignee_id"), lane_kinds.get(state.get("lane_id"), FEATURE))
         if current is not None and (not counting or (current[0], current[1]) != holder):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker import clock
 from tracker.domain import periods, wip
+from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, Membership, Sprint, User
 from tracker.services.common import column_rule, lane_rule, lanes_and_columns, plain_rows
@@ -158,7 +159,7 @@ def _open_statement() -> Select:
     return (
         select(*TILE_COLUMNS)
         .outerjoin(User, User.id == Card.assignee_id)
-        .where(Card.board_id == bindparam("board_id"), Card.status == "open")
+        .where(Card.board_id == bindparam("board_id"), Card.status == CardStatus.OPEN)
         .order_by(Card.rank)
     )
 
@@ -171,7 +172,7 @@ def _cells_statement() -> Select:
         .outerjoin(User, User.id == Card.assignee_id)
         .where(
             Card.board_id == bindparam("board_id"),
-            Card.status == "open",
+            Card.status == CardStatus.OPEN,
             Card.lane_id.in_(bindparam("lanes", expanding=True)),
             Card.column_id.in_(bindparam("columns", expanding=True)),
         )
@@ -194,7 +195,7 @@ def _done_statement(lane_count: int) -> Select:
         in_lane = (
             Card.board_id == bindparam("board_id"),
             Card.lane_id == bindparam(f"lane_{i}"),
-            Card.status == "done",
+            Card.status == CardStatus.DONE,
             Card.done_at >= bindparam("start"),
         )
         total = select(func.count()).select_from(Card).where(*in_lane).correlate(None)
@@ -317,7 +318,9 @@ def card_history(card_id: int):
 
 def archive(board: Board, *, text: str, page: int, per_page: int) -> tuple[list[Card], int]:
     """Done and closed cards, newest first, searchable by reference or title, one page."""
-    query = select(Card).where(Card.board_id == board.id, Card.status.in_(("done", "closed")))
+    query = select(Card).where(
+        Card.board_id == board.id, Card.status.in_((CardStatus.DONE, CardStatus.CLOSED))
+    )
     if text:
         pattern = f"%{text.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Card.title.ilike(pattern), Card.ref.ilike(pattern)))

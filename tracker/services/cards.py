@@ -13,9 +13,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import clock
-from tracker.domain import pull, ranks, wip
+from tracker.domain import policy, pull, ranks, wip
 from tracker.domain.board_setup import reference
-from tracker.domain.errors import InvalidRequest, NotAllowed, StaleCard
+from tracker.domain.errors import InvalidRequest, StaleCard
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import CardStatus, EventKind, Role
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership
 from tracker.services import audit
@@ -40,14 +42,13 @@ EDITABLE = ("title", "description", "estimate", "severity", "component", "reques
 
 
 def _require_changer(actor: Actor) -> None:
-    if actor.role not in ("lead", "member"):
-        raise NotAllowed("Your role on this board is read-only.")
+    policy.require(actor.role, Action.CHANGE_CARDS)
 
 
 def _open_card(board_id: int, card_id: Any) -> Card:
     """The board's card, refusing one that was closed (it is no longer on the board)."""
     card = get_card(board_id, card_id)
-    if card.status == "closed":
+    if card.status == CardStatus.CLOSED:
         raise InvalidRequest(f"{card.ref} is closed; it is no longer on the board.")
     return card
 
@@ -57,7 +58,7 @@ def _in_cell(card_id: Any, lane_id: Any, column_id: Any) -> tuple:
     return (
         Card.lane_id == lane_id,
         Card.column_id == column_id,
-        Card.status != "closed",
+        Card.status != CardStatus.CLOSED,
         Card.id != (0 if card_id is None else card_id),  # a bound parameter passes as is
     )
 
@@ -121,9 +122,9 @@ def _entering(card: Card, column: BoardColumn, now) -> dict[str, Any]:
     if column.kind == wip.ACTIVE and card.started_at is None:
         values["started_at"] = now
     if column.kind == wip.DONE:
-        values |= {"status": "done", "done_at": card.done_at or now}
+        values |= {"status": CardStatus.DONE, "done_at": card.done_at or now}
     else:
-        values |= {"status": "open", "done_at": None}
+        values |= {"status": CardStatus.OPEN, "done_at": None}
     return values
 
 
@@ -133,12 +134,18 @@ def _check_limits(
     # The name only appears in a per-person breach: look it up only when that limit is set.
     if after.assignee_id is not None and state.wip.per_person_limit is not None:
         state.wip.person_names[after.assignee_id] = person_name(after.assignee_id)
-    return wip.authorise(state.wip.breaches(before, after), is_lead=actor.is_lead, reason=reason)
+    return wip.authorise(
+        state.wip.breaches(before, after),
+        is_lead=policy.may(actor.role, Action.OVERRIDE_LIMITS),
+        reason=reason,
+    )
 
 
 def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reason: str) -> None:
     limits = " ".join(b.message() for b in breaches)
-    record(card, "wip_override", actor, snapshot(card), reason=f"{reason.strip()} [{limits}]")
+    record(
+        card, EventKind.WIP_OVERRIDE, actor, snapshot(card), reason=f"{reason.strip()} [{limits}]"
+    )
     audit.record(
         "wip.override",
         actor_id=actor.id,
@@ -306,7 +313,7 @@ def place_new_card(
         created_at=now,
         column_entered_at=now,
         created_by_id=actor.id,
-        status="open",
+        status=CardStatus.OPEN,
         blocked=False,
         blocked_reason="",
         close_reason="",
@@ -316,7 +323,7 @@ def place_new_card(
     _place(card, lane.id, column.id, after)
     db.session.add(card)
     db.session.flush()
-    record(card, "created", actor, {})
+    record(card, EventKind.CREATED, actor, {})
     return card
 
 
@@ -341,19 +348,19 @@ def move_card(
     was = placement(card)
     overrides = _check_limits(state, actor, was, target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
-    was_done = card.status == "done"
+    was_done = card.status == CardStatus.DONE
     rank = _rank(card.id, lane.id, column.id, after)
     _write(card, {"lane_id": lane.id, "rank": rank} | _entering(card, column, clock.now()))
-    if card.status == "done" and not was_done:
+    if card.status == CardStatus.DONE and not was_done:
         outbox.queue_done(card)  # the requester hears of it, when mail is on and known
     if same_cell:
-        kind = "reordered"
+        kind = EventKind.REORDERED
     elif lane.kind == wip.EXPEDITE and from_lane_kind != wip.EXPEDITE:
-        kind = "escalated"
+        kind = EventKind.ESCALATED
     elif from_lane_kind == wip.EXPEDITE and lane.kind != wip.EXPEDITE:
-        kind = "deescalated"
+        kind = EventKind.DEESCALATED
     else:
-        kind = "moved"
+        kind = EventKind.MOVED
     record(card, kind, actor, before)
     if overrides:
         _record_override(card, actor, overrides, reason or "")
@@ -393,7 +400,7 @@ def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> C
         raise InvalidRequest("Move a card up or down.")
     before = snapshot(card)
     _place(card, card.lane_id, card.column_id, after)
-    record(card, "reordered", actor, before)
+    record(card, EventKind.REORDERED, actor, before)
     _finish(state)
     return card
 
@@ -418,7 +425,7 @@ def _ready_statement() -> Select:
         select(Card.id, Card.lane_id, Card.column_id, Card.blocked, Card.assignee_id)
         .where(
             Card.board_id == bindparam("board_id"),
-            Card.status == "open",
+            Card.status == CardStatus.OPEN,
             Card.column_id.in_(bindparam("columns", expanding=True)),
         )
         .order_by(Card.rank)
@@ -453,7 +460,7 @@ def pull_next(board_id: int, actor: Actor) -> PullResult:
     rank = _rank(card.id, card.lane_id, to_column.id, None)
     placed = {"rank": rank, "assignee_id": actor.id} | _entering(card, to_column, clock.now())
     _write(card, placed)
-    record(card, "pulled", actor, before)
+    record(card, EventKind.PULLED, actor, before)
     return PullResult(_changed(state, card, was), plan.reasons)
 
 
@@ -470,7 +477,7 @@ def assign_card(
     overrides = _check_limits(state, actor, placement(card), target, reason)
     before = snapshot(card)
     card.assignee_id = assignee_id
-    record(card, "assigned", actor, before)
+    record(card, EventKind.ASSIGNED, actor, before)
     if overrides:
         _record_override(card, actor, overrides, reason or "")
     _finish(state)
@@ -478,9 +485,11 @@ def assign_card(
 
 
 def assignable_ids(board_id: int) -> set[int]:
+    """The people the policy lets hold cards on this board."""
+    holders = [role for role in Role if policy.may(role, Action.HOLD_CARDS)]
     rows = db.session.execute(
         select(Membership.user_id).where(
-            Membership.board_id == board_id, Membership.role.in_(("lead", "member"))
+            Membership.board_id == board_id, Membership.role.in_(holders)
         )
     )
     return {row.user_id for row in rows}
@@ -496,7 +505,9 @@ def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason
         raise InvalidRequest("Say what the card is waiting for, so others can help unblock it.")
     before = snapshot(card)
     card.blocked, card.blocked_reason = blocked, reason if blocked else ""
-    record(card, "blocked" if blocked else "unblocked", actor, before, reason=reason)
+    record(
+        card, EventKind.BLOCKED if blocked else EventKind.UNBLOCKED, actor, before, reason=reason
+    )
     _finish(state)
     return card
 
@@ -512,9 +523,9 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
     if not note:
         raise InvalidRequest("Write a short reason, so the requester and the team know why.")
     before = snapshot(card)
-    card.status, card.closed_at = "closed", clock.now()
+    card.status, card.closed_at = CardStatus.CLOSED, clock.now()
     card.close_reason = f"{CLOSE_REASONS[why]}: {note}"
-    record(card, "closed", actor, before, reason=card.close_reason)
+    record(card, EventKind.CLOSED, actor, before, reason=card.close_reason)
     outbox.queue_closed(card)
     _finish(state)
     return card
@@ -536,6 +547,6 @@ def edit_card(
     if snapshot(card) == before:
         db.session.rollback()
         return card
-    record(card, "edited", actor, before)
+    record(card, EventKind.EDITED, actor, before)
     _finish(state)
     return card

@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import Insert, Select, bindparam, func, insert, select
 
 from tracker import clock, database, observability
-from tracker.domain import history, wip
-from tracker.domain.errors import NotAllowed, NotFound
+from tracker.domain import history, policy, wip
+from tracker.domain.errors import NotFound
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import CardStatus, Role
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, User
 
-LEAD, MEMBER, SUPPORT, VIEWER = "lead", "member", "support", "viewer"
-ROLES = (LEAD, MEMBER, SUPPORT, VIEWER)
+ROLES = tuple(Role)
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,11 @@ class Actor:
     role: str
     address: str = ""
 
-    @property
-    def is_lead(self) -> bool:
-        return self.role == LEAD
 
-
-def require_lead(actor: Actor, what: str) -> None:
-    """Refuse anyone but a lead of the board: "Only a lead of this board can change <what>."."""
-    if not actor.is_lead:
-        raise NotAllowed(f"Only a lead of this board can change {what}.")
+def require_lead(actor: Actor, what: str, action: Action = Action.CHANGE_SETTINGS) -> None:
+    """Refuse a person the policy does not allow the action (one of a lead's): "Only a lead
+    of this board can change <what>."."""
+    policy.require(actor.role, action, f"Only a lead of this board can change {what}.")
 
 
 @functools.cache
@@ -139,7 +136,7 @@ def _placements_statement() -> Select:
     placement = (Card.lane_id, Card.column_id, Card.assignee_id)
     return (
         select(*placement, func.count())
-        .where(Card.board_id == bindparam("board_id"), Card.status == "open")
+        .where(Card.board_id == bindparam("board_id"), Card.status == CardStatus.OPEN)
         .group_by(*placement)
     )
 

@@ -8,6 +8,7 @@ from sqlalchemy import Select, bindparam, select
 
 from tracker import clock
 from tracker.domain import emergency
+from tracker.domain.vocabulary import CardStatus, ColumnKind, LaneKind, Severity
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, Lane
 
@@ -18,13 +19,13 @@ def _waiting_statement() -> Select:
 
     Composed once with a bound parameter: every open page of the board runs it every few
     seconds. The lane is named by a subquery on its unique (board, kind), so the card
-    search is a range of ix_card_lane_board_status_done (lane, board, "open"): the board's
+    search is a range of ix_card_lane_board_status_done (lane, board, open): the board's
     open expedite cards, a handful at most, whatever the size of the board. The column's
     kind comes by primary key.
     """
     expedite = (
         select(Lane.id)
-        .where(Lane.board_id == bindparam("board_id"), Lane.kind == "expedite")
+        .where(Lane.board_id == bindparam("board_id"), Lane.kind == LaneKind.EXPEDITE)
         .scalar_subquery()
     )
     return (
@@ -33,10 +34,10 @@ def _waiting_statement() -> Select:
         .where(
             Card.lane_id == expedite,
             Card.board_id == bindparam("board_id"),
-            Card.status == "open",
-            Card.severity == "S1",
+            Card.status == CardStatus.OPEN,
+            Card.severity == Severity.S1,
             Card.assignee_id.is_(None),
-            BoardColumn.kind == "queue",
+            BoardColumn.kind == ColumnKind.QUEUE,
         )
         .order_by(Card.created_at, Card.id)
     )

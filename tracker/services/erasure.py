@@ -24,6 +24,7 @@ from sqlalchemy import String, cast, func, or_, select
 from tracker import clock
 from tracker.domain import text
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.vocabulary import EventKind
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
 from tracker.services import audit
@@ -82,7 +83,7 @@ def find(query: str) -> list[Match]:
     # History: the stored JSON text narrows it down; the values decide.
     candidates = db.session.execute(
         select(CardEvent.card_id, CardEvent.changes).where(
-            CardEvent.kind.in_(("created", "edited")),
+            CardEvent.kind.in_((EventKind.CREATED, EventKind.EDITED)),
             func.lower(cast(CardEvent.changes, String)).like(
                 _like_json(wanted.lower()), escape="\\"
             ),

@@ -18,9 +18,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker import clock
-from tracker.domain import intake
+from tracker.domain import intake, policy
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import CardStatus, EventKind
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -36,9 +38,6 @@ from tracker.models import (
 from tracker.services import audit, cards, host
 from tracker.services.board_view import card_history
 from tracker.services.common import (
-    LEAD,
-    MEMBER,
-    SUPPORT,
     Actor,
     board_state,
     get_card,
@@ -49,7 +48,6 @@ from tracker.services.common import (
 )
 from tracker.services.mail import outbox
 
-FILERS = (LEAD, MEMBER, SUPPORT)
 # The request's text fields and the most characters each may hold (the columns' sizes).
 REQUEST_FIELDS = {
     "title": 200,
@@ -72,15 +70,17 @@ def new_intake_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _require_filer(actor: Actor) -> None:
-    if actor.role not in FILERS:
-        raise NotAllowed("Your role on this board is read-only.")
+def _require_filer(actor: Actor, action: Action = Action.FILE_REQUEST) -> None:
+    """Refuse a person whose role does not allow this intake action (filing, commenting,
+    sharing): the policy's answer, "Your role on this board is read-only."."""
+    policy.require(actor.role, action)
 
 
 def may_act_on(actor: Actor, card: Card) -> bool:
     """Support staff comment on and share the requests they filed (DESIGN.md: they follow
-    what they filed); members and leads act on every request of the board."""
-    return actor.role != SUPPORT or card.filed_by_id == actor.id
+    what they filed); members and leads act on every request of the board (the policy's
+    rule)."""
+    return policy.may_act_on_request(actor.role, actor.id, card.filed_by_id)
 
 
 def _require_own_request(actor: Actor, card: Card) -> None:
@@ -202,7 +202,9 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
     column = state.ready_columns()[0]
     queue = db.session.execute(
         select(Card.id, Card.severity)
-        .where(Card.lane_id == lane.id, Card.column_id == column.id, Card.status != "closed")
+        .where(
+            Card.lane_id == lane.id, Card.column_id == column.id, Card.status != CardStatus.CLOSED
+        )
         .order_by(Card.rank)
     ).all()
     fields = text | {
@@ -242,7 +244,7 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
 def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility: str) -> Comment:
     """An internal note (the team only) or a reply (the requester sees it too) on a card;
     the card's history records that one was written, not what it says."""
-    _require_filer(actor)
+    _require_filer(actor, Action.COMMENT_ON_REQUEST)
     visibility = intake.check_visibility(visibility)
     body = (body or "").replace("\x00", "").strip()
     if not body:
@@ -262,7 +264,7 @@ def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility
     )
     db.session.add(comment)
     why = "reply to requester" if visibility == intake.REPLY else "internal note"
-    record(card, "commented", actor, snapshot(card), reason=why, at=now)
+    record(card, EventKind.COMMENTED, actor, snapshot(card), reason=why, at=now)
     if visibility == intake.REPLY:  # an internal note is never mailed
         outbox.queue_reply(card, body, actor.name)
     db.session.commit()
@@ -299,7 +301,7 @@ def _revoke_active(card_id: int, now: datetime) -> int:
 
 def create_status_link(board_id: int, actor: Actor, card_id: Any) -> NewStatusLink:
     """A new status link for the request (any earlier one stops working)."""
-    _require_filer(actor)
+    _require_filer(actor, Action.SHARE_REQUEST)
     lock_board(board_id)  # at most one active link per card
     card = get_card(board_id, card_id)
     _require_own_request(actor, card)
@@ -335,7 +337,7 @@ def _add_status_link(
 
 def revoke_status_link(board_id: int, actor: Actor, card_id: Any) -> int:
     """Stop the request's status link from working; returns how many links were active."""
-    _require_filer(actor)
+    _require_filer(actor, Action.SHARE_REQUEST)
     card = get_card(board_id, card_id)
     _require_own_request(actor, card)
     revoked = _revoke_active(card.id, clock.now())

@@ -34,6 +34,8 @@ from tracker.domain.periods import (
     check_sprint,
     weeks,
 )
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind
 from tracker.domain.wip import EXPEDITE
 from tracker.domain.working_time import Change, Stint, stints_from_events
 from tracker.extensions import db
@@ -51,7 +53,15 @@ from tracker.services import audit
 from tracker.services.common import Actor, require_lead
 
 # Events that can change what a stint depends on: column, assignee, status, lane.
-STINT_EVENTS = ("created", "moved", "pulled", "assigned", "escalated", "deescalated", "closed")
+STINT_EVENTS = (
+    EventKind.CREATED,
+    EventKind.MOVED,
+    EventKind.PULLED,
+    EventKind.ASSIGNED,
+    EventKind.ESCALATED,
+    EventKind.DEESCALATED,
+    EventKind.CLOSED,
+)
 RANGES = (6, 12, 26, 52)
 DEFAULT_RANGE = 12
 
@@ -78,7 +88,7 @@ def update_settings(
     board_id: int, actor: Actor, *, window_size: int, measure: str, threshold: int
 ) -> Settings:
     """Save N (finished periods averaged), the measure, and the alarm threshold."""
-    require_lead(actor, "the report settings and sprints")
+    require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
     if not 1 <= window_size <= 12:
         raise InvalidRequest("Average over 1 to 12 finished periods.")
     if measure not in MEASURES:
@@ -140,7 +150,7 @@ def _checked(board_id: int, sprint_id: int | None, data: SprintInput) -> None:
 
 def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
     """A new sprint for the board, refused when its dates are impossible or overlap."""
-    require_lead(actor, "the report settings and sprints")
+    require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
     _checked(board_id, None, data)
     sprint = Sprint(board_id=board_id, created_at=clock.now())
     _fill(sprint, data)
@@ -163,7 +173,7 @@ def get_sprint(board_id: int, sprint_id: Any) -> Sprint:
 
 def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput) -> Sprint:
     """Change a sprint's name, dates or planned capacity."""
-    require_lead(actor, "the report settings and sprints")
+    require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
     sprint = get_sprint(board_id, sprint_id)
     _checked(board_id, sprint.id, data)
     old = _described(sprint)
@@ -177,7 +187,7 @@ def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput
 
 def delete_sprint(board_id: int, actor: Actor, sprint_id: Any) -> None:
     """Remove a sprint; its weeks then count toward no sprint (history is untouched)."""
-    require_lead(actor, "the report settings and sprints")
+    require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
     sprint = get_sprint(board_id, sprint_id)
     _audit("sprint.removed", actor, sprint, old=_described(sprint))
     db.session.delete(sprint)
@@ -309,7 +319,7 @@ def _basis(board: Board) -> str:
     """What a period's figures depend on besides the history: the board's time zone and the
     active columns of every board (a person's time is shared across boards)."""
     active = db.session.execute(
-        select(BoardColumn.id).where(BoardColumn.kind == "active").order_by(BoardColumn.id)
+        select(BoardColumn.id).where(BoardColumn.kind == ColumnKind.ACTIVE).order_by(BoardColumn.id)
     ).scalars()
     text = board.timezone + "|" + ",".join(str(i) for i in active)
     return hashlib.sha256(text.encode()).hexdigest()[:40]
@@ -412,7 +422,7 @@ def compute_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
         for row in db.session.execute(
             select(Card.id, Card.lane_id, Card.done_at, Card.estimate).where(
                 Card.board_id == board.id,
-                Card.status == "done",
+                Card.status == CardStatus.DONE,
                 Card.done_at >= start,
                 Card.done_at < end,
             )
@@ -423,7 +433,7 @@ def compute_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
             CardEvent.board_id == board.id,
             CardEvent.at >= start,
             CardEvent.at < end,
-            CardEvent.kind == "wip_override",
+            CardEvent.kind == EventKind.WIP_OVERRIDE,
         )
     ).scalars()
     return weather.loads(periods, tz, stints, done, overrides, cards=board_cards)
@@ -438,18 +448,23 @@ def stints_between(
     Returns the stints and the ids of the cards among them that are board_id's."""
     now = clock.now()
     active = set(
-        db.session.execute(select(BoardColumn.id).where(BoardColumn.kind == "active")).scalars()
+        db.session.execute(
+            select(BoardColumn.id).where(BoardColumn.kind == ColumnKind.ACTIVE)
+        ).scalars()
     )
     board_ids = list(db.session.execute(select(Board.id)).scalars())
     # Three index-friendly pieces (board, status, done time) instead of one OR over all cards.
     on_boards = Card.board_id.in_(board_ids)
     candidates = union_all(
-        select(Card.id).where(on_boards, Card.status == "open", Card.started_at < end),
+        select(Card.id).where(on_boards, Card.status == CardStatus.OPEN, Card.started_at < end),
         select(Card.id).where(
-            on_boards, Card.status == "done", Card.done_at >= start, Card.started_at < end
+            on_boards, Card.status == CardStatus.DONE, Card.done_at >= start, Card.started_at < end
         ),
         select(Card.id).where(
-            on_boards, Card.status == "closed", Card.closed_at >= start, Card.started_at < end
+            on_boards,
+            Card.status == CardStatus.CLOSED,
+            Card.closed_at >= start,
+            Card.started_at < end,
         ),
     )
     rows = db.session.execute(
@@ -492,7 +507,7 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
                 CardEvent.board_id == board.id,
                 CardEvent.at >= start,
                 CardEvent.at < end,
-                CardEvent.kind == "escalated",
+                CardEvent.kind == EventKind.ESCALATED,
             )
         ).scalars()
     )
@@ -517,7 +532,7 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
     active = set(
         db.session.execute(
             select(BoardColumn.id).where(
-                BoardColumn.board_id == board.id, BoardColumn.kind == "active"
+                BoardColumn.board_id == board.id, BoardColumn.kind == ColumnKind.ACTIVE
             )
         ).scalars()
     )
@@ -526,7 +541,7 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
         select(CardEvent.card_id, CardEvent.kind, CardEvent.at, CardEvent.to_column_id)
         .where(
             CardEvent.card_id.in_(list(cards)),
-            or_(CardEvent.kind == "escalated", CardEvent.to_column_id.is_not(None)),
+            or_(CardEvent.kind == EventKind.ESCALATED, CardEvent.to_column_id.is_not(None)),
         )
         .order_by(CardEvent.card_id, CardEvent.id)
     ):

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from tracker import clock
-from tracker.domain import text
-from tracker.domain.errors import NotAllowed
+from tracker.domain import policy, text
+from tracker.domain.policy import Action
 from tracker.extensions import db
 from tracker.models import Card, OutboundMail
 from tracker.services.common import Actor, lock_board
@@ -91,8 +91,7 @@ def retry_mail(board_id: int, actor: Actor) -> int:
     mail an erasure cancelled is never touched (its status is neither of these).
     The sending itself happens after the commit, in the background.
     """
-    if not actor.is_lead:
-        raise NotAllowed("Only a lead of this board can retry its mail.")
+    policy.require(actor.role, Action.RETRY_MAIL)
     lock_board(board_id)  # a write transaction from the start (SQLite reads, then writes)
     now = clock.now()
     rows = db.session.execute(

@@ -1,4 +1,5 @@
-"""Who may do what on a board: one permission table, and the loader every board view uses."""
+"""Every route's access rule (ROUTES), the guard that applies it, and the loader every board
+view uses. Who may do what on a board is the domain's policy (tracker.domain.policy)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,16 @@ from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, select
 
+from tracker.domain import policy
+from tracker.domain.policy import Action
 from tracker.extensions import db, login_manager
 from tracker.models import Board, Membership
-from tracker.services.common import LEAD, MEMBER, SUPPORT, VIEWER, Actor
+from tracker.services.common import Actor
 
-# permission -> the board roles that have it. Admins without a membership read boards only.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "board.view": frozenset({LEAD, MEMBER, SUPPORT, VIEWER}),
-    "card.change": frozenset({LEAD, MEMBER}),
-    "board.settings": frozenset({LEAD}),
-    # Support intake: file requests, comment on them, make and revoke status links.
-    "request.file": frozenset({LEAD, MEMBER, SUPPORT}),
-    "request.comment": frozenset({LEAD, MEMBER, SUPPORT}),
-    "request.link": frozenset({LEAD, MEMBER, SUPPORT}),
-    "report.view": frozenset({LEAD, MEMBER, VIEWER}),
-    "sprints.manage": frozenset({LEAD}),
-    # The board's audit log (site admins read every board's on /admin/audit).
-    "audit.view": frozenset({LEAD}),
-}
-ADMIN_ROLE = VIEWER
+# permission (a policy action) -> the board roles that have it: the domain's policy table.
+# Admins without a membership read boards only (policy.board_role).
+PERMISSIONS = policy.GRANTS
+ADMIN_ROLE = policy.ADMIN_ROLE
 
 # Every route's access rule, by endpoint name. A NEW ROUTE NEEDS A ROW HERE: the guard in
 # `guard_request` refuses (403) any endpoint missing from this table, and
@@ -34,10 +26,10 @@ ADMIN_ROLE = VIEWER
 #   "public"  anyone, signed in or not
 #   "login"   any signed-in person
 #   "admin"   site admins only
-#   a PERMISSIONS name: a signed-in person whose role on the board has that permission
+#   an Action: a signed-in person whose role on the board may take it (tracker.domain.policy)
 #             (checked by load_board once the board is known; no membership -> 404)
 PUBLIC, LOGIN, ADMIN = "public", "login", "admin"
-ROUTES: dict[str, str] = {
+ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Action
     "static": PUBLIC,
     "ops.healthz": PUBLIC,
     "ops.readyz": PUBLIC,
@@ -49,38 +41,38 @@ ROUTES: dict[str, str] = {
     "intake.status": PUBLIC,
     "boards.index": LOGIN,
     "boards.create": ADMIN,
-    "board.show": "board.view",
-    "board.live": "board.view",
-    "board.show_card": "board.view",
-    "board.archive": "board.view",
-    "board.pull": "card.change",
-    "board.new_card": "card.change",
-    "board.edit_card": "card.change",
-    "board.move_card": "card.change",
-    "board.reorder_card": "card.change",
-    "board.assign_card": "card.change",
-    "board.block_card": "card.change",
-    "board.unblock_card": "card.change",
-    "board.close_card": "card.change",
-    "emergency.check": "board.view",
-    "settings.show": "board.settings",
-    "settings.save": "board.settings",
-    "settings.save_columns": "board.settings",
-    "settings.add_component": "board.settings",
-    "settings.remove_component": "board.settings",
-    "settings.retry_mail": "board.settings",
-    "intake.file": "request.file",
-    "intake.my_requests": "board.view",
-    "intake.show": "board.view",
-    "intake.comment": "request.comment",
-    "intake.status_link": "request.link",
-    "reports.show": "report.view",
-    "reports.export": "report.view",
-    "reports.save_settings": "sprints.manage",
-    "reports.sprints": "sprints.manage",
-    "reports.add_sprint": "sprints.manage",
-    "reports.edit_sprint": "sprints.manage",
-    "reports.delete_sprint": "sprints.manage",
+    "board.show": Action.VIEW_BOARD,
+    "board.live": Action.VIEW_BOARD,
+    "board.show_card": Action.VIEW_BOARD,
+    "board.archive": Action.VIEW_BOARD,
+    "board.pull": Action.CHANGE_CARDS,
+    "board.new_card": Action.CHANGE_CARDS,
+    "board.edit_card": Action.CHANGE_CARDS,
+    "board.move_card": Action.CHANGE_CARDS,
+    "board.reorder_card": Action.CHANGE_CARDS,
+    "board.assign_card": Action.CHANGE_CARDS,
+    "board.block_card": Action.CHANGE_CARDS,
+    "board.unblock_card": Action.CHANGE_CARDS,
+    "board.close_card": Action.CHANGE_CARDS,
+    "emergency.check": Action.VIEW_BOARD,
+    "settings.show": Action.CHANGE_SETTINGS,
+    "settings.save": Action.CHANGE_SETTINGS,
+    "settings.save_columns": Action.CHANGE_SETTINGS,
+    "settings.add_component": Action.CHANGE_SETTINGS,
+    "settings.remove_component": Action.CHANGE_SETTINGS,
+    "settings.retry_mail": Action.CHANGE_SETTINGS,
+    "intake.file": Action.FILE_REQUEST,
+    "intake.my_requests": Action.VIEW_BOARD,
+    "intake.show": Action.VIEW_BOARD,
+    "intake.comment": Action.COMMENT_ON_REQUEST,
+    "intake.status_link": Action.SHARE_REQUEST,
+    "reports.show": Action.VIEW_REPORT,
+    "reports.export": Action.VIEW_REPORT,
+    "reports.save_settings": Action.MANAGE_SPRINTS,
+    "reports.sprints": Action.MANAGE_SPRINTS,
+    "reports.add_sprint": Action.MANAGE_SPRINTS,
+    "reports.edit_sprint": Action.MANAGE_SPRINTS,
+    "reports.delete_sprint": Action.MANAGE_SPRINTS,
     # People, erasure and the audit log (tracker.web.admin, tracker.web.account, tracker.web.audit)
     "account.edit_password": LOGIN,
     "account.change_password": LOGIN,
@@ -98,8 +90,8 @@ ROUTES: dict[str, str] = {
     "admin.erase_requester": ADMIN,
     "audit.show_all": ADMIN,
     "audit.export_all": ADMIN,
-    "audit.show_board": "audit.view",
-    "audit.export_board": "audit.view",
+    "audit.show_board": Action.VIEW_AUDIT,
+    "audit.export_board": Action.VIEW_AUDIT,
 }
 
 # GET endpoints that answer no page a person could land on after logging in. FRAGMENT_ONLY:
@@ -185,7 +177,7 @@ def load_board(board_id: int, permission: str | None = None) -> tuple[Board, Act
     board, actor = g.get("board"), g.get("actor")
     if board is None or board.id != board_id or actor is None or actor.id != current_user.id:
         board, actor = _load(board_id)
-    if actor.role not in PERMISSIONS[permission]:
+    if not policy.may(actor.role, permission):
         abort(403)
     return board, actor
 
@@ -193,8 +185,8 @@ def load_board(board_id: int, permission: str | None = None) -> tuple[Board, Act
 def _load(board_id: int) -> tuple[Board, Actor]:
     row = db.session.execute(_board_and_role(), {"board_id": board_id, "user_id": current_user.id})
     board, role = row.one_or_none() or (None, None)
-    if role is None and board is not None and current_user.is_admin:
-        role = ADMIN_ROLE
+    if board is not None:
+        role = policy.board_role(role, current_user.is_admin)
     if board is None or role is None:
         abort(404)
     actor = Actor(current_user.id, current_user.name, role, client_address())
@@ -213,4 +205,5 @@ def acting_person() -> Actor:
 
 
 def can(actor: Actor, permission: str) -> bool:
-    return actor.role in PERMISSIONS[permission]
+    """Whether the acting person's role allows this policy action."""
+    return policy.may(actor.role, permission)

@@ -15,8 +15,10 @@ from flask import (
 )
 from flask_htmx import make_response
 
-from tracker.domain import wip
+from tracker.domain import policy, wip
 from tracker.domain.errors import DomainError, InvalidRequest, StaleCard, WipLimitExceeded
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
 from tracker.services import board_view, cards
 from tracker.services.common import get_card
@@ -145,6 +147,8 @@ def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours
         "form": form or EditCardForm(obj=card, formdata=None),
         "history": board_view.card_history(card.id),
         "members": people,
+        # Whom the assignee list offers: the people the policy lets hold cards.
+        "assignable": [user for user, role in people if policy.may(role, Action.HOLD_CARDS)],
         "describe": describer(board, people),
         "lanes": board.lanes,
         "columns": board.columns,
@@ -158,12 +162,12 @@ def after_change(board, actor, card, notice, form, change=None):
     """Answer a successful change: for htmx the parts of the board it changed when the page
     was current (see page_was_current), else the fresh board; a redirect without htmx."""
     if htmx and not htmx.boosted:
-        panel_card = card if form.panel.data and card.status != "closed" else None
+        panel_card = card if form.panel.data and card.status != CardStatus.CLOSED else None
         if change is not None and page_was_current(board):
             return render_changed(board, actor, change, notice, panel_card)
         return render_board(board, actor, notices=[notice], panel_card=panel_card)
     flash(notice, "info")
-    if form.panel.data and card.status != "closed":
+    if form.panel.data and card.status != CardStatus.CLOSED:
         return redirect(url_for("board.show_card", board_id=board.id, card_id=card.id), 303)
     return redirect(url_for("board.show", board_id=board.id), 303)
 

@@ -33,6 +33,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
+from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
+from tracker.domain.vocabulary import ColumnKind, LimitMode, Measure, Role, Severity, Visibility
 from tracker.web.params import (
     FIRST_DAY,
     LAST_DAY,
@@ -42,18 +44,12 @@ from tracker.web.params import (
     whole_number,
 )
 
-SEVERITIES = (
-    ("", "None"),
-    ("S1", "S1 · production down"),
-    ("S2", "S2 · major"),
-    ("S3", "S3 · minor"),
-    ("S4", "S4 · question"),
-)
+SEVERITIES = (("", "None"), *((s, f"{s} · {s.label}") for s in Severity))
 MODES = (
-    ("strict", "strict (only a lead may override)"),
-    ("reason", "with reason (anyone, with a written reason)"),
+    (LimitMode.STRICT, "strict (only a lead may override)"),
+    (LimitMode.WITH_REASON, "with reason (anyone, with a written reason)"),
 )
-COLUMN_KINDS = (("queue", "queue"), ("active", "active"), ("done", "done"))
+COLUMN_KINDS = tuple((kind, kind) for kind in ColumnKind)
 
 
 UNFILTERED = (PasswordField, FormField, FieldList)
@@ -292,12 +288,18 @@ class ColumnsForm(Form):
 
 # Support intake (tracker/intake.py). Labels and hints are for support staff, not engineers.
 INTAKE_SEVERITIES = (
-    ("S1", "S1 · Production down: the system is down or unusable for everyone, or data is lost"),
-    ("S2", "S2 · Major: an important feature fails for many people, and there is no workaround"),
-    ("S3", "S3 · Minor: something is wrong, but people can work around it"),
-    ("S4", "S4 · Question: a question or a request for help, nothing is broken"),
+    (
+        Severity.S1,
+        "S1 · Production down: the system is down or unusable for everyone, or data is lost",
+    ),
+    (
+        Severity.S2,
+        "S2 · Major: an important feature fails for many people, and there is no workaround",
+    ),
+    (Severity.S3, "S3 · Minor: something is wrong, but people can work around it"),
+    (Severity.S4, "S4 · Question: a question or a request for help, nothing is broken"),
 )
-EMAIL_SHAPE = r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+$"
+EMAIL_SHAPE = EMAIL_FORM_PATTERN
 
 
 class IntakeForm(Form):
@@ -331,7 +333,7 @@ class IntakeForm(Form):
         "Requester's email",
         [
             Optional(),
-            Length(max=254, message="An email address is at most 254 characters."),
+            Length(max=MAX_LENGTH, message="An email address is at most 254 characters."),
             Regexp(EMAIL_SHAPE, message="That is not an email address (like name@example.com)."),
         ],
         filters=[strip],
@@ -380,10 +382,10 @@ class CommentForm(Form):
     visibility = RadioField(
         "Who sees it",
         choices=choices(
-            ("internal", "Internal note: the team only, never the requester"),
-            ("reply", "Reply to the requester: also shown on the request's status link"),
+            (Visibility.INTERNAL, "Internal note: the team only, never the requester"),
+            (Visibility.REPLY, "Reply to the requester: also shown on the request's status link"),
         ),
-        default="internal",
+        default=Visibility.INTERNAL,
         invalid_choice_message="Choose an internal note or a reply to the requester.",
     )
 
@@ -406,7 +408,7 @@ class ComponentForm(Form):
     )
 
 
-MEASURE_CHOICES = (("person_days", "person-days"), ("points", "points"), ("cards", "cards"))
+MEASURE_CHOICES = tuple((measure, measure.unit) for measure in Measure)
 
 
 class ReportSettingsForm(Form):
@@ -454,14 +456,8 @@ class SprintForm(Form):
 
 # People, passwords, erasure and the audit log (web.admin, web.account, web.audit)
 
-ROLE_CHOICES = (
-    ("lead", "lead"),
-    ("member", "member"),
-    ("support", "support"),
-    ("viewer", "viewer"),
-    ("none", "none (not on the board)"),
-)
-EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")
+ROLE_CHOICES = (*((role, role) for role in Role), ("none", "none (not on the board)"))
+PERSON_EMAIL_SHAPE = Regexp(EMAIL_FORM_PATTERN, message="That is not an email address.")
 
 
 class PersonForm(Form):
@@ -479,7 +475,9 @@ class PersonForm(Form):
         ],
         filters=[strip],
     )
-    email = StringField("Email", [Optional(), Length(max=254), EMAIL_SHAPE], filters=[strip])
+    email = StringField(
+        "Email", [Optional(), Length(max=MAX_LENGTH), PERSON_EMAIL_SHAPE], filters=[strip]
+    )
     password = PasswordField("Temporary password", [Optional(), Length(max=256)])
     is_admin = BooleanField("Site admin (manages people, boards and memberships)")
 
@@ -489,7 +487,7 @@ class MembershipForm(Form):
 
     board_id = IntegerField("Board", [InputRequired()])
     user_id = IntegerField("Person", [InputRequired()])
-    role = SelectField("Role", choices=choices(*ROLE_CHOICES), default="member")
+    role = SelectField("Role", choices=choices(*ROLE_CHOICES), default=Role.MEMBER)
 
 
 class AdminFlagForm(Form):

@@ -15,6 +15,8 @@ from flask_htmx import make_response
 
 from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.domain.intake import OTHER_COMPONENT
+from tracker.domain.policy import Action
+from tracker.domain.vocabulary import Visibility
 from tracker.extensions import htmx
 from tracker.services import board_view, intake
 from tracker.services.mail import outbox
@@ -102,8 +104,9 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
         "error": error,
         "refused": refused,
         "new_link": new_link,
-        "may_comment": can(actor, "request.comment") and intake.may_act_on(actor, page.card),
-        "may_link": can(actor, "request.link") and intake.may_act_on(actor, page.card),
+        "may_comment": can(actor, Action.COMMENT_ON_REQUEST)
+        and intake.may_act_on(actor, page.card),
+        "may_link": can(actor, Action.SHARE_REQUEST) and intake.may_act_on(actor, page.card),
         "mail_on": outbox.configured(),
         "mails": outbox.card_mail(page.card.id),
         "describe": describer(board, board_view.members(board.id)),
@@ -158,7 +161,7 @@ def comment(board_id: int, card_id: int):
             board, actor, card_id, form=form, error="Check the comment below.", status=422
         )
     made = intake.add_comment(board.id, actor, card_id, form.body.data, form.visibility.data)
-    if made.visibility != "reply":
+    if made.visibility != Visibility.REPLY:
         notice = "Internal note added."
     elif intake.reply_is_mailed(made.card_id):
         notice = "Reply added; it is emailed to the requester."

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from tracker.domain.errors import DomainError
 from tracker.domain.periods import BadSprint
+from tracker.domain.policy import Action
 from tracker.services import reports
 from tracker.web import errors
 from tracker.web.access import can, load_board
@@ -45,7 +46,7 @@ def _page(board, actor, *, form=None, error=None, status=200):
         form=form or _settings_form(report),
         error=error,
         ranges=reports.RANGES,
-        can_manage=can(actor, "sprints.manage"),
+        can_manage=can(actor, Action.MANAGE_SPRINTS),
     ), status
 
 

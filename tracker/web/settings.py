@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from tracker.domain.errors import DomainError, InvalidRequest
+from tracker.domain.vocabulary import ColumnKind
 from tracker.services import boards, intake
 from tracker.services import settings as board_settings
 from tracker.web import errors
@@ -44,7 +45,7 @@ def _columns_form(board) -> ColumnsForm:
             {"column_id": column.id, "name": column.name, "kind": column.kind, "position": position}
         )
     form.columns.append_entry(
-        {"column_id": "", "name": "", "kind": "active", "position": len(board.columns)}
+        {"column_id": "", "name": "", "kind": ColumnKind.ACTIVE, "position": len(board.columns)}
     )
     return form
 

@@ -8,7 +8,6 @@ off or the card has no usable address.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,22 +16,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker import clock
+from tracker.domain import addresses
 from tracker.domain import intake as intake_rules
+from tracker.domain.vocabulary import MailKind, MailStatus
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, OutboundMail, StatusLink
 from tracker.services import host
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENT, MailStatus.FAILED
 # Cancelled because the requester's data was erased (services.erasure): never sent, never
 # retried, not counted as a failure.
-CANCELLED = "erased"
-FILED, REPLY, DONE, CLOSED = "filed", "reply", "done", "closed"
-KINDS = (FILED, REPLY, DONE, CLOSED)
+CANCELLED = MailStatus.ERASED
+FILED, REPLY, DONE, CLOSED = MailKind.FILED, MailKind.REPLY, MailKind.DONE, MailKind.CLOSED
+KINDS = tuple(MailKind)
 # Where the "filed" mail's status link goes; the sender puts the link there and keeps it
 # nowhere (the stored body keeps this mark).
 LINK_MARK = "[your status link: in the email only]"
 _WRITTEN = "weatherboard_mail_queued"  # session.info flag: this transaction wrote mail
-_ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ def configured() -> bool:
 
 def _recipient(card: Card) -> str | None:
     """The address to write to, when mail is on and the card has a usable one."""
-    address = (card.requester_email or "").strip()
-    if not address or not _ADDRESS.fullmatch(address) or settings() is None:
+    address = addresses.normal_email(card.requester_email)
+    if not addresses.is_email(address) or settings() is None:
         return None
     return address
 

@@ -14,6 +14,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from tracker import clock
+from tracker.domain import vocabulary
+from tracker.domain.policy import Action
 from tracker.web import access
 from tracker.web.presenters.report import duration, fmt
 
@@ -59,5 +61,7 @@ def register(app) -> None:
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["kept_markup"] = kept_markup
     app.jinja_env.globals["can"] = access.can  # the role rule the routes apply (ROUTES)
+    # The vocabulary and the policy's actions: templates name members, never bare words.
+    app.jinja_env.globals.update(vocabulary.ALL, Action=Action)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,192 @@
+"""The words Weatherboard stores and compares: lane and column kinds, roles, severities,
+card event kinds and statuses, as `StrEnum`s.
+
+A member *is* its string (`Role.LEAD == "lead"`, and it is stored as "lead"), so the
+database, the migrations and every form post keep the words they had; the enums only give
+each word one place where it is spelled. Code outside this module names a member, never
+the bare string: tests/test_vocabulary.py scans tracker/ and templates/ for the strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LaneKind(StrEnum):
+    """A board's swimlanes (one of each): emergencies, support requests, planned work."""
+
+    EXPEDITE = "expedite"
+    SUPPORT = "support"
+    FEATURE = "feature"
+
+
+class ColumnKind(StrEnum):
+    """A column waits (queue: Ready), is worked in (active: In progress, Review) or holds
+    what was delivered (done)."""
+
+    QUEUE = "queue"
+    ACTIVE = "active"
+    DONE = "done"
+
+
+class LimitMode(StrEnum):
+    """How a lane's WIP limit holds: only a lead may go over it (strict), or anyone who
+    writes why (with reason)."""
+
+    STRICT = "strict"
+    WITH_REASON = "reason"
+
+    @property
+    def label(self) -> str:
+        return "strict" if self is LimitMode.STRICT else "with reason"
+
+
+class Role(StrEnum):
+    """A person's role on one board (Membership.role). Site admins are a flag on the person
+    (User.is_admin), not a board role: without a membership they read boards as a viewer."""
+
+    LEAD = "lead"
+    MEMBER = "member"
+    SUPPORT = "support"
+    VIEWER = "viewer"
+
+
+class Severity(StrEnum):
+    """How bad a support request is, most urgent first. S1 pre-empts everything."""
+
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+
+    @property
+    def label(self) -> str:
+        """The severity in words: "production down", "major", ..."""
+        return _SEVERITY_LABELS[self]
+
+
+_SEVERITY_LABELS = {
+    Severity.S1: "production down",
+    Severity.S2: "major",
+    Severity.S3: "minor",
+    Severity.S4: "question",
+}
+
+
+class CardStatus(StrEnum):
+    """Open (on the board), done (delivered) or closed (won't do, duplicate: not delivered)."""
+
+    OPEN = "open"
+    DONE = "done"
+    CLOSED = "closed"
+
+
+class EventKind(StrEnum):
+    """What one card event (CardEvent.kind) records."""
+
+    CREATED = "created"
+    MOVED = "moved"
+    PULLED = "pulled"
+    ASSIGNED = "assigned"
+    EDITED = "edited"
+    ESCALATED = "escalated"
+    DEESCALATED = "deescalated"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+    CLOSED = "closed"
+    REORDERED = "reordered"
+    COMMENTED = "commented"
+    WIP_OVERRIDE = "wip_override"
+
+
+class Visibility(StrEnum):
+    """Who sees a comment: the team only (internal) or the requester too (reply)."""
+
+    INTERNAL = "internal"
+    REPLY = "reply"
+
+
+class RequestStatus(StrEnum):
+    """A support request's status in a requester's words (tracker.domain.intake.plain_status)."""
+
+    RECEIVED = "received"
+    WORKING = "working"
+    REVIEW = "review"
+    DONE = "done"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """The status as the requester reads it."""
+        return _REQUEST_STATUS_LABELS[self]
+
+
+_REQUEST_STATUS_LABELS = {
+    RequestStatus.RECEIVED: "received",
+    RequestStatus.WORKING: "being worked on",
+    RequestStatus.REVIEW: "in review",
+    RequestStatus.DONE: "done",
+    RequestStatus.CLOSED: "closed",
+}
+
+
+class MailStatus(StrEnum):
+    """An outbound mail: pending (to send, or to retry), sent, failed (given up after the
+    last attempt) or erased (cancelled by an erasure: never sent, never retried)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    ERASED = "erased"
+
+
+class MailKind(StrEnum):
+    """Which change a mail to a requester tells of."""
+
+    FILED = "filed"
+    REPLY = "reply"
+    DONE = "done"
+    CLOSED = "closed"
+
+    @classmethod
+    def label_of(cls, kind: str) -> str:
+        """What the request page calls a mail of this kind (an unknown kind as it is)."""
+        return _MAIL_KIND_LABELS.get(kind, kind)
+
+
+_MAIL_KIND_LABELS = {
+    MailKind.FILED: "Filed, with the status link",
+    MailKind.REPLY: "Reply",
+    MailKind.DONE: "Done",
+    MailKind.CLOSED: "Closed",
+}
+
+
+class Measure(StrEnum):
+    """What the capacity report counts work in."""
+
+    PERSON_DAYS = "person_days"
+    POINTS = "points"
+    CARDS = "cards"
+
+    @property
+    def unit(self) -> str:
+        """The measure's unit as a page writes it: person-days, points, cards."""
+        return self.value.replace("_", "-")
+
+
+# Every vocabulary, by the name templates know it under (tracker.web.presenters).
+ALL: dict[str, type[StrEnum]] = {
+    "LaneKind": LaneKind,
+    "ColumnKind": ColumnKind,
+    "LimitMode": LimitMode,
+    "Role": Role,
+    "Severity": Severity,
+    "CardStatus": CardStatus,
+    "EventKind": EventKind,
+    "Visibility": Visibility,
+    "RequestStatus": RequestStatus,
+    "MailStatus": MailStatus,
+    "MailKind": MailKind,
+    "Measure": Measure,
+}
