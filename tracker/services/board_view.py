@@ -15,7 +15,7 @@ from tracker import clock
 from tracker.domain import capacity, wip
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, Sprint, User
-from tracker.services.common import column_rule, lane_rule, lanes_and_columns, plain_rows
+from tracker.store import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
 @dataclass(frozen=True, slots=True)

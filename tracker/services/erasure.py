@@ -27,7 +27,7 @@ from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
 from tracker.services import audit, mail
-from tracker.services.common import lock_board
+from tracker.store import bump_version, lock_board
 
 PLACEHOLDER = "[erased]"
 # History fields that hold a requester's personal data, and what replaces a value there.
@@ -225,7 +225,7 @@ def erase(card_ids: list[Any]) -> Erased:
         result.mails += mails
         result.cancelled += cancelled
     for board_id, counts in result.boards.items():
-        boards[board_id].version += 1  # open boards and panels show the placeholder
+        bump_version(boards[board_id])  # open boards and panels show the placeholder
         audit.record(
             "requester.erased",
             board_id=board_id,
