@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Select, Update, and_, bindparam, func, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,7 +30,7 @@ from tracker import clock, database, observability
 from tracker.domain import history, wip
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, CardEvent, Lane
+from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, User
 
 # The board lock --------------------------------------------------------------------------
 
@@ -41,13 +41,19 @@ def _begin_locked() -> bool:
 
     SQLite: the database's write lock, which a transaction that may write holds from its
     start (tracker.database); one begun read-only is restarted as BEGIN IMMEDIATE.
-    Whatever was read before and may be stale is expired, so what is read next is current.
+    Whatever was read before and may be stale is expired, so what is read next is current:
+    on PostgreSQL everything read before the lock (a card the view loaded, the board)
+    but the person asking. Their row decides nothing a change checks (their role came
+    with the board, their name is for display), and reading it again after the commit
+    (the answer's headers ask whether they are active) would cost a round trip.
     """
     session = db.session
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("the board lock must come before any change in the transaction")
     if not database.hold_write_lock(session):
-        session.expire_all()
+        for kept in list(session.identity_map.values()):
+            if not isinstance(kept, User):
+                session.expire(kept)
     return session.get_bind().dialect.name != "sqlite"
 
 
@@ -64,7 +70,11 @@ def lock_board(board_id: int) -> Board:
     PostgreSQL: SELECT ... FOR UPDATE on the board row, which every card change of the
     board takes first. SQLite: the database's write lock (see _begin_locked).
     """
-    found = db.session.execute(_board_statement(_begin_locked()), {"board_id": board_id})
+    return _read_board(board_id, for_update=_begin_locked())
+
+
+def _read_board(board_id: int, *, for_update: bool) -> Board:
+    found = db.session.execute(_board_statement(for_update), {"board_id": board_id})
     board = found.scalar_one_or_none()
     if board is None:
         raise NotFound("That board does not exist.")
@@ -139,18 +149,27 @@ def _lanes_and_columns_statement() -> Select:
 
 
 @functools.cache
-def _locked_board_statement(for_update: bool) -> Select:
-    """The board with its lanes and columns, one row per (lane, column), in one statement:
-    on PostgreSQL the lock (FOR UPDATE OF the board row only) and the read are one round
-    trip instead of two. The outer joins keep the board's row when it has no lanes."""
-    query = (
-        select(Board, Lane, BoardColumn)
+def _state_statement() -> Select:
+    """The board with its lanes, columns and WIP counts in one statement: one row per
+    (lane, column, assignee) with open cards there, or one row (lane, column, NULL, NULL)
+    for an empty cell; one statement instead of three (bench: pull_ms, move_ms, and on
+    PostgreSQL two round trips fewer: pg_pull_ms, pg_move_ms). The outer joins keep the
+    board's row when it has no lanes.
+
+    Never with the lock in it: in PostgreSQL's READ COMMITTED a statement reads as of its
+    start, and FOR UPDATE re-reads only the locked row after waiting, so the counts read
+    by the statement that waited for the lock would be those from before the change that
+    held it (tests/test_concurrency.py sees the lane limit broken).
+    """
+    counts = _placements_statement().subquery()
+    return (
+        select(Board, Lane, BoardColumn, counts.c.assignee_id, counts.c.cards)
         .outerjoin(Lane, Lane.board_id == Board.id)
         .outerjoin(BoardColumn, BoardColumn.board_id == Lane.board_id)
+        .outerjoin(counts, and_(counts.c.lane_id == Lane.id, counts.c.column_id == BoardColumn.id))
         .where(Board.id == bindparam("board_id"))
         .order_by(Lane.position, BoardColumn.position)
     )
-    return query.with_for_update(of=Board) if for_update else query
 
 
 @functools.cache
@@ -159,7 +178,7 @@ def _placements_statement() -> Select:
     counts, so a board of thousands of cards answers with a few dozen rows."""
     placement = (Card.lane_id, Card.column_id, Card.assignee_id)
     return (
-        select(*placement, func.count())
+        select(*placement, func.count().label("cards"))
         .where(Card.board_id == bindparam("board_id"), Card.status == "open")
         .group_by(*placement)
     )
@@ -181,8 +200,9 @@ def lanes_and_columns(board_id: int) -> tuple[list[Lane], list[BoardColumn]]:
     return lanes, columns
 
 
-def _state(board: Board, lanes: list[Lane], columns: list[BoardColumn]) -> BoardState:
-    rows = plain_rows(_placements_statement(), {"board_id": board.id})
+def _state(board: Board, lanes: list[Lane], columns: list[BoardColumn], rows) -> BoardState:
+    """The board's state from its lanes and columns and rows of open cards per placement
+    (lane_id, column_id, assignee_id, cards)."""
     counts = wip.BoardWip(
         [lane_rule(lane) for lane in lanes],
         [column_rule(column) for column in columns],
@@ -195,19 +215,28 @@ def _state(board: Board, lanes: list[Lane], columns: list[BoardColumn]) -> Board
 def board_state(board: Board) -> BoardState:
     """Load a (locked) board's lanes and columns and count its open cards' WIP."""
     lanes, columns = lanes_and_columns(board.id)
-    return _state(board, lanes, columns)
+    rows = plain_rows(_placements_statement(), {"board_id": board.id})
+    return _state(board, lanes, columns, rows)
 
 
 def load_locked(board_id: int) -> BoardState:
     """Lock the board (see lock_board) and read its state: what every card change starts
-    with. The lock and the lanes and columns are one statement, the WIP counts another."""
-    found = db.session.execute(_locked_board_statement(_begin_locked()), {"board_id": board_id})
-    rows = found.all()
+    with. On SQLite, whose lock is taken when the transaction begins, that is one
+    statement; PostgreSQL locks the board row first, then reads the state in a second
+    statement, which reads as of after the lock (see _state_statement)."""
+    if _begin_locked():
+        _read_board(board_id, for_update=True)
+    rows = db.session.execute(_state_statement(), {"board_id": board_id}).all()
     if not rows:
         raise NotFound("That board does not exist.")
-    lanes = list(dict.fromkeys(lane for _, lane, _ in rows if lane is not None))
-    columns = list(dict.fromkeys(column for _, _, column in rows if column is not None))
-    return _state(rows[0][0], lanes, columns)
+    lanes = list(dict.fromkeys(row[1] for row in rows if row[1] is not None))
+    columns = list(dict.fromkeys(row[2] for row in rows if row[2] is not None))
+    placed = [
+        (lane.id, column.id, person, cards)
+        for _, lane, column, person, cards in rows
+        if cards is not None
+    ]
+    return _state(rows[0][0], lanes, columns, placed)
 
 
 # Reading cards to place them ---------------------------------------------------------------
@@ -309,7 +338,7 @@ def ready_cards(board_id: int, column_ids: list[int]) -> list:
 
 # Writing ---------------------------------------------------------------------------------
 
-# What a pull or a move may change on a card: write_placement writes these.
+# What a pull or a move may change on a card: place() sets these and commit writes them.
 PLACED = (
     "lane_id",
     "column_id",
@@ -322,23 +351,31 @@ PLACED = (
 )
 
 
-def write_placement(card: Card, values: dict[str, Any]) -> None:
-    """Write new PLACED values of a card at once: the board's hot path (every pull and move).
+@dataclass(frozen=True)
+class Placed:
+    """A card's new placement (PLACED values), to be written by commit: the card's id and
+    the version it had, which the write is checked against as the ORM's own update is."""
 
-    One Core UPDATE, checked against the card's version as the ORM's own update is; the
-    card then shows the values as committed, so the commit has nothing of it to flush (the
-    ORM's flush costs more Python time than SQLite takes to run the statement; together
-    with the Core event insert and version bump, this took a move from about 12.2 to 8.3 ms
-    and a pull from 11.9 to 8.8 ms in bench/board.py, README "Benchmarks").
+    card_id: int
+    version: int
+    values: dict[str, Any]
+
+
+def place(card: Card, values: dict[str, Any]) -> Placed:
+    """Give a card new PLACED values: the board's hot path (every pull and move).
+
+    The card shows them at once, as committed, and commit writes them with one Core UPDATE
+    (on PostgreSQL in one statement with the history events and the version bump). The
+    ORM's flush costs more Python time than SQLite takes to run the statement: with the
+    Core event insert and version bump this took a move from about 12.2 to 8.3 ms and a
+    pull from 11.9 to 8.8 ms in bench/board.py (README, "Benchmarks").
     """
     placed = {name: values[name] if name in values else getattr(card, name) for name in PLACED}
-    params = placed | {"card_id": card.id, "version": card.version}
-    written = db.session.connection().execute(_placed_statement(), params)
-    if written.rowcount != 1:
-        raise StaleDataError(f"card {card.id} changed under the board lock")
+    pending = Placed(card.id, card.version, placed)
     for name, value in placed.items():
         set_committed_value(card, name, value)
     set_committed_value(card, "version", card.version + 1)
+    return pending
 
 
 @functools.cache
@@ -362,6 +399,13 @@ def snapshot(card: Card) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class NewEvent:
+    """A history event not written yet (see new_event): the card_event row's values."""
+
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Event:
     """A history event as written (the card_event row)."""
 
@@ -377,6 +421,33 @@ class Event:
     changes: dict[str, Any]
 
 
+def new_event(
+    card: Card,
+    kind: str,
+    actor_id: int | None,
+    before: dict[str, Any],
+    *,
+    reason: str = "",
+    at: datetime | None = None,
+) -> NewEvent:
+    """One history event for what changed on card since `before` (a snapshot), for commit
+    to write with the change."""
+    changes = history.diff(before, snapshot(card))
+    return NewEvent(
+        {
+            "board_id": card.board_id,
+            "card_id": card.id,
+            "actor_id": actor_id,
+            "at": at or clock.now(),
+            "kind": kind,
+            "from_column_id": before.get("column_id") if "column_id" in changes else None,
+            "to_column_id": card.column_id if "column_id" in changes else None,
+            "reason": reason,
+            "changes": changes,
+        }
+    )
+
+
 def append_event(
     card: Card,
     kind: str,
@@ -386,33 +457,27 @@ def append_event(
     reason: str = "",
     at: datetime | None = None,
 ) -> Event:
-    """Append one history event for what changed on card since `before` (a snapshot).
-
-    Written at once, as one Core INSERT (every card change appends one, and the ORM's flush
-    of a new object costs more than the statement: see write_placement), and handed to the
-    log and metrics, which report it when the transaction commits. The card must be in the
-    database already.
+    """Append one history event for what changed on card since `before` (a snapshot), at
+    once: for a use case that commits by itself (a comment, a filed request). The card
+    must be in the database already. A card change under the board lock passes new_event
+    to commit instead, which writes it with the change.
     """
-    changes = history.diff(before, snapshot(card))
-    values = {
-        "board_id": card.board_id,
-        "card_id": card.id,
-        "actor_id": actor_id,
-        "at": at or clock.now(),
-        "kind": kind,
-        "from_column_id": before.get("column_id") if "column_id" in changes else None,
-        "to_column_id": card.column_id if "column_id" in changes else None,
-        "reason": reason,
-        "changes": changes,
-    }
-    written = db.session.connection().execute(_event_insert(), values)
-    event_id = written.inserted_primary_key[0]
-    observability.note_event(db.session(), event_id, values)
-    return Event(event_id, **values)
+    pending = new_event(card, kind, actor_id, before, reason=reason, at=at)
+    written = db.session.connection().execute(_event_insert(), pending.values)
+    return _noted(written.inserted_primary_key[0], pending)
+
+
+def _noted(event_id: int, pending: NewEvent) -> Event:
+    """The event as written, handed to the log and metrics (they report it when the
+    transaction commits: written with Core, no flush shows it)."""
+    observability.note_event(db.session(), event_id, pending.values)
+    return Event(event_id, **pending.values)
 
 
 @functools.cache
 def _event_insert() -> Insert:
+    """One event as one Core INSERT: every card change appends one, and the ORM's flush of
+    a new object costs more than the statement (bench: pull_ms, move_ms)."""
     return insert(CardEvent.__table__)
 
 
@@ -427,6 +492,85 @@ def bump_version(board: Board) -> None:
 @functools.cache
 def _bump_statement() -> Update:
     return update(Board).where(Board.id == bindparam("board_id")).values(version=Board.version + 1)
+
+
+_EVENT_COLUMNS = (
+    "board_id",
+    "card_id",
+    "actor_id",
+    "at",
+    "kind",
+    "from_column_id",
+    "to_column_id",
+    "reason",
+    "changes",
+)
+
+
+@functools.cache
+def _change_statement(placed: bool, events: int) -> Select:
+    """PostgreSQL: a card change's writes (the placement, the events, the version bump) as
+    one statement of data-modifying CTEs: one round trip instead of up to four (bench:
+    pg_pull_ms, pg_move_ms). It answers each new event's id, and how many cards the
+    placement wrote (1, or 0 when the card's version moved on: a stale write).
+
+    Its parameters are named x_<...>: none may share a name with a column of the tables it
+    writes, or SQLAlchemy would add that column to the UPDATE's SET clause.
+    """
+    table = CardEvent.__table__
+    rows = [
+        {name: bindparam(f"x_{name}_{i}", type_=table.c[name].type) for name in _EVENT_COLUMNS}
+        for i in range(events)
+    ]
+    added = insert(table).values(rows).returning(table.c.id).cte("added")
+    bump = (
+        update(Board)
+        .where(Board.id == bindparam("x_board"))
+        .values(version=Board.version + 1)
+        .returning(Board.id)
+        .cte("bump")
+    )
+    if placed:
+        card = (
+            update(Card)
+            .where(Card.id == bindparam("x_card"), Card.version == bindparam("x_version"))
+            .values({name: bindparam(f"x_{name}") for name in PLACED})
+            .values(version=Card.version + 1)
+            .returning(Card.id)
+            .cte("placed")
+        )
+        written = select(func.count()).select_from(card).scalar_subquery()
+    else:
+        written = select(func.count()).select_from(bump).scalar_subquery()
+    return select(added.c.id, written.label("written")).add_cte(bump).order_by(added.c.id)
+
+
+def _write_change(board: Board, placed: Placed | None, events: list[NewEvent]) -> list[Event]:
+    """Write a change's placement, events and version bump; the events as written."""
+    connection = db.session.connection()
+    if events and connection.dialect.name == "postgresql":
+        params: dict[str, Any] = {"x_board": board.id}
+        if placed is not None:
+            params |= {"x_card": placed.card_id, "x_version": placed.version}
+            params |= {f"x_{name}": value for name, value in placed.values.items()}
+        for i, event in enumerate(events):
+            params |= {f"x_{name}_{i}": value for name, value in event.values.items()}
+        found = connection.execute(_change_statement(placed is not None, len(events)), params)
+        rows = found.all()
+        if rows[0].written != 1:
+            raise StaleDataError(f"card {placed and placed.card_id} changed under the board lock")
+        set_committed_value(board, "version", board.version + 1)
+        return [_noted(row.id, event) for row, event in zip(rows, events, strict=True)]
+    if placed is not None:
+        params = placed.values | {"card_id": placed.card_id, "version": placed.version}
+        if connection.execute(_placed_statement(), params).rowcount != 1:
+            raise StaleDataError(f"card {placed.card_id} changed under the board lock")
+    written = []
+    for event in events:
+        result = connection.execute(_event_insert(), event.values)
+        written.append(_noted(result.inserted_primary_key[0], event))
+    bump_version(board)
+    return written
 
 
 # The change ------------------------------------------------------------------------------
@@ -463,10 +607,12 @@ def commit(
     card: Card,
     *,
     before: wip.Placement | None = None,
-    events: tuple[Event, ...] | list[Event] = (),
+    placed: Placed | None = None,
+    events: list[NewEvent] | tuple[NewEvent, ...] = (),
 ) -> Change:
-    """Count the card's move from `before` into the board's WIP, bump the board's version
-    and commit: the end of every card change under the board lock.
+    """Write the change (the card's placement, its history events, the board's next
+    version), count the card's move from `before` into the board's WIP, and commit: the end
+    of every card change under the board lock. Returns the change with its events.
 
     The answer shows this very card and board right after: their columns are kept as this
     transaction wrote them (reading them again would return just that, and the change's
@@ -474,10 +620,10 @@ def commit(
     relationships are read again when used, since they may predate a foreign key the use
     case changed (card.lane after an escalation).
     """
+    written = _write_change(state.board, placed, list(events))
     was = placement(card) if before is None else before
     if before is not None:
         state.wip.apply(before, placement(card))
-    bump_version(state.board)
     session = db.session()
     session.expire_on_commit = False
     try:
@@ -487,7 +633,7 @@ def commit(
     for kept in list(session.identity_map.values()):
         if isinstance(kept, Card):
             session.expire(kept, CARD_RELATIONSHIPS)
-    return Change(card, was, state, tuple(events))
+    return Change(card, was, state, tuple(written))
 
 
 def rollback() -> None:

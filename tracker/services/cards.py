@@ -21,7 +21,7 @@ from tracker.extensions import db
 from tracker.models import BoardColumn, Card, Lane, Membership
 from tracker.services import audit, mail
 from tracker.services.common import Actor, get_card, person_name
-from tracker.store import BoardState, Change, Event, lane_rule, placement, snapshot
+from tracker.store import BoardState, Change, NewEvent, lane_rule, placement, snapshot
 
 CLOSE_REASONS = {"wont_do": "Won't do", "duplicate": "Duplicate"}
 EDITABLE = ("title", "description", "estimate", "severity", "component", "requester")
@@ -74,9 +74,9 @@ def _check_limits(
     return wip.authorise(state.wip.breaches(before, after), is_lead=actor.is_lead, reason=reason)
 
 
-def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reason: str) -> Event:
+def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reason: str) -> NewEvent:
     limits = " ".join(b.message() for b in breaches)
-    event = store.append_event(
+    event = store.new_event(
         card, "wip_override", actor.id, snapshot(card), reason=f"{reason.strip()} [{limits}]"
     )
     audit.record(
@@ -195,16 +195,16 @@ def move_card(
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
     was_done = card.status == "done"
     rank = _rank(card.id, lane.id, column.id, after)
-    store.write_placement(
+    placed = store.place(
         card, {"lane_id": lane.id, "rank": rank} | _entering(card, column, clock.now())
     )
     if card.status == "done" and not was_done:
         mail.queue_done(card)  # the requester hears of it, when mail is on and known
     kind = _move_kind(same_cell, from_lane_kind, lane.kind)
-    events = [store.append_event(card, kind, actor.id, before)]
+    events = [store.new_event(card, kind, actor.id, before)]
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
-    return store.commit(state, card, before=was, events=events)
+    return store.commit(state, card, before=was, placed=placed, events=events)
 
 
 def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> Card:
@@ -229,7 +229,7 @@ def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> C
         raise InvalidRequest("Move a card up or down.")
     before = snapshot(card)
     card.rank = _rank(card.id, card.lane_id, card.column_id, after)
-    event = store.append_event(card, "reordered", actor.id, before)
+    event = store.new_event(card, "reordered", actor.id, before)
     return store.commit(state, card, events=[event]).card
 
 
@@ -269,9 +269,10 @@ def pull_next(board_id: int, actor: Actor) -> PullResult:
     before, was = snapshot(card), placement(card)
     rank = _rank(card.id, card.lane_id, to_column.id, None)
     placed = {"rank": rank, "assignee_id": actor.id} | _entering(card, to_column, clock.now())
-    store.write_placement(card, placed)
-    event = store.append_event(card, "pulled", actor.id, before)
-    return PullResult(store.commit(state, card, before=was, events=[event]), plan.reasons)
+    written = store.place(card, placed)
+    event = store.new_event(card, "pulled", actor.id, before)
+    change = store.commit(state, card, before=was, placed=written, events=[event])
+    return PullResult(change, plan.reasons)
 
 
 def assign_card(
@@ -287,7 +288,7 @@ def assign_card(
     overrides = _check_limits(state, actor, placement(card), target, reason)
     before = snapshot(card)
     card.assignee_id = assignee_id
-    events = [store.append_event(card, "assigned", actor.id, before)]
+    events = [store.new_event(card, "assigned", actor.id, before)]
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
     return store.commit(state, card, events=events).card
@@ -313,7 +314,7 @@ def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason
     before = snapshot(card)
     card.blocked, card.blocked_reason = blocked, reason if blocked else ""
     kind = "blocked" if blocked else "unblocked"
-    event = store.append_event(card, kind, actor.id, before, reason=reason)
+    event = store.new_event(card, kind, actor.id, before, reason=reason)
     return store.commit(state, card, events=[event]).card
 
 
@@ -330,7 +331,7 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
     before = snapshot(card)
     card.status, card.closed_at = "closed", clock.now()
     card.close_reason = f"{CLOSE_REASONS[why]}: {note}"
-    event = store.append_event(card, "closed", actor.id, before, reason=card.close_reason)
+    event = store.new_event(card, "closed", actor.id, before, reason=card.close_reason)
     mail.queue_closed(card)
     return store.commit(state, card, events=[event]).card
 
@@ -351,5 +352,5 @@ def edit_card(
     if snapshot(card) == before:
         store.rollback()
         return card
-    event = store.append_event(card, "edited", actor.id, before)
+    event = store.new_event(card, "edited", actor.id, before)
     return store.commit(state, card, events=[event]).card
