@@ -508,21 +508,23 @@ _EVENT_COLUMNS = (
 
 
 @functools.cache
-def _change_statement(placed: bool, events: int) -> Select:
-    """PostgreSQL: a card change's writes (the placement, the events, the version bump) as
-    one statement of data-modifying CTEs: one round trip instead of up to four (bench:
-    pg_pull_ms, pg_move_ms). It answers each new event's id, and how many cards the
+def _change_statement(placed: bool) -> Select:
+    """PostgreSQL: a card change's writes (the placement, its one event, the version bump)
+    as one statement of data-modifying CTEs: one round trip instead of up to three (bench:
+    pg_pull_ms, pg_move_ms). It answers the new event's id, and how many cards the
     placement wrote (1, or 0 when the card's version moved on: a stale write).
 
-    Its parameters are named x_<...>: none may share a name with a column of the tables it
-    writes, or SQLAlchemy would add that column to the UPDATE's SET clause.
+    One event only: an INSERT of several VALUES rows has no SQLAlchemy cache key, so it
+    would be compiled again on every change (more Python time than the round trip saves),
+    and separate INSERTs in one WITH run in no set order (the events' ids must keep it).
+    A change with more events (a move over a WIP limit) writes them one by one.
+
+    Its parameters are named x_<...> and e_<...>: none may share a name with a column of
+    the tables it writes, or SQLAlchemy would add that column to the UPDATE's SET clause.
     """
     table = CardEvent.__table__
-    rows = [
-        {name: bindparam(f"x_{name}_{i}", type_=table.c[name].type) for name in _EVENT_COLUMNS}
-        for i in range(events)
-    ]
-    added = insert(table).values(rows).returning(table.c.id).cte("added")
+    row = {name: bindparam(f"e_{name}", type_=table.c[name].type) for name in _EVENT_COLUMNS}
+    added = insert(table).values(row).returning(table.c.id).cte("added")
     bump = (
         update(Board)
         .where(Board.id == bindparam("x_board"))
@@ -548,19 +550,17 @@ def _change_statement(placed: bool, events: int) -> Select:
 def _write_change(board: Board, placed: Placed | None, events: list[NewEvent]) -> list[Event]:
     """Write a change's placement, events and version bump; the events as written."""
     connection = db.session.connection()
-    if events and connection.dialect.name == "postgresql":
+    if len(events) == 1 and connection.dialect.name == "postgresql":
         params: dict[str, Any] = {"x_board": board.id}
         if placed is not None:
             params |= {"x_card": placed.card_id, "x_version": placed.version}
             params |= {f"x_{name}": value for name, value in placed.values.items()}
-        for i, event in enumerate(events):
-            params |= {f"x_{name}_{i}": value for name, value in event.values.items()}
-        found = connection.execute(_change_statement(placed is not None, len(events)), params)
-        rows = found.all()
-        if rows[0].written != 1:
+        params |= {f"e_{name}": value for name, value in events[0].values.items()}
+        found = connection.execute(_change_statement(placed is not None), params).one()
+        if found.written != 1:
             raise StaleDataError(f"card {placed and placed.card_id} changed under the board lock")
         set_committed_value(board, "version", board.version + 1)
-        return [_noted(row.id, event) for row, event in zip(rows, events, strict=True)]
+        return [_noted(found.id, events[0])]
     if placed is not None:
         params = placed.values | {"card_id": placed.card_id, "version": placed.version}
         if connection.execute(_placed_statement(), params).rowcount != 1:
