@@ -1,4 +1,5 @@
-"""Board speed: the board page, pull and move, measured in process on SQLite.
+"""Board speed: the board page, pull and move, measured in process on SQLite (and
+PostgreSQL, when TRACKER_BENCH_POSTGRES_URL names a server).
 
 Run from the repo root:  .venv/bin/python bench/board.py
 
@@ -19,22 +20,32 @@ Pull and move send the board version the page shows (X-Board-Version, as app.js 
 get what the browser gets when its page is current: the parts of the board the change
 touched, swapped in out of band. A page that was behind gets the whole board instead: that
 answer is timed too, as a diagnostic on stderr (no target).
+
+With TRACKER_BENCH_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test;
+the role needs CREATEDB) the same board is built again in a throwaway database made on
+that server and dropped afterwards, and the timed figures are printed again:
+  pg_board_200_ms, pg_board_2000_ms, pg_pull_ms, pg_move_ms
+  pg_over_sqlite_board_200, ..._board_2000, ..._pull, ..._move   PostgreSQL's figure over
+                                SQLite's of the same run (target: at most 1.3)
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, func, insert, make_url, select, update
 
 from tracker import create_app
 from tracker.extensions import db
@@ -43,6 +54,17 @@ from tracker.services import boards, users
 from tracker.services.boards import LaneSetting
 from tracker.services.common import Actor
 
+# The figures printed, in order; the timed ones are measured on PostgreSQL too.
+FIGURES = (
+    "board_200_ms",
+    "board_2000_ms",
+    "board_200_queries",
+    "board_2000_queries",
+    "board_200_bytes_per_card",
+    "pull_ms",
+    "move_ms",
+)
+TIMED = ("board_200_ms", "board_2000_ms", "pull_ms", "move_ms")
 HISTORY_CARDS = 100_000
 SIZES = (200, 2_000)
 WARMUP = 3
@@ -430,53 +452,86 @@ class Bench:
         log(f"move to Done (diagnostic, {len(seconds)} runs): median {median_ms(seconds)} ms")
 
 
+def measure(url: str) -> dict[str, float]:
+    """Build the board on the database at url and time its page, pull and move."""
+    rng = random.Random(SEED)  # the same board on every database
+    app = create_app(
+        {
+            "SECRET_KEY": "bench-only-secret",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
+    builder = Builder(rng)
+    # Building happens in app contexts of its own; requests run outside any, so that
+    # each request gets a fresh app context and database session, as in production.
+    with app.app_context():
+        db.create_all()
+        builder.setup()
+        started = time.perf_counter()
+        builder.history(HISTORY_CARDS)
+        log(f"history: {HISTORY_CARDS} done cards in {time.perf_counter() - started:.1f} s")
+        builder.open_cards(SIZES[0])
+        counter = QueryCounter(db.engine)
+        db.session.remove()
+    bench = Bench(app, builder, counter)
+    bench.login()
+    figures = bench.board(SIZES[0])
+    figures["pull_ms"] = bench.pull()
+    figures["move_ms"] = bench.move()
+    bench.pull(current=False)
+    bench.move(current=False)
+    with app.app_context():
+        builder.open_cards(SIZES[1] - builder.open_count())
+        db.session.remove()
+    big = bench.board(SIZES[1])
+    figures |= {k: v for k, v in big.items() if "bytes" not in k}
+    bench.finish()
+    with app.app_context():
+        db.engine.dispose()
+    return figures
+
+
+def throwaway_postgres(server_url: str) -> tuple[str, Callable[[], None]]:
+    """A fresh database on the PostgreSQL server at server_url (the role needs CREATEDB):
+    its URL, and a function that drops it."""
+    import psycopg
+
+    base = make_url(server_url)
+    name = f"wb_bench_{uuid.uuid4().hex[:10]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    url = base.set(database=name, drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False), drop
+
+
 def main() -> None:
-    rng = random.Random(SEED)
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
-        url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
-        app = create_app(
-            {
-                "SECRET_KEY": "bench-only-secret",
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
-                "SQLALCHEMY_DATABASE_URI": url,
-            }
-        )
-        builder = Builder(rng)
-        # Building happens in app contexts of its own; requests run outside any, so that
-        # each request gets a fresh app context and database session, as in production.
-        with app.app_context():
-            db.create_all()
-            builder.setup()
-            started = time.perf_counter()
-            builder.history(HISTORY_CARDS)
-            log(f"history: {HISTORY_CARDS} done cards in {time.perf_counter() - started:.1f} s")
-            builder.open_cards(SIZES[0])
-            counter = QueryCounter(db.engine)
-            db.session.remove()
-        bench = Bench(app, builder, counter)
-        bench.login()
-        figures = bench.board(SIZES[0])
-        figures["pull_ms"] = bench.pull()
-        figures["move_ms"] = bench.move()
-        bench.pull(current=False)
-        bench.move(current=False)
-        with app.app_context():
-            builder.open_cards(SIZES[1] - builder.open_count())
-            db.session.remove()
-        big = bench.board(SIZES[1])
-        figures |= {k: v for k, v in big.items() if "bytes" not in k}
-        bench.finish()
-        with app.app_context():
-            db.engine.dispose()
-    for key in (
-        "board_200_ms",
-        "board_2000_ms",
-        "board_200_queries",
-        "board_2000_queries",
-        "board_200_bytes_per_card",
-        "pull_ms",
-        "move_ms",
-    ):
+        log("SQLite")
+        figures = measure("sqlite:///" + str(Path(tmp) / "bench.sqlite3"))
+    keys = list(FIGURES)
+    server_url = os.environ.get("TRACKER_BENCH_POSTGRES_URL")
+    if server_url:
+        url, drop = throwaway_postgres(server_url)
+        try:
+            log(f"PostgreSQL: throwaway database {make_url(url).database}")
+            on_postgres = measure(url)
+        finally:
+            drop()
+        figures |= {f"pg_{key}": on_postgres[key] for key in TIMED}
+        figures |= {
+            f"pg_over_sqlite_{key.removesuffix('_ms')}": round(on_postgres[key] / figures[key], 2)
+            for key in TIMED
+        }
+        keys += [f"pg_{key}" for key in TIMED]
+        keys += [f"pg_over_sqlite_{key.removesuffix('_ms')}" for key in TIMED]
+    for key in keys:
         print(f"{key} = {figures[key]}")
 
 

@@ -1,8 +1,9 @@
 """Start a move and die in the middle of it: run as a subprocess by tests/test_crash.py.
 
 argv: database URL, board id, card id, lane id, column id. The move runs up to the point
-where the card has changed in the transaction and its history event is flushed, prints
-"MIDWAY" and waits to be killed (SIGKILL: no cleanup, no rollback of its own).
+where the card has changed in the transaction and its history event is written (the
+store's writes before the commit), prints "MIDWAY" and waits to be killed (SIGKILL: no
+cleanup, no rollback of its own).
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ def main() -> None:
     url, board_id, card_id, lane_id, column_id = sys.argv[1:6]
     sys.path.insert(0, ".")
     from tests.conftest import test_config
-    from tracker import create_app
+    from tracker import create_app, store
     from tracker.extensions import db
     from tracker.services import cards
     from tracker.services.common import Actor
 
-    real_record = cards.record
+    real_write = store._write_change
 
-    def record_then_hang(*args, **kwargs):
-        event = real_record(*args, **kwargs)
+    def write_then_hang(*args, **kwargs):
+        events = real_write(*args, **kwargs)
         db.session.flush()  # the changed card and the event are in the open transaction
         print("MIDWAY", flush=True)
         time.sleep(120)
-        return event
+        return events
 
-    cards.record = record_then_hang
+    store._write_change = write_then_hang
     app = create_app(test_config(url))
     with app.app_context():
         cards.move_card(

@@ -22,7 +22,7 @@ from tracker import create_app
 from tracker.domain import history
 from tracker.extensions import db
 from tracker.models import Card, CardEvent
-from tracker.services.common import snapshot
+from tracker.store import snapshot
 
 HX = {"HX-Request": "true"}
 

@@ -16,7 +16,7 @@ from tracker.domain.periods import week_of
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Membership, User
 from tracker.services import intake, reports, users
-from tracker.services.common import snapshot
+from tracker.store import snapshot
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

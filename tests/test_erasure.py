@@ -16,7 +16,7 @@ from tracker.extensions import db
 from tracker.models import AuditEvent, Board, Card, CardEvent, OutboundMail, User
 from tracker.services import cards, erasure, intake
 from tracker.services import settings as board_settings
-from tracker.services.common import snapshot
+from tracker.store import snapshot
 
 NAME, EMAIL = "Jane Roe", "jane.roe@example.com"
 OTHER_NAME, OTHER_EMAIL = "Rick Other", "rick@example.com"

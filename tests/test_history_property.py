@@ -12,7 +12,7 @@ from tracker.domain.errors import DomainError
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, CardEvent, Lane
 from tracker.services import cards
-from tracker.services.common import snapshot
+from tracker.store import snapshot
 
 ACTIONS = st.lists(
     st.tuples(

@@ -566,7 +566,7 @@ def test_the_board_links_to_intake_for_roles_that_file(client, auth, board):
 
 def test_history_replays_to_the_filed_request(app, client, auth, board):
     from tracker.domain import history
-    from tracker.services.common import snapshot
+    from tracker.store import snapshot
 
     auth.login("sam")
     card_id = card_id_of(file(client, board))

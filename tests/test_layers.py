@@ -13,7 +13,7 @@ from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from tracker import subscribers
+from tracker import store, subscribers
 from tracker.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +83,8 @@ def test_every_subscription_in_the_table_is_live_in_the_app(app):
             assert event.contains(db.session, subscription.event, subscription.handler)
         elif subscription.source == subscribers.EVERY_SESSION:
             assert event.contains(Session, subscription.event, subscription.handler)
+        elif subscription.source == subscribers.STORE:
+            assert subscription.handler in store._EVENT_LISTENERS, subscription
         else:
             receivers = signals[subscription.event].receivers.values()
             assert subscription.handler in receivers, subscription

@@ -19,7 +19,7 @@ from tracker import create_app, observability
 from tracker.extensions import db
 from tracker.models import Card, User
 from tracker.services import boards, cards, users
-from tracker.services.common import record
+from tracker.store import append_event
 from tracker.web.access import ROUTES
 
 HX = {"HX-Request": "true"}
@@ -165,7 +165,7 @@ def test_a_rolled_back_change_counts_nothing(app, board):
     with app.test_request_context("/"):
         zelda = actor(db.session.get(User, board["zelda"]))
         card = db.session.get(Card, board["feature"])
-        record(card, "pulled", zelda, {})
+        append_event(card, "pulled", zelda.id, {})
         db.session.flush()
         db.session.rollback()
         db.session.commit()

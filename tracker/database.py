@@ -7,7 +7,7 @@ transaction that may write starts with BEGIN IMMEDIATE, taking the write lock be
 first read, and writers queue on the busy timeout instead of failing. Transactions that
 only read (those of GET, HEAD and OPTIONS requests) start deferred and never wait: in WAL
 mode readers and the writer do not block each other. A GET that does write (a cache fill)
-says so with `writing()`. PostgreSQL needs none of this (see services.common.lock_board).
+says so with `writing()`. PostgreSQL needs none of this (see tracker.store.lock_board).
 """
 
 from __future__ import annotations

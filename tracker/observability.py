@@ -298,7 +298,7 @@ _EVENT_IDS = ("card_id", "board_id", "actor_id", "from_column_id", "to_column_id
 
 
 def note_event(session, event_id: int, values: dict[str, Any]) -> None:
-    """Report a card history event when its transaction commits (services.common.record
+    """Report a card history event when its transaction commits (tracker.store.append_event
     writes events with Core, so no flush shows them): its kind and ids only, never its
     reason or changes, which may quote a card's text."""
     event = {"kind": values["kind"], "event_id": event_id}

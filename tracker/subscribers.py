@@ -2,9 +2,9 @@
 
 Use cases change the database and commit; they do not call the log, the metrics, the
 audit guard or the mail sender. Those listen here, to SQLAlchemy session events and to
-Flask's and Flask-Login's signals. (Two notes ride on the session for them: the card
-history events services.common.record writes with Core, where no flush sees them, and the
-outbox's "this transaction wrote mail".) The app factory calls `register_subscribers` once per
+Flask's and Flask-Login's signals, and to the store's "history event written" (events are
+written with Core, where no flush sees them). (The outbox's "this transaction wrote mail"
+rides on the session for the mail sender.) The app factory calls `register_subscribers` once per
 app; the hooks are per process (one session registry, one set of signals), so a second
 app adds nothing twice. Listeners of the same event run in the table's order.
 
@@ -23,7 +23,7 @@ from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from tracker import observability
+from tracker import observability, store
 from tracker.extensions import db
 from tracker.services import audit
 from tracker.services.mail import background, outbox
@@ -33,6 +33,7 @@ APP_SESSION = "the app's session"  # Flask-SQLAlchemy's db.session, every transa
 EVERY_SESSION = "every session"  # any SQLAlchemy Session, the app's or a script's
 LOGINS = "Flask-Login"  # signals sent when a person logs in or out
 REQUESTS = "Flask"  # signals about requests
+STORE = "tracker.store"  # the card store: a history event was written
 
 
 def send_queued_mail(session: Session) -> None:
@@ -72,6 +73,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         "after_transaction_end",
         observability.forget_uncommitted,
         "a rolled-back change is neither logged nor counted",
+    ),
+    Subscription(
+        STORE,
+        "event_written",
+        observability.note_event,
+        "log and count each card history event when its transaction commits",
     ),
     Subscription(
         EVERY_SESSION,
@@ -117,6 +124,9 @@ _SIGNALS = {
 def register_subscribers(app: Flask) -> None:
     """Subscribe every handler of SUBSCRIPTIONS to its event (once per process)."""
     for subscription in SUBSCRIPTIONS:
+        if subscription.source == STORE:
+            store.on_event_written(subscription.handler)
+            continue
         if subscription.source in (LOGINS, REQUESTS):
             _SIGNALS[subscription.event].connect(subscription.handler, weak=False)
             continue

@@ -26,7 +26,6 @@ class PullPlan:
     """The card to pull (or None) and, lane by lane, why the others were passed over."""
 
     card_id: int | None = None
-    lane_id: int | None = None
     reasons: list[str] = field(default_factory=list)
 
 
@@ -67,6 +66,6 @@ def plan_pull(
         if breaches:
             plan.reasons.append(f"{lane.name}: " + " ".join(b.message() for b in breaches))
             continue
-        plan.card_id, plan.lane_id = top.id, lane.id
+        plan.card_id = top.id
         return plan
     return plan

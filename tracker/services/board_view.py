@@ -16,7 +16,7 @@ from tracker.domain import periods, wip
 from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, Membership, Sprint, User
-from tracker.services.common import column_rule, lane_rule, lanes_and_columns, plain_rows
+from tracker.store import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
 @dataclass(frozen=True, slots=True)

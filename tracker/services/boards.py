@@ -15,7 +15,8 @@ from tracker.domain.pull import DEFAULT_PULL_ORDER
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
 from tracker.services import audit
-from tracker.services.common import ROLES, Actor, lock_board, require_lead
+from tracker.services.common import ROLES, Actor, require_lead
+from tracker.store import lock_board
 
 
 def create_board(name: str, timezone: str = "UTC", *, actor: Actor | None = None) -> Board:

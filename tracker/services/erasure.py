@@ -28,8 +28,9 @@ from tracker.domain.vocabulary import EventKind
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
 from tracker.services import audit
-from tracker.services.common import Actor, lock_board
+from tracker.services.common import Actor
 from tracker.services.mail import outbox
+from tracker.store import bump_version, lock_board
 
 PLACEHOLDER = "[erased]"
 # History fields that hold a requester's personal data, and what replaces a value there.
@@ -228,7 +229,7 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
         result.mails += mails
         result.cancelled += cancelled
     for board_id, counts in result.boards.items():
-        boards[board_id].version += 1  # open boards and panels show the placeholder
+        bump_version(boards[board_id])  # open boards and panels show the placeholder
         audit.record(
             "requester.erased",
             actor_id=actor.id,

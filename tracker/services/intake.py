@@ -37,16 +37,9 @@ from tracker.models import (
 )
 from tracker.services import audit, cards, host
 from tracker.services.board_view import card_history
-from tracker.services.common import (
-    Actor,
-    board_state,
-    get_card,
-    lock_board,
-    record,
-    require_lead,
-    snapshot,
-)
+from tracker.services.common import Actor, get_card, require_lead
 from tracker.services.mail import outbox
+from tracker.store import append_event, board_state, bump_version, lock_board, snapshot
 
 # The request's text fields and the most characters each may hold (the columns' sizes).
 REQUEST_FIELDS = {
@@ -224,7 +217,7 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
         token = intake.status_token(host.config()["SECRET_KEY"], seed)
         _add_status_link(card, actor, clock.now(), token=token)
         outbox.queue_filed(card, seed)
-    state.board.version += 1  # as every card change does: open boards see it at once
+    bump_version(state.board)  # as every card change does: open boards see it at once
     try:
         db.session.commit()
     except IntegrityError:
@@ -264,7 +257,7 @@ def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility
     )
     db.session.add(comment)
     why = "reply to requester" if visibility == intake.REPLY else "internal note"
-    record(card, EventKind.COMMENTED, actor, snapshot(card), reason=why, at=now)
+    append_event(card, EventKind.COMMENTED, actor.id, snapshot(card), reason=why, at=now)
     if visibility == intake.REPLY:  # an internal note is never mailed
         outbox.queue_reply(card, body, actor.name)
     db.session.commit()

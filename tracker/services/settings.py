@@ -13,9 +13,10 @@ from tracker.domain import policy, text
 from tracker.domain.policy import Action
 from tracker.extensions import db
 from tracker.models import Card, OutboundMail
-from tracker.services.common import Actor, lock_board
+from tracker.services.common import Actor
 from tracker.services.mail import delivery, outbox
 from tracker.services.mail.outbox import FAILED, PENDING, SENT
+from tracker.store import lock_board
 
 
 @dataclass(frozen=True)
