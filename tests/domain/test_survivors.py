@@ -1,0 +1,59 @@
+"""WIP rules that mutants of tracker/domain/wip.py showed no test pinned down (issue 11)."""
+
+from tracker.domain.pull import ReadyCard, plan_pull
+from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise
+
+SUP, FEAT = 2, 3
+READY, DOING, DONE = 10, 11, 13
+ANN, BEN = 7, 8
+LANES = [Lane(SUP, "support", "Support"), Lane(FEAT, "feature", "Feature")]
+
+
+def columns(doing_limit=None):
+    return [
+        Column(READY, "queue", "Ready"),
+        Column(DOING, "active", "In progress", doing_limit),
+        Column(DONE, "done", "Done"),
+    ]
+
+
+def test_cards_assigned_in_ready_do_not_count_toward_the_person_limit():
+    # Ann has two support cards assigned while they wait in Ready: not in progress yet.
+    wip = BoardWip(
+        LANES, columns(), [Placement(SUP, READY, ANN)] * 2, per_person_limit=1, person_names={}
+    )
+    assert wip.breaches(Placement(FEAT, READY), Placement(FEAT, DOING, ANN)) == []
+    plan = plan_pull(wip, LANES, {FEAT: [ReadyCard(30, READY)]}, ANN, DOING)
+    assert plan.card_id == 30, plan.reasons
+
+
+def test_a_card_in_progress_does_count_toward_the_person_limit():
+    # The counterpart of the test above: the same person, the card in progress.
+    wip = BoardWip(LANES, columns(), [Placement(SUP, DOING, ANN)], per_person_limit=1)
+    [breach] = wip.breaches(Placement(FEAT, READY), Placement(FEAT, DOING, ANN))
+    assert (breach.scope, breach.count, breach.limit) == ("person", 1, 1)
+
+
+def test_reassigning_a_card_inside_a_full_column_breaks_no_column_limit():
+    # In progress holds 2 of 2: handing one of its cards from Ann to Ben adds nothing to it.
+    wip = BoardWip(
+        LANES, columns(doing_limit=2), [Placement(SUP, DOING, ANN), Placement(FEAT, DOING, ANN)]
+    )
+    assert wip.column_load(DOING).state == "full"
+    assert wip.breaches(Placement(SUP, DOING, ANN), Placement(SUP, DOING, BEN)) == []
+    # ...while a card entering the full column is refused.
+    [breach] = wip.breaches(Placement(SUP, READY), Placement(SUP, DOING, BEN))
+    assert (breach.scope, breach.count, breach.limit) == ("column", 2, 2)
+
+
+def test_a_full_column_does_not_stop_a_move_between_lanes_within_it():
+    # The card stays in In progress (2 of 2), only its lane changes: the column count stays.
+    wip = BoardWip(LANES, columns(doing_limit=2), [Placement(SUP, DOING), Placement(FEAT, DOING)])
+    assert wip.breaches(Placement(SUP, DOING), Placement(FEAT, DOING)) == []
+
+
+def test_a_member_may_reassign_a_card_inside_a_full_column():
+    # Through authorise, as a service asks: no breach, so nothing to refuse or override.
+    wip = BoardWip(LANES, columns(doing_limit=1), [Placement(SUP, DOING, ANN)])
+    breaches = wip.breaches(Placement(SUP, DOING, ANN), Placement(SUP, DOING, BEN))
+    assert authorise(breaches, is_lead=False, reason=None) == []
