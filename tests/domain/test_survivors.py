@@ -1,6 +1,6 @@
 """WIP rules that mutants of tracker/domain/wip.py showed no test pinned down (issue 11)."""
 
-from tracker.domain.pull import ReadyCard, plan_pull
+from tracker.domain.pull import ReadyCard, lanes_in_pull_order, plan_pull
 from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise
 
 SUP, FEAT = 2, 3
@@ -57,3 +57,28 @@ def test_a_member_may_reassign_a_card_inside_a_full_column():
     wip = BoardWip(LANES, columns(doing_limit=1), [Placement(SUP, DOING, ANN)])
     breaches = wip.breaches(Placement(SUP, DOING, ANN), Placement(SUP, DOING, BEN))
     assert authorise(breaches, is_lead=False, reason=None) == []
+
+
+def test_a_full_column_says_what_to_do():
+    wip = BoardWip(LANES, columns(doing_limit=1), [Placement(SUP, DOING)])
+    [breach] = wip.breaches(Placement(FEAT, READY), Placement(FEAT, DOING))
+    assert breach.message() == (
+        "The In progress column is at its limit, 1 of 1: finish or move something first."
+    )
+
+
+def test_a_lane_kind_left_out_of_the_pull_order_comes_last():
+    expedite = Lane(1, "expedite", "Expedite")
+    ordered = lanes_in_pull_order([LANES[1], LANES[0], expedite], ["support"])
+    assert [lane.name for lane in ordered] == ["Expedite", "Support", "Feature"]
+
+
+def test_a_lane_passed_over_for_two_limits_names_both_in_its_reason():
+    lanes = [Lane(SUP, "support", "Support", 1)]
+    wip = BoardWip(lanes, columns(doing_limit=1), [Placement(SUP, DOING)])
+    plan = plan_pull(wip, lanes, {SUP: [ReadyCard(30, READY)]}, ANN, DOING)
+    assert plan.card_id is None
+    assert plan.reasons == [
+        "Support: Support is at its WIP limit, 1 of 1: finish or move something first. "
+        "The In progress column is at its limit, 1 of 1: finish or move something first."
+    ]
