@@ -1,6 +1,10 @@
 """WIP rules that mutants of tracker/domain/wip.py showed no test pinned down (issue 11)."""
 
+from tracker.domain.accounts import MAX_PASSWORD_LENGTH, password_problem
+from tracker.domain.history import diff
 from tracker.domain.pull import ReadyCard, lanes_in_pull_order, plan_pull
+from tracker.domain.ranks import MIN_GAP, needs_respacing
+from tracker.domain.text import erase_mentions
 from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise
 
 SUP, FEAT = 2, 3
@@ -82,3 +86,36 @@ def test_a_lane_passed_over_for_two_limits_names_both_in_its_reason():
         "Support: Support is at its WIP limit, 1 of 1: finish or move something first. "
         "The In progress column is at its limit, 1 of 1: finish or move something first."
     ]
+
+
+def test_a_person_the_board_cannot_name_is_this_person():
+    wip = BoardWip(LANES, columns(), [Placement(SUP, DOING, ANN)], per_person_limit=1)
+    [breach] = wip.breaches(Placement(FEAT, READY), Placement(FEAT, DOING, ANN))
+    assert breach.message().startswith("This person already holds 1 cards in progress")
+
+
+def test_history_records_the_old_and_the_new_value():
+    assert diff({"title": "Old", "estimate": 3}, {"title": "New", "estimate": 3}) == {
+        "title": ["Old", "New"]
+    }
+
+
+def test_ranks_are_respaced_only_between_two_cards_too_close():
+    assert not needs_respacing(1.0, None)
+    assert not needs_respacing(None, 1.0)
+    assert not needs_respacing(1.0, 1.0 + 2 * MIN_GAP)
+    assert needs_respacing(1.0, 1.0 + MIN_GAP / 2)
+
+
+def test_erasure_replaces_the_longest_mention_first():
+    # "Jane" first would leave "Roe" behind.
+    said = "Call Jane Roe or jane today"
+    assert erase_mentions(said, ["Jane", "Jane Roe"], "[requester]") == (
+        "Call [requester] or [requester] today"
+    )
+
+
+def test_a_password_of_the_longest_length_is_allowed():
+    assert password_problem("correct horse " * 18 + "batt", "ann", set()) is None
+    assert len("correct horse " * 18 + "batt") == MAX_PASSWORD_LENGTH
+    assert password_problem("x" * (MAX_PASSWORD_LENGTH + 1), "ann", set()) is not None
