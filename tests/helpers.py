@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import socket
 import threading
 import uuid
@@ -67,9 +68,10 @@ def missing_browser(config) -> str | None:
 
 
 # Each pytest-xdist worker (gw0, gw1, ...) takes ports from a block of its own, below the
-# kernel's ephemeral range (32768 and up), so two workers never pick the same free port.
+# kernel's ephemeral range (32768 and up), so two workers never pick the same free port; it
+# starts at a random place in its block, so two runs side by side seldom try the same one.
 PORTS_FROM, PORTS_PER_WORKER = 20000, 600
-_next_port = itertools.count()
+_next_port = itertools.count(random.randrange(PORTS_PER_WORKER))
 
 
 def worker_index() -> int:
