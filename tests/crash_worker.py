@@ -15,7 +15,7 @@ import time
 def main() -> None:
     url, board_id, card_id, lane_id, column_id = sys.argv[1:6]
     sys.path.insert(0, ".")
-    from tests.conftest import test_config
+    from tests.helpers import app_config
     from tracker import create_app, store
     from tracker.extensions import db
     from tracker.services import cards
@@ -31,7 +31,7 @@ def main() -> None:
         return events
 
     store._write_change = write_then_hang
-    app = create_app(test_config(url))
+    app = create_app(app_config(url))
     with app.app_context():
         cards.move_card(
             int(board_id),

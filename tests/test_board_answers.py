@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import wipe
-from tests.helpers import Auth, actor, column, lane, make_board, make_card, make_user
+from tests.helpers import Auth, BoardSpec, CardSpec, actor, build_board, wipe
 from tests.html_tree import Element, parse, swap_out_of_band
 from tracker.domain.errors import DomainError
 from tracker.extensions import db
@@ -23,29 +22,23 @@ COLUMNS = ("Ready", "In progress", "Review", "Done")
 KINDS = ("expedite", "support", "feature")
 
 
-def build_board(done: int = 0) -> dict:
+def spec(done: int = 0) -> BoardSpec:
     """A board (Support limit 2, Feature 3) with a member and a lead, cards in every open
     column, and `done` feature cards done this week."""
-    b = make_board(support=2, feature=3)
-    ann = actor(make_user("ann", board=b, role="member"))
-    make_user("lee", board=b, role="lead")
-    ids = {"board": b.id, "ann": ann.id}
-    ids |= {kind: lane(b, kind).id for kind in KINDS}
-    ids |= {name: column(b, name).id for name in COLUMNS}
-    for i, (kind, at) in enumerate(
-        [("support", "Ready"), ("support", "In progress"), ("feature", "Ready")]
-        + [("feature", "Ready"), ("feature", "In progress"), ("feature", "Review")]
-        + [("feature", "Done")] * done
-    ):
-        ids[f"card{i}"] = make_card(b, ann, kind, f"Card {i}", at=at).id
-    db.session.remove()
-    return ids
+    places = [("support", "Ready"), ("support", "In progress"), ("feature", "Ready")]
+    places += [("feature", "Ready"), ("feature", "In progress"), ("feature", "Review")]
+    places += [("feature", "Done")] * done
+    return BoardSpec(
+        limits={"support": 2, "feature": 3},
+        cards=tuple(
+            CardSpec(f"card{i}", kind, f"Card {i}", at=at) for i, (kind, at) in enumerate(places)
+        ),
+    )
 
 
 @pytest.fixture
-def board(app):
-    with app.app_context():
-        return build_board(done=4)
+def board_spec() -> BoardSpec:
+    return spec(done=4)
 
 
 def url(ids, path=""):
@@ -83,7 +76,7 @@ class Page:
 
     def move(self, card: str, column: str, lane: str = "feature", **extra):
         """Move a card (its key in the ids) as a drop or the Move to list does."""
-        to = {"lane_id": self.ids[lane], "column_id": self.ids[column], **extra}
+        to = {"lane_id": self.ids[f"{lane}_lane"], "column_id": self.ids[column], **extra}
         return self.post(f"/cards/{self.ids[card]}/move", to)
 
     def matches_a_fresh_read(self) -> None:
@@ -117,7 +110,7 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(page, board):
         "notices",
         f"card-{card}",
         "lane-feature",
-        f"cell-{board['feature']}-{board['In progress']}",
+        f"cell-{board['feature_lane']}-{board['In progress']}",
     ]
     assert f'<li id="card-{card}" hx-swap-oob="delete">' in answer.text
     assert "Moved FEAT-" in answer.text and "to Feature · In progress." in answer.text
@@ -131,7 +124,7 @@ def test_a_pull_answers_its_two_cells_and_the_lane(page, board):
     answer = page.post("/pull")
     assert answer.headers["HX-Reswap"] == "none" and "You pulled SUP-" in answer.text
     assert f'<li id="card-{board["card0"]}" hx-swap-oob="delete">' in answer.text
-    assert f'id="cell-{board["support"]}-{board["In progress"]}"' in answer.text
+    assert f'id="cell-{board["support_lane"]}-{board["In progress"]}"' in answer.text
     assert 'id="lane-support"' in answer.text and 'id="lane-feature"' not in answer.text
     page.matches_a_fresh_read()
 
@@ -139,7 +132,7 @@ def test_a_pull_answers_its_two_cells_and_the_lane(page, board):
 def test_a_move_to_done_redraws_the_done_cell_and_its_count(page, board):
     assert (
         "+ 1 more done this week"
-        in page.board.find(f"cell-{board['feature']}-{board['Done']}").text()
+        in page.board.find(f"cell-{board['feature_lane']}-{board['Done']}").text()
     )
     answer = page.move("card5", "Done")
     assert answer.headers["HX-Reswap"] == "none"
@@ -147,7 +140,7 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(page, board):
     page.matches_a_fresh_read()
     # Back out of Done: the done cell is redrawn, its next latest card moves up.
     answer = page.move("card5", "Review")
-    assert f'id="cell-{board["feature"]}-{board["Done"]}"' in answer.text
+    assert f'id="cell-{board["feature_lane"]}-{board["Done"]}"' in answer.text
     assert "+ 1 more done this week" in answer.text and "delete" not in answer.text
     page.matches_a_fresh_read()
 
@@ -155,7 +148,7 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(page, board):
 def test_a_reorder_in_a_cell_redraws_that_cell(page, board):
     answer = page.move("card3", "Ready", after=0)
     assert answer.headers["HX-Reswap"] == "none" and "delete" not in answer.text
-    ready = parse(answer.text).find(f"cell-{board['feature']}-{board['Ready']}").text()
+    ready = parse(answer.text).find(f"cell-{board['feature_lane']}-{board['Ready']}").text()
     assert ready.index("Card 3") < ready.index("Card 2")
     page.matches_a_fresh_read()
 
@@ -164,7 +157,11 @@ def test_a_page_that_was_behind_gets_the_whole_board(app, page, board):
     with app.app_context():  # someone else moves a card the page still shows in Ready
         lee = actor(db.session.execute(db.select(User).filter_by(username="lee")).scalar_one())
         cards.move_card(
-            board["board"], lee, board["card3"], lane_id=board["feature"], column_id=board["Done"]
+            board["board"],
+            lee,
+            board["card3"],
+            lane_id=board["feature_lane"],
+            column_id=board["Done"],
         )
         db.session.remove()
     answer = page.move("card2", "In progress")
@@ -187,7 +184,7 @@ def test_no_version_a_bad_one_or_a_filter_gets_the_whole_board(client, page, boa
     headers = dict(HX)
     if version is not None:
         headers["X-Board-Version"] = page.version if version == "current" else version
-    to = {"lane_id": board["feature"], "column_id": board["In progress"]}
+    to = {"lane_id": board["feature_lane"], "column_id": board["In progress"]}
     path = url(board, f"/cards/{board['card2']}/move")
     answer = client.post(path, data=to | data, headers=headers)
     assert answer.status_code == 200 and "HX-Reswap" not in answer.headers
@@ -203,7 +200,7 @@ def test_a_refused_move_answers_the_whole_board_with_its_message(page, board):
 
 
 def test_a_move_with_the_panel_open_redraws_the_panel_too(page, board):
-    data = {"target": f"{board['feature']}:{board['Review']}", "panel": "1"}
+    data = {"target": f"{board['feature_lane']}:{board['Review']}", "panel": "1"}
     answer = page.post(f"/cards/{board['card2']}/move", data)
     assert answer.headers["HX-Reswap"] == "none"
     assert re.search(r'id="panel"[^>]*hx-swap-oob', answer.text)
@@ -224,6 +221,7 @@ ACTIONS = st.lists(
 )
 
 
+@pytest.mark.slow("postgres")
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -234,7 +232,7 @@ def test_after_any_changes_the_page_shows_what_a_fresh_read_shows(app, actions):
     Review has a column limit, so its header (a count of its own) is redrawn too."""
     wipe(app)
     with app.app_context():
-        ids = build_board(done=2)
+        ids = build_board(spec(done=2))
         db.session.get(BoardColumn, ids["Review"]).wip_limit = 2
         db.session.commit()
         ann = actor(db.session.get(User, ids["ann"]))
@@ -245,7 +243,7 @@ def test_after_any_changes_the_page_shows_what_a_fresh_read_shows(app, actions):
     for op, card_i, kind, column_name, where, reason in actions:
         card_ids = sorted(v for k, v in ids.items() if k.startswith("card"))
         card_id = card_ids[card_i % len(card_ids)]
-        to = {"lane_id": ids[kind], "column_id": ids[column_name]}
+        to = {"lane_id": ids[f"{kind}_lane"], "column_id": ids[column_name]}
         if where == "top":
             to["after"] = 0
         elif where == "after":

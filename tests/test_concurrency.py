@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import test_config as config_for
-from tests.conftest import wipe
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import actor, column, lane, make_board, make_card, make_user, wipe
+from tests.helpers import app_config as config_for
 from tests.pg_pull_worker import pull_at_once
 from tracker import create_app
 from tracker.domain.errors import StaleCard
@@ -160,6 +159,7 @@ def _board(board_id: int):
     return db.session.get(Board, board_id)
 
 
+@pytest.mark.slow
 def test_many_threads_pull_at_once_on_sqlite(sqlite_app):
     with sqlite_app.app_context():
         lead, people = make_people()
@@ -228,6 +228,7 @@ class Worker:
         self.stderr.close()
 
 
+@pytest.mark.slow
 def test_separate_processes_pull_at_once_on_postgres(pg_app, pg_url, tmp_path):
     config = config_for(pg_url, SQLALCHEMY_ENGINE_OPTIONS=WORKER_ENGINE)
     workers = [Worker(config, tmp_path / f"worker-{i}.stderr") for i in range(PG_PROCESSES)]

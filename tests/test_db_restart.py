@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PG_URL
-from tests.conftest import test_config as config_for
 from tests.helpers import PASSWORD, actor, column, free_port, make_board, make_card, make_user
+from tests.helpers import app_config as config_for
 from tracker import create_app
 from tracker.domain import history
 from tracker.extensions import db
@@ -25,6 +24,7 @@ from tracker.models import Card, CardEvent
 from tracker.store import snapshot
 
 HX = {"HX-Request": "true"}
+pytestmark = pytest.mark.postgres  # deselected without TRACKER_TEST_POSTGRES_URL
 
 
 def _run(*command: str) -> None:
@@ -34,8 +34,6 @@ def _run(*command: str) -> None:
 @pytest.fixture(scope="module")
 def cluster():
     """A PostgreSQL cluster of this test's own; yields (url, stop, start)."""
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need TRACKER_TEST_POSTGRES_URL (CI sets it)")
     if shutil.which("pg_createcluster") is None or os.geteuid() != 0:
         pytest.skip("a throwaway cluster needs Debian's pg_createcluster, run as root")
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
@@ -59,6 +57,7 @@ def cluster():
         subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_moves_survive_a_database_restart(cluster):
     url, stop, start = cluster
     app = create_app(config_for(url))

@@ -10,7 +10,7 @@ import time_machine
 from flask import url_for
 from sqlalchemy import event
 
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import BoardSpec, CardSpec, actor, make_card
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Board, Card, User
@@ -21,32 +21,20 @@ START = "2026-03-04 09:00:00+00:00"
 
 
 @pytest.fixture
-def board(app):
+def board_spec():
     """A board with a member, a lead, a viewer, a support person and an outsider."""
-    with app.app_context():
-        b = make_board()
-        ann = make_user("ann", board=b, role="member")
-        make_user("lee", board=b, role="lead")
-        make_user("vic", board=b, role="viewer")
-        make_user("sam", board=b, role="support")
-        make_user("out")
-        make_user("ada", admin=True)
-        ids = {
-            "board": b.id,
-            "ann": ann.id,
-            "expedite": lane(b, "expedite").id,
-            "In progress": column(b, "In progress").id,
-        }
-        make_card(b, actor(ann), "feature", "Ordinary work")
-        db.session.remove()
-    return ids
+    return BoardSpec(
+        people={"ann": "member", "lee": "lead", "vic": "viewer", "sam": "support"}
+        | {"out": None, "ada": "admin"},
+        cards=(CardSpec(None, "feature", "Ordinary work"),),
+    )
 
 
 def file_s1(app, ids, title="Checkout is down", **fields) -> tuple[int, str]:
     """An S1 filed into the Expedite lane's Ready queue, unassigned (as intake files it)."""
     with app.app_context():
         fields = {"title": title, "severity": "S1", **fields}
-        card = cards.create_card(ids["board"], actor(_ann(ids)), ids["expedite"], fields)
+        card = cards.create_card(ids["board"], actor(_ann(ids)), ids["expedite_lane"], fields)
         found = card.id, card.ref
         db.session.remove()
     return found
@@ -69,7 +57,7 @@ def change(app, ids, what, card_id) -> None:
                 ids["board"],
                 actor(_ann(ids), "lead"),
                 card_id,
-                lane_id=ids["expedite"],
+                lane_id=ids["expedite_lane"],
                 column_id=ids["In progress"],
                 reason="test",
             )

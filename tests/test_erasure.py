@@ -9,8 +9,17 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import PASSWORD, actor, everything_in_the_database, make_board, make_user
-from tests.test_mail import Inbox, SmtpServer, join_senders, mail_config
+from tests.helpers import (
+    PASSWORD,
+    Inbox,
+    SmtpServer,
+    actor,
+    everything_in_the_database,
+    join_senders,
+    mail_config,
+    make_board,
+    make_user,
+)
 from tracker.domain import history
 from tracker.extensions import db
 from tracker.models import AuditEvent, Board, Card, CardEvent, OutboundMail, User

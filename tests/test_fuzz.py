@@ -8,7 +8,6 @@ fewer examples."""
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import random
 import re
@@ -17,22 +16,17 @@ from collections import defaultdict
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from tests.helpers import Auth
-from tests.test_permissions import IDENTITIES, build_world, expected, url_for_rule
+from tests.helpers import IDENTITIES, Auth, build_world, expected, fingerprint, url_for_rule
 from tracker.extensions import db
 from tracker.web import forms
 from tracker.web.access import PUBLIC, ROUTES
 
 PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
-# Left out of the "a refused request wrote nothing" fingerprint: the audit log records
-# refusals too (a failed login is audited; append-only, with its own tests), and the report
-# page re-rendered with a 422 fills its cache of computed periods (derived data).
-NOT_FINGERPRINTED = ("audit", "report_period_cache")
 # Logging out takes no input and ends the session the other examples need; the permission
 # walk in test_permissions posts to it.
 NOT_FUZZED = {"auth.logout"}
@@ -121,18 +115,6 @@ def collect_forms(app, world) -> dict[str, dict[str, set[str]]]:
                 for field, values in form.items():
                     fields[endpoint][field] |= values
     return fields
-
-
-def fingerprint() -> str:
-    """Every row of every table (bar NOT_FINGERPRINTED), hashed: the test database is small."""
-    digest = hashlib.sha256()
-    for table in db.metadata.sorted_tables:
-        if table.name.startswith(NOT_FINGERPRINTED):
-            continue
-        rows = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
-        digest.update(repr((table.name, rows)).encode())
-    db.session.rollback()
-    return digest.hexdigest()
 
 
 def hostile():
@@ -261,6 +243,7 @@ def get_page(app, world, clients, rule, identity, query) -> None:
     response.close()
 
 
+@pytest.mark.slow
 def test_generated_input_never_breaks_a_form(app):
     with app.app_context():
         world = build_world()

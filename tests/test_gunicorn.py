@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_URL, postgres_database
-from tests.helpers import free_port
+from tests.helpers import free_port, postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = str(ROOT / "gunicorn.conf.py")
@@ -62,13 +61,12 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}"
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need TRACKER_TEST_POSTGRES_URL (CI sets it)")
     url, drop = postgres_database()
     yield url
     drop()
 
 
+@pytest.mark.slow
 def test_preloaded_workers_recycle_and_serve_with_their_own_connections(database_url, tmp_path):
     """gunicorn as configured, preloading the app, with recycling turned on at a small limit:
     every request is answered while workers are replaced, each worker has its own database

@@ -1,12 +1,12 @@
 """Random sequences of actions: history replays to each card's state, and no lane is ever
 above its limit except through a recorded override."""
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.conftest import wipe
-from tests.helpers import actor, make_board, make_user
+from tests.helpers import actor, make_board, make_user, wipe
 from tracker.domain import history
 from tracker.domain.errors import DomainError
 from tracker.extensions import db
@@ -81,6 +81,7 @@ def run(action, board, people, lanes, columns):
         cards.reorder_card(board.id, who, card_id, "up" if target_i % 2 else "down")
 
 
+@pytest.mark.slow("postgres")
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

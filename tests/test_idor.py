@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import Auth, actor, column, lane, make_board, make_user
-from tests.test_fuzz import fingerprint
+from tests.helpers import Auth, actor, column, fingerprint, lane, make_board, make_user
 from tracker.extensions import db
 from tracker.models import Card, StatusLink, User
 from tracker.services import intake, reports

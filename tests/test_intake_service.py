@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import test_config as config_for
 from tests.helpers import REQUEST, actor, make_board, make_user
+from tests.helpers import app_config as config_for
 from tracker import create_app
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import BoardSpec, CardSpec, actor, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, Component, StatusLink
 from tracker.services import cards, intake
@@ -20,30 +20,17 @@ KEY = re.compile(r'name="intake_key" type="hidden" value="([^"]+)"')
 
 
 @pytest.fixture
-def board(app):
+def board_spec():
     """A board with a support person, a member, a lead, a viewer, one outsider, two
     components, and support requests already waiting: an S2, an S3 and an S4."""
-    with app.app_context():
-        b = make_board()
-        ann = make_user("ann", board=b, role="member")
-        make_user("lee", board=b, role="lead")
-        make_user("vic", board=b, role="viewer")
-        make_user("sam", board=b, role="support")
-        make_user("out")
-        for name in ("Checkout", "Invoices"):
-            db.session.add(Component(board_id=b.id, name=name))
-        db.session.commit()
-        ids = {"board": b.id, "ann": ann.id}
-        for severity in ("S2", "S3", "S4"):
-            ids[severity] = make_card(
-                b, actor(ann), "support", f"Waiting {severity}", severity=severity
-            ).id
-        for kind in ("support", "expedite"):
-            ids[kind] = lane(b, kind).id
-        for name in ("Ready", "In progress", "Review", "Done"):
-            ids[name] = column(b, name).id
-        db.session.remove()
-    return ids
+    return BoardSpec(
+        people={"ann": "member", "lee": "lead", "vic": "viewer", "sam": "support", "out": None},
+        components=("Checkout", "Invoices"),
+        cards=tuple(
+            CardSpec(severity, "support", f"Waiting {severity}", fields={"severity": severity})
+            for severity in ("S2", "S3", "S4")
+        ),
+    )
 
 
 def url(ids, path=""):
@@ -86,7 +73,7 @@ def ready_titles(app, ids, kind="support") -> list[str]:
         titles = list(
             db.session.execute(
                 select(Card.title)
-                .where(Card.lane_id == ids[kind], Card.column_id == ids["Ready"])
+                .where(Card.lane_id == ids[f"{kind}_lane"], Card.column_id == ids["Ready"])
                 .order_by(Card.rank)
             ).scalars()
         )
@@ -309,10 +296,14 @@ def test_my_requests_lists_what_i_filed_newest_first_in_plain_words(app, client,
     with app.app_context():
         ann = Actor(board["ann"], "Ann Person", "lead")
         b = board["board"]
-        cards.move_card(b, ann, made["second"], lane_id=board["support"], column_id=board["Done"])
-        cards.move_card(b, ann, made["third"], lane_id=board["support"], column_id=board["Review"])
         cards.move_card(
-            b, ann, made["fourth"], lane_id=board["support"], column_id=board["In progress"]
+            b, ann, made["second"], lane_id=board["support_lane"], column_id=board["Done"]
+        )
+        cards.move_card(
+            b, ann, made["third"], lane_id=board["support_lane"], column_id=board["Review"]
+        )
+        cards.move_card(
+            b, ann, made["fourth"], lane_id=board["support_lane"], column_id=board["In progress"]
         )
         cards.assign_card(b, ann, made["fourth"], board["ann"])
         cards.close_card(b, ann, made["fifth"], "duplicate", "same as SUP-1")
@@ -465,7 +456,7 @@ def test_the_status_link_shows_replies_and_never_internal_notes(app, client, aut
             board["board"],
             Actor(board["ann"], "Ann Person", "member"),
             card_id,
-            lane_id=board["support"],
+            lane_id=board["support_lane"],
             column_id=board["In progress"],
         )
         db.session.remove()

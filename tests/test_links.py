@@ -61,6 +61,7 @@ def kind_of(app, url: str) -> tuple[str, tuple[str, ...]]:
     return endpoint, tuple(sorted({k for k, _ in parse_qsl(parts.query)}))
 
 
+@pytest.mark.slow("postgres")
 def test_no_boosted_link_leads_to_something_that_is_not_a_page(demo_site):
     app = demo_site
     wrong: list[str] = []

@@ -12,21 +12,21 @@ import subprocess
 import threading
 import time
 from datetime import timedelta
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import func, select
 
 from tests.helpers import (
+    BoardSpec,
+    Inbox,
+    SmtpServer,
     actor,
-    column,
     everything_in_the_database,
     free_port,
-    lane,
-    make_board,
-    make_user,
+    join_senders,
+    mail_config,
+    settled_mail,
 )
 from tracker import clock, config
 from tracker.domain.errors import NotAllowed
@@ -42,76 +42,12 @@ INTERNAL = "INTERNAL: the customer's contract lapses in May, keep this quiet"
 REPLY = "We found the cause and are fixing it today."
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        with self.lock:
-            self.messages.append((envelope.rcpt_tos, parsed))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 10) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
-
-    def texts(self) -> list[str]:
-        return [m["Subject"] + "\n" + m.get_content() for _, m in self.messages]
-
-
-class SmtpServer:
-    """A real SMTP server on 127.0.0.1 that a test can stop and start again."""
-
-    def __init__(self, **options) -> None:
-        self.inbox = Inbox()
-        self.port = free_port()
-        self.options = options
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(
-            self.inbox, hostname="127.0.0.1", port=self.port, **self.options
-        )
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-def join_senders() -> None:
-    for thread in background.background_senders():
-        thread.join(timeout=20)
-        assert not thread.is_alive()
-
-
 @pytest.fixture
 def smtp():
     server = SmtpServer()
     server.start()
     yield server
     server.stop()
-
-
-def mail_config(port: int, **extra) -> dict:
-    return {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": port,
-        "SMTP_SENDER": "Weatherboard support <support@example.com>",
-        "SMTP_TLS": "none",
-        "PUBLIC_URL": "https://tracker.example.com",
-        **extra,
-    }
 
 
 @pytest.fixture
@@ -124,17 +60,8 @@ def mail_on(app, smtp, monkeypatch):
 
 
 @pytest.fixture
-def board(app):
-    with app.app_context():
-        b = make_board()
-        make_user("sam", board=b, role="support")
-        make_user("ann", board=b, role="member")
-        lee = make_user("lee", board=b, role="lead")
-        ids = {"board": b.id, "lee": lee.id, "support": lane(b, "support").id}
-        for name in ("Ready", "In progress", "Done"):
-            ids[name] = column(b, name).id
-        db.session.remove()
-    return ids
+def board_spec():
+    return BoardSpec(people={"sam": "support", "ann": "member", "lee": "lead"})
 
 
 def file(client, ids, **changes):
@@ -229,9 +156,7 @@ def test_an_internal_note_is_never_mailed_and_a_reply_is(app, client, auth, boar
     card = the_card(app)
     response = comment(client, board, card.id, INTERNAL, "internal")
     assert response.status_code == 303
-    join_senders()
-    time.sleep(0.2)
-    assert len(mail_on.inbox.messages) == 1
+    assert len(settled_mail(app, mail_on.inbox)) == 1
     assert [r.kind for r in rows(app)] == ["filed"]
 
     response = comment(client, board, card.id, REPLY, "reply")
@@ -257,7 +182,7 @@ def test_done_and_closed_are_mailed(app, client, auth, board, mail_on):
     mail_on.inbox.wait_for(2)
     response = client.post(
         f"/b/{board['board']}/cards/{first.id}/move",
-        data={"lane_id": board["support"], "column_id": board["Done"]},
+        data={"lane_id": board["support_lane"], "column_id": board["Done"]},
     )
     assert response.status_code == 303
     to, done = mail_on.inbox.wait_for(3)[2]
@@ -274,11 +199,10 @@ def test_done_and_closed_are_mailed(app, client, auth, board, mail_on):
     # A move within or out of Done again does not tell the requester it is done twice.
     client.post(
         f"/b/{board['board']}/cards/{first.id}/move",
-        data={"lane_id": board["support"], "column_id": board["Done"], "after": 0},
+        data={"lane_id": board["support_lane"], "column_id": board["Done"], "after": 0},
     )
-    join_senders()
+    assert len(settled_mail(app, mail_on.inbox)) == 4
     assert [r.kind for r in rows(app)] == ["filed", "filed", "done", "closed"]
-    assert len(mail_on.inbox.messages) == 4
 
 
 def test_a_card_without_an_email_gets_no_mail_and_the_page_says_so(
@@ -476,9 +400,7 @@ def test_the_mail_commits_with_the_request_or_not_at_all(app, board, ctx, mail_o
     monkeypatch.setattr(outbox, "queue_filed", real)
     intake.file_request(board["board"], sam, _values(), intake.new_intake_key())
     mail_on.inbox.wait_for(1)
-    join_senders()
-    time.sleep(0.1)
-    assert len(mail_on.inbox.messages) == 1  # the failed attempt sent nothing
+    assert len(settled_mail(app, mail_on.inbox)) == 1  # the failed attempt sent nothing
 
 
 def test_concurrent_senders_send_each_mail_once(app, board, ctx, mail_on, monkeypatch):
@@ -501,9 +423,9 @@ def test_concurrent_senders_send_each_mail_once(app, board, ctx, mail_on, monkey
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    messages = mail_on.inbox.wait_for(12)
-    time.sleep(0.2)
-    assert len(mail_on.inbox.messages) == 12
+        assert not thread.is_alive()
+    messages = settled_mail(app, mail_on.inbox)
+    assert len(messages) == 12
     subjects = sorted(m["Subject"] for _, m in messages)
     assert len(set(subjects)) == 12
     assert sum(r.sent for r in results) == 12

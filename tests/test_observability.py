@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.conftest import test_config as config_for
-from tests.helpers import PASSWORD, actor, column, lane, make_board, make_card, make_user
+from tests.helpers import PASSWORD, BoardSpec, CardSpec, Person, actor
+from tests.helpers import app_config as config_for
 from tracker import create_app, observability
 from tracker.extensions import db
 from tracker.models import Card, User
-from tracker.services import boards, cards, users
+from tracker.services import cards
 from tracker.store import append_event
 from tracker.web.access import ROUTES
 
@@ -34,25 +34,17 @@ def sample(name: str, **labels) -> float:
 
 
 @pytest.fixture
-def board(app):
+def board_spec():
     """Support limit 1 with one card in progress and one ready; a member and a lead."""
-    with app.app_context():
-        b = make_board(support=1)
-        zelda = users.create_user("zelda", NAME, PASSWORD, email=EMAIL)
-        boards.set_membership(b, zelda, "member")
-        lee = make_user("lee", board=b, role="lead")
-        ids = {
-            "board": b.id,
-            "zelda": zelda.id,
-            "lee": lee.id,
-            "doing": make_card(b, actor(lee), "support", "First thing", at="In progress").id,
-            "ready": make_card(b, actor(lee), "support", TITLE).id,
-            "feature": make_card(b, actor(lee), "feature", TITLE + " two").id,
-            "support_lane": lane(b, "support").id,
-            "in_progress": column(b, "In progress").id,
-        }
-        db.session.remove()
-    return ids
+    return BoardSpec(
+        limits={"support": 1},
+        people={"zelda": Person("member", name=NAME, email=EMAIL), "lee": "lead"},
+        cards=(
+            CardSpec("doing", "support", "First thing", at="In progress", by="lee"),
+            CardSpec("ready", "support", TITLE, by="lee"),
+            CardSpec("feature", "feature", TITLE + " two", by="lee"),
+        ),
+    )
 
 
 @pytest.fixture
@@ -118,7 +110,7 @@ def test_pull_refusal_and_override_move_their_counters(app, client, board):
     refusals = sample("tracker_wip_refusals_total", scope="lane")
     overrides = sample("tracker_wip_overrides_total")
     move = f"/b/{board['board']}/cards/{board['ready']}/move"
-    into_progress = {"lane_id": board["support_lane"], "column_id": board["in_progress"]}
+    into_progress = {"lane_id": board["support_lane"], "column_id": board["In progress"]}
 
     login(client, "zelda")
     assert client.post(move, headers=HX, data=into_progress).status_code == 422
@@ -192,7 +184,7 @@ def test_log_lines_are_json_with_request_ids_and_no_personal_data(app, client, b
     client.post("/login", data={"username": "nobody-here", "password": "wrong password!"})
     login(client, "zelda")
     move = f"/b/{board['board']}/cards/{board['ready']}/move"
-    into_progress = {"lane_id": board["support_lane"], "column_id": board["in_progress"]}
+    into_progress = {"lane_id": board["support_lane"], "column_id": board["In progress"]}
     refused = client.post(move, headers=HX, data=into_progress)
     pulled = client.post(f"/b/{board['board']}/pull", headers={**HX, "X-Request-ID": "pull-1"})
     assert client.get("/b/99999").status_code == 404
@@ -281,9 +273,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = textwrap.dedent(
     """
     import sys
-    from tests.conftest import test_config
+    from tests.helpers import app_config
     from tracker import create_app
-    client = create_app(test_config(sys.argv[1])).test_client()
+    client = create_app(app_config(sys.argv[1])).test_client()
     for _ in range(int(sys.argv[2])):
         client.get("/healthz")
     if sys.argv[3] == "show":

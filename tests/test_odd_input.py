@@ -17,8 +17,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import Form as WTForm
 from wtforms.fields import FieldList
 
-from tests.helpers import Auth, make_card
-from tests.test_permissions import FILL, build_world, expected
+from tests.helpers import FILL, Auth, build_world, expected, make_card
 from tracker.extensions import db
 from tracker.models import Board, Card, Sprint
 from tracker.web import forms

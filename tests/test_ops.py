@@ -1,6 +1,6 @@
 """Health checks, the database-unavailable answer, and forwarded headers."""
 
-from tests.conftest import test_config as config_for
+from tests.helpers import app_config as config_for
 from tracker import create_app
 from tracker.web.access import ROUTES
 

@@ -7,115 +7,17 @@ row. A few hand-written spot checks below catch a wrong table as well.
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-
 import pytest
 from werkzeug.routing import Rule
 
-from tests.conftest import test_config as config_for
-from tests.helpers import REQUEST, Auth, actor, make_board, make_user
+from tests.helpers import IDENTITIES, REQUEST, ROLES, Auth, build_world, expected, url_for_rule
+from tests.helpers import app_config as config_for
 from tracker import create_app
 from tracker.extensions import db
-from tracker.models import Board, User
-from tracker.services import boards, intake, reports
-from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
+from tracker.models import Board
+from tracker.web.access import ADMIN, LOGIN, PERMISSIONS, PUBLIC, ROUTES
 
-ROLES = ("lead", "member", "support", "viewer")
-# Signed-in identities: one per board role, a site admin without a membership, and an
-# outsider who belongs to another board only. None stands for anonymous.
-IDENTITIES = (*ROLES, "admin", "outsider")
 METHODS = ("GET", "POST")
-
-
-@dataclass
-class World:
-    """One board with one person per role, plus an admin and an outsider (ids only)."""
-
-    board_id: int
-    other_board_id: int
-    user_ids: dict[str, int]
-    serial: itertools.count = field(default_factory=itertools.count)
-
-    def person(self, name: str):
-        user = db.session.get(User, self.user_ids[name])
-        return actor(user, ADMIN_ROLE if name == "admin" else name)
-
-    # Fresh objects for a URL's parameters: made per request target, so a delete or a
-    # close on one route does not turn the next route's answer into a 404.
-    def file_request(self, board_id: int | None = None, who: str = "support") -> int:
-        board_id = board_id or self.board_id
-        key = intake.new_intake_key()
-        return intake.file_request(board_id, self.person(who), REQUEST, key).card.id
-
-    def sprint(self, board_id: int | None = None) -> int:
-        n = next(self.serial)
-        start = date(2026, 1, 5) + timedelta(days=21 * n)
-        data = reports.SprintInput(f"Sprint {n}", start, start + timedelta(days=13), 10, None)
-        return reports.add_sprint(board_id or self.board_id, self.person("lead"), data).id
-
-    def component(self, board_id: int | None = None) -> int:
-        name = f"Component {next(self.serial)}"
-        return intake.add_component(board_id or self.board_id, self.person("lead"), name).id
-
-    def status_token(self, board_id: int | None = None) -> str:
-        card_id = self.file_request(board_id)
-        lead = self.person("lead")
-        return intake.create_status_link(board_id or self.board_id, lead, card_id).token
-
-    def target_person(self) -> int:
-        board = db.session.get(Board, self.board_id)
-        return make_user(f"target{next(self.serial)}", board=board, role="member").id
-
-
-# How to fill each URL parameter with a real object of the board. A route with a new
-# parameter fails test_every_route_answers_every_identity_as_the_table_says until it is here.
-FILL = {
-    "board_id": lambda world: world.board_id,
-    "card_id": World.file_request,
-    "sprint_id": World.sprint,
-    "component_id": World.component,
-    "token": World.status_token,
-    "user_id": World.target_person,
-    "filename": lambda world: "app.css",
-}
-
-
-def build_world() -> World:
-    """Call inside an app context."""
-    board = make_board("Team")
-    other = make_board("Elsewhere")
-    ids = {role: make_user(role, board=board, role=role).id for role in ROLES}
-    ids["admin"] = make_user("admin", admin=True).id
-    outsider = make_user("outsider")
-    boards.set_membership(other, outsider, "lead")  # a member somewhere, just not here
-    ids["outsider"] = outsider.id
-    return World(board.id, other.id, ids)
-
-
-def url_for_rule(world: World, rule: Rule) -> str:
-    missing = [name for name in rule.arguments if name not in FILL]
-    assert not missing, f"{rule.endpoint}: add a FILL entry for the URL parameter(s) {missing}"
-    values = {name: FILL[name](world) for name in sorted(rule.arguments)}
-    return rule.build(values, append_unknown=False)[1]
-
-
-def expected(endpoint: str, identity: str | None) -> str:
-    """'allowed', 'forbidden' (403), 'hidden' (404) or 'login', from ROUTES and PERMISSIONS."""
-    rule = ROUTES[endpoint]
-    if rule == PUBLIC:
-        return "allowed"
-    if identity is None:
-        return "login"
-    if rule == LOGIN:
-        return "allowed"
-    if rule == ADMIN:
-        return "allowed" if identity == "admin" else "forbidden"
-    if identity == "outsider":
-        return "hidden"
-    role = ADMIN_ROLE if identity == "admin" else identity
-    return "allowed" if role in PERMISSIONS[rule] else "forbidden"
 
 
 def answer_matches(kind: str, response, htmx: bool) -> bool:
@@ -160,6 +62,7 @@ def test_every_endpoint_has_a_row_and_every_row_an_endpoint(app):
     assert bad == {}, "a rule must be public, login, admin or a PERMISSIONS name"
 
 
+@pytest.mark.slow("postgres")
 def test_every_route_answers_every_identity_as_the_table_says(app):
     with app.app_context():
         world = build_world()

@@ -4,21 +4,16 @@ app instances (hosts). Redis tests need TRACKER_TEST_REDIS_URL (CI sets it)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import timedelta
 
 import pytest
 import time_machine
 
-from tests.conftest import new_app
-from tests.conftest import test_config as config_for
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, REDIS_URL, make_user, new_app
+from tests.helpers import app_config as config_for
 from tracker.config import ConfigError
 from tracker.extensions import db
-
-REDIS_URL = os.environ.get("TRACKER_TEST_REDIS_URL")
-
 
 LIMITS = {
     "RATELIMIT_ENABLED": True,
@@ -128,8 +123,6 @@ def test_the_default_is_in_memory_and_on(app, monkeypatch):
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own; its keys (and only those) are deleted after."""
-    if not REDIS_URL:
-        pytest.skip("Redis tests need TRACKER_TEST_REDIS_URL (CI sets it)")
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)

@@ -101,6 +101,7 @@ def same(a: allowance.Load, b: allowance.Load) -> None:
     assert a.overrides == b.overrides
 
 
+@pytest.mark.slow("postgres")
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_stored_figures_agree_with_the_history_replayed_from_scratch(ctx, seed):
     rng = random.Random(seed)

@@ -316,6 +316,7 @@ def test_only_leads_manage_sprints(client, auth, team, now):
     assert client.post(f"/b/{team}/sprints", data=sprint_form()).status_code == 403
 
 
+@pytest.mark.slow("postgres")
 def test_warm_reports_stores_finished_periods_ahead_of_the_first_view(app):
     from sqlalchemy import func, select
 

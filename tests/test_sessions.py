@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import new_app
-from tests.conftest import test_config as config_for
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, new_app
+from tests.helpers import app_config as config_for
 from tracker.extensions import db
 
 

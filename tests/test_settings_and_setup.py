@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import inspect
 
-from tests.helpers import actor, make_board, make_card, make_user
+from tests.helpers import BoardSpec, CardSpec
 from tracker import create_app
 from tracker.config import ConfigError
 from tracker.extensions import db
@@ -11,19 +11,11 @@ from tracker.models import Board
 
 
 @pytest.fixture
-def board(app):
-    with app.app_context():
-        b = make_board()
-        make_user("lee", board=b, role="lead")
-        ann = make_user("ann", board=b, role="member")
-        make_card(b, actor(ann), "feature", "In review", at="Review")
-        ids = {
-            "board": b.id,
-            "lanes": [lane.id for lane in b.lanes],
-            "columns": [c.id for c in b.columns],
-        }
-        db.session.remove()
-    return ids
+def board_spec():
+    return BoardSpec(
+        people={"lee": "lead", "ann": "member"},
+        cards=(CardSpec(None, "feature", "In review", at="Review"),),
+    )
 
 
 def settings_data(ids, **overrides):
@@ -183,9 +175,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/migrated.sqlite3"
         return
-    from tests.conftest import postgres_database, require_postgres
+    from tests.helpers import postgres_database
 
-    require_postgres()
     url, drop = postgres_database()
     yield url
     drop()
@@ -195,9 +186,9 @@ def test_migrations_build_the_same_schema_as_the_models(empty_database):
     """Upgrade an empty database through every migration; `flask db check` is then clean."""
     from flask_migrate import upgrade
 
-    from tests.conftest import test_config
+    from tests.helpers import app_config
 
-    app = create_app(test_config(empty_database))
+    app = create_app(app_config(empty_database))
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())

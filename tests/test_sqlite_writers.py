@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import serve_app
-from tests.conftest import test_config as config_for
-from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user
+from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user, serve_app
+from tests.helpers import app_config as config_for
 from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
 from tracker.models import BoardColumn, Card, Comment, Component, Lane, Sprint, User
@@ -337,13 +336,14 @@ def test_every_post_route_family_has_a_scenario(file_app):
     assert families <= {s.family for s in SCENARIOS.values()}, families
 
 
+@pytest.mark.slow
 def test_a_page_that_writes_takes_the_write_lock_first(file_app):
     """Every GET route as every identity: a statement that writes runs only in a transaction
     that holds SQLite's write lock from its start (else it fails as soon as another writer
     commits between its read and its write)."""
     from sqlalchemy import event
 
-    from tests.test_permissions import IDENTITIES, build_world, url_for_rule
+    from tests.helpers import IDENTITIES, build_world, url_for_rule
     from tracker import database
 
     with file_app.app_context():

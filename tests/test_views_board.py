@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import BoardSpec, CardSpec, actor, column, lane, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
 from tracker.services import cards
@@ -17,28 +17,19 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def board(app):
+def board_spec():
     """A board (Support limit 2) with a member, a lead, a viewer and a support person."""
-    with app.app_context():
-        b = make_board(support=2)
-        ann = make_user("ann", board=b, role="member")
-        make_user("lee", board=b, role="lead")
-        make_user("vic", board=b, role="viewer")
-        make_user("sam", board=b, role="support")
-        make_user("out")  # on no board
-        ids = {"board": b.id, "ann": ann.id}
-        for i in range(2):
-            ids[f"doing{i}"] = make_card(
-                b, actor(ann), "support", f"Doing {i}", at="In progress"
-            ).id
-        ids["ready"] = make_card(b, actor(ann), "support", "Waiting <b>bold</b>").id
-        ids["feature"] = make_card(b, actor(ann), "feature", "Feature one").id
-        ids["support_lane"] = lane(b, "support").id
-        ids["feature_lane"] = lane(b, "feature").id
-        for name in ("Ready", "In progress", "Review", "Done"):
-            ids[name] = column(b, name).id
-        db.session.remove()
-    return ids
+    return BoardSpec(
+        limits={"support": 2},
+        people={"ann": "member", "lee": "lead", "vic": "viewer", "sam": "support"}
+        | {"out": None},  # on no board
+        cards=(
+            CardSpec("doing0", "support", "Doing 0", at="In progress"),
+            CardSpec("doing1", "support", "Doing 1", at="In progress"),
+            CardSpec("ready", "support", "Waiting <b>bold</b>"),
+            CardSpec("feature", "feature", "Feature one"),
+        ),
+    )
 
 
 def card_state(app, card_id):
@@ -411,11 +402,11 @@ def test_admin_creates_boards_and_others_cannot(app, client, auth):
 
 def test_htmx_with_csrf_header(app_session, board):
     """CSRF stays on here: a form post without the token is refused, the htmx header passes."""
-    from tests.conftest import test_config
+    from tests.helpers import app_config
     from tracker import create_app
 
     strict = create_app(
-        test_config(app_session.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
+        app_config(app_session.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
     )
     client = strict.test_client()
     login_page = client.get("/login").text

@@ -1,8 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against a live app on loopback.
 
 No `playwright install`: the browser is the system's /usr/bin/chromium. When it or
-Playwright is missing the browser tests skip with one line saying why; with
-TRACKER_REQUIRE_BROWSER=1 (CI sets it) they fail instead.
+Playwright is missing, tests/conftest.py deselects the browser tests and the run's summary
+says why in one line; with TRACKER_REQUIRE_BROWSER=1 (CI sets it) they run and fail.
 
 Every browser test also fails (at teardown) when any page it opened logged a console
 error, threw an uncaught exception, had a request fail (refused, reset, blocked) or got a
@@ -21,7 +21,6 @@ when the page moved on (an htmx HX-Redirect navigates away from its own finished
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,12 +28,10 @@ from dataclasses import dataclass, field
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import serve_app, wipe
-from tests.conftest import test_config as make_test_config
+from tests.helpers import CHROMIUM, app_config, browser_required, missing_browser, serve_app, wipe
 from tracker import database
 from tracker.extensions import db
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,24 +42,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def browser_required() -> bool:
-    return os.environ.get("TRACKER_REQUIRE_BROWSER", "").strip() == "1"
-
-
-def missing_browser(config) -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install -e '.[test]')"
-    if not config.pluginmanager.has_plugin("playwright"):
-        return "the pytest-playwright plugin is not loaded (pip install -e '.[test]')"
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    return None
 
 
 def unavailable(reason: str):
@@ -70,21 +49,6 @@ def unavailable(reason: str):
     if browser_required():
         pytest.fail(f"TRACKER_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "allow_status(*codes): the browser test expects these 4xx/5xx answers; the page "
-        "error check lets them (and their console lines) through",
-    )
-
-
-def pytest_collection_modifyitems(config, items):
-    """Mark every test in this folder `browser`."""
-    for item in items:
-        if str(item.path).startswith(HERE + os.sep):
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -117,7 +81,7 @@ def browser(launch_browser):
 def live_app(tmp_path_factory):
     """The app on a throwaway SQLite file, with CSRF protection ON (the real header path)."""
     url = "sqlite:///" + str(tmp_path_factory.mktemp("browser-db") / "live.sqlite3")
-    yield from serve_app(make_test_config(url, WTF_CSRF_ENABLED=True))
+    yield from serve_app(app_config(url, WTF_CSRF_ENABLED=True))
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,10 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.helpers import PASSWORD, actor, make_board, make_card, make_user
+from tests.browser.helpers import card_place, cell, log_in, mark_page, same_document
+from tests.helpers import actor, make_board, make_card, make_user
 from tracker.extensions import db
-from tracker.models import Board, Card, User
+from tracker.models import Board, User
 from tracker.services import boards
 
 pytestmark = pytest.mark.browser
@@ -31,35 +32,11 @@ class Setup:
     cards: dict[str, int]  # title -> id
 
 
-def card_place(card_id: int) -> tuple[str, str, str | None]:
-    """Where the server says a card is: (lane, column, assignee username)."""
-    db.session.remove()
-    card = db.session.get(Card, card_id)
-    return card.lane.name, card.column.name, card.assignee.username if card.assignee else None
-
-
 def with_role(username: str, board_id: int, role: str) -> None:
     db.session.remove()
     user = db.session.execute(select(User).where(User.username == username)).scalar_one()
     boards.set_membership(db.session.get(Board, board_id), user, role)
     db.session.commit()
-
-
-def cell(page: Page, lane: str, column: str):
-    return page.locator(f'ol.cell[aria-label="{lane} · {column}"]')
-
-
-def log_in(page: Page, base: str, username: str, board_id: int) -> None:
-    """Open the board; the login form comes first and leads back to it."""
-    page.goto(f"{base}/b/{board_id}")
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#board")).to_be_visible()
-    # htmx starts on DOMContentLoaded; a click before that would post the plain form.
-    page.wait_for_load_state("load")
-    page.wait_for_function("() => window.htmx !== undefined")
 
 
 def drag(page: Page, source, target) -> None:
@@ -76,15 +53,6 @@ def drag(page: Page, source, target) -> None:
     page.wait_for_function("() => ![...document.querySelectorAll('.card')].some(c => c.animated)")
     page.mouse.move(x + 10, y, steps=5)
     page.mouse.up()
-
-
-def mark_page(page: Page) -> None:
-    """Leave a mark on window; a full page load would lose it."""
-    page.evaluate("window.__sameDocument = true")
-
-
-def same_document(page: Page) -> bool:
-    return page.evaluate("window.__sameDocument === true")
 
 
 @pytest.fixture

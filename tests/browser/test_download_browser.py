@@ -14,8 +14,8 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.test_board_browser import mark_page, same_document
-from tests.helpers import PASSWORD, actor, make_board, make_card, make_user
+from tests.browser.helpers import log_in, mark_page, same_document
+from tests.helpers import actor, make_board, make_card, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -28,16 +28,6 @@ def site(live_db) -> int:
     make_user("ada", admin=True)
     make_card(board, actor(lee, "lead"), "feature", "Dark mode")
     return board.id
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Log in")).to_have_count(0)
-    page.wait_for_load_state("load")
-    page.wait_for_function("() => window.htmx !== undefined")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ try:
 except ImportError:  # conftest skips these (fails under TRACKER_REQUIRE_BROWSER)
     expect = None
 
-from tests.browser.test_board_browser import cell, log_in, mark_page, same_document
+from tests.browser.helpers import cell, log_in, mark_page, same_document
 from tests.helpers import actor, make_board, make_card, make_user
 
 pytestmark = pytest.mark.browser

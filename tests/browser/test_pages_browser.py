@@ -15,7 +15,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.test_download_browser import log_in
+from tests.browser.helpers import log_in
 from tests.helpers import REQUEST, actor, make_board, make_card, make_user
 from tracker.services import intake, reports
 from tracker.services.reports import SprintInput

@@ -13,7 +13,7 @@ try:
 except ImportError:  # conftest skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.test_board_browser import log_in
+from tests.browser.helpers import log_in
 from tests.helpers import PASSWORD, actor, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import User

@@ -1,6 +1,6 @@
 """Pull next: priority order and reasons."""
 
-from tests.domain.test_wip import COLUMNS, DOING, EXP, FEAT, LANES, READY, SUP
+from tests.helpers import COLUMNS, DOING, EXP, FEAT, LANES, READY, SUP
 from tracker.domain.pull import ReadyCard, lanes_in_pull_order, plan_pull
 from tracker.domain.wip import BoardWip, Placement
 

@@ -2,22 +2,9 @@
 
 import pytest
 
+from tests.helpers import COLUMNS, DOING, DONE, EXP, FEAT, LANES, READY, REVIEW, SUP
 from tracker.domain.errors import WipLimitExceeded
 from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise
-
-EXP, SUP, FEAT = 1, 2, 3
-READY, DOING, REVIEW, DONE = 10, 11, 12, 13
-LANES = [
-    Lane(EXP, "expedite", "Expedite", 1),
-    Lane(SUP, "support", "Support", 3),
-    Lane(FEAT, "feature", "Feature", 4, "reason"),
-]
-COLUMNS = [
-    Column(READY, "queue", "Ready"),
-    Column(DOING, "active", "In progress"),
-    Column(REVIEW, "active", "Review"),
-    Column(DONE, "done", "Done"),
-]
 
 
 def board(*placements, per_person=None, columns=COLUMNS):

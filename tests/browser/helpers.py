@@ -1,0 +1,53 @@
+"""Helpers the browser tests share: logging in through the form, finding a board cell,
+telling a same-document change from a page load, and where the server says a card is."""
+
+from __future__ import annotations
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # tests/conftest.py deselects the browser tests (or fails them when required)
+    Page = expect = None
+
+from tests.helpers import PASSWORD
+from tracker.extensions import db
+from tracker.models import Card
+
+
+def log_in(page: Page, base: str, username: str, board_id: int | None = None) -> None:
+    """Log in through the form: opening the board when `board_id` is given (the login form
+    comes first and leads back to it), else the login page."""
+    if board_id is not None:
+        page.goto(f"{base}/b/{board_id}")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    else:
+        page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    if board_id is not None:
+        expect(page.locator("#board")).to_be_visible()
+    else:
+        expect(page.get_by_role("heading", name="Log in")).to_have_count(0)
+    # htmx starts on DOMContentLoaded; a click before that would post the plain form.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
+
+
+def cell(page: Page, lane: str, column: str):
+    return page.locator(f'ol.cell[aria-label="{lane} · {column}"]')
+
+
+def mark_page(page: Page) -> None:
+    """Leave a mark on window; a full page load would lose it."""
+    page.evaluate("window.__sameDocument = true")
+
+
+def same_document(page: Page) -> bool:
+    return page.evaluate("window.__sameDocument === true")
+
+
+def card_place(card_id: int) -> tuple[str, str, str | None]:
+    """Where the server says a card is: (lane, column, assignee username)."""
+    db.session.remove()
+    card = db.session.get(Card, card_id)
+    return card.lane.name, card.column.name, card.assignee.username if card.assignee else None
