@@ -2,17 +2,19 @@
 configured. Its reads must equal plain reads, its one-statement writes must write exactly
 what separate ones would, and a stale write must leave nothing behind."""
 
+import re
+
 import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import REQUEST, actor, column, lane, make_board, make_card, make_user
 from tracker import database, store
 from tracker.domain import wip
 from tracker.domain.errors import NotFound
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent
-from tracker.services import cards, common
+from tracker.services import boards, cards, common, erasure, intake
 
 
 @pytest.fixture
@@ -232,3 +234,54 @@ def test_the_lock_reads_again_what_was_read_before_it(team):
     store.load_locked(board.id)
     assert seen.title == "Changed"
     db.session.rollback()
+
+
+def _version(board_id: int) -> int:
+    db.session.remove()
+    return db.session.get(Board, board_id).version
+
+
+def test_every_use_case_that_changes_the_board_bumps_its_version_once(team):
+    """Open boards poll the version: each kind of change (a card, a filed request, settings,
+    columns, an erasure) moves it by exactly one, with the store's one UPDATE that adds one
+    in the database (not an ORM write of a value read earlier)."""
+    board, ann, _ = team
+    board_id = board.id
+    lee = make_user("lee", board=board, role="lead")
+    lead = actor(lee, "lead")
+    sam = actor(make_user("sam", board=board, role="support"), "support")
+    admin = actor(make_user("ada", admin=True), "")
+    changes = {
+        "card": lambda: make_card(db.session.get(Board, board_id), ann, "feature"),
+        "request": lambda: intake.file_request(board_id, sam, REQUEST, intake.new_intake_key()),
+        "settings": lambda: boards.update_settings(
+            board_id,
+            lead,
+            timezone="Europe/Berlin",
+            per_person_limit="2",
+            pull_order="support,feature",
+            lanes=[
+                boards.LaneSetting(x.id, x.name, x.wip_limit, x.limit_mode)
+                for x in db.session.get(Board, board_id).lanes
+            ],
+            column_limits={},
+        ),
+        "columns": lambda: boards.update_columns(
+            board_id,
+            lead,
+            [(c.id, c.kind, c.name) for c in db.session.get(Board, board_id).columns],
+        ),
+        "erasure": lambda: erasure.erase(
+            admin, [db.session.execute(select(func.max(Card.id))).scalar()]
+        ),
+    }
+    for what, change in changes.items():
+        before = _version(board_id)
+        sent, stop = _count_writes_and_reads()
+        try:
+            change()
+        finally:
+            stop()
+        bumps = [s for s in sent if re.search(r"SET version\s*=\s*\(?\w*\.?version \+", s)]
+        assert _version(board_id) == before + 1, what
+        assert len(bumps) == 1, (what, [s for s in sent if s.startswith("UPDATE")])

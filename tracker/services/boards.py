@@ -16,7 +16,7 @@ from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
 from tracker.services import audit
 from tracker.services.common import ROLES, Actor, require_lead
-from tracker.store import lock_board
+from tracker.store import bump_version, lock_board
 
 
 def create_board(name: str, timezone: str = "UTC", *, actor: Actor | None = None) -> Board:
@@ -177,7 +177,7 @@ def update_settings(
             target_id=board.id,
             detail=changes,
         )
-    board.version += 1
+    bump_version(board)
     db.session.commit()
     return board
 
@@ -275,7 +275,7 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
             target_id=board.id,
             detail={"columns": [before, after]},
         )
-    board.version += 1
+    bump_version(board)
     db.session.commit()
     return board
 
