@@ -2,7 +2,7 @@
 
 The services never import Flask: the app's configuration (the secret key, the password
 hash method, the mail settings), the status link's address and the mail templates come
-from the Host that the app factory installs once (tracker.subscribers.FlaskHost, which
+from the Host that the app factory installs once (tracker.web.host.FlaskHost, which
 answers for whichever app is running the call). A test or a script may install another.
 """
 
