@@ -114,19 +114,26 @@ class PageErrors:
 
     allowed: frozenset[int]
     problems: list[str] = field(default_factory=list)
+    # Set when the test's body has run: in teardown the database is emptied under a page
+    # that may still poll (the emergency banner), and what it then gets is not the test's.
+    stopped: bool = False
     downloads: set[str] = field(default_factory=set)
     answered: list = field(default_factory=list)  # requests whose answer came in
 
     def watch(self, context) -> None:
         """Listen to every page of a browser context (pages opened later included)."""
         context.on("console", self.console)
-        context.on("weberror", lambda error: self.problems.append(f"page error: {error.error}"))
+        context.on("weberror", self.page_error)
         context.on("requestfailed", self.request_failed)
         context.on("response", self.response)
         context.on("page", lambda page: page.on("download", self.download))
 
+    def page_error(self, error) -> None:
+        if not self.stopped:
+            self.problems.append(f"page error: {error.error}")
+
     def console(self, message) -> None:
-        if message.type != "error":
+        if self.stopped or message.type != "error":
             return
         text = message.text
         if any(
@@ -137,6 +144,8 @@ class PageErrors:
         self.problems.append(f"console error: {text} ({where})")
 
     def request_failed(self, request) -> None:
+        if self.stopped:
+            return
         failure = request.failure or "no reason"
         if failure == "net::ERR_ABORTED" and any(request is seen for seen in self.answered):
             return  # answered, then cut off by the page navigating away
@@ -144,7 +153,7 @@ class PageErrors:
 
     def response(self, response) -> None:
         self.answered.append(response.request)
-        if response.status >= 400 and response.status not in self.allowed:
+        if not self.stopped and response.status >= 400 and response.status not in self.allowed:
             request = response.request
             self.problems.append(f"{response.status} answer: {request.method} {response.url}")
 
@@ -162,6 +171,18 @@ class PageErrors:
                 and any(f" {url}: " in problem for url in self.downloads)
             )
         ]
+
+
+PAGE_ERRORS = pytest.StashKey["PageErrors"]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """After the test's body: its pages' errors are counted up to here, not in teardown."""
+    yield
+    errors = item.stash.get(PAGE_ERRORS, None)
+    if errors is not None:
+        errors.stopped = True
 
 
 @pytest.fixture(autouse=True)
@@ -186,6 +207,7 @@ def _no_page_errors(request, monkeypatch) -> Iterator[None]:
         return context
 
     monkeypatch.setattr(browser, "new_context", new_context)
+    request.node.stash[PAGE_ERRORS] = errors
     yield
     found = errors.found()
     if found:
