@@ -38,14 +38,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import event, func, insert, make_url, select, update
+from throwaway_db import throwaway_postgres
 
 from tracker import create_app
 from tracker.extensions import db
@@ -492,25 +491,6 @@ def measure(url: str) -> dict[str, float]:
     return figures
 
 
-def throwaway_postgres(server_url: str) -> tuple[str, Callable[[], None]]:
-    """A fresh database on the PostgreSQL server at server_url (the role needs CREATEDB):
-    its URL, and a function that drops it."""
-    import psycopg
-
-    base = make_url(server_url)
-    name = f"wb_bench_{uuid.uuid4().hex[:10]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    url = base.set(database=name, drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
         log("SQLite")
@@ -518,7 +498,7 @@ def main() -> None:
     keys = list(FIGURES)
     server_url = os.environ.get("TRACKER_BENCH_POSTGRES_URL")
     if server_url:
-        url, drop = throwaway_postgres(server_url)
+        url, drop = throwaway_postgres(server_url, "wb_bench")
         try:
             log(f"PostgreSQL: throwaway database {make_url(url).database}")
             on_postgres = measure(url)

@@ -55,11 +55,12 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+
+from throwaway_db import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,25 +89,6 @@ def log(message: str) -> None:
 
 
 # --- database ----------------------------------------------------------------------------
-
-
-def create_database(server_url: str) -> tuple[str, callable]:
-    """A fresh database on the server; returns its URL and a function that drops it."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    base = make_url(server_url)
-    name = f"wb_load_{uuid.uuid4().hex[:10]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    url = base.set(database=name, drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False), drop
 
 
 def flask_command(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -674,7 +656,7 @@ def main() -> int:
     args = parser.parse_args()
 
     server_url = os.environ.get("TRACKER_BENCH_POSTGRES_URL", DEFAULT_SERVER)
-    url, drop = create_database(server_url)
+    url, drop = throwaway_postgres(server_url, "wb_load")
     log(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     log(f"throwaway database {url.rsplit('/', 1)[1]} on {server_url.rsplit('@', 1)[-1]}")
     try:
