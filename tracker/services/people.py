@@ -45,14 +45,19 @@ def people() -> list[PersonRow]:
     return list(rows.values())
 
 
-def get_person(user_id: Any) -> User:
+def _found(model: type, row_id: Any, missing: str):
+    """The row of model with this id, or NotFound(missing) (also for an id that is no number)."""
     try:
-        user = db.session.get(User, int(user_id))
+        row = db.session.get(model, int(row_id))
     except (TypeError, ValueError):
-        user = None
-    if user is None:
-        raise NotFound("That person does not exist.")
-    return user
+        row = None
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+def get_person(user_id: Any) -> User:
+    return _found(User, user_id, "That person does not exist.")
 
 
 def memberships_of(user_id: int) -> list[tuple[Board, str]]:
@@ -218,10 +223,4 @@ def reset_password(user_id: Any, password: str | None, *, actor: Actor) -> str |
 
 def get_board(board_id: Any) -> Board:
     """A board for an admin's pages, or NotFound."""
-    try:
-        board = db.session.get(Board, int(board_id))
-    except (TypeError, ValueError):
-        board = None
-    if board is None:
-        raise NotFound("That board does not exist.")
-    return board
+    return _found(Board, board_id, "That board does not exist.")
