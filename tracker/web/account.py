@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, flash, render_template, url_for
 from flask_login import current_user
 
 from tracker.domain.errors import DomainError
@@ -52,7 +52,4 @@ def _change_again(error: DomainError, status: int):
 REFUSED_PAGES: dict[str, errors.Refusal] = {"account.change_password": _change_again}
 
 
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    """A refused change: the form again with the message (see REFUSED_PAGES)."""
-    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
+errors.answer_refusals(bp, REFUSED_PAGES)

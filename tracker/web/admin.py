@@ -254,7 +254,4 @@ REFUSED_PAGES: dict[str, errors.Refusal] = {
 }
 
 
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    """A refused admin act: its page again with the message (see REFUSED_PAGES)."""
-    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
+errors.answer_refusals(bp, REFUSED_PAGES)

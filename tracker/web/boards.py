@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from tracker.domain.errors import DomainError
@@ -46,7 +46,4 @@ def _create_again(error: DomainError, status: int):
 REFUSED_PAGES: dict[str, errors.Refusal] = {"boards.create": _create_again}
 
 
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    """A refused board: the home page again, the message by the field (see REFUSED_PAGES)."""
-    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
+errors.answer_refusals(bp, REFUSED_PAGES)

@@ -2,16 +2,16 @@
 answers (STATUSES), the plain message page, and the app-wide handlers.
 
 A blueprint whose pages can show a refusal in place answers domain errors itself
-(`@bp.errorhandler(DomainError)` with `answer_refusal`, and a small mapping of its endpoints
-to the page each shows again); the app-wide handler here answers the rest with the plain
-message page.
+(`answer_refusals(bp, REFUSED_PAGES)`: a small mapping of its endpoints to the page each
+shows again, or its own `@bp.errorhandler(DomainError)` calling `answer_refusal`); the
+app-wide handler here answers the rest with the plain message page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from flask import current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -106,6 +106,16 @@ def answer_refusal(error: DomainError, page: Refusal | None):
     if page is None or status in PLAIN_ONLY:
         return message_page(status, error.message)
     return page(error, status)
+
+
+def answer_refusals(bp: Blueprint, pages: Mapping[str, Refusal]) -> None:
+    """Register the blueprint's refusal handler: the page its endpoint shows again (pages),
+    else the plain message page."""
+
+    def refused(error: DomainError):
+        return answer_refusal(error, pages.get(request.endpoint or ""))
+
+    bp.register_error_handler(DomainError, refused)
 
 
 def handle_domain_error(error: DomainError):

@@ -248,10 +248,7 @@ REFUSED_PAGES: dict[str, errors.Refusal] = {
 }
 
 
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    """A refused request change: the form or the request again with the message."""
-    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
+errors.answer_refusals(bp, REFUSED_PAGES)
 
 
 @bp.after_request

@@ -218,7 +218,4 @@ REFUSED_PAGES: dict[str, errors.Refusal] = {
 }
 
 
-@bp.errorhandler(DomainError)
-def refused(error: DomainError):
-    """A refused settings change: the settings page again with the message."""
-    return errors.answer_refusal(error, REFUSED_PAGES.get(request.endpoint or ""))
+errors.answer_refusals(bp, REFUSED_PAGES)
