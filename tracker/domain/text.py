@@ -18,8 +18,6 @@ from tracker.domain.addresses import ADDRESS_IN_TEXT
 T = TypeVar("T")
 S = TypeVar("S", bound=str)
 
-# Addresses as they appear inside error text: the one email shape (tracker.domain.addresses).
-_ADDRESS = ADDRESS_IN_TEXT
 # OWASP's CSV injection rule: these first characters make a spreadsheet read a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and the marks
@@ -38,7 +36,7 @@ def mask_address(address: str) -> str:
 
 def mask_addresses(text: str) -> str:
     """The text with every email address in it masked (error text shown to people)."""
-    return _ADDRESS.sub(lambda found: mask_address(found.group(0)), text or "")
+    return ADDRESS_IN_TEXT.sub(lambda found: mask_address(found.group(0)), text or "")
 
 
 def csv_cell(value: T) -> T | str:

@@ -299,7 +299,6 @@ INTAKE_SEVERITIES = (
     (Severity.S3, "S3 · Minor: something is wrong, but people can work around it"),
     (Severity.S4, "S4 · Question: a question or a request for help, nothing is broken"),
 )
-EMAIL_SHAPE = EMAIL_FORM_PATTERN
 
 
 class IntakeForm(Form):
@@ -334,7 +333,9 @@ class IntakeForm(Form):
         [
             Optional(),
             Length(max=MAX_LENGTH, message="An email address is at most 254 characters."),
-            Regexp(EMAIL_SHAPE, message="That is not an email address (like name@example.com)."),
+            Regexp(
+                EMAIL_FORM_PATTERN, message="That is not an email address (like name@example.com)."
+            ),
         ],
         filters=[strip],
     )
