@@ -215,7 +215,8 @@ def _state(board: Board, lanes: list[Lane], columns: list[BoardColumn], rows) ->
 
 
 def board_state(board: Board) -> BoardState:
-    """Load a (locked) board's lanes and columns and count its open cards' WIP."""
+    """Load a (locked) board's lanes and columns and count its open cards' WIP, in three
+    statements: the reference tests/test_store.py holds load_locked's one statement to."""
     lanes, columns = lanes_and_columns(board.id)
     rows = plain_rows(_placements_statement(), {"board_id": board.id})
     return _state(board, lanes, columns, rows)

@@ -39,7 +39,7 @@ from tracker.services import audit, cards, host
 from tracker.services.board_view import card_history
 from tracker.services.common import Actor, get_card, require_lead
 from tracker.services.mail import outbox
-from tracker.store import append_event, board_state, bump_version, lock_board, snapshot
+from tracker.store import append_event, bump_version, load_locked, lock_board, snapshot
 
 # The request's text fields and the most characters each may hold (the columns' sizes).
 REQUEST_FIELDS = {
@@ -182,7 +182,7 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
     text = _check_text(values)
     severity = intake.check_severity(values.get("severity") or "")
     component = intake.check_component(values.get("component") or "", components(board_id))
-    state = board_state(lock_board(board_id))
+    state = load_locked(board_id)
     existing = _filed_with(intake_key)
     lane = state.lane_of_kind(intake.lane_kind_for(severity))
     if existing is not None or lane is None:
