@@ -9,7 +9,7 @@ from tracker.extensions import db
 from tracker.models import Board
 from tracker.services import cards
 
-MAX_STATEMENTS = 8
+MAX_STATEMENTS = 7
 KINDS = ("support", "feature", "feature", "expedite", "support")
 PLACES = ("Ready", "In progress", "Review", "Done", "Ready", "Done")
 VARIANTS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import clock
@@ -14,7 +14,7 @@ from tracker.domain.accounts import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from tracker.domain.accounts import normal_username
 from tracker.domain.errors import InvalidRequest
 from tracker.extensions import db
-from tracker.models import User
+from tracker.models import Board, Membership, User
 from tracker.services import audit, host
 from tracker.services.common import Actor
 
@@ -216,3 +216,27 @@ def person_by_session_token(token: str) -> User | None:
     """Who a session belongs to: the active person holding this token, or None (the token
     rotated, or the person was deactivated, so the session ended)."""
     return db.session.execute(_person_by_token(), {"token": token}).scalar_one_or_none()
+
+
+@functools.cache
+def _person_and_board() -> Select:
+    """The active person holding a session token, with a board and their membership role on
+    it (each NULL when the board does not exist or they hold no role there)."""
+    membership = and_(Membership.board_id == Board.id, Membership.user_id == User.id)
+    return (
+        select(User, Board, Membership.role)
+        .select_from(User)
+        .outerjoin(Board, Board.id == bindparam("board_id"))
+        .outerjoin(Membership, membership)
+        .where(User.session_token == bindparam("token"), User.active.is_(True))
+    )
+
+
+def person_and_board(token: str, board_id: int) -> tuple[User | None, Board | None, str | None]:
+    """Who a session belongs to (as person_by_session_token), with the board a request is
+    for and their membership role on it, in one statement: every board request reads both,
+    and on PostgreSQL each statement is a round trip (bench: pg_board_200_ms, pg_pull_ms,
+    pg_move_ms)."""
+    params = {"token": token, "board_id": board_id}
+    row = db.session.execute(_person_and_board(), params).one_or_none()
+    return (None, None, None) if row is None else (row[0], row[1], row[2])

@@ -12,7 +12,8 @@ from sqlalchemy import Select, and_, bindparam, select
 from tracker.domain import policy
 from tracker.domain.policy import Action
 from tracker.extensions import db, login_manager
-from tracker.models import Board, Membership
+from tracker.models import Board, Membership, User
+from tracker.services import users
 from tracker.services.common import Actor
 
 # permission (a policy action) -> the board roles that have it: the domain's policy table.
@@ -156,6 +157,19 @@ def guard_request():
     return None
 
 
+def load_person(token: str) -> User | None:
+    """The person a session token belongs to (the login manager's user loader). On a board
+    route the board and the person's role on it come in the same statement, kept in `g`
+    for load_board: one statement instead of two on every board request."""
+    board_id = (request.view_args or {}).get("board_id")
+    if ROUTES.get(request.endpoint or "") not in PERMISSIONS or not isinstance(board_id, int):
+        return users.person_by_session_token(token)
+    person, board, role = users.person_and_board(token, board_id)
+    if person is not None:
+        g.person_board = (person.id, board_id, board, role)
+    return person
+
+
 def route_permission(endpoint: str | None) -> str:
     """The board permission ROUTES names for an endpoint (a view of another kind has none)."""
     rule = ROUTES.get(endpoint or "")
@@ -183,8 +197,12 @@ def load_board(board_id: int, permission: str | None = None) -> tuple[Board, Act
 
 
 def _load(board_id: int) -> tuple[Board, Actor]:
-    row = db.session.execute(_board_and_role(), {"board_id": board_id, "user_id": current_user.id})
-    board, role = row.one_or_none() or (None, None)
+    read = g.pop("person_board", None)  # read with the person (load_person)
+    if read is not None and read[:2] == (current_user.id, board_id):
+        board, role = read[2:]
+    else:
+        params = {"board_id": board_id, "user_id": current_user.id}
+        board, role = db.session.execute(_board_and_role(), params).one_or_none() or (None, None)
     if board is not None:
         role = policy.board_role(role, current_user.is_admin)
     if board is None or role is None:

@@ -37,7 +37,7 @@ def configure_login(manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(token: str) -> User | None:
-        return users.person_by_session_token(token)
+        return access.load_person(token)
 
     @manager.unauthorized_handler
     def unauthorized():
