@@ -226,11 +226,11 @@ def test_a_poll_is_one_query_for_the_banner_and_writes_nothing(app, client, auth
         sent, response = sql_of(app, client, path)
         assert response.status_code == status
         queries = [s for s in sent if s != "BEGIN"]  # SQLite's explicit BEGIN (tracker.database)
-        # The person (Flask-Login), the board with their role, and the banner: nothing else.
-        assert len(queries) == 3, queries
+        # The person (Flask-Login) with the board and their role, and the banner: nothing else.
+        assert len(queries) == 2, queries
         assert queries[0].startswith("SELECT user_account.")
-        assert "FROM board LEFT OUTER JOIN membership" in queries[1]
-        assert [s for s in queries if "FROM card" in s] == [queries[2]]
+        assert "JOIN board" in queries[0] and "JOIN membership" in queries[0]
+        assert [s for s in queries if "FROM card" in s] == [queries[1]]
         assert all(s.startswith("SELECT") for s in queries)
         assert "Set-Cookie" not in response.headers  # no session refresh, nothing to persist
         assert response.headers.get("Cache-Control") == "no-store"
