@@ -1,0 +1,110 @@
+"""A request's transaction that only read ends with COMMIT, one that wrote (and was not
+committed) or failed ends with ROLLBACK: tracker.database.end_reads, at every teardown.
+
+Why it matters: psycopg forgets its prepared statements on every ROLLBACK, so when each
+request ended so, PostgreSQL parsed and planned every statement of every request again.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from tests.helpers import make_board, make_user
+from tracker import database
+from tracker.extensions import db
+from tracker.models import Board
+
+
+def endings(app):
+    """The transaction endings the app's engine sees, in order ("commit"/"rollback")."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+    for name in ("commit", "rollback"):
+        event.listen(engine, name, lambda _conn, name=name: seen.append(name))
+    return seen
+
+
+def teardown(app, work) -> None:
+    """Run work in an app context and end it as a request's teardown does."""
+    with app.app_context():
+        work()
+        database.end_session(db.session)
+
+
+@pytest.fixture
+def board_id(app):
+    with app.app_context():
+        board = make_board("Team")
+        make_user("ann", board=board, role="member")
+        return board.id
+
+
+def test_a_request_that_only_read_ends_with_commit(app, client, auth, board_id):
+    auth.login("ann")
+    seen = endings(app)
+    assert client.get(f"/b/{board_id}").status_code == 200
+    assert seen == ["commit"]
+
+
+def test_a_read_under_a_lock_ends_with_commit(app, board_id):
+    seen = endings(app)
+    teardown(app, lambda: db.session.execute(select(Board).with_for_update()).all())
+    assert seen == ["commit"]
+
+
+@pytest.mark.parametrize("how", ["core", "orm"])
+def test_a_write_left_uncommitted_is_rolled_back(app, board_id, how):
+    seen = endings(app)
+
+    def write():
+        if how == "core":
+            db.session.connection().execute(update(Board).values(name="Changed"))
+        else:
+            db.session.get(Board, board_id).name = "Changed"
+            db.session.flush()
+
+    teardown(app, write)
+    assert seen == ["rollback"]
+    with app.app_context():
+        assert db.session.get(Board, board_id).name == "Team"
+        db.session.remove()
+
+
+def test_a_transaction_with_a_failed_statement_is_rolled_back(app, board_id):
+    seen = endings(app)
+
+    def fail():
+        db.session.execute(select(Board.id)).all()
+        with pytest.raises(Exception, match="no_such_table|does not exist"):
+            db.session.execute(text("SELECT * FROM no_such_table"))
+
+    teardown(app, fail)
+    assert seen == ["rollback"]
+
+
+def test_the_next_transaction_starts_clean(app, board_id):
+    """A write committed, then only reads: that later transaction commits."""
+    seen = endings(app)
+
+    def write_then_read():
+        db.session.get(Board, board_id).name = "Renamed"
+        db.session.commit()
+        db.session.execute(select(Board.id)).all()
+
+    teardown(app, write_then_read)
+    assert seen == ["commit", "commit"]
+
+
+@pytest.mark.parametrize("app_session", ["postgres"], indirect=True)
+def test_postgresql_keeps_prepared_statements_across_requests(app, client, auth, board_id):
+    """After a few board pages, the pooled connection holds prepared statements (psycopg
+    prepares a statement run five times; a ROLLBACK would have dropped them all)."""
+    auth.login("ann")
+    for _ in range(7):
+        assert client.get(f"/b/{board_id}").status_code == 200
+    with app.app_context():
+        prepared = db.session.execute(text("SELECT count(*) FROM pg_prepared_statements"))
+        assert prepared.scalar() > 0
+        db.session.remove()
