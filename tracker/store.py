@@ -603,6 +603,8 @@ class Change:
     before: wip.Placement
     state: BoardState
     events: tuple[Event, ...] = ()
+    # What the caller's `answer` read of the board as the change left it (see commit).
+    answer: Any = None
 
     @property
     def left(self) -> tuple[int, int]:
@@ -625,10 +627,18 @@ def commit(
     before: wip.Placement | None = None,
     placed: Placed | None = None,
     events: list[NewEvent] | tuple[NewEvent, ...] = (),
+    answer: Callable[[Change], Any] | None = None,
 ) -> Change:
     """Write the change (the card's placement, its history events, the board's next
     version), count the card's move from `before` into the board's WIP, and commit: the end
     of every card change under the board lock. Returns the change with its events.
+
+    `answer(change)`, if given, reads what the caller will show of the board as the change
+    left it, in the change's own transaction just before the COMMIT (kept as
+    change.answer): under the lock, that is the board as committed. Read after the commit
+    instead, it would begin a transaction of its own, on PostgreSQL three more round trips
+    (the pool's connection check, BEGIN, COMMIT; bench: pg_move_ms, pg_pull_ms) for one
+    statement. The lock is held for that read.
 
     The answer shows this very card and board right after: their columns are kept as this
     transaction wrote them (reading them again would return just that, and the change's
@@ -640,6 +650,9 @@ def commit(
     was = placement(card) if before is None else before
     if before is not None:
         state.wip.apply(before, placement(card))
+    change = Change(card, was, state, tuple(written))
+    if answer is not None:
+        change.answer = answer(change)
     session = db.session()
     session.expire_on_commit = False
     try:
@@ -649,7 +662,7 @@ def commit(
     for kept in list(session.identity_map.values()):
         if isinstance(kept, Card):
             session.expire(kept, CARD_RELATIONSHIPS)
-    return Change(card, was, state, tuple(written))
+    return change
 
 
 def rollback() -> None:

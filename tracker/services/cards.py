@@ -8,6 +8,7 @@ once through it, which returns the change with the history events it wrote.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,8 +188,10 @@ def move_card(
     column_id: Any,
     after: int | None = None,
     reason: str | None = None,
+    answer: Callable[[Change], Any] | None = None,
 ) -> Change:
-    """Move a card to a lane and column, checked against every limit the move would raise."""
+    """Move a card to a lane and column, checked against every limit the move would raise.
+    `answer` reads what the caller shows of the board after it (see store.commit)."""
     _require_changer(actor)
     state = store.load_locked(board_id)
     card = _open_card(board_id, card_id)
@@ -210,7 +213,7 @@ def move_card(
     events = [store.new_event(card, kind, actor.id, before)]
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
-    return store.commit(state, card, before=was, placed=placed, events=events)
+    return store.commit(state, card, before=was, placed=placed, events=events, answer=answer)
 
 
 def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> Card:
@@ -252,8 +255,11 @@ class PullResult:
         return self.change.card if self.change else None
 
 
-def pull_next(board_id: int, actor: Actor) -> PullResult:
-    """Give the person the highest-priority ready card they may take, or say why not."""
+def pull_next(
+    board_id: int, actor: Actor, answer: Callable[[Change], Any] | None = None
+) -> PullResult:
+    """Give the person the highest-priority ready card they may take, or say why not.
+    `answer` reads what the caller shows of the board after a pull (see store.commit)."""
     _require_changer(actor)
     state = store.load_locked(board_id)
     state.wip.person_names[actor.id] = actor.name
@@ -277,7 +283,7 @@ def pull_next(board_id: int, actor: Actor) -> PullResult:
     placed = {"rank": rank, "assignee_id": actor.id} | _entering(card, to_column, clock.now())
     written = store.place(card, placed)
     event = store.new_event(card, EventKind.PULLED, actor.id, before)
-    change = store.commit(state, card, before=was, placed=written, events=[event])
+    change = store.commit(state, card, before=was, placed=written, events=[event], answer=answer)
     return PullResult(change, plan.reasons)
 
 

@@ -92,27 +92,47 @@ def page_was_current(board) -> bool:
     return shown == board.version - 1 and not (mine or text)
 
 
+def _touched(change) -> tuple[list[int], list[tuple[int, int]]]:
+    """The tiles a change's answer removes and the cells it redraws (see render_changed)."""
+    left, entered = change.left, change.entered
+    if left != entered and change.state.column(left[1]).kind != wip.DONE:
+        return [change.card.id], [entered]
+    return [], list(dict.fromkeys([left, entered]))
+
+
+def read_changed(change):
+    """The view of the cells a change touched (what render_changed shows)."""
+    state = change.state
+    return board_view.load_changed_view(
+        state.board,
+        state.lanes,
+        state.columns,
+        state.wip,
+        _touched(change)[1],
+        done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
+    )
+
+
+def changed_reader():
+    """What a change (cards.move_card, cards.pull_next) should read for its answer before
+    it commits (store.commit's `answer`): the cells it touched, when the answer will show
+    only those (an htmx page that was current; see after_change), else nothing."""
+    if not htmx or htmx.boosted:
+        return None
+    return lambda change: read_changed(change) if page_was_current(change.state.board) else None
+
+
 def render_changed(board, actor, change, notice, panel_card=None):
     """The parts of the board a change touched, swapped in out of band (see _changed.html).
 
     The cell the card entered is redrawn. The cell it left loses only the card's tile, as
     nothing else in it changed (the page was current), unless it is a done cell, where the
     next latest done card and the count of the rest move up; a reorder redraws its cell.
+    The cells come from the change's answer when it read them (changed_reader).
     """
     left, entered = change.left, change.entered
-    state = change.state
-    if left != entered and state.column(left[1]).kind != wip.DONE:
-        removed, cells = [change.card.id], [entered]
-    else:
-        removed, cells = [], list(dict.fromkeys([left, entered]))
-    view = board_view.load_changed_view(
-        board,
-        state.lanes,
-        state.columns,
-        state.wip,
-        cells,
-        done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
-    )
+    removed, cells = _touched(change)
+    view = change.answer if change.answer is not None else read_changed(change)
     view.notices.append(notice)
     html = render_template(
         "board/_changed.html",
@@ -202,7 +222,7 @@ def pull(board_id: int):
     """Pull next: assign the person the highest-priority card they may take."""
     board, actor = load_board(board_id)
     require_valid(PanelForm())
-    result = cards.pull_next(board.id, actor)
+    result = cards.pull_next(board.id, actor, answer=changed_reader())
     if result.card is None:
         notices = ["Nothing to pull right now.", *result.reasons]
         if htmx and not htmx.boosted:
@@ -312,6 +332,7 @@ def move_card(board_id: int, card_id: int):
         column_id=column_id,
         after=form.after.data,
         reason=form.reason.data,
+        answer=changed_reader(),
     )
     card, state = change.card, change.state
     where = f"{state.lane(card.lane_id).name} · {state.column(card.column_id).name}"
