@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, Update, and_, bindparam, func, insert, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -287,6 +288,29 @@ def neighbours(
         raise InvalidRequest("The card to place it after is not in that column any more.")
     below = db.session.execute(select(func.min(Card.rank)).where(*cell, Card.rank > above)).scalar()
     return above, below
+
+
+@functools.cache
+def _card_and_bottom_statement() -> Select:
+    """A card, with the highest rank in a cell among its other cards (_bottom_statement)."""
+    other = aliased(Card)
+    cell = (
+        other.lane_id == bindparam("lane_id"),
+        other.column_id == bindparam("column_id"),
+        other.status != CardStatus.CLOSED,
+        other.id != bindparam("card_id"),
+    )
+    bottom = select(func.max(other.rank)).where(*cell).scalar_subquery()
+    return select(Card, bottom).where(Card.id == bindparam("card_id"))
+
+
+def card_and_bottom(card_id: int, lane_id: int, column_id: int) -> tuple[Card | None, float | None]:
+    """A card (None if there is none) and the highest rank among the other cards of a cell
+    still on the board: what a move to the bottom of a cell and a pull read, in one
+    statement instead of two (bench: pg_move_ms, pg_pull_ms)."""
+    params = {"card_id": card_id, "lane_id": lane_id, "column_id": column_id}
+    row = db.session.execute(_card_and_bottom_statement(), params).one_or_none()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def cell_cards(card_id: int | None, lane_id: int, column_id: int) -> list[Card]:

@@ -23,7 +23,7 @@ from tracker.domain.vocabulary import CardStatus, EventKind, Role
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, Lane, Membership
 from tracker.services import audit
-from tracker.services.common import Actor, get_card, person_name
+from tracker.services.common import Actor, card_of_board, get_card, person_name, whole_id
 from tracker.services.mail import outbox
 from tracker.store import BoardState, Change, NewEvent, lane_rule, placement, snapshot
 
@@ -37,16 +37,35 @@ def _require_changer(actor: Actor) -> None:
 
 def _open_card(board_id: int, card_id: Any) -> Card:
     """The board's card, refusing one that was closed (it is no longer on the board)."""
-    card = get_card(board_id, card_id)
+    return _still_open(get_card(board_id, card_id))
+
+
+def _still_open(card: Card) -> Card:
     if card.status == CardStatus.CLOSED:
         raise InvalidRequest(f"{card.ref} is closed; it is no longer on the board.")
     return card
 
 
-def _rank(card_id: int | None, lane_id: int, column_id: int, after: int | None) -> float:
+def _card_going_to(board_id: int, card_id: Any, lane_id: int, column_id: int):
+    """The board's card (as get_card) and the highest rank among the other cards of the
+    cell (lane, column) it goes to, read together (store.card_and_bottom)."""
+    card, bottom = store.card_and_bottom(whole_id(card_id), lane_id, column_id)
+    return card_of_board(board_id, card), bottom
+
+
+def _rank(
+    card_id: int | None,
+    lane_id: int,
+    column_id: int,
+    after: int | None,
+    *,
+    read: tuple[float | None, float | None] | None = None,
+) -> float:
     """The rank for a card in the cell: after the card `after`, at the top (0) or bottom
-    (None). Respaces the cell's other cards first when no rank is left between two."""
-    above, below = store.neighbours(card_id, lane_id, column_id, after)
+    (None). `read`: the ranks just above and below the slot, when read already (the bottom
+    of a cell comes with the card, see _card_going_to). Respaces the cell's other cards
+    first when no rank is left between two."""
+    above, below = read or store.neighbours(card_id, lane_id, column_id, after)
     if ranks.needs_respacing(above, below):
         others = store.cell_cards(card_id, lane_id, column_id)
         store.set_ranks(others, ranks.spaced(len(others)))
@@ -194,8 +213,9 @@ def move_card(
     `answer` reads what the caller shows of the board after it (see store.commit)."""
     _require_changer(actor)
     state = store.load_locked(board_id)
-    card = _open_card(board_id, card_id)
     lane, column = state.lane(lane_id), state.column(column_id)
+    card, bottom = _card_going_to(board_id, card_id, lane.id, column.id)
+    card = _still_open(card)
     before = snapshot(card)
     from_lane_kind = state.lane(card.lane_id).kind
     target = wip.Placement(lane.id, column.id, card.assignee_id)
@@ -203,7 +223,7 @@ def move_card(
     overrides = _check_limits(state, actor, was, target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
     was_done = card.status == CardStatus.DONE
-    rank = _rank(card.id, lane.id, column.id, after)
+    rank = _rank(card.id, lane.id, column.id, after, read=(bottom, None) if after is None else None)
     placed = store.place(
         card, {"lane_id": lane.id, "rank": rank} | _entering(card, column, clock.now())
     )
@@ -277,9 +297,10 @@ def pull_next(
     if plan.card_id is None:
         store.rollback()
         return PullResult(None, plan.reasons)
-    card = get_card(board_id, plan.card_id)
+    lane_id = next(lane for lane, cards in ready.items() for c in cards if c.id == plan.card_id)
+    card, bottom = _card_going_to(board_id, plan.card_id, lane_id, to_column.id)
     before, was = snapshot(card), placement(card)
-    rank = _rank(card.id, card.lane_id, to_column.id, None)
+    rank = _rank(card.id, card.lane_id, to_column.id, None, read=(bottom, None))
     placed = {"rank": rank, "assignee_id": actor.id} | _entering(card, to_column, clock.now())
     written = store.place(card, placed)
     event = store.new_event(card, EventKind.PULLED, actor.id, before)

@@ -45,11 +45,19 @@ def person_name(user_id: int | None) -> str:
 
 def get_card(board_id: int, card_id: Any) -> Card:
     """The card of this board with this id, or NotFound (also for another board's card)."""
+    return card_of_board(board_id, db.session.get(Card, whole_id(card_id)))
+
+
+def whole_id(card_id: Any) -> int:
+    """A card id as asked for, as a number, or NotFound (no card has any other id)."""
     try:
-        card_id = int(card_id)
+        return int(card_id)
     except (TypeError, ValueError):
         raise NotFound("That card does not exist on this board.") from None
-    card = db.session.get(Card, card_id)
+
+
+def card_of_board(board_id: int, card: Card | None) -> Card:
+    """The card found, if it is this board's, or NotFound."""
     if card is None or card.board_id != board_id:
         raise NotFound("That card does not exist on this board.")
     return card
