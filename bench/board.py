@@ -472,12 +472,15 @@ def measure(url: str) -> dict[str, float]:
         log(f"history: {HISTORY_CARDS} done cards in {time.perf_counter() - started:.1f} s")
         builder.open_cards(SIZES[0])
         if db.engine.dialect.name == "postgresql":
-            # Statistics, as autovacuum gathers them on a server whose board grew over
-            # years. Measured at once after a bulk load without them, PostgreSQL's planner
-            # guesses: the bottom of a cell (a move's or pull's new rank) took 0.7 ms, not
-            # 0.01, through a bitmap of the lane's 55,000 done cards.
-            db.session.execute(text("ANALYZE"))
+            # Statistics and a vacuumed table, as autovacuum keeps them on a server whose
+            # board grew over years. Measured at once after a bulk load without them,
+            # PostgreSQL's planner guesses (the bottom of a cell, a move's or pull's new
+            # rank, took 0.7 ms, not 0.01, through a bitmap of the lane's 55,000 done
+            # cards), and autovacuum would start on the other core mid-measurement.
             db.session.commit()
+            with db.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection.execute(text("VACUUM ANALYZE"))
         counter = QueryCounter(db.engine)
         db.session.remove()
     bench = Bench(app, builder, counter)

@@ -161,7 +161,8 @@ def end_reads(session: Session) -> None:
     and closing a session rolls back: every request ended so (each read, and each change's
     answer read after its commit), so on PostgreSQL no statement was ever prepared and
     each one was parsed and planned again, the larger part of a board request's waiting
-    on the server (bench/board.py: pg_board_200_ms 4.9 -> 4.5, pg_move_ms 4.4 -> 3.9).
+    on the server (bench/board.py, one alternating run: pg_board_200_ms 5.26 -> 4.79,
+    pg_move_ms 4.75 -> 4.14).
     """
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
         return
