@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
 from tracker import create_app
@@ -327,6 +327,27 @@ class Auth:
 
     def logout(self):
         return self.client.post("/logout")
+
+
+# The SQL a piece of work sends ------------------------------------------------------------
+
+
+def statements_sent(app, work: Callable[[], object]) -> tuple[list[str], object]:
+    """Run work(); the SQL statements the app's engine sent meanwhile (whitespace made
+    single spaces), and what work returned."""
+    with app.app_context():
+        engine = db.engine
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = work()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return sent, result
 
 
 # What is in the database -----------------------------------------------------------------

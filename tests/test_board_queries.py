@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
-from tests.helpers import actor, make_board, make_card, make_user
+from tests.helpers import actor, make_board, make_card, make_user, statements_sent
 from tracker.extensions import db
 from tracker.models import Board
 from tracker.services import cards
@@ -39,18 +37,7 @@ def add_cards(board, people, start: int, count: int) -> list[str]:
 
 def statements_per_request(app, client, path: str, headers: dict) -> tuple[int, str]:
     """Run one request and count the SQL statements the engine sent for it."""
-    with app.app_context():
-        engine = db.engine
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    sent, response = statements_sent(app, lambda: client.get(path, headers=headers))
     assert response.status_code == 200, response.text
     return len(sent), response.text
 

@@ -4,9 +4,9 @@ statement (store.card_and_bottom), which answers what the two reads would."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import actor, column, lane, make_board, make_card, make_user, statements_sent
 from tracker import store
 from tracker.domain.errors import NotFound
 from tracker.extensions import db
@@ -46,22 +46,8 @@ def test_it_answers_the_card_and_the_bottom_of_the_cell_without_it(team):
     assert store.card_and_bottom(10**9, feature.id, ready.id) == (None, None)
 
 
-def statements_during(work) -> list[str]:
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return sent
-
-
 @pytest.mark.parametrize("how", ["move", "pull"])
-def test_a_move_to_the_bottom_and_a_pull_read_card_and_bottom_together(team, how):
+def test_a_move_to_the_bottom_and_a_pull_read_card_and_bottom_together(app, team, how):
     board, ann = team
     first = make_card(board, ann, "feature", "First").id
     make_card(board, ann, "feature", "Second")
@@ -74,7 +60,7 @@ def test_a_move_to_the_bottom_and_a_pull_read_card_and_bottom_together(team, how
         )
     else:
         work = lambda: cards.pull_next(board_id, ann)  # noqa: E731
-    sent = statements_during(work)
+    sent, _ = statements_sent(app, work)
     assert not [s for s in sent if s.startswith("SELECT max(card.rank)")], sent
     reads = [s for s in sent if s.startswith("SELECT card.id") and "max(card_1.rank)" in s]
     assert len(reads) == 1, sent

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from flask import url_for
-from sqlalchemy import event
 
-from tests.helpers import BoardSpec, CardSpec, actor, make_card
+from tests.helpers import BoardSpec, CardSpec, actor, make_card, statements_sent
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Board, Card, User
@@ -201,19 +200,7 @@ def test_outsiders_get_404_and_logged_out_polls_go_to_login(app, client, auth, b
 
 def sql_of(app, client, path: str) -> tuple[list[str], object]:
     """Run one request; the SQL statements the engine sent for it, and the response."""
-    with app.app_context():
-        engine = db.engine
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path, headers=HX)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return sent, response
+    return statements_sent(app, lambda: client.get(path, headers=HX))
 
 
 @pytest.mark.parametrize("waiting", [0, 3])

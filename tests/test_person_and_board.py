@@ -7,31 +7,13 @@ from __future__ import annotations
 import pytest
 from flask import g
 from flask_login import login_user
-from sqlalchemy import event
 
-from tests.helpers import make_board, make_user
+from tests.helpers import make_board, make_user, statements_sent
 from tracker.domain.policy import Action
 from tracker.extensions import db
 from tracker.models import Board, Lane, User
 from tracker.services import users
 from tracker.web import access
-
-
-def statements(app, send) -> list[str]:
-    """The SQL statements the engine sent while `send()` ran, and its response."""
-    with app.app_context():
-        engine = db.engine
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = send()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return sent, response
 
 
 def person_reads(sent: list[str]) -> list[str]:
@@ -73,7 +55,7 @@ def test_a_board_request_reads_person_board_and_role_in_one_statement(
 ):
     auth.login(username)
     url = path.format(**people)
-    sent, response = statements(app, lambda: client.get(url))
+    sent, response = statements_sent(app, lambda: client.get(url))
     assert response.status_code == status, response.text[:300]
     reads = person_reads(sent)
     assert len(reads) == 1, reads
@@ -88,7 +70,7 @@ def test_a_change_reads_person_board_and_role_in_one_statement(app, client, auth
     with app.app_context():
         lane_id = db.session.query(Lane.id).filter_by(board_id=people["team"]).first()[0]
     data = {"csrf_token": csrf, "lane_id": lane_id, "title": "A card"}
-    sent, response = statements(
+    sent, response = statements_sent(
         app, lambda: client.post(f"/b/{people['team']}/cards/new", data=data)
     )
     assert response.status_code in (200, 303), response.text[:300]
@@ -97,7 +79,7 @@ def test_a_change_reads_person_board_and_role_in_one_statement(app, client, auth
 
 def test_other_routes_read_the_person_alone(app, client, auth, people):
     auth.login("ann")
-    sent, response = statements(app, lambda: client.get("/"))
+    sent, response = statements_sent(app, lambda: client.get("/"))
     assert response.status_code == 200
     reads = person_reads(sent)
     assert len(reads) == 1 and "JOIN board" not in reads[0], reads
