@@ -37,6 +37,14 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn 27's control socket (`gunicornc`) defaults to one path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second gunicorn of the same
+# user takes it over, and the first to stop deletes it. Off unless GUNICORN_CONTROL_SOCKET
+# names a path of this instance's own.
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET")
+control_socket_disable = not _control_socket
+if _control_socket:
+    control_socket = _control_socket
 
 # PROMETHEUS_MULTIPROC_DIR: a folder the workers share for /metrics (prometheus_client's
 # multi-process mode), so the figures add up every worker, not just the one that answers.

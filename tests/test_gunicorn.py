@@ -3,6 +3,7 @@ preloaded app whose forked workers serve with connections and metrics of their o
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -87,28 +88,11 @@ def test_preloaded_workers_recycle_and_serve_with_their_own_connections(database
     env.pop("GUNICORN_PRELOAD", None)
     _flask(env, "db", "upgrade")
     log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", CONFIG, "app:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            statuses = []
-            deadline = time.monotonic() + 60
-            while not statuses and time.monotonic() < deadline:
-                try:
-                    statuses.append(_get(port, "/readyz")[0])
-                except OSError:
-                    time.sleep(0.2)
-            for _ in range(120):
-                statuses.append(_get(port, "/readyz")[0])
-            _, text = _get(port, "/metrics")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with _gunicorn(env, log_path):
+        statuses = [_ready(port)]
+        for _ in range(120):
+            statuses.append(_get(port, "/readyz")[0])
+        _, text = _get(port, "/metrics")
     output = log_path.read_text()
     assert statuses == [200] * 121, output[-2000:]
     assert output.count("Booting worker with pid") >= 4, output[-2000:]  # recycled
@@ -120,6 +104,98 @@ def test_preloaded_workers_recycle_and_serve_with_their_own_connections(database
     # Workers replaced before the scrape still count (their files stay), so every request.
     assert float(counted.group(1)) == 121, (counted.group(0), output[-2000:])
     assert "Traceback" not in output, output[-4000:]
+
+
+@contextlib.contextmanager
+def _gunicorn(env: dict, log_path: Path):
+    """gunicorn from gunicorn.conf.py, serving the app, stopped (and waited for) after."""
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", CONFIG, "app:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _ready(port: int) -> int:
+    """The first answer of /readyz, once the server listens (within a minute)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return _get(port, "/readyz")[0]
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_no_control_socket_by_default_and_one_of_its_own_when_asked(monkeypatch, tmp_path):
+    assert settings(monkeypatch)["control_socket_disable"] is True
+    asked = settings(monkeypatch, GUNICORN_CONTROL_SOCKET=str(tmp_path / "a.ctl"))
+    assert asked["control_socket_disable"] is False
+    assert asked["control_socket"] == str(tmp_path / "a.ctl")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sockets", ["default", "own"])
+def test_two_gunicorns_of_one_user_keep_out_of_each_others_way(tmp_path, sockets):
+    """gunicorn 27 gave every instance of a user the same control socket: the second took
+    it over and the first to stop deleted it. Two instances, each stopped in turn: the
+    other still serves, and keeps its own socket (or none, by default)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    servers = []
+    for name in ("one", "two"):
+        port = free_port()
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "SECRET_KEY": secrets.token_hex(16),
+            "DATABASE_URL": f"sqlite:///{tmp_path / name}.sqlite3",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+        }
+        env.pop("XDG_RUNTIME_DIR", None)
+        env.pop("GUNICORN_CONTROL_SOCKET", None)
+        if sockets == "own":
+            env["GUNICORN_CONTROL_SOCKET"] = str(tmp_path / f"{name}.ctl")
+        servers.append((name, port, _gunicorn(env, tmp_path / f"{name}.log")))
+    with servers[0][2], servers[1][2]:
+        assert [_ready(port) for _, port, _ in servers] == [200, 200]
+        if sockets == "own":
+            assert (tmp_path / "one.ctl").exists() and (tmp_path / "two.ctl").exists()
+        else:
+            assert not list(home.rglob("*.ctl")), list(home.rglob("*"))
+    for name, _, _ in servers:
+        assert "Traceback" not in (tmp_path / f"{name}.log").read_text()
+
+
+def test_stopping_one_gunicorn_leaves_the_others_control_socket(tmp_path):
+    """Each instance with a socket of its own: stopping the first leaves the second's."""
+    runs = []
+    for name in ("one", "two"):
+        port = free_port()
+        env = {
+            **os.environ,
+            "SECRET_KEY": secrets.token_hex(16),
+            "DATABASE_URL": f"sqlite:///{tmp_path / name}.sqlite3",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_CONTROL_SOCKET": str(tmp_path / f"{name}.ctl"),
+        }
+        runs.append((port, _gunicorn(env, tmp_path / f"{name}.log")))
+    with runs[1][1]:
+        with runs[0][1]:
+            assert [_ready(port) for port, _ in runs] == [200, 200]
+        assert (tmp_path / "two.ctl").exists()
+        assert _get(runs[1][0], "/readyz")[0] == 200
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
