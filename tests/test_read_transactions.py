@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select, text, update
 
-from tests.helpers import make_board, make_user
+from tests.helpers import Auth, app_config, make_board, make_user, new_app
 from tracker import database
 from tracker.extensions import db
 from tracker.models import Board
@@ -98,13 +98,17 @@ def test_the_next_transaction_starts_clean(app, board_id):
 
 
 @pytest.mark.parametrize("app_session", ["postgres"], indirect=True)
-def test_postgresql_keeps_prepared_statements_across_requests(app, client, auth, board_id):
-    """After a few board pages, the pooled connection holds prepared statements (psycopg
-    prepares a statement run five times; a ROLLBACK would have dropped them all)."""
-    auth.login("ann")
+def test_postgresql_keeps_prepared_statements_across_requests(pg_url, board_id):
+    """After a few board pages, the connection holds prepared statements (psycopg prepares
+    a statement run five times; a ROLLBACK would have dropped them all). An app of its own,
+    so its pool holds the one connection the requests used."""
+    served = new_app(app_config(pg_url))
+    client = served.test_client()
+    Auth(client).login("ann")
     for _ in range(7):
         assert client.get(f"/b/{board_id}").status_code == 200
-    with app.app_context():
+    with served.app_context():
+        assert db.engine.pool.checkedin() == 1
         prepared = db.session.execute(text("SELECT count(*) FROM pg_prepared_statements"))
         assert prepared.scalar() > 0
         db.session.remove()
