@@ -341,26 +341,44 @@ def ids_beside(card: Card, direction: str, count: int) -> list[int]:
 
 
 @functools.cache
-def _ready_statement() -> Select:
-    """The open cards in the given (ready) columns, in rank order."""
-    return (
-        select(Card.id, Card.lane_id, Card.column_id, Card.blocked, Card.assignee_id)
+def _ready_queues_statement() -> Select:
+    """Per lane, the first card free to take (neither blocked nor assigned) of the open cards
+    in the given (ready) columns, nearest the work first (the highest position) then by
+    rank, and the first of the others, each with the number of cards waiting in the lane."""
+    free = and_(Card.blocked.is_(False), Card.assignee_id.is_(None))
+    queued = (
+        select(
+            Card.lane_id,
+            Card.id,
+            Card.column_id,
+            free.label("free"),
+            func.count().over(partition_by=Card.lane_id).label("waiting"),
+            func.row_number()
+            .over(
+                partition_by=(Card.lane_id, free), order_by=(BoardColumn.position.desc(), Card.rank)
+            )
+            .label("place"),
+        )
+        .join(BoardColumn, BoardColumn.id == Card.column_id)
         .where(
             Card.board_id == bindparam("board_id"),
             Card.status == CardStatus.OPEN,
             Card.column_id.in_(bindparam("columns", expanding=True)),
         )
-        .order_by(Card.rank)
+        .subquery()
     )
+    return select(
+        queued.c.lane_id, queued.c.id, queued.c.column_id, queued.c.free, queued.c.waiting
+    ).where(queued.c.place == 1)
 
 
-def ready_cards(board_id: int, column_ids: list[int]) -> list:
-    """The open cards of these columns as plain rows (id, lane_id, column_id, blocked,
-    assignee_id), in the columns' order and rank order within each: a pull reads the
-    whole ready queue, so no ORM objects (bench: pull_ms)."""
-    rows = plain_rows(_ready_statement(), {"board_id": board_id, "columns": column_ids})
-    rows.sort(key=lambda r: column_ids.index(r.column_id))  # stable: rank order within
-    return rows
+def ready_queues(board_id: int, column_ids: list[int]) -> list:
+    """What a pull needs of each lane's ready queue (the open cards of these columns): per
+    lane, up to two rows (lane_id, id, column_id, free, waiting), the first card free to
+    take and the first of the others, each with how many cards wait in the lane. The
+    database counts and picks, so a pull reads a few rows however long the queues are
+    (bench/serve.py: serve_pull_2000_over_200)."""
+    return plain_rows(_ready_queues_statement(), {"board_id": board_id, "columns": column_ids})
 
 
 # Writing ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Pull next: priority order and reasons."""
 
 from tests.helpers import COLUMNS, DOING, EXP, FEAT, LANES, READY, SUP
-from tracker.domain.pull import ReadyCard, lanes_in_pull_order, plan_pull
+from tracker.domain.pull import ReadyCard, ReadyQueue, lanes_in_pull_order, plan_pull
 from tracker.domain.wip import BoardWip, Placement
 
 ANN = 7
@@ -9,7 +9,8 @@ ANN = 7
 
 def plan(ready, *placements, order=("support", "feature"), per_person=None):
     wip = BoardWip(LANES, COLUMNS, placements, per_person, {ANN: "Ann"})
-    return plan_pull(wip, lanes_in_pull_order(LANES, order), ready, ANN, DOING)
+    queues = {lane: ReadyQueue.of(queue) for lane, queue in ready.items()}
+    return plan_pull(wip, lanes_in_pull_order(LANES, order), queues, ANN, DOING)
 
 
 def test_expedite_first_then_support_then_feature():
@@ -61,3 +62,19 @@ def test_person_at_their_limit_pulls_nothing_but_expedite():
     result = plan(ready, *placements, per_person=2)
     assert result.card_id is None
     assert "Ann already holds 2 cards in progress" in result.reasons[1]
+
+
+def test_a_ready_queue_counts_its_cards_and_keeps_the_first_free_one():
+    cards = [
+        ReadyCard(1, READY, blocked=True),
+        ReadyCard(2, READY, assignee_id=9),
+        ReadyCard(3, READY),
+        ReadyCard(4, READY),
+    ]
+    assert ReadyQueue.of(cards) == ReadyQueue(4, ReadyCard(3, READY))
+    assert ReadyQueue.of(cards[:2]) == ReadyQueue(2, None)
+    assert ReadyQueue.of([]) == ReadyQueue(0, None)
+
+
+def test_a_lane_missing_from_the_queues_has_nothing_ready():
+    assert plan({}).reasons[0] == "Expedite: nothing is ready."

@@ -2,7 +2,7 @@
 
 from tracker.domain.accounts import MAX_PASSWORD_LENGTH, password_problem
 from tracker.domain.history import diff
-from tracker.domain.pull import ReadyCard, lanes_in_pull_order, plan_pull
+from tracker.domain.pull import ReadyCard, ReadyQueue, lanes_in_pull_order, plan_pull
 from tracker.domain.ranks import MIN_GAP, needs_respacing
 from tracker.domain.text import erase_mentions
 from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise
@@ -27,7 +27,7 @@ def test_cards_assigned_in_ready_do_not_count_toward_the_person_limit():
         LANES, columns(), [Placement(SUP, READY, ANN)] * 2, per_person_limit=1, person_names={}
     )
     assert wip.breaches(Placement(FEAT, READY), Placement(FEAT, DOING, ANN)) == []
-    plan = plan_pull(wip, LANES, {FEAT: [ReadyCard(30, READY)]}, ANN, DOING)
+    plan = plan_pull(wip, LANES, {FEAT: ReadyQueue.of([ReadyCard(30, READY)])}, ANN, DOING)
     assert plan.card_id == 30, plan.reasons
 
 
@@ -80,7 +80,7 @@ def test_a_lane_kind_left_out_of_the_pull_order_comes_last():
 def test_a_lane_passed_over_for_two_limits_names_both_in_its_reason():
     lanes = [Lane(SUP, "support", "Support", 1)]
     wip = BoardWip(lanes, columns(doing_limit=1), [Placement(SUP, DOING)])
-    plan = plan_pull(wip, lanes, {SUP: [ReadyCard(30, READY)]}, ANN, DOING)
+    plan = plan_pull(wip, lanes, {SUP: ReadyQueue.of([ReadyCard(30, READY)])}, ANN, DOING)
     assert plan.card_id is None
     assert plan.reasons == [
         "Support: Support is at its WIP limit, 1 of 1: finish or move something first. "

@@ -21,6 +21,22 @@ class ReadyCard:
     assignee_id: int | None = None
 
 
+@dataclass(frozen=True)
+class ReadyQueue:
+    """A lane's ready queue as a pull needs it: how many cards wait in it, and the first of
+    them (in the ready columns' order, nearest the work first, then rank) that is free to
+    take: neither blocked nor assigned."""
+
+    waiting: int
+    first_free: ReadyCard | None = None
+
+    @classmethod
+    def of(cls, cards: Sequence[ReadyCard]) -> ReadyQueue:
+        """The queue of these cards, in order."""
+        free = (c for c in cards if not c.blocked and c.assignee_id is None)
+        return cls(len(cards), next(free, None))
+
+
 @dataclass
 class PullPlan:
     """The card to pull (or None) and, lane by lane, why the others were passed over."""
@@ -38,28 +54,28 @@ def lanes_in_pull_order(lanes: Sequence[Lane], order: Sequence[str]) -> list[Lan
 def plan_pull(
     wip: BoardWip,
     lanes: Sequence[Lane],
-    ready: Mapping[int, Sequence[ReadyCard]],
+    ready: Mapping[int, ReadyQueue],
     person_id: int,
     to_column_id: int,
 ) -> PullPlan:
     """Choose the top unblocked, unassigned ready card of the first lane that may take one.
 
-    `lanes` is already in pull order and `ready[lane_id]` in rank order. Lanes whose limits
-    (lane, column or the person's) are reached are skipped, with the reason recorded.
+    `lanes` is already in pull order; `ready[lane_id]` is the lane's ready queue (none: an
+    empty one). Lanes whose limits (lane, column or the person's) are reached are skipped,
+    with the reason recorded.
     """
     plan = PullPlan()
     for lane in lanes:
-        queue = ready.get(lane.id, ())
-        free = [c for c in queue if not c.blocked and c.assignee_id is None]
-        if not queue:
+        queue = ready.get(lane.id, ReadyQueue(0))
+        if not queue.waiting:
             plan.reasons.append(f"{lane.name}: nothing is ready.")
             continue
-        if not free:
+        top = queue.first_free
+        if top is None:
             plan.reasons.append(
-                f"{lane.name}: all {len(queue)} ready cards are blocked or already assigned."
+                f"{lane.name}: all {queue.waiting} ready cards are blocked or already assigned."
             )
             continue
-        top = free[0]
         breaches = wip.breaches(
             Placement(lane.id, top.column_id, None), Placement(lane.id, to_column_id, person_id)
         )

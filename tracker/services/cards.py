@@ -284,11 +284,12 @@ def pull_next(
     state = store.load_locked(board_id)
     state.wip.person_names[actor.id] = actor.name
     order = [c.id for c in state.ready_columns()]
-    ready: dict[int, list[pull.ReadyCard]] = {}
-    for row in store.ready_cards(board_id, order):
-        ready.setdefault(row.lane_id, []).append(
-            pull.ReadyCard(row.id, row.column_id, row.blocked, row.assignee_id)
-        )
+    ready = {}
+    for row in store.ready_queues(board_id, order):
+        queue = ready.get(row.lane_id, pull.ReadyQueue(row.waiting))
+        if row.free:
+            queue = pull.ReadyQueue(row.waiting, pull.ReadyCard(row.id, row.column_id))
+        ready[row.lane_id] = queue
     lanes = pull.lanes_in_pull_order(
         [lane_rule(lane) for lane in state.lanes], state.board.pull_order.split(",")
     )
@@ -297,7 +298,11 @@ def pull_next(
     if plan.card_id is None:
         store.rollback()
         return PullResult(None, plan.reasons)
-    lane_id = next(lane for lane, cards in ready.items() for c in cards if c.id == plan.card_id)
+    lane_id = next(
+        lane
+        for lane, queue in ready.items()
+        if queue.first_free is not None and queue.first_free.id == plan.card_id
+    )
     card, bottom = _card_going_to(board_id, plan.card_id, lane_id, to_column.id)
     before, was = snapshot(card), placement(card)
     rank = _rank(card.id, card.lane_id, to_column.id, None, read=(bottom, None))
