@@ -69,6 +69,23 @@ def child_exit(server, worker):
         multiprocess.mark_process_dead(worker.pid)
 
 
+def when_ready(server):
+    """The preloaded app, before any worker is forked: compile its templates once, so every
+    worker starts with them (the first page of a worker would compile them otherwise)."""
+    if server.cfg.preload_app:
+        from tracker import compile_templates
+
+        compile_templates(server.app.wsgi())
+
+
+def post_worker_init(worker):
+    """Without preloading, each worker compiles the templates of its own app at start."""
+    if not worker.cfg.preload_app:
+        from tracker import compile_templates
+
+        compile_templates(worker.wsgi)
+
+
 def post_fork(server, worker):
     """A preloaded app's engines were made in the master: the worker drops their pools
     (without closing anything the master might hold) and opens connections of its own."""

