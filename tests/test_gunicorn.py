@@ -169,8 +169,8 @@ def test_two_gunicorns_of_one_user_keep_out_of_each_others_way(tmp_path, sockets
         servers.append((name, port, _gunicorn(env, tmp_path / f"{name}.log")))
     with servers[0][2], servers[1][2]:
         assert [_ready(port) for _, port, _ in servers] == [200, 200]
-        if sockets == "own":
-            assert (tmp_path / "one.ctl").exists() and (tmp_path / "two.ctl").exists()
+        if sockets == "own":  # the master makes it beside the workers, soon after
+            assert _appears(tmp_path / "one.ctl") and _appears(tmp_path / "two.ctl")
         else:
             assert not list(home.rglob("*.ctl")), list(home.rglob("*"))
     for name, _, _ in servers:
@@ -194,8 +194,17 @@ def test_stopping_one_gunicorn_leaves_the_others_control_socket(tmp_path):
     with runs[1][1]:
         with runs[0][1]:
             assert [_ready(port) for port, _ in runs] == [200, 200]
+            assert _appears(tmp_path / "one.ctl") and _appears(tmp_path / "two.ctl")
         assert (tmp_path / "two.ctl").exists()
         assert _get(runs[1][0], "/readyz")[0] == 200
+
+
+def _appears(path: Path) -> bool:
+    """Whether the file exists within 10 seconds."""
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return path.exists()
 
 
 def _get(port: int, path: str) -> tuple[int, str]:

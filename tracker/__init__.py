@@ -53,9 +53,11 @@ def register_observability(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from tracker.extensions import csrf, db, htmx, login_manager, migrate
+    from tracker.extensions import compress, csrf, db, htmx, login_manager, migrate
     from tracker.web import auth
 
+    compress.init_app(app)  # (unless COMPRESS_REGISTER is off) its after_request runs last
+    # of those registered from here on, so it compresses the final body
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

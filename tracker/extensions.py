@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and bound to the app in create_app."""
 
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -27,3 +28,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+compress = Compress()
