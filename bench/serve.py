@@ -63,11 +63,20 @@ import tempfile
 import time
 import urllib.parse
 from collections import defaultdict
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 from board import PASSWORD, SIZES, Bench, build, csrf_token, log
-from serving import HOST, cpu_seconds, free_port, start_gunicorn, stop_gunicorn, wait_ready
+from serving import (
+    HOST,
+    cpu_by_process,
+    free_port,
+    machine_cpu,
+    start_gunicorn,
+    stop_gunicorn,
+    wait_ready,
+)
 from sqlalchemy import make_url
 from throwaway_db import throwaway_postgres
 
@@ -204,6 +213,37 @@ def floor_ok(answer: Answer) -> None:
         raise SystemExit(f"floor page failed: {answer.status_code}")
 
 
+@dataclass
+class Usage:
+    """CPU seconds: gunicorn's processes (by pid), this process, the whole machine."""
+
+    server: dict[int, float]
+    own: float
+    busy: float
+    all: float
+
+    @classmethod
+    def now(cls, pid: int) -> Usage:
+        return cls(cpu_by_process(pid), time.process_time(), *machine_cpu())
+
+    def __sub__(self, before: Usage) -> Usage:
+        server = {p: t - before.server.get(p, 0.0) for p, t in self.server.items()}
+        return Usage(server, self.own - before.own, self.busy - before.busy, self.all - before.all)
+
+    def describe(self, pid: int, pages: int) -> str:
+        """Per page: gunicorn's CPU (and each worker's share), this load generator's; and
+        how busy the machine was, and with what besides these two."""
+        server = sum(self.server.values())
+        workers = [t for p, t in sorted(self.server.items()) if p != pid]
+        shares = "/".join(f"{t / server:.0%}" for t in workers) if server else "-"
+        others = self.busy - server - self.own
+        return (
+            f"gunicorn CPU {server / max(pages, 1) * 1000:.2f} ms/page (workers {shares}), "
+            f"load generator {self.own / max(pages, 1) * 1000:.2f} ms/page; machine "
+            f"{self.busy / self.all:.0%} busy, other processes {others / SECONDS:.2f} cores"
+        )
+
+
 async def throughput(port: int, cookies: dict, path: str, check, concurrency: int, pid: int):
     """(completed checked answers per second, their count, gunicorn CPU seconds) over
     SECONDS of back-to-back requests on `concurrency` fresh connections, after a warm-up."""
@@ -222,20 +262,20 @@ async def throughput(port: int, cookies: dict, path: str, check, concurrency: in
             if begin <= loop.time() <= end:
                 counted += 1
 
-    async def cpu() -> tuple[float, float]:
+    async def cpu() -> Usage:
         await asyncio.sleep(begin - loop.time())
-        server, own = cpu_seconds(pid), time.process_time()
+        usage = Usage.now(pid)
         await asyncio.sleep(end - loop.time())
-        return cpu_seconds(pid) - server, time.process_time() - own
+        return Usage.now(pid) - usage
 
     try:
-        (server_cpu, own_cpu), *_ = await asyncio.gather(cpu(), *map(client, connections))
+        usage, *_ = await asyncio.gather(cpu(), *map(client, connections))
     finally:
         for connection in connections:
             connection.close()
     if any(c.reopened for c in connections):
         raise SystemExit("the server closed a busy keep-alive connection")
-    return counted / SECONDS, counted, server_cpu, own_cpu
+    return counted / SECONDS, counted, usage
 
 
 class Served:
@@ -283,18 +323,14 @@ class Served:
         self.version = found.group(1)
 
     async def run(self, key: str, port: int, pid: int, concurrency: int, check) -> None:
-        rps, pages, server_cpu, own_cpu = await throughput(
+        rps, pages, usage = await throughput(
             port, self.conn.cookies, self.base, check, concurrency, pid
         )
         self.runs[key].append(rps)
         if key == "serve_board_200_rps_c8":
-            self.cpu[0] += server_cpu
+            self.cpu[0] += sum(usage.server.values())
             self.cpu[1] += pages
-        log(
-            f"{key}: {rps:.1f}/s ({pages} pages), gunicorn CPU "
-            f"{server_cpu / max(pages, 1) * 1000:.2f} ms/page, load generator CPU "
-            f"{own_cpu / max(pages, 1) * 1000:.2f} ms/page"
-        )
+        log(f"{key}: {rps:.1f}/s ({pages} pages), {usage.describe(pid, pages)}")
 
     async def sequential(self, what: str, send, check) -> float:
         """Median ms of SEQUENTIAL requests on the logged-in connection, after warm-ups."""
@@ -386,6 +422,7 @@ class Served:
             "floor", floor_env, "floor_app:app", "--pythonpath", "bench", ready="/"
         )
         log(f"board 200 page as {MEMBER}: {len(self.page)} bytes")
+        log(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         for _ in range(REPEATS):
             await self.run("serve_board_200_rps_c8", self.port, app_server.pid, 8, board_page_ok)
             await self.run("serve_board_200_rps_c2", self.port, app_server.pid, 2, board_page_ok)

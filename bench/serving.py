@@ -41,9 +41,9 @@ def start_gunicorn(env: dict, log_path: Path, app: str = "app:app", *args: str):
     )
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children alive now, from /proc."""
-    total = 0.0
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU time (user + system, seconds) of a process and of each of its children alive
+    now, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     pids = [pid]
     try:
@@ -51,13 +51,27 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         children = []
     pids += [int(c) for c in children]
+    times = {}
     for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        times[p] = (int(fields[11]) + int(fields[12])) / tick
+    return times
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children alive now, from /proc."""
+    return sum(cpu_by_process(pid).values())
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot, every core, from /proc/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / tick, sum(fields) / tick
 
 
 def wait_ready(port: int, server: subprocess.Popen, timeout: float = 30, path="/readyz") -> None:
