@@ -240,7 +240,8 @@ class Usage:
         return (
             f"gunicorn CPU {server / max(pages, 1) * 1000:.2f} ms/page (workers {shares}), "
             f"load generator {self.own / max(pages, 1) * 1000:.2f} ms/page; machine "
-            f"{self.busy / self.all:.0%} busy, other processes {others / SECONDS:.2f} cores"
+            f"{self.busy / self.all:.0%} busy, other processes (PostgreSQL too) "
+            f"{others / SECONDS:.2f} cores"
         )
 
 
