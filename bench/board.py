@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import event, func, insert, make_url, select, text, update
 from throwaway_db import throwaway_postgres
 
@@ -334,9 +335,9 @@ class Bench:
         self.hx = {"HX-Request": "true"}
         self.version = ""  # the board version the page shows (#board-live data-version)
 
-    def login(self) -> None:
+    def login(self, username: str = "lead") -> None:
         token = csrf_token(self.client.get("/login").text)
-        data = {"username": "lead", "password": PASSWORD, "csrf_token": token}
+        data = {"username": username, "password": PASSWORD, "csrf_token": token}
         answer = self.client.post("/login", data=data)
         if answer.status_code != 302:
             raise SystemExit(f"login failed: {answer.status_code}")
@@ -451,8 +452,9 @@ class Bench:
         log(f"move to Done (diagnostic, {len(seconds)} runs): median {median_ms(seconds)} ms")
 
 
-def measure(url: str) -> dict[str, float]:
-    """Build the board on the database at url and time its page, pull and move."""
+def build(url: str) -> tuple[Flask, Builder, QueryCounter]:
+    """The app on the database at url, with the board built: its people, the history and
+    the first SIZES[0] open cards (on PostgreSQL then vacuumed and analysed)."""
     rng = random.Random(SEED)  # the same board on every database
     app = create_app(
         {
@@ -483,6 +485,12 @@ def measure(url: str) -> dict[str, float]:
                 connection.execute(text("VACUUM ANALYZE"))
         counter = QueryCounter(db.engine)
         db.session.remove()
+    return app, builder, counter
+
+
+def measure(url: str) -> dict[str, float]:
+    """Build the board on the database at url and time its page, pull and move."""
+    app, builder, counter = build(url)
     bench = Bench(app, builder, counter)
     bench.login()
     figures = bench.board(SIZES[0])

@@ -47,8 +47,6 @@ import random
 import re
 import resource
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,6 +58,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from serving import HOST, cpu_seconds, free_port, start_gunicorn, stop_gunicorn, wait_ready
 from throwaway_db import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +69,6 @@ PASSWORD = "load test password"
 LIMITS = {"expedite": 1, "support": 8, "feature": 15}
 READY_CARDS = {"support": 60, "feature": 90}
 SUPPORT_STAFF = 5
-HOST = "127.0.0.1"
 # What a member does next, by weight; support staff have their own.
 MEMBER_ACTIONS = (
     ("escalate", 3),
@@ -272,74 +270,6 @@ def count_violations(url: str, board_id: int) -> tuple[int, int]:
         if limits.get(lane) is not None and n > limits[lane] and per_lane[lane] != n
     )
     return violations, unexplained
-
-
-# --- gunicorn ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(env: dict, log_path: Path) -> subprocess.Popen:
-    out = open(log_path, "wb")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children alive now, from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    pids += [int(c) for c in children]
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def wait_ready(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("gunicorn exited during start-up; see its log above.")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-            conn.close()
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /readyz in time.")
-
-
-def stop_gunicorn(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 # --- simulated people --------------------------------------------------------------------
