@@ -69,27 +69,35 @@ def child_exit(server, worker):
         multiprocess.mark_process_dead(worker.pid)
 
 
+def _tracker(app):
+    """The app if it is Weatherboard's (a Flask app), else None: bench/serve.py serves a
+    plain WSGI floor with this same file, which has no templates or engines."""
+    from flask import Flask
+
+    return app if isinstance(app, Flask) else None
+
+
 def when_ready(server):
     """The preloaded app, before any worker is forked: compile its templates once, so every
     worker starts with them (the first page of a worker would compile them otherwise)."""
-    if server.cfg.preload_app:
+    if server.cfg.preload_app and (app := _tracker(server.app.wsgi())):
         from tracker import compile_templates
 
-        compile_templates(server.app.wsgi())
+        compile_templates(app)
 
 
 def post_worker_init(worker):
     """Without preloading, each worker compiles the templates of its own app at start."""
-    if not worker.cfg.preload_app:
+    if not worker.cfg.preload_app and (app := _tracker(worker.wsgi)):
         from tracker import compile_templates
 
-        compile_templates(worker.wsgi)
+        compile_templates(app)
 
 
 def post_fork(server, worker):
     """A preloaded app's engines were made in the master: the worker drops their pools
     (without closing anything the master might hold) and opens connections of its own."""
-    if server.cfg.preload_app:
+    if server.cfg.preload_app and (app := _tracker(server.app.wsgi())):
         from tracker.database import after_fork
 
-        after_fork(server.app.wsgi())
+        after_fork(app)

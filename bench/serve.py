@@ -28,8 +28,8 @@ REPEATS times each, and the figure is the median of the repeats.
                               c8 board-200 runs, per page served
   serve_floor_rps_c8          the floor: bench/floor_app.py, a WSGI app answering the bytes
                               of the board-200 page captured from the server, under the same
-                              gunicorn.conf.py and worker count (GUNICORN_PRELOAD=0: the
-                              config's post_fork hook is for the tracker app), c8
+                              gunicorn.conf.py and worker count (its hooks leave an app
+                              that is not the tracker's alone), c8
   serve_board_200_over_floor  serve_floor_rps_c8 / serve_board_200_rps_c8 (target <= 12)
   serve_over_inprocess_200    serve_board_200_cpu_ms / the board-200 page's median time in
                               process (bench/board.py's Bench, Flask's test client, same
@@ -418,7 +418,7 @@ class Served:
         await self.login()
         body = self.tmp / "board-200.html"
         body.write_bytes(self.page)
-        floor_env = env | {"WB_FLOOR_BODY": str(body), "GUNICORN_PRELOAD": "0"}
+        floor_env = env | {"WB_FLOOR_BODY": str(body)}
         floor_port, floor = self.start(
             "floor", floor_env, "floor_app:app", "--pythonpath", "bench", ready="/"
         )

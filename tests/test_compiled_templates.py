@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from flask import Flask
 
 from tests.helpers import Auth, BoardSpec, CardSpec, app_config, new_app
 from tracker import compile_templates
@@ -42,10 +43,26 @@ def test_gunicorn_compiles_the_templates_where_the_app_is_built(monkeypatch, pre
     config = runpy.run_path(CONFIG)
     compiled = []
     monkeypatch.setattr("tracker.compile_templates", compiled.append)
-    app = object()
+    app = Flask("weatherboard")
     server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload))
     server.app = SimpleNamespace(wsgi=lambda: app)
     worker = SimpleNamespace(cfg=server.cfg, wsgi=app)
     config["when_ready"](server)
     config["post_worker_init"](worker)
     assert compiled == [app]
+
+
+def test_gunicorn_leaves_an_app_that_is_not_the_trackers_alone(monkeypatch):
+    """bench/serve.py serves a plain WSGI floor with the same gunicorn.conf.py."""
+    config = runpy.run_path(CONFIG)
+    touched = []
+    monkeypatch.setattr("tracker.compile_templates", touched.append)
+    monkeypatch.setattr("tracker.database.after_fork", touched.append)
+    plain = SimpleNamespace()
+    for preload in (True, False):
+        server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload))
+        server.app = SimpleNamespace(wsgi=lambda: plain)
+        config["when_ready"](server)
+        config["post_worker_init"](SimpleNamespace(cfg=server.cfg, wsgi=plain))
+        config["post_fork"](server, None)
+    assert touched == []
