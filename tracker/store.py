@@ -251,13 +251,14 @@ def card_with_key(form_key: str) -> Card | None:
     return db.session.execute(select(Card).where(Card.intake_key == form_key)).scalar_one_or_none()
 
 
-def _in_cell(card_id: Any, lane_id: Any, column_id: Any) -> tuple:
-    """Conditions for the other cards of a cell (lane × column) that are still on the board."""
+def _in_cell(card_id: Any, lane_id: Any, column_id: Any, cards: Any = Card) -> tuple:
+    """Conditions for the other cards of a cell (lane × column) that are still on the board
+    (of `cards`: the card table, or an alias of it in a statement that reads a card too)."""
     return (
-        Card.lane_id == lane_id,
-        Card.column_id == column_id,
-        Card.status != CardStatus.CLOSED,
-        Card.id != (0 if card_id is None else card_id),  # a bound parameter passes as is
+        cards.lane_id == lane_id,
+        cards.column_id == column_id,
+        cards.status != CardStatus.CLOSED,
+        cards.id != (0 if card_id is None else card_id),  # a bound parameter passes as is
     )
 
 
@@ -294,12 +295,7 @@ def neighbours(
 def _card_and_bottom_statement() -> Select:
     """A card, with the highest rank in a cell among its other cards (_bottom_statement)."""
     other = aliased(Card)
-    cell = (
-        other.lane_id == bindparam("lane_id"),
-        other.column_id == bindparam("column_id"),
-        other.status != CardStatus.CLOSED,
-        other.id != bindparam("card_id"),
-    )
+    cell = _in_cell(bindparam("card_id"), bindparam("lane_id"), bindparam("column_id"), other)
     bottom = select(func.max(other.rank)).where(*cell).scalar_subquery()
     return select(Card, bottom).where(Card.id == bindparam("card_id"))
 
