@@ -38,16 +38,6 @@ def queues_by_hand(board_id: int, column_ids: list[int]) -> dict[int, pull.Ready
     return {lane: pull.ReadyQueue.of(queue) for lane, queue in lanes.items()}
 
 
-def queues_read(board_id: int, column_ids: list[int]) -> dict[int, pull.ReadyQueue]:
-    found: dict[int, pull.ReadyQueue] = {}
-    for row in store.ready_queues(board_id, column_ids):
-        queue = found.get(row.lane_id, pull.ReadyQueue(row.waiting))
-        if row.free:
-            queue = pull.ReadyQueue(row.waiting, pull.ReadyCard(row.id, row.column_id))
-        found[row.lane_id] = queue
-    return found
-
-
 def ready_column_ids(board) -> list[int]:
     return [c.id for c in store.load_locked(board.id).ready_columns()]
 
@@ -65,13 +55,13 @@ def test_each_lane_gives_its_count_and_first_free_card(team):
     cards.close_card(board.id, ann, made["support"][4].id, "duplicate", "Filed twice")
     ids = ready_column_ids(board)
     db.session.rollback()
-    found = queues_read(board.id, ids)
+    found = store.ready_queues(board.id, ids)
     assert found == queues_by_hand(board.id, ids)
     assert found[made["support"][0].lane_id] == pull.ReadyQueue(
         4, pull.ReadyCard(made["support"][2].id, column(board, "Ready").id)
     )
     assert found[made["feature"][0].lane_id] == pull.ReadyQueue(5, None)
-    assert len(store.ready_queues(board.id, ids)) <= 2 * 2  # two rows a lane at most
+    assert len(store.ready_queue_rows(board.id, ids)) <= 2 * 2  # two rows a lane at most
 
 
 def test_the_queue_column_nearest_the_work_comes_first(team):
@@ -88,6 +78,6 @@ def test_the_queue_column_nearest_the_work_comes_first(team):
     ids = ready_column_ids(board)
     db.session.rollback()
     assert ids == [column(board, "Ready").id, backlog.id]
-    found = queues_read(board.id, ids)
+    found = store.ready_queues(board.id, ids)
     assert found == queues_by_hand(board.id, ids)
     assert found[later.lane_id].first_free.id == later.id

@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import clock, database
-from tracker.domain import history, wip
+from tracker.domain import history, pull, wip
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import db
@@ -368,13 +368,25 @@ def _ready_queues_statement() -> Select:
     ).where(queued.c.place == 1)
 
 
-def ready_queues(board_id: int, column_ids: list[int]) -> list:
+def ready_queue_rows(board_id: int, column_ids: list[int]) -> list:
     """What a pull needs of each lane's ready queue (the open cards of these columns): per
     lane, up to two rows (lane_id, id, column_id, free, waiting), the first card free to
     take and the first of the others, each with how many cards wait in the lane. The
     database counts and picks, so a pull reads a few rows however long the queues are
     (bench/serve.py: serve_pull_2000_over_200)."""
     return plain_rows(_ready_queues_statement(), {"board_id": board_id, "columns": column_ids})
+
+
+def ready_queues(board_id: int, column_ids: list[int]) -> dict[int, pull.ReadyQueue]:
+    """Each lane's ready queue in these columns, as a pull sees it (ready_queue_rows); a
+    lane with no card there has none."""
+    queues: dict[int, pull.ReadyQueue] = {}
+    for row in ready_queue_rows(board_id, column_ids):
+        queue = queues.get(row.lane_id, pull.ReadyQueue(row.waiting))
+        if row.free:
+            queue = pull.ReadyQueue(row.waiting, pull.ReadyCard(row.id, row.column_id))
+        queues[row.lane_id] = queue
+    return queues
 
 
 # Writing ---------------------------------------------------------------------------------

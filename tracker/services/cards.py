@@ -284,12 +284,7 @@ def pull_next(
     state = store.load_locked(board_id)
     state.wip.person_names[actor.id] = actor.name
     order = [c.id for c in state.ready_columns()]
-    ready = {}
-    for row in store.ready_queues(board_id, order):
-        queue = ready.get(row.lane_id, pull.ReadyQueue(row.waiting))
-        if row.free:
-            queue = pull.ReadyQueue(row.waiting, pull.ReadyCard(row.id, row.column_id))
-        ready[row.lane_id] = queue
+    ready = store.ready_queues(board_id, order)
     lanes = pull.lanes_in_pull_order(
         [lane_rule(lane) for lane in state.lanes], state.board.pull_order.split(",")
     )
