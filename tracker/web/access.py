@@ -150,19 +150,28 @@ def guard_request():
         if not current_user.is_admin:
             abort(403)
         return None
-    board_id = (request.view_args or {}).get("board_id")
-    if rule not in PERMISSIONS or not isinstance(board_id, int):
+    board_id = _board_of_request()
+    if board_id is None:
         abort(403)
     load_board(board_id)
     return None
+
+
+def _board_of_request() -> int | None:
+    """The board the request acts on: its URL's board id when the endpoint's ROUTES row is
+    a board permission, else None."""
+    board_id = (request.view_args or {}).get("board_id")
+    if ROUTES.get(request.endpoint or "") not in PERMISSIONS or not isinstance(board_id, int):
+        return None
+    return board_id
 
 
 def load_person(token: str) -> User | None:
     """The person a session token belongs to (the login manager's user loader). On a board
     route the board and the person's role on it come in the same statement, kept in `g`
     for load_board: one statement instead of two on every board request."""
-    board_id = (request.view_args or {}).get("board_id")
-    if ROUTES.get(request.endpoint or "") not in PERMISSIONS or not isinstance(board_id, int):
+    board_id = _board_of_request()
+    if board_id is None:
         return users.person_by_session_token(token)
     person, board, role = users.person_and_board(token, board_id)
     if person is not None:
