@@ -332,21 +332,26 @@ class Auth:
 # The SQL a piece of work sends ------------------------------------------------------------
 
 
-def statements_sent(app, work: Callable[[], object]) -> tuple[list[str], object]:
+def statements_sent(
+    app, work: Callable[[], object], *, endings: bool = False
+) -> tuple[list[str], object]:
     """Run work(); the SQL statements the app's engine sent meanwhile (whitespace made
-    single spaces), and what work returned."""
+    single spaces), in order with "COMMIT" and "ROLLBACK" for each transaction's end when
+    `endings`, and what work returned."""
     with app.app_context():
         engine = db.engine
     sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", count)
+    hooks = {"before_cursor_execute": lambda _c, _cur, sql, *_a: sent.append(" ".join(sql.split()))}
+    if endings:
+        hooks |= {"commit": lambda _c: sent.append("COMMIT")}
+        hooks |= {"rollback": lambda _c: sent.append("ROLLBACK")}
+    for name, hook in hooks.items():
+        event.listen(engine, name, hook)
     try:
         result = work()
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        for name, hook in hooks.items():
+            event.remove(engine, name, hook)
     return sent, result
 
 

@@ -5,10 +5,8 @@ request is one transaction. A page that was behind gets the whole board, read af
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
-from tests.helpers import Auth, BoardSpec, CardSpec
-from tracker.extensions import db
+from tests.helpers import Auth, BoardSpec, CardSpec, statements_sent
 
 HX = {"HX-Request": "true"}
 
@@ -22,31 +20,6 @@ def board_spec() -> BoardSpec:
             CardSpec(f"card{i}", kind, f"Card {i}", at=at) for i, (kind, at) in enumerate(places)
         )
     )
-
-
-class Recorder:
-    """The engine's transaction endings and statements, in order, during one request."""
-
-    def __init__(self, app) -> None:
-        with app.app_context():
-            self.engine = db.engine
-        self.seen: list[str] = []
-        self.hooks = {
-            "before_cursor_execute": lambda _c, _cur, statement, *_a: self.seen.append(
-                " ".join(statement.split())
-            ),
-            "commit": lambda _c: self.seen.append("COMMIT"),
-            "rollback": lambda _c: self.seen.append("ROLLBACK"),
-        }
-
-    def __enter__(self):
-        for name, hook in self.hooks.items():
-            event.listen(self.engine, name, hook)
-        return self.seen
-
-    def __exit__(self, *_exc):
-        for name, hook in self.hooks.items():
-            event.remove(self.engine, name, hook)
 
 
 def version_of(client, board) -> str:
@@ -72,8 +45,7 @@ def tile_reads(seen: list[str]) -> list[int]:
 def test_a_current_pages_answer_is_read_before_the_changes_commit(app, client, board, what):
     Auth(client).login("ann")
     version = version_of(client, board)
-    with Recorder(app) as seen:
-        answer = change(client, board, what, version)
+    seen, answer = statements_sent(app, lambda: change(client, board, what, version), endings=True)
     assert answer.status_code == 200 and answer.headers.get("HX-Reswap") == "none", answer.text
     endings = [i for i, s in enumerate(seen) if s in ("COMMIT", "ROLLBACK")]
     assert [seen[i] for i in endings] == ["COMMIT"], seen  # one transaction, committed
@@ -85,8 +57,7 @@ def test_a_current_pages_answer_is_read_before_the_changes_commit(app, client, b
 @pytest.mark.parametrize("what", ["move", "pull"])
 def test_a_page_that_was_behind_gets_the_whole_board_read_after(app, client, board, what):
     Auth(client).login("ann")
-    with Recorder(app) as seen:
-        answer = change(client, board, what, "0")
+    seen, answer = statements_sent(app, lambda: change(client, board, what, "0"), endings=True)
     assert answer.status_code == 200 and 'id="board"' in answer.text
     first_commit = seen.index("COMMIT")
     assert tile_reads(seen) and min(tile_reads(seen)) > first_commit, seen

@@ -8,29 +8,30 @@ request ended so, PostgreSQL parsed and planned every statement of every request
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
-from tests.helpers import Auth, app_config, make_board, make_user, new_app
+from tests.helpers import Auth, app_config, make_board, make_user, new_app, statements_sent
 from tracker import database
 from tracker.extensions import db
 from tracker.models import Board
 
 
-def endings(app):
-    """The transaction endings the app's engine sees, in order ("commit"/"rollback")."""
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-    for name in ("commit", "rollback"):
-        event.listen(engine, name, lambda _conn, name=name: seen.append(name))
-    return seen
+def endings(app, work) -> list[str]:
+    """How the transactions work() ran ended, in order ("COMMIT"/"ROLLBACK")."""
+    sent, _ = statements_sent(app, work, endings=True)
+    return [s for s in sent if s in ("COMMIT", "ROLLBACK")]
 
 
-def teardown(app, work) -> None:
-    """Run work in an app context and end it as a request's teardown does."""
-    with app.app_context():
-        work()
-        database.end_session(db.session)
+def teardown(app, work) -> list[str]:
+    """Run work in an app context, end it as a request's teardown does; how its
+    transactions ended (see endings)."""
+
+    def run():
+        with app.app_context():
+            work()
+            database.end_session(db.session)
+
+    return endings(app, run)
 
 
 @pytest.fixture
@@ -43,21 +44,18 @@ def board_id(app):
 
 def test_a_request_that_only_read_ends_with_commit(app, client, auth, board_id):
     auth.login("ann")
-    seen = endings(app)
-    assert client.get(f"/b/{board_id}").status_code == 200
-    assert seen == ["commit"]
+    sent, answer = statements_sent(app, lambda: client.get(f"/b/{board_id}"), endings=True)
+    assert answer.status_code == 200
+    assert [s for s in sent if s in ("COMMIT", "ROLLBACK")] == ["COMMIT"]
 
 
 def test_a_read_under_a_lock_ends_with_commit(app, board_id):
-    seen = endings(app)
-    teardown(app, lambda: db.session.execute(select(Board).with_for_update()).all())
-    assert seen == ["commit"]
+    seen = teardown(app, lambda: db.session.execute(select(Board).with_for_update()).all())
+    assert seen == ["COMMIT"]
 
 
 @pytest.mark.parametrize("how", ["core", "orm"])
 def test_a_write_left_uncommitted_is_rolled_back(app, board_id, how):
-    seen = endings(app)
-
     def write():
         if how == "core":
             db.session.connection().execute(update(Board).values(name="Changed"))
@@ -65,36 +63,30 @@ def test_a_write_left_uncommitted_is_rolled_back(app, board_id, how):
             db.session.get(Board, board_id).name = "Changed"
             db.session.flush()
 
-    teardown(app, write)
-    assert seen == ["rollback"]
+    assert teardown(app, write) == ["ROLLBACK"]
     with app.app_context():
         assert db.session.get(Board, board_id).name == "Team"
         db.session.remove()
 
 
 def test_a_transaction_with_a_failed_statement_is_rolled_back(app, board_id):
-    seen = endings(app)
-
     def fail():
         db.session.execute(select(Board.id)).all()
         with pytest.raises(Exception, match="no_such_table|does not exist"):
             db.session.execute(text("SELECT * FROM no_such_table"))
 
-    teardown(app, fail)
-    assert seen == ["rollback"]
+    assert teardown(app, fail) == ["ROLLBACK"]
 
 
 def test_the_next_transaction_starts_clean(app, board_id):
     """A write committed, then only reads: that later transaction commits."""
-    seen = endings(app)
 
     def write_then_read():
         db.session.get(Board, board_id).name = "Renamed"
         db.session.commit()
         db.session.execute(select(Board.id)).all()
 
-    teardown(app, write_then_read)
-    assert seen == ["commit", "commit"]
+    assert teardown(app, write_then_read) == ["COMMIT", "COMMIT"]
 
 
 @pytest.mark.parametrize("app_session", ["postgres"], indirect=True)
