@@ -153,17 +153,8 @@ def test_two_gunicorns_of_one_user_keep_out_of_each_others_way(tmp_path, sockets
     home.mkdir()
     servers = []
     for name in ("one", "two"):
-        port = free_port()
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "SECRET_KEY": secrets.token_hex(16),
-            "DATABASE_URL": f"sqlite:///{tmp_path / name}.sqlite3",
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-        }
+        port, env = _instance(tmp_path, name, HOME=str(home))
         env.pop("XDG_RUNTIME_DIR", None)
-        env.pop("GUNICORN_CONTROL_SOCKET", None)
         if sockets == "own":
             env["GUNICORN_CONTROL_SOCKET"] = str(tmp_path / f"{name}.ctl")
         servers.append((name, port, _gunicorn(env, tmp_path / f"{name}.log")))
@@ -181,15 +172,7 @@ def test_stopping_one_gunicorn_leaves_the_others_control_socket(tmp_path):
     """Each instance with a socket of its own: stopping the first leaves the second's."""
     runs = []
     for name in ("one", "two"):
-        port = free_port()
-        env = {
-            **os.environ,
-            "SECRET_KEY": secrets.token_hex(16),
-            "DATABASE_URL": f"sqlite:///{tmp_path / name}.sqlite3",
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_CONTROL_SOCKET": str(tmp_path / f"{name}.ctl"),
-        }
+        port, env = _instance(tmp_path, name, GUNICORN_CONTROL_SOCKET=str(tmp_path / f"{name}.ctl"))
         runs.append((port, _gunicorn(env, tmp_path / f"{name}.log")))
     with runs[1][1]:
         with runs[0][1]:
@@ -197,6 +180,21 @@ def test_stopping_one_gunicorn_leaves_the_others_control_socket(tmp_path):
             assert _appears(tmp_path / "one.ctl") and _appears(tmp_path / "two.ctl")
         assert (tmp_path / "two.ctl").exists()
         assert _get(runs[1][0], "/readyz")[0] == 200
+
+
+def _instance(tmp_path: Path, name: str, **extra: str) -> tuple[int, dict]:
+    """A free port and the environment for one small gunicorn of this test (one worker, a
+    SQLite file of its own, no control socket unless `extra` names one)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": f"sqlite:///{tmp_path / name}.sqlite3",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    }
+    env.pop("GUNICORN_CONTROL_SOCKET", None)
+    return port, env | extra
 
 
 def _appears(path: Path) -> bool:
