@@ -275,8 +275,8 @@ def neighbours(
     """The ranks just above and below the slot: after `after`, at the top (0), bottom (None).
 
     Reads only the neighbours, never the whole cell: a done column holds years of cards.
-    The bottom of a cell (a pull, a move with the "Move to" list: the usual case) is one
-    statement composed once and run as plain rows (bench: pull_ms, move_ms).
+    The bottom of a cell (a new card) is one statement composed once and run as plain rows;
+    a pull and a move to the bottom read it with the card instead (card_and_bottom).
     """
     if after is None:
         params = {"card_id": card_id or 0, "lane_id": lane_id, "column_id": column_id}
