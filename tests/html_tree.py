@@ -90,20 +90,44 @@ def parse(html: str) -> Element:
     return builder.root
 
 
+def _select(page: Element, selector: str) -> Element:
+    """The element a swap's selector names: "#id", or "#id > tag" (its first such child)."""
+    element_id, _, child = selector.removeprefix("#").partition(" > ")
+    found = page.find(element_id)
+    if found is not None and child:
+        found = next((c for c in found.children if isinstance(c, Element) and c.tag == child), None)
+    if found is None:
+        raise AssertionError(f"the page has nothing at {selector!r} to swap")
+    return found
+
+
 def swap_out_of_band(page: Element, answer: str, elsewhere=frozenset()) -> list[str]:
     """Apply an answer's top-level hx-swap-oob elements to the page in order, as htmx does:
     "true" replaces the element of the same id, "innerHTML" its content, "delete" removes
-    it; ids in `elsewhere` are parts of the page outside this one. The ids swapped."""
+    it; "afterend:<selector>" and "afterbegin:<selector>" put the element's children (its
+    wrapper stripped) after the selected element or first inside it. Ids in `elsewhere`
+    are parts of the page outside this one. What was swapped: ids, and selectors."""
     swapped = []
     for part in parse(answer).children:
         if not isinstance(part, Element) or "hx-swap-oob" not in part.attrs:
             continue
-        style, element_id = part.attrs["hx-swap-oob"], part.attrs["id"]
+        style, _, selector = part.attrs["hx-swap-oob"].partition(":")
+        if selector:
+            target = _select(page, selector)
+            if style == "afterend":
+                siblings = page.parent_of(target).children
+                at = siblings.index(target) + 1
+                siblings[at:at] = part.children
+            elif style == "afterbegin":
+                target.children[0:0] = part.children
+            else:
+                raise AssertionError(f"unexpected hx-swap-oob={style!r}")
+            swapped.append(selector)
+            continue
+        element_id = part.attrs["id"]
         if element_id in elsewhere:
             continue
-        target = page.find(element_id)
-        if target is None:
-            raise AssertionError(f"the page has no #{element_id} to swap")
+        target = _select(page, "#" + element_id)
         siblings = page.parent_of(target).children
         if style == "innerHTML":
             target.children = part.children

@@ -102,17 +102,14 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(page, board):
     card = board["card2"]  # feature, Ready
     answer = page.move("card2", "In progress")
     assert answer.status_code == 200 and answer.headers["HX-Reswap"] == "none"
-    assert 'id="board"' not in answer.text
+    assert 'id="board"' not in answer.text and 'id="cell-' not in answer.text
     swapped = re.findall(r'id="([^"]+)"[^>]*hx-swap-oob', answer.text)
-    # The tile leaves Ready (nothing else there changed); In progress is redrawn.
-    assert swapped == [
-        "board-live",
-        "notices",
-        f"card-{card}",
-        "lane-feature",
-        f"cell-{board['feature_lane']}-{board['In progress']}",
-    ]
+    # The tile leaves Ready and goes in its place in In progress: below card4, the cell's
+    # only other card. The cells themselves are not redrawn.
+    assert swapped == ["board-live", "notices", f"card-{card}", "lane-feature"]
     assert f'<li id="card-{card}" hx-swap-oob="delete">' in answer.text
+    placed = f'<ol hx-swap-oob="afterend:#card-{board["card4"]}"><li class="card" id="card-{card}"'
+    assert placed in answer.text
     assert "Moved FEAT-" in answer.text and "to Feature · In progress." in answer.text
     assert int(shown_version(answer.text)) == version + 1
     lanehead = parse(answer.text).find("lane-feature").text()
@@ -120,13 +117,38 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(page, board):
     page.matches_a_fresh_read()
 
 
-def test_a_pull_answers_its_two_cells_and_the_lane(page, board):
+def test_a_pull_answers_its_tile_and_the_lane(page, board):
     answer = page.post("/pull")
     assert answer.headers["HX-Reswap"] == "none" and "You pulled SUP-" in answer.text
-    assert f'<li id="card-{board["card0"]}" hx-swap-oob="delete">' in answer.text
-    assert f'id="cell-{board["support_lane"]}-{board["In progress"]}"' in answer.text
+    card = board["card0"]
+    assert f'<li id="card-{card}" hx-swap-oob="delete">' in answer.text
+    assert (
+        f'<ol hx-swap-oob="afterend:#card-{board["card1"]}"><li class="card" id="card-{card}"'
+        in answer.text
+    )
     assert 'id="lane-support"' in answer.text and 'id="lane-feature"' not in answer.text
+    assert 'id="cell-' not in answer.text
     page.matches_a_fresh_read()
+
+
+def test_an_open_cells_answer_carries_one_tile_however_full_the_cell(app, page, board):
+    """A move or pull costs the same on a board of 200 cards and of 2,000: its answer sends
+    the card's tile, never the cell it entered."""
+    with app.app_context():
+        lee = actor(db.session.execute(db.select(User).filter_by(username="lee")).scalar_one())
+        for i in range(30):
+            cards.create_card(board["board"], lee, board["support_lane"], {"title": f"Queue {i}"})
+        db.session.remove()
+    page.board = page.fresh()
+    for answer in (
+        page.post("/pull"),
+        page.move("card3", "Ready", after=0),
+        page.move("card3", "Ready"),
+        page.move("card2", "Ready", lane="support"),
+    ):
+        assert answer.headers["HX-Reswap"] == "none", answer.text[:300]
+        assert answer.text.count('<li class="card') == 1
+        page.matches_a_fresh_read()
 
 
 def test_a_move_to_done_redraws_the_done_cell_and_its_count(page, board):
@@ -141,14 +163,20 @@ def test_a_move_to_done_redraws_the_done_cell_and_its_count(page, board):
     # Back out of Done: the done cell is redrawn, its next latest card moves up.
     answer = page.move("card5", "Review")
     assert f'id="cell-{board["feature_lane"]}-{board["Done"]}"' in answer.text
-    assert "+ 1 more done this week" in answer.text and "delete" not in answer.text
+    assert "+ 1 more done this week" in answer.text
+    assert (
+        f'<ol hx-swap-oob="afterbegin:#cell-{board["feature_lane"]}-{board["Review"]} > ol">'
+        in (answer.text)
+    )
     page.matches_a_fresh_read()
 
 
-def test_a_reorder_in_a_cell_redraws_that_cell(page, board):
+def test_a_reorder_in_a_cell_puts_the_tile_at_the_top_of_its_cell(page, board):
     answer = page.move("card3", "Ready", after=0)
-    assert answer.headers["HX-Reswap"] == "none" and "delete" not in answer.text
-    ready = parse(answer.text).find(f"cell-{board['feature_lane']}-{board['Ready']}").text()
+    assert answer.headers["HX-Reswap"] == "none" and 'id="cell-' not in answer.text
+    cell = f"cell-{board['feature_lane']}-{board['Ready']}"
+    assert f'<ol hx-swap-oob="afterbegin:#{cell} > ol">' in answer.text
+    ready = page.board.find(cell).text()
     assert ready.index("Card 3") < ready.index("Card 2")
     page.matches_a_fresh_read()
 

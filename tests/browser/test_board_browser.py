@@ -145,6 +145,46 @@ def test_drags_in_a_row_redraw_only_the_cells_they_change(page: Page, live_serve
     assert card_place(team.cards["Export to CSV"])[:2] == ("Feature", "Review")
 
 
+CELL_ORDER = """() => [...document.querySelectorAll('ol.cell')].map(
+    ol => ol.getAttribute('aria-label') + ': ' + [...ol.children].map(li => li.id).join(' '))"""
+
+
+def test_drops_between_cards_leave_every_cell_as_a_reload_shows_it(page: Page, live_server, team):
+    """A drop's answer deletes the card's tile and puts it back after the card above it
+    (or first in its cell): the tile ends where the server put it, not where it fell."""
+    with_role("ann", team.board_id, "member")
+    db.session.remove()
+    board = db.session.get(Board, team.board_id)
+    who = actor(db.session.execute(select(User).filter_by(username="ann")).scalar_one())
+    for title in ("Audit log", "Search index"):
+        make_card(board, who, "feature", title, at="In progress")
+    log_in(page, live_server, "ann", team.board_id)
+    mark_page(page)
+    progress = cell(page, "Feature", "In progress")
+    moves = (
+        # Ready's last card onto the last of In progress: it goes after a card.
+        (cell(page, "Feature", "Ready"), "Export to CSV", progress.locator(".card").last),
+        # In progress's second card to the top of its own cell.
+        (progress, "Search index", progress.locator(".card").first),
+    )
+    places = []
+    for source_cell, title, onto in moves:
+        source = source_cell.locator(".card", has_text=title)
+        with page.expect_response(re.compile(r"/cards/\d+/move$")) as answered:
+            drag(page, source.locator(".t"), onto)
+        assert answered.value.headers.get("hx-reswap") == "none", "the whole board came back"
+        places += re.findall(r'hx-swap-oob="(after\w+):', answered.value.text())
+        expect(page.locator("#notices")).to_contain_text("Moved FEAT-")
+        page.wait_for_function("() => !document.querySelector('.sortable-chosen')")
+        shown = page.evaluate(CELL_ORDER)
+        assert same_document(page)
+        page.reload()
+        page.wait_for_function("() => window.htmx !== undefined")
+        assert page.evaluate(CELL_ORDER) == shown
+        mark_page(page)
+    assert places == ["afterend", "afterbegin"]  # after a card, then first in its cell
+
+
 @pytest.fixture
 def full_lane(live_db) -> Setup:
     """Feature lane at its strict limit of 1 (one card in progress), one more card in Ready."""

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, func, or_, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from tracker import clock
 from tracker.domain import periods, wip
@@ -69,6 +69,14 @@ TILE_COLUMNS = (
 )
 
 
+class Placed(NamedTuple):
+    """A card's tile and where it goes in its cell: after the card `after`, or at the top
+    of the cell (None). What a change's answer sends instead of the card's whole cell."""
+
+    tile: Tile
+    after: int | None
+
+
 @dataclass
 class BoardView:
     board: Board
@@ -87,6 +95,7 @@ class BoardView:
     filtered: bool = False
     hidden: int = 0
     notices: list[str] = field(default_factory=list)
+    placed: Placed | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -216,6 +225,31 @@ def _done_statement(lane_count: int) -> Select:
     )
 
 
+@functools.cache
+def _placed_statement() -> Select:
+    """A card's tile, with the id of the card just above it in its open cell (None at the
+    top): one index step back in ix_card_column_rank, whatever the cell holds."""
+    above = aliased(Card)
+    previous = (
+        select(above.id)
+        .where(
+            above.column_id == Card.column_id,
+            above.lane_id == Card.lane_id,
+            above.status == CardStatus.OPEN,
+            above.rank < Card.rank,
+        )
+        .order_by(above.rank.desc())
+        .limit(1)
+        .correlate(Card)
+        .scalar_subquery()
+    )
+    return (
+        select(*TILE_COLUMNS, previous)
+        .outerjoin(User, User.id == Card.assignee_id)
+        .where(Card.id == bindparam("card_id"))
+    )
+
+
 def load_board_view(
     board: Board, *, done_per_lane: int, mine: int | None = None, text: str = ""
 ) -> BoardView:
@@ -248,10 +282,12 @@ def load_changed_view(
     cells: list[tuple[int, int]],
     *,
     done_per_lane: int,
+    placed: int | None = None,
 ) -> BoardView:
-    """The board's view with only the given cells (lane, column) read: what a change's
-    answer redraws. Lanes, columns and WIP counts come from the change, which read them
-    under the board lock; the cells' cards are read now, unfiltered."""
+    """The board's view with only the given cells (lane, column) read, and the tile of the
+    open card `placed` with its place in its cell: what a change's answer redraws. Lanes,
+    columns and WIP counts come from the change, which read them under the board lock;
+    the cells' cards are read now, unfiltered."""
     kinds = {column.id: column.kind for column in columns}
     done_lanes = {lane_id for lane_id, column_id in cells if kinds[column_id] == wip.DONE}
     view = _view(board, lanes, columns, counts, clock.now(), period=bool(done_lanes))
@@ -267,6 +303,9 @@ def load_changed_view(
                 view.cells.setdefault((tile.lane_id, tile.column_id), []).append(tile)
     if done_lanes:
         _add_done(view, [lane for lane in lanes if lane.id in done_lanes], done_per_lane)
+    if placed is not None:
+        ((tile, after),) = _tiles(_placed_statement(), {"card_id": placed}, view.now)
+        view.placed = Placed(tile, after)
     return view
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from flask import (
     Blueprint,
@@ -92,24 +93,40 @@ def page_was_current(board) -> bool:
     return shown == board.version - 1 and not (mine or text)
 
 
-def _touched(change) -> tuple[list[int], list[tuple[int, int]]]:
-    """The tiles a change's answer removes and the cells it redraws (see render_changed)."""
-    left, entered = change.left, change.entered
-    if left != entered and change.state.column(left[1]).kind != wip.DONE:
-        return [change.card.id], [entered]
-    return [], list(dict.fromkeys([left, entered]))
+class Touched(NamedTuple):
+    """What a change's answer sends (see render_changed): the tiles it deletes, the cells it
+    redraws, and the card whose tile it then puts in its place in an open cell."""
+
+    removed: list[int]
+    cells: list[tuple[int, int]]
+    placed: int | None
+
+
+def _touched(change) -> Touched:
+    """A card that ends in an open cell (Ready, In progress...) has its tile deleted and put
+    back in its place in that cell, whatever else the cell holds: the answer costs the same
+    on a board of 200 cards and of 2,000 (bench: serve_move_2000_over_200). A done cell
+    shows only its latest cards and the count of the rest, so it is redrawn whenever the
+    card entered or left it."""
+    state, left, entered = change.state, change.left, change.entered
+    done = [c for c in dict.fromkeys([left, entered]) if state.column(c[1]).kind == wip.DONE]
+    if entered in done:
+        return Touched([] if left in done else [change.card.id], done, None)
+    return Touched([change.card.id], done, change.card.id)
 
 
 def read_changed(change):
-    """The view of the cells a change touched (what render_changed shows)."""
+    """The view of the cells and the tile a change touched (what render_changed shows)."""
     state = change.state
+    touched = _touched(change)
     return board_view.load_changed_view(
         state.board,
         state.lanes,
         state.columns,
         state.wip,
-        _touched(change)[1],
+        touched.cells,
         done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
+        placed=touched.placed,
     )
 
 
@@ -123,23 +140,21 @@ def changed_reader():
 
 
 def render_changed(board, actor, change, notice, panel_card=None):
-    """The parts of the board a change touched, swapped in out of band (see _changed.html).
-
-    The cell the card entered is redrawn. The cell it left loses only the card's tile, as
-    nothing else in it changed (the page was current), unless it is a done cell, where the
-    next latest done card and the count of the rest move up; a reorder redraws its cell.
-    The cells come from the change's answer when it read them (changed_reader).
+    """The parts of the board a change touched, swapped in out of band (see _changed.html):
+    the lane and column counts, the card's tile in its new place (or the done cell it
+    entered), and the done cell it left. The page was current, so nothing else changed.
+    The parts come from the change's answer when it read them (changed_reader).
     """
     left, entered = change.left, change.entered
-    removed, cells = _touched(change)
+    touched = _touched(change)
     view = change.answer if change.answer is not None else read_changed(change)
     view.notices.append(notice)
     html = render_template(
         "board/_changed.html",
         view=view,
         actor=actor,
-        removed=removed,
-        cells=cells,
+        removed=touched.removed,
+        cells=touched.cells,
         lanes={left[0], entered[0]},
         columns={left[1], entered[1]},
     )
