@@ -13,7 +13,7 @@ from tracker import database, store
 from tracker.domain import wip
 from tracker.domain.errors import NotFound
 from tracker.extensions import db
-from tracker.models import Board, Card, CardEvent
+from tracker.models import Board, BoardColumn, Card, CardEvent
 from tracker.services import boards, cards, common, erasure, intake
 
 
@@ -81,11 +81,28 @@ def test_the_locked_read_equals_the_separate_reads(team):
     assert one == (separate.board.id, separate.lanes, separate.columns, _counts(separate.wip))
     assert [lane.kind for lane in one[1]] == ["expedite", "support", "feature"]
     assert [c.name for c in one[2]] == ["Ready", "In progress", "Review", "Done"]
-    # Only open cards count (not the done one, nor the closed one), per column and person.
+    # Only open cards count (not the done one, nor the closed one), per column and person;
+    # the Ready card counts toward nothing (an unlimited queue: wip.counts_in).
     _, columns, people = one[3]
-    assert sum(columns.values()) == 5  # the Expedite card counts toward its lane only
+    assert sum(columns.values()) == 4  # the Expedite card counts toward its lane only
     assert people[bob.id] == 1
     assert columns[column(board, "In progress").id] == 3  # two Feature cards, one Support
+    db.session.rollback()
+
+
+def test_a_queue_column_with_a_limit_of_its_own_is_counted(team):
+    """The state counts open cards only where they count toward a limit: in an active
+    column, or in any column with a limit, such as a Ready queue capped at 2."""
+    board, ann, bob = team
+    _fill(board, ann, bob)
+    make_card(board, ann, "support")
+    ready = column(board, "Ready")
+    assert store.load_locked(board.id).wip.column_load(ready.id).count == 0
+    db.session.rollback()
+    db.session.get(BoardColumn, ready.id).wip_limit = 2
+    db.session.commit()
+    load = store.load_locked(board.id).wip.column_load(ready.id)
+    assert (load.count, load.limit, load.state) == (2, 2, "full")
     db.session.rollback()
 
 

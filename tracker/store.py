@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, and_, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Select, Update, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,7 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tracker import clock, database
 from tracker.domain import history, pull, wip
 from tracker.domain.errors import InvalidRequest, NotFound
-from tracker.domain.vocabulary import CardStatus
+from tracker.domain.vocabulary import CardStatus, ColumnKind
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, User
 
@@ -177,12 +177,22 @@ def _state_statement() -> Select:
 
 @functools.cache
 def _placements_statement() -> Select:
-    """How many open cards sit at each placement (lane, column, assignee): the database
-    counts, so a board of thousands of cards answers with a few dozen rows."""
+    """How many open cards sit at each placement (lane, column, assignee) in the columns
+    where cards count toward a limit (wip.counts_in: active or limited columns): the
+    database counts, so a board of thousands of cards answers with a few dozen rows, and
+    reads only its work in progress, not its ready queues (bench/serve.py:
+    serve_move_2000_over_200)."""
     placement = (Card.lane_id, Card.column_id, Card.assignee_id)
+    counted = or_(BoardColumn.kind == ColumnKind.ACTIVE, BoardColumn.wip_limit.is_not(None))
     return (
         select(*placement, func.count().label("cards"))
-        .where(Card.board_id == bindparam("board_id"), Card.status == CardStatus.OPEN)
+        .join(BoardColumn, BoardColumn.id == Card.column_id)
+        .where(
+            BoardColumn.board_id == bindparam("board_id"),
+            counted,
+            Card.board_id == bindparam("board_id"),
+            Card.status == CardStatus.OPEN,
+        )
         .group_by(*placement)
     )
 

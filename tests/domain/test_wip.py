@@ -1,10 +1,12 @@
 """WIP rules of DESIGN.md, as plain functions."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.helpers import COLUMNS, DOING, DONE, EXP, FEAT, LANES, READY, REVIEW, SUP
 from tracker.domain.errors import WipLimitExceeded
-from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise
+from tracker.domain.wip import BoardWip, Column, Lane, Placement, authorise, counts_in
 
 
 def board(*placements, per_person=None, columns=COLUMNS):
@@ -154,3 +156,35 @@ def test_apply_keeps_counts_in_step():
     wip.apply(None, Placement(SUP, DOING, 7))
     wip.apply(Placement(SUP, DOING, 7), Placement(SUP, DONE, 7))
     assert wip.load(SUP).count == 0
+
+
+PLACES = st.builds(
+    Placement,
+    st.sampled_from([EXP, SUP, FEAT]),
+    st.sampled_from([READY, DOING, REVIEW, DONE]),
+    st.sampled_from([None, 7, 8]),
+)
+
+
+@given(
+    cards=st.lists(PLACES, max_size=30),
+    limits=st.fixed_dictionaries({c.id: st.sampled_from([None, 1, 3]) for c in COLUMNS}),
+    before=st.one_of(st.none(), PLACES),
+    after=PLACES,
+)
+def test_counting_only_where_cards_count_changes_no_load_and_no_breach(
+    cards, limits, before, after
+):
+    """The board's state may leave out cards in columns where nothing counts them
+    (counts_in): every load and every breach stays the same."""
+    columns = [Column(c.id, c.kind, c.name, limits[c.id]) for c in COLUMNS]
+    kinds = {c.id: c for c in columns}
+    every = BoardWip(LANES, columns, cards, 2)
+    counted = BoardWip(LANES, columns, [p for p in cards if counts_in(kinds[p.column_id])], 2)
+    for lane in LANES:
+        assert counted.load(lane.id) == every.load(lane.id)
+    for column in columns:
+        if column.wip_limit is not None:
+            assert counted.column_load(column.id) == every.column_load(column.id)
+    assert counted.person_count == every.person_count
+    assert counted.breaches(before, after) == every.breaches(before, after)

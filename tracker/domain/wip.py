@@ -42,6 +42,13 @@ class Column:
     wip_limit: int | None = None
 
 
+def counts_in(column: Column) -> bool:
+    """Whether a card in this column counts toward any limit: the column is active (its
+    lane's and its assignee's counts), or has a limit of its own. Cards anywhere else (an
+    unlimited ready queue, which may hold most of a board) need not be counted at all."""
+    return column.kind == ACTIVE or column.wip_limit is not None
+
+
 class Placement(NamedTuple):
     """Where a card is, or would be: lane, column and assignee. A tuple: a board's cards
     are counted by distinct placement (most cards share theirs with others)."""
