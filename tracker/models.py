@@ -135,7 +135,7 @@ class Card(db.Model):
         # Each lane's latest done cards (services.board_view._done_statement). board_id,
         # implied by the lane, makes it the planner's clear choice there and covering.
         Index("ix_card_lane_board_status_done", "lane_id", "board_id", "status", "done_at"),
-        Index("ix_card_column_rank", "column_id", "rank"),
+        Index("ix_card_cell_rank", "column_id", "lane_id", "rank"),
         # My requests (services.intake.my_requests): a person's filed cards on a board,
         # newest first, read straight from the index.
         Index("ix_card_filed_by_board_created", "filed_by_id", "board_id", "created_at"),

@@ -22,7 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -346,45 +358,68 @@ def ids_beside(card: Card, direction: str, count: int) -> list[int]:
     return list(db.session.execute(query.limit(count)).scalars())
 
 
-@functools.cache
-def _ready_queues_statement() -> Select:
-    """Per lane, the first card free to take (neither blocked nor assigned) of the open cards
-    in the given (ready) columns, nearest the work first (the highest position) then by
-    rank, and the first of the others, each with the number of cards waiting in the lane."""
-    free = and_(Card.blocked.is_(False), Card.assignee_id.is_(None))
-    queued = (
-        select(
-            Card.lane_id,
-            Card.id,
-            Card.column_id,
-            free.label("free"),
-            func.count().over(partition_by=Card.lane_id).label("waiting"),
-            func.row_number()
-            .over(
-                partition_by=(Card.lane_id, free), order_by=(BoardColumn.position.desc(), Card.rank)
-            )
-            .label("place"),
-        )
-        .join(BoardColumn, BoardColumn.id == Card.column_id)
+def _first_free(column: Any) -> Any:
+    """The first card free to take (open, neither blocked nor assigned) of the correlated
+    lane in one column, by rank: a walk of ix_card_cell_rank that stops at the first."""
+    card = aliased(Card)
+    return (
+        select(card.id)
         .where(
-            Card.board_id == bindparam("board_id"),
-            Card.status == CardStatus.OPEN,
-            Card.column_id.in_(bindparam("columns", expanding=True)),
+            card.column_id == column,
+            card.lane_id == Lane.id,
+            card.status == CardStatus.OPEN,
+            card.blocked.is_(False),
+            card.assignee_id.is_(None),
         )
+        .order_by(card.rank)
+        .limit(1)
+        .correlate(Lane)
+        .scalar_subquery()
+    )
+
+
+@functools.cache
+def _ready_queues_statement(column_count: int) -> Select:
+    """Per lane of the board: the first card free to take in the ready columns
+    (column_0, column_1...: nearest the work first), and only when there is none, how many
+    open cards wait in them (a CASE: the count runs only then). A pull reads a few index
+    entries however long its ready queues are (bench/serve.py: serve_pull_2000_over_200)."""
+    columns = [bindparam(f"column_{i}") for i in range(column_count)]
+    firsts = [_first_free(column) for column in columns]
+    free_id = firsts[0] if len(firsts) == 1 else func.coalesce(*firsts)
+    lanes = (
+        select(Lane.id.label("lane_id"), free_id.label("free_id"))
+        .where(Lane.board_id == bindparam("board_id"))
         .subquery()
     )
+    free = aliased(Card)
+    count = (
+        select(func.count())
+        .select_from(Card)
+        .where(
+            Card.lane_id == lanes.c.lane_id,
+            Card.status == CardStatus.OPEN,
+            Card.column_id.in_(columns),
+        )
+        .correlate(lanes)
+        .scalar_subquery()
+    )
     return select(
-        queued.c.lane_id, queued.c.id, queued.c.column_id, queued.c.free, queued.c.waiting
-    ).where(queued.c.place == 1)
+        lanes.c.lane_id,
+        lanes.c.free_id,
+        free.column_id,
+        case((lanes.c.free_id.is_(None), count), else_=None).label("waiting"),
+    ).outerjoin(free, free.id == lanes.c.free_id)
 
 
 def ready_queue_rows(board_id: int, column_ids: list[int]) -> list:
-    """What a pull needs of each lane's ready queue (the open cards of these columns): per
-    lane, up to two rows (lane_id, id, column_id, free, waiting), the first card free to
-    take and the first of the others, each with how many cards wait in the lane. The
-    database counts and picks, so a pull reads a few rows however long the queues are
-    (bench/serve.py: serve_pull_2000_over_200)."""
-    return plain_rows(_ready_queues_statement(), {"board_id": board_id, "columns": column_ids})
+    """What a pull needs of each lane's ready queue (the open cards of these columns, nearest
+    the work first): one row per lane (lane_id, free_id, column_id, waiting), its first card
+    free to take, or else how many cards wait in it (_ready_queues_statement)."""
+    if not column_ids:
+        return []
+    params = {"board_id": board_id} | {f"column_{i}": c for i, c in enumerate(column_ids)}
+    return plain_rows(_ready_queues_statement(len(column_ids)), params)
 
 
 def ready_queues(board_id: int, column_ids: list[int]) -> dict[int, pull.ReadyQueue]:
@@ -392,10 +427,10 @@ def ready_queues(board_id: int, column_ids: list[int]) -> dict[int, pull.ReadyQu
     lane with no card there has none."""
     queues: dict[int, pull.ReadyQueue] = {}
     for row in ready_queue_rows(board_id, column_ids):
-        queue = queues.get(row.lane_id, pull.ReadyQueue(row.waiting))
-        if row.free:
-            queue = pull.ReadyQueue(row.waiting, pull.ReadyCard(row.id, row.column_id))
-        queues[row.lane_id] = queue
+        if row.free_id is not None:
+            queues[row.lane_id] = pull.ReadyQueue(None, pull.ReadyCard(row.free_id, row.column_id))
+        elif row.waiting:
+            queues[row.lane_id] = pull.ReadyQueue(row.waiting)
     return queues
 
 

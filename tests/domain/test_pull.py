@@ -64,14 +64,14 @@ def test_person_at_their_limit_pulls_nothing_but_expedite():
     assert "Ann already holds 2 cards in progress" in result.reasons[1]
 
 
-def test_a_ready_queue_counts_its_cards_and_keeps_the_first_free_one():
+def test_a_ready_queue_keeps_its_first_free_card_or_else_counts_its_cards():
     cards = [
         ReadyCard(1, READY, blocked=True),
         ReadyCard(2, READY, assignee_id=9),
         ReadyCard(3, READY),
         ReadyCard(4, READY),
     ]
-    assert ReadyQueue.of(cards) == ReadyQueue(4, ReadyCard(3, READY))
+    assert ReadyQueue.of(cards) == ReadyQueue(None, ReadyCard(3, READY))
     assert ReadyQueue.of(cards[:2]) == ReadyQueue(2, None)
     assert ReadyQueue.of([]) == ReadyQueue(0, None)
 

@@ -23,18 +23,20 @@ class ReadyCard:
 
 @dataclass(frozen=True)
 class ReadyQueue:
-    """A lane's ready queue as a pull needs it: how many cards wait in it, and the first of
-    them (in the ready columns' order, nearest the work first, then rank) that is free to
-    take: neither blocked nor assigned."""
+    """A lane's ready queue as a pull needs it: the first of its cards (in the ready columns'
+    order, nearest the work first, then rank) that is free to take, neither blocked nor
+    assigned; and when none is, how many cards wait in it. A pull needs that number only to
+    say why it took nothing from the lane, so a queue with a free card leaves it uncounted
+    (None): the store then reads one card, however long the queue."""
 
-    waiting: int
+    waiting: int | None
     first_free: ReadyCard | None = None
 
     @classmethod
     def of(cls, cards: Sequence[ReadyCard]) -> ReadyQueue:
         """The queue of these cards, in order."""
-        free = (c for c in cards if not c.blocked and c.assignee_id is None)
-        return cls(len(cards), next(free, None))
+        free = next((c for c in cards if not c.blocked and c.assignee_id is None), None)
+        return cls(None if free else len(cards), free)
 
 
 @dataclass
@@ -67,13 +69,12 @@ def plan_pull(
     plan = PullPlan()
     for lane in lanes:
         queue = ready.get(lane.id, ReadyQueue(0))
-        if not queue.waiting:
-            plan.reasons.append(f"{lane.name}: nothing is ready.")
-            continue
         top = queue.first_free
         if top is None:
             plan.reasons.append(
                 f"{lane.name}: all {queue.waiting} ready cards are blocked or already assigned."
+                if queue.waiting
+                else f"{lane.name}: nothing is ready."
             )
             continue
         breaches = wip.breaches(

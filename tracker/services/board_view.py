@@ -228,7 +228,7 @@ def _done_statement(lane_count: int) -> Select:
 @functools.cache
 def _placed_statement() -> Select:
     """A card's tile, with the id of the card just above it in its open cell (None at the
-    top): one index step back in ix_card_column_rank, whatever the cell holds."""
+    top): one index step back in ix_card_cell_rank, whatever the cell holds."""
     above = aliased(Card)
     previous = (
         select(above.id)
