@@ -78,20 +78,26 @@ def _tracker(app):
 
 
 def when_ready(server):
-    """The preloaded app, before any worker is forked: compile its templates once, so every
-    worker starts with them (the first page of a worker would compile them otherwise)."""
+    """The preloaded app, before any worker is forked: compile its templates and warm it up
+    (tracker.web.warm) once, so every worker starts with them: a worker's first page would
+    pay for both otherwise."""
     if server.cfg.preload_app and (app := _tracker(server.app.wsgi())):
-        from tracker import compile_templates
-
-        compile_templates(app)
+        _warm(app)
 
 
 def post_worker_init(worker):
-    """Without preloading, each worker compiles the templates of its own app at start."""
+    """Without preloading, each worker compiles the templates of its own app and warms it up
+    at start."""
     if not worker.cfg.preload_app and (app := _tracker(worker.wsgi)):
-        from tracker import compile_templates
+        _warm(app)
 
-        compile_templates(app)
+
+def _warm(app):
+    from tracker import compile_templates
+    from tracker.web.warm import warm_up
+
+    compile_templates(app)
+    warm_up(app)
 
 
 def post_fork(server, worker):

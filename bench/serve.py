@@ -43,6 +43,12 @@ last answer showed), each answer checked as bench/board.py checks it:
                               nothing changed (target <= 2)
   serve_move_2000_ms, serve_pull_2000_ms              the same on the 2,000-card board
   serve_move_2000_over_200, serve_pull_2000_over_200  their ratios (target <= 1.2)
+Cold start: COLD_STARTS times, a second gunicorn of the app is started afresh on the same
+database (its master up and /readyz answered, as a load balancer would wait for), then the
+logged-in member's cookie opens one new connection and GETs the board page ten times:
+  serve_first_ms              median over the starts of the first page's time
+  serve_tenth_ms              median of the tenth's
+  serve_first_over_tenth      their ratio (target: the first not slower than the tenth)
 On PostgreSQL the same keys with a pg_ prefix (pg_serve_board_200_rps_c8, ...).
 
 The load generator shares the machine's two cores with gunicorn (and PostgreSQL): stderr
@@ -109,7 +115,11 @@ FIGURES = (
     "serve_pull_2000_ms",
     "serve_move_2000_over_200",
     "serve_pull_2000_over_200",
+    "serve_first_ms",
+    "serve_tenth_ms",
+    "serve_first_over_tenth",
 )
+COLD_STARTS = 3
 
 
 class Answer:
@@ -396,6 +406,34 @@ class Served:
         if size == SIZES[0]:
             figures["serve_poll_ms"] = poll_ms
 
+    async def cold_starts(self, env: dict) -> None:
+        """The first board page a freshly started gunicorn serves, against its tenth."""
+        first, tenth = [], []
+        for i in range(COLD_STARTS):
+            port, server = self.start(f"cold-{i}", env)
+            try:
+                conn = Connection(port, self.conn.cookies)
+                seconds = []
+                for _ in range(10):
+                    started = time.perf_counter()
+                    board_page_ok(await conn.request("GET", self.base))
+                    seconds.append(time.perf_counter() - started)
+                conn.close()
+            finally:
+                stop_gunicorn(server)
+                self.servers.remove(server)
+            first.append(seconds[0])
+            tenth.append(seconds[9])
+            log(
+                f"cold start {i + 1}: first page {seconds[0] * 1000:.2f} ms, second "
+                f"{seconds[1] * 1000:.2f}, tenth {seconds[9] * 1000:.2f}"
+            )
+        self.figures["serve_first_ms"] = round(statistics.median(first) * 1000, 2)
+        self.figures["serve_tenth_ms"] = round(statistics.median(tenth) * 1000, 2)
+        self.figures["serve_first_over_tenth"] = round(
+            statistics.median(first) / statistics.median(tenth), 2
+        )
+
     def in_process(self) -> float:
         """The board-200 page's median time in process (Flask's test client), as MEMBER."""
         bench = Bench(self.app, self.builder, self.counter)
@@ -430,6 +468,7 @@ class Served:
             await self.run("serve_floor_rps_c8", floor_port, floor.pid, 8, floor_ok)
         inprocess_ms = self.in_process()
         await self.changes(SIZES[0])
+        await self.cold_starts(env)
 
         with self.app.app_context():
             self.builder.open_cards(SIZES[1] - self.builder.open_count())

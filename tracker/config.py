@@ -20,6 +20,9 @@ DEFAULTS: dict[str, object] = {
     # Werkzeug's default is scrypt (memory-hard); tests switch to a cheap method.
     "PASSWORD_HASH_METHOD": "scrypt",
     "DONE_SHOWN_PER_LANE": 3,
+    # How many boards (the busiest first) a started server reads and renders before it takes
+    # requests, so that their first page is as fast as the next ones (tracker.web.warm).
+    "WARM_BOARDS": 10,
     # Login rate limits (tracker.web.ratelimit, Flask-Limiter): per client address and per
     # account typed, on POST /login; only failed attempts count. Counted in memory unless a
     # Redis URL is given.
@@ -125,6 +128,12 @@ def _from_environment(app) -> None:
                 f"got {limit!r}."
             )
         app.config["MAX_CONTENT_LENGTH"] = int(limit)
+    # TRACKER_WARM_BOARDS: how many boards a started server warms up (default 10; 0: none).
+    warm = os.environ.get("TRACKER_WARM_BOARDS", "").strip()
+    if warm:
+        if not warm.isdigit():
+            raise ConfigError(f"TRACKER_WARM_BOARDS must be a whole number, e.g. 10; got {warm!r}.")
+        app.config["WARM_BOARDS"] = int(warm)
     # TRACKER_COMPRESS=off: answers go out uncompressed (when a proxy in front compresses).
     if os.environ.get("TRACKER_COMPRESS", "on").strip().lower() in _OFF:
         app.config["COMPRESS_REGISTER"] = False

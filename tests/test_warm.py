@@ -1,0 +1,79 @@
+"""tracker.web.warm (run by gunicorn.conf.py before the server takes requests): the first
+board page of a started server compiles no SQL statement and renders no tile afresh."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.helpers import Auth, BoardSpec, CardSpec, app_config, new_app
+from tracker import compile_templates, config
+from tracker.extensions import db
+from tracker.web import warm
+from tracker.web.presenters import _render_kept
+
+
+@pytest.fixture
+def board_spec() -> BoardSpec:
+    cards = [CardSpec(f"card{i}", "feature", f"Card {i}") for i in range(5)]
+    cards += [CardSpec("doing", "support", "Doing", at="In progress")]
+    cards += [CardSpec("done", "feature", "Done already", at="Done")]
+    return BoardSpec(cards=tuple(cards))
+
+
+def compiled(app) -> int:
+    with app.app_context():
+        return len(db.engine._compiled_cache)
+
+
+@pytest.mark.parametrize("warmed", [True, False])
+def test_the_first_board_page_after_warming_up_compiles_and_renders_nothing(app, board, warmed):
+    fresh = new_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))
+    compile_templates(fresh)
+    if warmed:
+        assert warm.warm_up(fresh) == 7  # five in Ready, one in progress, one done
+    client = fresh.test_client()
+    assert Auth(client).login("ann").status_code == 302
+    statements, tiles = compiled(fresh), _render_kept.cache_info().misses
+    assert client.get(f"/b/{board['board']}").status_code == 200
+    new = (compiled(fresh) - statements, _render_kept.cache_info().misses - tiles)
+    if warmed:
+        assert new == (0, 0)
+    else:  # the test can fail: unwarmed, the page compiles its statements
+        assert new[0] > 0
+
+
+def test_warming_up_leaves_no_connection_open(app, board):
+    fresh = new_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))
+    warm.warm_up(fresh)
+    with fresh.app_context():
+        assert db.engine.pool.checkedin() == 0 and db.engine.pool.checkedout() == 0
+
+
+def test_no_boards_to_warm_still_warms_the_sign_in_statement(app, board):
+    fresh = new_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"], WARM_BOARDS=0))
+    assert warm.warm_up(fresh) == 0
+    assert compiled(fresh) == 1
+
+
+def test_a_database_that_does_not_answer_leaves_the_app_cold_not_stopped(tmp_path, caplog):
+    missing = tmp_path / "no-such-folder" / "db.sqlite3"  # SQLite cannot open it
+    fresh = new_app(app_config(f"sqlite:///{missing}"))
+    with caplog.at_level(logging.WARNING, logger="tracker.web.warm"):
+        assert warm.warm_up(fresh) == 0
+    assert "warm-up skipped, the database did not answer" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "value, expected", [("", 10), ("0", 0), ("25", 25), (" 3 ", 3), ("ten", None), ("-1", None)]
+)
+def test_tracker_warm_boards_from_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("TRACKER_WARM_BOARDS", value)
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    if expected is None:
+        with pytest.raises(config.ConfigError, match="TRACKER_WARM_BOARDS"):
+            new_app()
+    else:
+        assert new_app().config["WARM_BOARDS"] == expected
