@@ -155,6 +155,8 @@ def wipe(app) -> None:
             for table in reversed(tables):
                 db.session.execute(table.delete())
         db.session.commit()
+    # Board ids and versions start again: grids kept for the boards before are not theirs.
+    app.extensions["tracker.grids"].clear()
 
 
 _made: list = []

@@ -3,6 +3,8 @@ configured. Its reads must equal plain reads, its one-statement writes must writ
 what separate ones would, and a stale write must leave nothing behind."""
 
 import re
+from dataclasses import replace
+from datetime import date
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -13,8 +15,8 @@ from tracker import database, store
 from tracker.domain import wip
 from tracker.domain.errors import NotFound
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, CardEvent
-from tracker.services import boards, cards, common, erasure, intake
+from tracker.models import Board, BoardColumn, Card, CardEvent, Sprint
+from tracker.services import boards, cards, common, erasure, intake, reports
 
 
 @pytest.fixture
@@ -258,10 +260,18 @@ def _version(board_id: int) -> int:
     return db.session.get(Board, board_id).version
 
 
+SPRINT = reports.SprintInput("Sprint 1", date(2026, 3, 2), date(2026, 3, 13), 20.0, None)
+
+
+def _sprint_id(board_id: int) -> int:
+    return db.session.execute(select(Sprint.id).where(Sprint.board_id == board_id)).scalar_one()
+
+
 def test_every_use_case_that_changes_the_board_bumps_its_version_once(team):
-    """Open boards poll the version: each kind of change (a card, a filed request, settings,
-    columns, an erasure) moves it by exactly one, with the store's one UPDATE that adds one
-    in the database (not an ORM write of a value read earlier)."""
+    """Open boards poll the version, and a board page is kept per version
+    (presenters.grid): each kind of change (a card, a filed request, settings, columns, a
+    sprint added, changed or removed, an erasure) moves it by exactly one, with the store's
+    one UPDATE that adds one in the database (not an ORM write of a value read earlier)."""
     board, ann, _ = team
     board_id = board.id
     lee = make_user("lee", board=board, role="lead")
@@ -288,6 +298,11 @@ def test_every_use_case_that_changes_the_board_bumps_its_version_once(team):
             lead,
             [(c.id, c.kind, c.name) for c in db.session.get(Board, board_id).columns],
         ),
+        "sprint added": lambda: reports.add_sprint(board_id, lead, SPRINT),
+        "sprint changed": lambda: reports.update_sprint(
+            board_id, lead, _sprint_id(board_id), replace(SPRINT, name="Sprint 1b")
+        ),
+        "sprint removed": lambda: reports.delete_sprint(board_id, lead, _sprint_id(board_id)),
         "erasure": lambda: erasure.erase(
             admin, [db.session.execute(select(func.max(Card.id))).scalar()]
         ),

@@ -60,8 +60,13 @@ def test_no_boards_to_warm_still_warms_the_sign_in_statement(app, board):
 def test_a_database_that_does_not_answer_leaves_the_app_cold_not_stopped(tmp_path, caplog):
     missing = tmp_path / "no-such-folder" / "db.sqlite3"  # SQLite cannot open it
     fresh = new_app(app_config(f"sqlite:///{missing}"))
-    with caplog.at_level(logging.WARNING, logger="tracker.web.warm"):
-        assert warm.warm_up(fresh) == 0
+    logger = logging.getLogger("tracker.web.warm")
+    logger.addHandler(caplog.handler)  # the app's JSON logging may stop propagation
+    try:
+        with caplog.at_level(logging.WARNING, logger="tracker.web.warm"):
+            assert warm.warm_up(fresh) == 0
+    finally:
+        logger.removeHandler(caplog.handler)
     assert "warm-up skipped, the database did not answer" in caplog.text
 
 

@@ -51,6 +51,7 @@ from tracker.models import (
 )
 from tracker.services import audit
 from tracker.services.common import Actor, require_lead
+from tracker.store import bump_version, lock_board
 
 # Events that can change what a stint depends on: column, assignee, status, lane.
 STINT_EVENTS = (
@@ -151,12 +152,14 @@ def _checked(board_id: int, sprint_id: int | None, data: SprintInput) -> None:
 def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
     """A new sprint for the board, refused when its dates are impossible or overlap."""
     require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
+    board = lock_board(board_id)
     _checked(board_id, None, data)
     sprint = Sprint(board_id=board_id, created_at=clock.now())
     _fill(sprint, data)
     db.session.add(sprint)
     db.session.flush()
     _audit("sprint.added", actor, sprint, new=_described(sprint))
+    bump_version(board)  # the board shows the period it is in (its done cells, days left)
     db.session.commit()
     return sprint
 
@@ -174,6 +177,7 @@ def get_sprint(board_id: int, sprint_id: Any) -> Sprint:
 def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput) -> Sprint:
     """Change a sprint's name, dates or planned capacity."""
     require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
+    board = lock_board(board_id)
     sprint = get_sprint(board_id, sprint_id)
     _checked(board_id, sprint.id, data)
     old = _described(sprint)
@@ -181,6 +185,7 @@ def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput
     new = _described(sprint)
     if new != old:
         _audit("sprint.changed", actor, sprint, old=old, new=new)
+        bump_version(board)
     db.session.commit()
     return sprint
 
@@ -188,9 +193,11 @@ def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput
 def delete_sprint(board_id: int, actor: Actor, sprint_id: Any) -> None:
     """Remove a sprint; its weeks then count toward no sprint (history is untouched)."""
     require_lead(actor, "the report settings and sprints", Action.MANAGE_SPRINTS)
+    board = lock_board(board_id)
     sprint = get_sprint(board_id, sprint_id)
     _audit("sprint.removed", actor, sprint, old=_described(sprint))
     db.session.delete(sprint)
+    bump_version(board)
     db.session.commit()
 
 

@@ -23,7 +23,7 @@ from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
 from tracker.services import board_view, cards
 from tracker.services.common import get_card
-from tracker.web import errors
+from tracker.web import access, errors
 from tracker.web.access import load_board
 from tracker.web.forms import (
     AssignForm,
@@ -36,6 +36,7 @@ from tracker.web.forms import (
     ReorderForm,
 )
 from tracker.web.params import page_number, parse_id, search_term, whole_number
+from tracker.web.presenters import grid
 from tracker.web.presenters.history import describer
 
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
@@ -46,17 +47,20 @@ def page_filters() -> tuple[bool, str]:
     return request.values.get("mine") == "1", (request.values.get("q") or "").strip()[:100]
 
 
-def view_for(board, actor, notices=()):
-    """The board's read model, with the page's filter (mine / text) applied."""
+def view_for(board, actor, notices=()) -> grid.BoardPage:
+    """The board page, with the page's filter (mine / text) applied: its grid kept per
+    board version when unfiltered (presenters.grid)."""
     mine, text = page_filters()
-    view = board_view.load_board_view(
+    page = grid.board_page(
+        current_app._get_current_object(),
         board,
+        can_change=access.can(actor, Action.CHANGE_CARDS),
         done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
         mine=actor.id if mine else None,
         text=text,
     )
-    view.notices.extend(notices)
-    return view
+    page.notices.extend(notices)
+    return page
 
 
 # The card panel emptied out of band: the answer to a form that was in it and is done.

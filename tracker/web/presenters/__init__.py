@@ -54,6 +54,9 @@ def _render_kept(macro, item, args: tuple) -> str:
 
 
 def register(app) -> None:
+    from tracker.web.presenters import grid
+
+    grid.register(app)
     app.add_template_filter(local, "local")
     app.add_template_filter(days_since, "days_since")
     app.add_template_filter(fmt, "figure")
