@@ -1,27 +1,27 @@
 """A started server's first board page as fast as its tenth: what that page would build for
-the first time (SQL statements compiled, the database dialect set up, tiles rendered), built
-before the server takes requests.
+the first time (SQL statements compiled, the database dialect set up, the grid and its
+tiles rendered and kept), built before the server takes requests.
 
 gunicorn.conf.py calls warm_up in the master before it forks the workers (they inherit it
-all), or in each worker when the app is not preloaded. Served on SQLite, the first board
-page after a start took 26.7 ms without it and 12.8 ms with it, against 4.2 ms for the
-tenth (bench/serve.py: serve_first_ms, serve_tenth_ms; README, "Benchmarks").
+all), or in each worker when the app is not preloaded. Served on SQLite (the 200-card
+bench board), the first board page after a start took 29.7-31.9 ms with TRACKER_WARM_BOARDS=0
+and 8.7-9.2 ms warmed, against 2.2-2.6 ms for the tenth (two runs of five starts each,
+alternated; bench/serve.py: serve_first_ms, serve_tenth_ms; README, "Benchmarks").
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, url_for
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from tracker.extensions import db
 from tracker.models import Board
-from tracker.services import board_view, emergency, users
-from tracker.web.presenters import kept_markup
+from tracker.services import emergency, users
+from tracker.web.presenters import grid
 
-TILE = "board/_card.html:card"
 log = logging.getLogger(__name__)
 
 
@@ -32,18 +32,16 @@ def busiest_boards(count: int) -> list[Board]:
     )
 
 
-def warm_board(board: Board) -> int:
+def warm_board(app: Flask, board: Board) -> None:
     """Read the board's page as anyone opening it does (its statements compiled and cached
-    by the engine, its emergency banner too) and render its tiles (kept by
-    presenters.kept_markup). The tiles warmed."""
+    by the engine, its emergency banner too) and keep its grid as both the people who may
+    change cards and those who only look see it (presenters.grid: which renders its tiles,
+    kept by presenters.kept_markup)."""
     emergency.banner(board.id)
-    view = board_view.load_board_view(
-        board, done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"]
-    )
-    base = url_for("board.show", board_id=board.id)
-    tiles = [tile for cell in view.cells.values() for tile in cell]
-    kept_markup(TILE, tiles, base)
-    return len(tiles)
+    for can_change in (True, False):
+        grid.board_page(
+            app, board, can_change=can_change, done_per_lane=app.config["DONE_SHOWN_PER_LANE"]
+        )
 
 
 def warm_up(app: Flask) -> int:
@@ -51,14 +49,15 @@ def warm_up(app: Flask) -> int:
     (users.person_and_board, for nobody), and the pages of the WARM_BOARDS busiest boards.
     Ends with no connection open, so a process forked next inherits none. A database that
     cannot be reached leaves the app cold, not stopped: the server starts all the same.
-    Returns the tiles rendered."""
+    Returns how many boards were warmed."""
     count = app.config["WARM_BOARDS"]
     warmed = 0
     with app.test_request_context():
         try:
             users.person_and_board("", 0)
             for board in busiest_boards(count) if count else []:
-                warmed += warm_board(board)
+                warm_board(app, board)
+                warmed += 1
         except DBAPIError as error:
             log.warning("warm-up skipped, the database did not answer: %s", error.orig)
         finally:
