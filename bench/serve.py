@@ -26,6 +26,11 @@ REPEATS times each, and the figure is the median of the repeats.
                                         >= 140 on PostgreSQL)
   serve_board_200_cpu_ms      CPU time of gunicorn (master and workers, from /proc) over the
                               c8 board-200 runs, per page served
+  The board does not change during these runs, so its page comes from the grid each worker
+  keeps by board version (tracker.web.presenters.grid). The same runs against a second
+  gunicorn that keeps none (TRACKER_KEPT_GRIDS=0: every page reads and renders its grid,
+  as after each change) alternate with them:
+  serve_unkept_board_200_rps_c8, serve_unkept_board_200_cpu_ms
   serve_floor_rps_c8          the floor: bench/floor_app.py, a WSGI app answering the bytes
                               of the board-200 page captured from the server, under the same
                               gunicorn.conf.py and worker count (its hooks leave an app
@@ -105,6 +110,8 @@ FIGURES = (
     "serve_board_2000_rps_c8",
     "serve_board_2000_rps_c2",
     "serve_board_200_cpu_ms",
+    "serve_unkept_board_200_rps_c8",
+    "serve_unkept_board_200_cpu_ms",
     "serve_floor_rps_c8",
     "serve_board_200_over_floor",
     "serve_over_inprocess_200",
@@ -295,7 +302,8 @@ class Served:
     def __init__(self, url: str, tmp: Path, servers: list) -> None:
         self.url, self.tmp, self.servers = url, tmp, servers
         self.runs: dict[str, list[float]] = defaultdict(list)
-        self.cpu = [0.0, 0]  # gunicorn CPU seconds, pages: over the c8 board-200 runs
+        # gunicorn CPU seconds and pages, over the c8 board-200 runs, by key
+        self.cpu: dict[str, list] = defaultdict(lambda: [0.0, 0])
         self.figures: dict[str, float] = {}
 
     def start(self, name: str, env: dict, app: str = "app:app", *args: str, ready="/readyz"):
@@ -338,10 +346,13 @@ class Served:
             port, self.conn.cookies, self.base, check, concurrency, pid
         )
         self.runs[key].append(rps)
-        if key == "serve_board_200_rps_c8":
-            self.cpu[0] += sum(usage.server.values())
-            self.cpu[1] += pages
+        self.cpu[key][0] += sum(usage.server.values())
+        self.cpu[key][1] += pages
         log(f"{key}: {rps:.1f}/s ({pages} pages), {usage.describe(pid, pages)}")
+
+    def cpu_ms(self, key: str) -> float:
+        seconds, pages = self.cpu[key]
+        return seconds / pages * 1000
 
     async def sequential(self, what: str, send, check) -> float:
         """Median ms of SEQUENTIAL requests on the logged-in connection, after warm-ups."""
@@ -453,6 +464,7 @@ class Served:
         self.base = f"/b/{self.builder.board_id}"
         env = {**os.environ, "DATABASE_URL": self.url, "SECRET_KEY": secrets.token_hex(32)}
         self.port, app_server = self.start("app", env)
+        unkept_port, unkept = self.start("unkept", env | {"TRACKER_KEPT_GRIDS": "0"})
         await self.login()
         body = self.tmp / "board-200.html"
         body.write_bytes(self.page)
@@ -465,6 +477,9 @@ class Served:
         for _ in range(REPEATS):
             await self.run("serve_board_200_rps_c8", self.port, app_server.pid, 8, board_page_ok)
             await self.run("serve_board_200_rps_c2", self.port, app_server.pid, 2, board_page_ok)
+            await self.run(
+                "serve_unkept_board_200_rps_c8", unkept_port, unkept.pid, 8, board_page_ok
+            )
             await self.run("serve_floor_rps_c8", floor_port, floor.pid, 8, floor_ok)
         inprocess_ms = self.in_process()
         await self.changes(SIZES[0])
@@ -490,8 +505,11 @@ class Served:
         figures = self.figures
         for key, values in self.runs.items():
             figures[key] = round(statistics.median(values), 1)
-        cpu_ms = self.cpu[0] / self.cpu[1] * 1000
+        cpu_ms = self.cpu_ms("serve_board_200_rps_c8")
         figures["serve_board_200_cpu_ms"] = round(cpu_ms, 2)
+        figures["serve_unkept_board_200_cpu_ms"] = round(
+            self.cpu_ms("serve_unkept_board_200_rps_c8"), 2
+        )
         figures["serve_board_200_over_floor"] = round(
             figures["serve_floor_rps_c8"] / figures["serve_board_200_rps_c8"], 2
         )

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from tests.helpers import Auth, BoardSpec, CardSpec, actor, statements_sent
+from tests.helpers import Auth, BoardSpec, CardSpec, actor, app_config, new_app, statements_sent
 from tests.html_tree import parse
 from tracker.extensions import db
 from tracker.models import User
@@ -136,3 +136,13 @@ def test_kept_grids_keep_the_latest_few_and_forget_what_is_past_its_time():
     grids.put("c", kept)
     assert grids.get("b", now) is None and grids.get("a", now) is kept
     assert grids.get("c", now + timedelta(hours=1)) is None
+
+
+def test_with_no_grids_kept_every_page_reads_its_cards(app, board):
+    fresh = new_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"], KEPT_GRIDS=0))
+    client = fresh.test_client()
+    Auth(client).login("ann")
+    path = f"/b/{board['board']}"
+    for _ in range(2):
+        sent, answer = statements_sent(fresh, lambda: client.get(path, headers=HX))
+        assert reads_cards(sent) and "Waiting card" in answer.text

@@ -71,14 +71,19 @@ def test_a_database_that_does_not_answer_leaves_the_app_cold_not_stopped(tmp_pat
 
 
 @pytest.mark.parametrize(
-    "value, expected", [("", 10), ("0", 0), ("25", 25), (" 3 ", 3), ("ten", None), ("-1", None)]
+    "variable, key", [("TRACKER_WARM_BOARDS", "WARM_BOARDS"), ("TRACKER_KEPT_GRIDS", "KEPT_GRIDS")]
 )
-def test_tracker_warm_boards_from_the_environment(monkeypatch, value, expected):
-    monkeypatch.setenv("TRACKER_WARM_BOARDS", value)
+@pytest.mark.parametrize(
+    "value, expected",
+    [("", "default"), ("0", 0), ("25", 25), (" 3 ", 3), ("ten", None), ("-1", None)],
+)
+def test_counts_from_the_environment(monkeypatch, variable, key, value, expected):
+    monkeypatch.setenv(variable, value)
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     if expected is None:
-        with pytest.raises(config.ConfigError, match="TRACKER_WARM_BOARDS"):
+        with pytest.raises(config.ConfigError, match=variable):
             new_app()
     else:
-        assert new_app().config["WARM_BOARDS"] == expected
+        default = config.DEFAULTS[key] if expected == "default" else expected
+        assert new_app().config[key] == default

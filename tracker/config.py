@@ -23,6 +23,9 @@ DEFAULTS: dict[str, object] = {
     # How many boards (the busiest first) a started server reads and renders before it takes
     # requests, so that their first page is as fast as the next ones (tracker.web.warm).
     "WARM_BOARDS": 10,
+    # How many board grids each process keeps, by board version (tracker.web.presenters.grid):
+    # a board nobody changed is shown again without reading its cards. 0 keeps none.
+    "KEPT_GRIDS": 64,
     # Login rate limits (tracker.web.ratelimit, Flask-Limiter): per client address and per
     # account typed, on POST /login; only failed attempts count. Counted in memory unless a
     # Redis URL is given.
@@ -129,11 +132,16 @@ def _from_environment(app) -> None:
             )
         app.config["MAX_CONTENT_LENGTH"] = int(limit)
     # TRACKER_WARM_BOARDS: how many boards a started server warms up (default 10; 0: none).
-    warm = os.environ.get("TRACKER_WARM_BOARDS", "").strip()
-    if warm:
-        if not warm.isdigit():
-            raise ConfigError(f"TRACKER_WARM_BOARDS must be a whole number, e.g. 10; got {warm!r}.")
-        app.config["WARM_BOARDS"] = int(warm)
+    # TRACKER_KEPT_GRIDS: how many board grids each process keeps (default 64; 0: none).
+    for variable, key in (
+        ("TRACKER_WARM_BOARDS", "WARM_BOARDS"),
+        ("TRACKER_KEPT_GRIDS", "KEPT_GRIDS"),
+    ):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            if not value.isdigit():
+                raise ConfigError(f"{variable} must be a whole number, e.g. 10; got {value!r}.")
+            app.config[key] = int(value)
     # TRACKER_COMPRESS=off: answers go out uncompressed (when a proxy in front compresses).
     if os.environ.get("TRACKER_COMPRESS", "on").strip().lower() in _OFF:
         app.config["COMPRESS_REGISTER"] = False

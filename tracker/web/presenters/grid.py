@@ -11,7 +11,8 @@ whether the queue cells offer "+ Add card". A filtered page (mine, or a text) is
 A database restored from a backup goes back to earlier versions: restart the servers after
 a restore (their open pages, polling by version, need a reload then too).
 
-Each process keeps the last GRIDS_KEPT grids (bench/serve.py: serve_board_200_cpu_ms).
+Each process keeps the last KEPT_GRIDS grids (config; bench/serve.py: serve_board_200_cpu_ms
+against serve_unkept_board_200_cpu_ms).
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from markupsafe import Markup
 from tracker import clock
 from tracker.models import Board
 from tracker.services import board_view
-
-GRIDS_KEPT = 64
 
 
 @dataclass
@@ -56,9 +55,9 @@ class _Kept:
 
 
 class KeptGrids:
-    """The last GRIDS_KEPT grids of a process, by board, version, local date and role."""
+    """The last `size` grids of a process, by board, version, local date and role."""
 
-    def __init__(self, size: int = GRIDS_KEPT) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
         self._grids: OrderedDict[tuple, _Kept] = OrderedDict()
         self._lock = threading.Lock()
@@ -75,7 +74,7 @@ class KeptGrids:
         with self._lock:
             self._grids[key] = kept
             self._grids.move_to_end(key)
-            while len(self._grids) > self.size:
+            while self._grids and len(self._grids) > self.size:
                 self._grids.popitem(last=False)
 
     def clear(self) -> None:
@@ -84,7 +83,7 @@ class KeptGrids:
 
 
 def register(app: Flask) -> None:
-    app.extensions["tracker.grids"] = KeptGrids()
+    app.extensions["tracker.grids"] = KeptGrids(app.config["KEPT_GRIDS"])
 
 
 def _rendered(view: board_view.BoardView, can_change: bool) -> Markup:
