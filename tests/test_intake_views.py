@@ -358,7 +358,7 @@ def test_comments_internal_notes_and_replies(app, client, auth, board):
     assert "kept text" in odd.text
     page = client.get(url(board, f"/requests/{card_id}"))
     assert "Internal note" in page.text and "Reply to the requester" in page.text
-    assert "“internal note”" in page.text and "“reply to requester”" in page.text
+    assert "wrote an internal note" in page.text and "replied to the requester" in page.text
     with app.app_context():
         kinds = list(
             db.session.execute(
