@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.helpers import BoardSpec, CardSpec, actor, column, lane, make_board, make_card, make_user
 from tracker.extensions import db
-from tracker.models import Card, CardEvent, User
+from tracker.models import Board, Card, CardEvent, User
 from tracker.services import cards
 
 HX = {"HX-Request": "true"}
@@ -609,3 +609,48 @@ def test_the_new_card_page_of_its_own_posts_as_a_page(client, auth, board):
     )
     assert refused.status_code == 422 and "<html" in refused.text
     assert "HX-Retarget" not in refused.headers
+
+
+def test_a_card_moved_by_hand_into_progress_with_nobody_on_it_is_the_movers(
+    app, client, auth, board
+):
+    """A drag (or the Move to list) into an active column takes a card nobody holds, and the
+    notice says so; a card someone holds, or one moved to a queue or Done, keeps its holder."""
+    auth.login("ann")
+    move = url(board, f"/cards/{board['feature']}/move")
+    to = {"lane_id": board["feature_lane"]}
+    answer = client.post(move, data=to | {"column_id": board["In progress"]}, headers=HX)
+    assert answer.status_code == 200
+    assert "It is yours now: a card in progress needs someone on it." in answer.text
+    assert card_state(app, board["feature"])[2] == board["ann"]
+    history = history_lines(client.get(url(board, f"/cards/{board['feature']}"), headers=HX).text)
+    assert any("moved it from Ready to In progress and took it" in line for line in history)
+    # Someone holds it now: moving it on, by anyone, keeps them.
+    auth.logout()
+    auth.login("lee")
+    again = client.post(move, data=to | {"column_id": board["Review"]}, headers=HX)
+    assert again.status_code == 200 and "yours now" not in again.text
+    assert card_state(app, board["feature"])[2] == board["ann"]
+
+
+@pytest.mark.parametrize("column_name", ["Ready", "Done"])
+def test_a_card_moved_out_of_progress_takes_nobody(app, client, auth, board, column_name):
+    auth.login("ann")
+    to = {"lane_id": board["feature_lane"], "column_id": board[column_name]}
+    answer = client.post(url(board, f"/cards/{board['feature']}/move"), data=to, headers=HX)
+    assert answer.status_code == 200 and "yours now" not in answer.text
+    assert card_state(app, board["feature"])[2] is None
+
+
+def test_taking_a_card_by_hand_counts_toward_the_person_limit(app, client, auth, board):
+    with app.app_context():
+        db.session.get(Board, board["board"]).per_person_limit = 1
+        db.session.commit()
+        ann = actor(db.session.get(User, board["ann"]))
+        cards.assign_card(board["board"], ann, board["doing0"], board["ann"])
+        db.session.remove()
+    auth.login("ann")
+    to = {"lane_id": board["feature_lane"], "column_id": board["In progress"]}
+    refused = client.post(url(board, f"/cards/{board['feature']}/move"), data=to, headers=HX)
+    assert refused.status_code == 422 and "Ann Person already holds 1 card" in refused.text
+    assert card_state(app, board["feature"])[1] == board["Ready"]

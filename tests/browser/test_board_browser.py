@@ -111,11 +111,14 @@ def test_drag_a_card_to_another_column(page: Page, live_server, team):
     assert request.headers.get("x-csrftoken"), "the drop was posted without the CSRF header"
     assert "csrf_token" not in (request.post_data or "")
     expect(page.locator("#notices")).to_contain_text("Moved FEAT-2 to Feature · In progress.")
+    # Nobody held it: the person who dragged it into progress does now, and is told so.
+    expect(page.locator("#notices")).to_contain_text("It is yours now")
+    expect(target.locator(".card", has_text="Export to CSV").locator("abbr")).to_have_text("AP")
     expect(target).to_contain_text("Export to CSV")
     expect(cell(page, "Feature", "Ready")).not_to_contain_text("Export to CSV")
     expect(cell(page, "Feature", "Ready")).to_contain_text("Dark mode")
     assert same_document(page)
-    assert card_place(team.cards["Export to CSV"])[:2] == ("Feature", "In progress")
+    assert card_place(team.cards["Export to CSV"]) == ("Feature", "In progress", "ann")
     assert card_place(team.cards["Dark mode"])[:2] == ("Feature", "Ready")
 
 

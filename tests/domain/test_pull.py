@@ -1,7 +1,15 @@
-"""Pull next: priority order and reasons."""
+"""Pull next: priority order and reasons; who holds a card moved by hand."""
+
+import pytest
 
 from tests.helpers import COLUMNS, DOING, EXP, FEAT, LANES, READY, SUP
-from tracker.domain.pull import ReadyCard, ReadyQueue, lanes_in_pull_order, plan_pull
+from tracker.domain.pull import (
+    ReadyCard,
+    ReadyQueue,
+    holder_after_move,
+    lanes_in_pull_order,
+    plan_pull,
+)
 from tracker.domain.wip import BoardWip, Placement
 
 ANN = 7
@@ -78,3 +86,17 @@ def test_a_ready_queue_keeps_its_first_free_card_or_else_counts_its_cards():
 
 def test_a_lane_missing_from_the_queues_has_nothing_ready():
     assert plan({}).reasons[0] == "Expedite: nothing is ready."
+
+
+@pytest.mark.parametrize(
+    "kind, assignee, may_hold, holder",
+    [
+        ("active", None, True, ANN),  # nobody on it: the mover takes it
+        ("active", 9, True, 9),  # someone holds it: they keep it
+        ("active", None, False, None),  # a role that holds no cards takes nothing
+        ("queue", None, True, None),  # back to a queue: nobody takes it
+        ("done", None, True, None),
+    ],
+)
+def test_who_holds_a_card_moved_by_hand(kind, assignee, may_hold, holder):
+    assert holder_after_move(kind, assignee, ANN, may_hold) == holder

@@ -1,14 +1,27 @@
-"""Pull next: the highest-priority ready card a person may take, or why there is none."""
+"""Pull next: the highest-priority ready card a person may take, or why there is none; and
+who holds a card moved by hand into work in progress."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tracker.domain.vocabulary import LaneKind
+from tracker.domain.vocabulary import ColumnKind, LaneKind
 from tracker.domain.wip import EXPEDITE, BoardWip, Lane, Placement
 
 DEFAULT_PULL_ORDER = (LaneKind.SUPPORT, LaneKind.FEATURE)
+
+
+def holder_after_move(
+    column_kind: str, assignee_id: int | None, mover_id: int, mover_may_hold: bool
+) -> int | None:
+    """Who holds a card after a person moves it into a column: a card with nobody on it that
+    enters an active column becomes the mover's, as a pulled card does, when their role lets
+    them hold cards (the capacity report counts only the time someone holds a card); any
+    other card keeps its assignee."""
+    if column_kind == ColumnKind.ACTIVE and assignee_id is None and mover_may_hold:
+        return mover_id
+    return assignee_id
 
 
 @dataclass(frozen=True)

@@ -208,9 +208,12 @@ def move_card(
     after: int | None = None,
     reason: str | None = None,
     answer: Callable[[Change], Any] | None = None,
+    take: bool = False,
 ) -> Change:
     """Move a card to a lane and column, checked against every limit the move would raise.
-    `answer` reads what the caller shows of the board after it (see store.commit)."""
+    `take`: a person moving it by hand (a drag, the Move to list) takes a card nobody holds
+    into an active column (pull.holder_after_move). `answer` reads what the caller shows of
+    the board after it (see store.commit)."""
     _require_changer(actor)
     state = store.load_locked(board_id)
     lane, column = state.lane(lane_id), state.column(column_id)
@@ -218,15 +221,16 @@ def move_card(
     card = _still_open(card)
     before = snapshot(card)
     from_lane_kind = state.lane(card.lane_id).kind
-    target = wip.Placement(lane.id, column.id, card.assignee_id)
+    may_hold = take and policy.may(actor.role, Action.HOLD_CARDS)
+    holder = pull.holder_after_move(column.kind, card.assignee_id, actor.id, may_hold)
+    target = wip.Placement(lane.id, column.id, holder)
     was = placement(card)
     overrides = _check_limits(state, actor, was, target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
     was_done = card.status == CardStatus.DONE
     rank = _rank(card.id, lane.id, column.id, after, read=(bottom, None) if after is None else None)
-    placed = store.place(
-        card, {"lane_id": lane.id, "rank": rank} | _entering(card, column, clock.now())
-    )
+    values = {"lane_id": lane.id, "rank": rank, "assignee_id": holder}
+    placed = store.place(card, values | _entering(card, column, clock.now()))
     if card.status == CardStatus.DONE and not was_done:
         outbox.queue_done(card)  # the requester hears of it, when mail is on and known
     kind = _move_kind(same_cell, from_lane_kind, lane.kind)

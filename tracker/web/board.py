@@ -352,10 +352,14 @@ def move_card(board_id: int, card_id: int):
         after=form.after.data,
         reason=form.reason.data,
         answer=changed_reader(),
+        take=True,
     )
     card, state = change.card, change.state
     where = f"{state.lane(card.lane_id).name} · {state.column(card.column_id).name}"
-    return after_change(board, actor, card, f"Moved {card.ref} to {where}.", form, change)
+    notice = f"Moved {card.ref} to {where}."
+    if change.before.assignee_id is None and card.assignee_id == actor.id:
+        notice += " It is yours now: a card in progress needs someone on it."
+    return after_change(board, actor, card, notice, form, change)
 
 
 @bp.post("/cards/<int:card_id>/reorder")

@@ -142,7 +142,7 @@ class Words:
 
     def _commented(self, changes, reason, actor_id) -> str:
         # services.intake records which kind of comment it was as the reason.
-        return COMMENTS.get(reason, f"commented: {reason}" if reason else "commented")
+        return COMMENTS.get(reason, f"wrote a comment: {reason}" if reason else "wrote a comment")
 
     def _wip_override(self, changes, reason, actor_id) -> str:
         return f"went over a WIP limit: {reason}" if reason else "went over a WIP limit"
