@@ -119,6 +119,12 @@ CASES = [
     ),
     (EventKind.REORDERED, {}, "", "changed its place in the column"),
     (
+        EventKind.REOPENED,
+        {"column_id": [DONE, READY], "status": ["done", "open"], "assignee_id": [BOB, None]},
+        "the fix did not hold",
+        "reopened it into Ready: the fix did not hold",
+    ),
+    (
         EventKind.COMMENTED,
         {},
         "internal note",

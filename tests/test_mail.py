@@ -206,6 +206,27 @@ def test_done_and_closed_are_mailed(app, client, auth, board, mail_on):
     assert [r.kind for r in rows(app)] == ["filed", "filed", "done", "closed"]
 
 
+def test_a_reopened_request_is_mailed_with_why(app, client, auth, board, mail_on):
+    auth.login("ann")
+    file(client, board)
+    card = the_card(app)
+    mail_on.inbox.wait_for(1)
+    client.post(
+        f"/b/{board['board']}/cards/{card.id}/close",
+        data={"why": "wont_do", "note": "Works as designed"},
+    )
+    mail_on.inbox.wait_for(2)
+    response = client.post(
+        f"/b/{board['board']}/cards/{card.id}/reopen", data={"why": "The VAT rule changed"}
+    )
+    assert response.status_code == 303
+    to, reopened = mail_on.inbox.wait_for(3)[2]
+    assert reopened["Subject"] == f"[{card.ref}] Reopened: {card.title}"
+    assert "is open again" in reopened.get_content() and to == ["dana@example.com"]
+    assert "Why: The VAT rule changed" in reopened.get_content()
+    assert [r.kind for r in rows(app)] == ["filed", "closed", "reopened"]
+
+
 def test_a_card_without_an_email_gets_no_mail_and_the_page_says_so(
     app, client, auth, board, mail_on
 ):

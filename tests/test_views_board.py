@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import select
 
 from tests.helpers import BoardSpec, CardSpec, actor, column, lane, make_board, make_card, make_user
+from tests.html_tree import parse
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, User
 from tracker.services import cards
@@ -654,3 +655,47 @@ def test_taking_a_card_by_hand_counts_toward_the_person_limit(app, client, auth,
     refused = client.post(url(board, f"/cards/{board['feature']}/move"), data=to, headers=HX)
     assert refused.status_code == 422 and "Ann Person already holds 1 card" in refused.text
     assert card_state(app, board["feature"])[1] == board["Ready"]
+
+
+@pytest.mark.parametrize("end", ["closed", "done"])
+def test_a_closed_or_done_card_is_reopened_into_its_lanes_ready_queue(
+    app, client, auth, board, end
+):
+    """Back at the top of its lane's Ready queue, open, held by nobody (the next pull takes
+    it), with why in its history; the panel of a closed card offers nothing but this."""
+    auth.login("ann")
+    card_id, path = board["doing0"], url(board, f"/cards/{board['doing0']}")
+    if end == "closed":
+        client.post(path + "/close", data={"why": "duplicate", "note": "Same as SUP-2"}, headers=HX)
+    else:
+        to = {"lane_id": board["support_lane"], "column_id": board["Done"]}
+        client.post(path + "/move", data=to, headers=HX)
+    panel = client.get(path, headers=HX).text
+    assert f'action="{path}/reopen"' in panel and "Why reopen it" in panel
+    if end == "closed":  # off the board: no move, assign, block, edit or close
+        assert f'action="{path}/move"' not in panel and f'action="{path}/close"' not in panel
+    refused = client.post(path + "/reopen", data={"why": "  "}, headers=HX)
+    assert refused.status_code == 422 and card_state(app, card_id)[4] == end
+    answer = client.post(path + "/reopen", data={"why": "It came back", "panel": "1"}, headers=HX)
+    assert answer.status_code == 200 and "Reopened SUP-1: it is in Support · Ready." in answer.text
+    lane_id, column_id, assignee_id, _title, status = card_state(app, card_id)
+    assert (lane_id, column_id, assignee_id, status) == (
+        board["support_lane"],
+        board["Ready"],
+        None,
+        "open",
+    )
+    ready = parse(client.get(url(board), headers=HX).text).find(
+        f"cell-{board['support_lane']}-{board['Ready']}"
+    )
+    assert ready.text().index(f"card-{card_id}") < ready.text().index(f"card-{board['ready']}")
+    history = history_lines(client.get(path, headers=HX).text)
+    assert any("Ann Person reopened it into Ready: It came back" in line for line in history)
+    again = client.post(path + "/reopen", data={"why": "twice"}, headers=HX)
+    assert again.status_code == 422 and "on the board already" in again.text
+
+
+def test_only_people_who_change_cards_may_reopen(app, client, auth, board):
+    auth.login("vic")
+    path = url(board, f"/cards/{board['doing0']}/reopen")
+    assert client.post(path, data={"why": "x"}, headers=HX).status_code == 403

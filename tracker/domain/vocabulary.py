@@ -97,6 +97,7 @@ class EventKind(StrEnum):
     REORDERED = "reordered"
     COMMENTED = "commented"
     WIP_OVERRIDE = "wip_override"
+    REOPENED = "reopened"
 
 
 class Visibility(StrEnum):
@@ -147,6 +148,7 @@ class MailKind(StrEnum):
     REPLY = "reply"
     DONE = "done"
     CLOSED = "closed"
+    REOPENED = "reopened"
 
     @classmethod
     def label_of(cls, kind: str) -> str:
@@ -159,6 +161,7 @@ _MAIL_KIND_LABELS = {
     MailKind.REPLY: "Reply",
     MailKind.DONE: "Done",
     MailKind.CLOSED: "Closed",
+    MailKind.REOPENED: "Reopened",
 }
 
 

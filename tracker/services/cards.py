@@ -357,6 +357,31 @@ def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason
     return store.commit(state, card, events=[event]).card
 
 
+def reopen_card(board_id: int, actor: Actor, card_id: Any, why: str) -> Change:
+    """Bring a done or closed card back to the top of its lane's ready queue, open and held
+    by nobody (so the next pull can take it), with the reason recorded; its requester hears
+    of it as of any change. A queue with a limit of its own is checked as any move is."""
+    _require_changer(actor)
+    state = store.load_locked(board_id)
+    card = get_card(board_id, card_id)
+    if card.status == CardStatus.OPEN:
+        raise InvalidRequest(f"{card.ref} is on the board already; move it instead.")
+    why = why.strip()
+    if not why:
+        raise InvalidRequest("Say why it is reopened, so the team and the requester know.")
+    column = state.ready_columns()[0]
+    was = placement(card) if card.status == CardStatus.DONE else None
+    _check_limits(state, actor, was, wip.Placement(card.lane_id, column.id, None), None)
+    before = snapshot(card)
+    card.closed_at, card.close_reason = None, ""
+    rank = _rank(card.id, card.lane_id, column.id, 0)
+    values = {"lane_id": card.lane_id, "rank": rank, "assignee_id": None}
+    placed = store.place(card, values | _entering(card, column, clock.now()))
+    event = store.new_event(card, EventKind.REOPENED, actor.id, before, reason=why)
+    outbox.queue_reopened(card, why)
+    return store.commit(state, card, before=was, placed=placed, events=[event])
+
+
 def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -> Card:
     """Close a card without doing it (won't do, duplicate): it leaves the board, undelivered."""
     _require_changer(actor)

@@ -62,6 +62,7 @@ STINT_EVENTS = (
     EventKind.ESCALATED,
     EventKind.DEESCALATED,
     EventKind.CLOSED,
+    EventKind.REOPENED,
 )
 RANGES = (6, 12, 26, 52)
 DEFAULT_RANGE = 12

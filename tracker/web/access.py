@@ -55,6 +55,7 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "board.block_card": Action.CHANGE_CARDS,
     "board.unblock_card": Action.CHANGE_CARDS,
     "board.close_card": Action.CHANGE_CARDS,
+    "board.reopen_card": Action.CHANGE_CARDS,
     "emergency.check": Action.VIEW_BOARD,
     "settings.show": Action.CHANGE_SETTINGS,
     "settings.save": Action.CHANGE_SETTINGS,

@@ -33,6 +33,7 @@ from tracker.web.forms import (
     MoveForm,
     NewCardForm,
     PanelForm,
+    ReopenForm,
     ReorderForm,
 )
 from tracker.web.params import page_number, parse_id, search_term, whole_number
@@ -415,6 +416,17 @@ def close_card(board_id: int, card_id: int):
     require_valid(form)
     card = cards.close_card(board.id, actor, card_id, form.why.data, form.note.data)
     return after_change(board, actor, card, f"Closed {card.ref}: {card.close_reason}", form)
+
+
+@bp.post("/cards/<int:card_id>/reopen")
+def reopen_card(board_id: int, card_id: int):
+    """Bring a done or closed card back to its lane's ready queue, with why."""
+    board, actor = load_board(board_id)
+    form = ReopenForm()
+    require_valid(form)
+    card = cards.reopen_card(board.id, actor, card_id, form.why.data).card
+    where = f"{card.lane.name} · {card.column.name}"
+    return after_change(board, actor, card, f"Reopened {card.ref}: it is in {where}.", form)
 
 
 @bp.get("/done")

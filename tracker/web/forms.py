@@ -239,6 +239,13 @@ class CloseForm(ActionForm):
     panel = HiddenField()
 
 
+class ReopenForm(ActionForm):
+    why = StringField(
+        "Why reopen it", [DataRequired("Say why it is reopened."), Length(max=400)], filters=[strip]
+    )
+    panel = HiddenField()
+
+
 class BoardForm(Form):
     name = StringField("Board name", [DataRequired(), Length(max=120)], filters=[strip])
     timezone = StringField(

@@ -28,6 +28,7 @@ PENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENT, MailStatus.FAILED
 # retried, not counted as a failure.
 CANCELLED = MailStatus.ERASED
 FILED, REPLY, DONE, CLOSED = MailKind.FILED, MailKind.REPLY, MailKind.DONE, MailKind.CLOSED
+REOPENED = MailKind.REOPENED
 KINDS = tuple(MailKind)
 # Where the "filed" mail's status link goes; the sender puts the link there and keeps it
 # nowhere (the stored body keeps this mark).
@@ -181,6 +182,11 @@ def queue_closed(card: Card) -> OutboundMail | None:
     """The request was closed without doing it (won't do, duplicate), with the reason the
     team wrote for the requester (the status link shows it too)."""
     return _queue(card, CLOSED, "Closed", reason=card.close_reason, has_link=_has_link(card))
+
+
+def queue_reopened(card: Card, reason: str) -> OutboundMail | None:
+    """A request that was done or closed is back on the team's board, with why."""
+    return _queue(card, REOPENED, "Reopened", reason=reason, has_link=_has_link(card))
 
 
 def card_mail(card_id: int) -> list[OutboundMail]:

@@ -137,6 +137,11 @@ class Words:
         why = reason or _shown((changes.get("close_reason") or ["", ""])[1])
         return f"closed it: {why}" if why else "closed it"
 
+    def _reopened(self, changes, reason, actor_id) -> str:
+        into = self.columns.get((changes.get("column_id") or [None, None])[1])
+        text = f"reopened it into {into}" if into else "reopened it"
+        return f"{text}: {reason}" if reason else text
+
     def _reordered(self, changes, reason, actor_id) -> str:
         return "changed its place in the column"
 
