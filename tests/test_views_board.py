@@ -379,7 +379,7 @@ def test_wrong_password_and_safe_next(client, auth, board):
         "/login?next=//evil.example/x",
         data={"username": "ann", "password": "correct horse battery"},
     )
-    assert ok.headers["Location"] == "/"
+    assert ok.headers["Location"] == url(board)  # ann's one board, never the other site
     assert "Platform" not in client.get("/").text and "Team" in client.get("/").text
 
 
