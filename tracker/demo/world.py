@@ -44,6 +44,7 @@ from tracker.demo.script import (
 )
 from tracker.domain.periods import week_of
 from tracker.domain.vocabulary import CardStatus, Severity, Visibility
+from tracker.domain.wording import counted
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
@@ -394,7 +395,8 @@ class World:
         )
         return (
             f"Seeded the demo board {BOARD_NAME!r} (board {self.board_id}, {TIMEZONE}): "
-            f"{card_count} cards and {event_count} history events over {self.weeks} weeks.\n"
+            f"{counted(card_count, 'card')} and {counted(event_count, 'history event')} over "
+            f"{counted(self.weeks, 'week')}.\n"
             f"Everyone below sees the board; the role decides what they may do there. Log in "
             f"as any of them, password {DEMO_PASSWORD!r}:\n{people}"
         )
