@@ -1,5 +1,7 @@
 """A lead's settings page, columns, configuration and migrations."""
 
+import re
+
 import pytest
 from sqlalchemy import inspect
 
@@ -107,11 +109,11 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
     auth.login("lee")
     ready, doing, review, done = board["columns"]
     rows = [
-        (ready, "Ready", "queue", 0, ""),
-        (doing, "Doing", "active", 2, ""),
-        (review, "Review", "active", 1, ""),
-        (done, "Done", "done", 4, ""),
-        (None, "Testing", "active", 3, ""),
+        (ready, "Ready", "queue", 1, ""),
+        (doing, "Doing", "active", 3, ""),
+        (review, "Review", "active", 2, ""),
+        (done, "Done", "done", 5, ""),
+        (None, "Testing", "active", 4, ""),
     ]
     response = client.post(f"/b/{board['board']}/settings/columns", data=columns_data(board, rows))
     assert response.status_code == 303
@@ -121,7 +123,7 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
     # The empty "Doing" column can go; "Review" (it holds a card) cannot.
     with app.app_context():
         b = db.session.get(Board, board["board"])
-        current = [(c.id, c.name, c.kind, i, "") for i, c in enumerate(b.columns)]
+        current = [(c.id, c.name, c.kind, i, "") for i, c in enumerate(b.columns, start=1)]
     removing = [row if row[1] != "Doing" else (*row[:4], "remove") for row in current]
     assert (
         client.post(
@@ -138,14 +140,32 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
     assert refused.status_code == 422 and "still has 1 card (done" in refused.text
 
 
+def test_column_positions_are_shown_from_1(client, auth, board):
+    """The columns form numbers the columns as people count them, the empty row for a new
+    column last; 0 is no position."""
+    auth.login("lee")
+    page = client.get(f"/b/{board['board']}/settings").text
+    shown = re.findall(r'name="columns-(\d+)-position"[^>]*value="(\d+)"', page)
+    assert shown == [(str(i), str(i + 1)) for i in range(len(board["columns"]) + 1)]
+    ready, doing, review, done = board["columns"]
+    rows = [
+        (ready, "Ready", "queue", 0, ""),
+        (doing, "Doing", "active", 2, ""),
+        (review, "Review", "active", 3, ""),
+        (done, "Done", "done", 4, ""),
+    ]
+    refused = client.post(f"/b/{board['board']}/settings/columns", data=columns_data(board, rows))
+    assert refused.status_code == 422 and "between 1 and 99" in refused.text
+
+
 def test_column_order_rules_are_explained(client, auth, board):
     auth.login("lee")
     ready, doing, review, done = board["columns"]
     rows = [
-        (ready, "Ready", "queue", 0, ""),
-        (doing, "Doing", "active", 1, ""),
-        (review, "Review", "active", 3, ""),
-        (done, "Done", "done", 2, ""),
+        (ready, "Ready", "queue", 1, ""),
+        (doing, "Doing", "active", 2, ""),
+        (review, "Review", "active", 4, ""),
+        (done, "Done", "done", 3, ""),
     ]
     response = client.post(f"/b/{board['board']}/settings/columns", data=columns_data(board, rows))
     assert response.status_code == 422

@@ -278,7 +278,7 @@ class ColumnForm(SubForm):
     column_id = HiddenField()
     name = StringField("Name", [Optional(), Length(max=60)], filters=[strip])
     kind = SelectField("Kind", choices=choices(*COLUMN_KINDS))
-    position = IntegerField("Position", [Optional(), NumberRange(0, 99)])
+    position = IntegerField("Position", [Optional(), NumberRange(1, 99)])  # 1: leftmost
     remove = SelectField("Keep", choices=choices(("", "keep"), ("remove", "remove")), default="")
 
 
