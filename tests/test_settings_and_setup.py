@@ -1,11 +1,12 @@
 """A lead's settings page, columns, configuration and migrations."""
 
 import re
+from zoneinfo import available_timezones
 
 import pytest
 from sqlalchemy import inspect
 
-from tests.helpers import BoardSpec, CardSpec
+from tests.helpers import BoardSpec, CardSpec, make_user
 from tracker import create_app
 from tracker.config import ConfigError
 from tracker.extensions import db
@@ -138,6 +139,32 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
         f"/b/{board['board']}/settings/columns", data=columns_data(board, refusing)
     )
     assert refused.status_code == 422 and "still has 1 card (done" in refused.text
+
+
+def offered_timezones(page: str) -> list[str] | None:
+    """The names the time zone field offers: its datalist's options (None: no list)."""
+    field = re.search(r'<input[^>]*name="timezone"[^>]*>', page)
+    listed = re.search(r'<datalist id="timezones">(.*?)</datalist>', page, re.S)
+    if field is None or listed is None or 'list="timezones"' not in field.group(0):
+        return None
+    return re.findall(r'<option value="([^"]+)">', listed.group(1))
+
+
+def test_the_time_zone_fields_offer_every_zone_the_server_accepts(app, client, auth, board):
+    """The settings' time zone and a new board's (admins) offer a searchable list of exactly
+    the names the server accepts; a name off the list is still refused (see above)."""
+    every = sorted(available_timezones())
+    auth.login("lee")
+    assert offered_timezones(client.get(f"/b/{board['board']}/settings").text) == every
+    assert offered_timezones(client.get("/").text) is None  # no board form for a lead
+    auth.logout()
+    with app.app_context():
+        make_user("root", admin=True)
+    auth.login("root")
+    assert offered_timezones(client.get("/").text) == every
+    refused = client.post("/boards", data={"name": "Elsewhere", "timezone": "Berlin"})
+    assert refused.status_code == 422 and "not a time zone" in refused.text
+    assert offered_timezones(refused.text) == every
 
 
 def test_column_positions_are_shown_from_1(client, auth, board):

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from tracker import clock
 from tracker.domain import vocabulary
+from tracker.domain.periods import timezone_names
 from tracker.domain.policy import Action
 from tracker.domain.wording import counted
 from tracker.web import access
@@ -66,6 +67,7 @@ def register(app) -> None:
     app.add_template_filter(measured, "measured")
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["kept_markup"] = kept_markup
+    app.jinja_env.globals["timezone_names"] = timezone_names
     app.jinja_env.globals["can"] = access.can  # the role rule the routes apply (ROUTES)
     # The vocabulary and the policy's actions: templates name members, never bare words.
     app.jinja_env.globals.update(vocabulary.ALL, Action=Action)
