@@ -1,6 +1,6 @@
 """Every page of a board carries the board's navigation, the same links the board page has
-for that person (their role decides which), with the page they are on marked. The test
-walks the URL map, so a new page is checked too."""
+for that person (their role decides which), with the page they are on marked; and every
+page of the site has exactly one h1. Both walk the URL map, so a new page is checked too."""
 
 from __future__ import annotations
 
@@ -60,3 +60,17 @@ def test_every_board_page_has_the_board_pages_nav(app, world, who):
     assert "board.show_card" in seen and "board.archive" in seen
     if who == "lead":
         assert {"settings.show", "reports.sprints", "reports.show", "audit.show_board"} <= set(seen)
+
+
+def test_every_page_has_exactly_one_h1(app, world):
+    """Walked as a lead (board pages) and an admin (admin pages), plain (not htmx)."""
+    lead, admin = app.test_client(), app.test_client()
+    for client, name in ((lead, "lead"), (admin, "admin")):
+        client.post("/login", data={"username": name, "password": PASSWORD})
+    wrong = []
+    for endpoint, url in pages(app, world, board_only=False):
+        client = admin if ROUTES[endpoint] == ADMIN else lead
+        answer = client.get(url)
+        if whole_page(answer) and len(re.findall(r"<h1[ >]", answer.text)) != 1:
+            wrong.append(f"{endpoint} {url}: {len(re.findall(r'<h1[ >]', answer.text))} h1")
+    assert wrong == [], "\n".join(wrong)
