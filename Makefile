@@ -7,11 +7,16 @@ FLASK := $(BIN)/flask --app app
 
 .PHONY: run test test-fast lint bench mutate clean
 
+# pip is quiet (its own output is pages of lines), so say what is happening before it starts.
 $(STAMP): pyproject.toml
+	@echo "Installing Weatherboard and its dependencies into $(VENV) with pip: about 2 minutes"
+	@echo "the first time (more on a slow connection), with no output meanwhile. Later runs"
+	@echo "skip this until pyproject.toml changes."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+	@echo "Installed."
 
 run: $(STAMP)
 	TRACKER_DEMO=1 $(FLASK) db upgrade

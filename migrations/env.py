@@ -9,8 +9,11 @@ from flask import current_app
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# This line sets up loggers basically. It leaves the loggers that exist alone: by default
+# fileConfig disables every one it does not name, and a process that upgrades in place (a
+# test, `flask db upgrade` with the app's loggers made) would go on with the app's
+# "tracker.*" and werkzeug's loggers silent.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

@@ -167,6 +167,12 @@ def test_seed_demo_builds_the_demo_once(app, monkeypatch):
     assert first.exit_code == 0, first.output
     assert "weatherboard" in first.output and "history events" in first.output
     assert f"over {CLI_WEEKS} weeks" in first.output  # the command seeded through demo.seed
+    # Who is who: one line per demo person with their role, and everyone sees the board.
+    lines = first.output.splitlines()
+    for username, name, _admin, role in demo.PEOPLE:
+        (line,) = [line for line in lines if line.split()[:1] == [username]]
+        assert name in line and f"{role or 'site admin'}" in line, line
+    assert "Everyone below sees the board" in first.output and "as lead" not in first.output
     assert second.exit_code == 0 and "already there" in second.output
     with app.app_context():
         now = clock.now()

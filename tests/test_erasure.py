@@ -5,6 +5,7 @@ mail cancelled, the erasure audited without the erased values."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -255,3 +256,35 @@ def test_retry_now_never_sends_mail_that_erasure_cancelled(app, requests, smtp):
     recipients = [to for tos, _ in smtp.inbox.messages[before:] for to in tos]
     assert "[erased]" not in recipients and EMAIL not in recipients
     assert len(recipients) == others_unsent
+
+
+def test_the_page_and_its_notice_count_requests_emails_and_events(app, requests):
+    """Rick filed one request (its mail is still unsent); Jane two."""
+    client = app.test_client()
+    client.post("/login", data={"username": "ada", "password": PASSWORD})
+    assert (
+        "<h2>1 request found</h2>"
+        in client.get("/admin/erasure", query_string={"q": OTHER_EMAIL}).text
+    )
+    assert (
+        "<h2>2 requests found</h2>" in client.get("/admin/erasure", query_string={"q": EMAIL}).text
+    )
+    done = client.post(
+        "/admin/erasure",
+        data={"q": OTHER_EMAIL, "card_id": [requests["rick"]], "confirm": "y"},
+        follow_redirects=True,
+    ).text
+    # Whether Rick's mail was still unsent depends on the sender's timing.
+    assert re.search(
+        r"from 1 request, 1 history event and 1 email; (1 unsent email|0 unsent emails) cancel",
+        done,
+    )
+    both = client.post(
+        "/admin/erasure",
+        data={"q": EMAIL, "card_id": [requests["first"], requests["second"]], "confirm": "y"},
+        follow_redirects=True,
+    ).text
+    assert re.search(
+        r"from 2 requests, \d+ history events and \d+ emails; \d+ unsent emails cancelled\.", both
+    )
+    assert "(s)" not in done + both

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.helpers import PASSWORD, build_world, make_board, make_user, url_for_rule
+from tracker.services import boards
 from tracker.web.access import FRAGMENT_ONLY, NOT_PAGES, ROUTES
 from tracker.web.auth import local_path
 
@@ -99,8 +100,9 @@ def where_to(answer, htmx) -> str:
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
 @pytest.mark.parametrize("target", HOSTILE)
 def test_a_hostile_next_leads_home_never_off_site(app, ann, target, htmx):
+    """Home for ann, on one board, is that board (see the landing tests below)."""
     answer = log_in(app.test_client(), target, htmx)
-    assert where_to(answer, htmx) == HOME
+    assert where_to(answer, htmx) == f"/b/{ann}"
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
@@ -222,3 +224,63 @@ def test_login_with_a_fragment_next_lands_on_its_board(app, ann, endpoint, htmx)
     client = app.test_client()
     assert where_to(log_in(client, fragment, htmx), htmx) == f"/b/{ann}"
     assert full_page(client.get(f"/b/{ann}"))
+
+
+# --- Where logging in lands when no page was asked for -----------------------------------
+
+
+def landing(app, username, target=None, htmx=False) -> str:
+    client = app.test_client()
+    query = {"next": target} if target is not None else {}
+    answer = client.post(
+        "/login",
+        query_string=query,
+        data={"username": username, "password": PASSWORD},
+        headers=HX if htmx else {},
+    )
+    return where_to(answer, htmx)
+
+
+@pytest.fixture
+def people(app):
+    """one: on one board (of two); both: on both; none: on no board; root: an admin on one."""
+    with app.app_context():
+        team, other = make_board("Team"), make_board("Other")
+        make_user("one", board=team, role="viewer")
+        boards.set_membership(other, make_user("both", board=team, role="support"), "member")
+        make_user("none")
+        make_user("root", board=team, role="lead", admin=True)
+        return {"team": team.id, "other": other.id}
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("target", [None, "", "/", "//evil.example"])
+def test_someone_on_exactly_one_board_lands_on_it(app, people, target, htmx):
+    assert landing(app, "one", target, htmx) == f"/b/{people['team']}"
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_the_page_asked_for_still_wins_over_the_one_board(app, people, htmx):
+    for target in (f"/b/{people['team']}/done", f"/b/{people['team']}?q=x", "/account/password"):
+        assert landing(app, "one", target, htmx) == target
+
+
+@pytest.mark.parametrize("username", ["both", "none", "root"])
+def test_several_boards_none_or_an_admin_land_on_the_list(app, people, username):
+    """Several boards: which one is the person's to choose; none: the list says to ask an
+    admin; an admin makes boards on that page."""
+    assert landing(app, username) == HOME
+    assert landing(app, username, "/") == HOME
+
+
+def test_opening_the_site_and_logging_in_opens_the_one_board(app, people):
+    """What a new user does: open the address, get the login form, log in."""
+    client = app.test_client()
+    asked = client.get("/")
+    assert asked.status_code == 302 and next_of(asked.headers["Location"]) == HOME
+    answer = client.post(asked.headers["Location"], data={"username": "one", "password": PASSWORD})
+    assert answer.headers["Location"] == f"/b/{people['team']}"
+    assert full_page(client.get(answer.headers["Location"]))
+    # Logged in already, the login page sends them there too; the list is still reachable.
+    assert client.get("/login").headers["Location"] == f"/b/{people['team']}"
+    assert "Your boards" in client.get(HOME).text

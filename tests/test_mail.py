@@ -639,3 +639,25 @@ def _values(**changes) -> dict:
         "component": "Other",
         "environment": "production",
     } | changes
+
+
+@pytest.mark.parametrize(("attempts", "said"), [(1, "after 1 try"), (2, "after 2 tries")])
+def test_given_up_mail_counts_its_tries(app, client, auth, board, monkeypatch, attempts, said):
+    """A server that refuses an address for good gives up at the first try; the request's
+    page and the lead's settings say how many there were."""
+    server = SmtpServer()  # never started: the "filed" mail fails
+    for key, value in mail_config(server.port).items():
+        monkeypatch.setitem(app.config, key, value)
+    auth.login("sam")
+    file(client, board)
+    join_senders()
+    card = the_card(app)
+    with app.app_context():
+        mail = db.session.execute(select(OutboundMail)).scalar_one()
+        mail.status, mail.attempts, mail.given_up_at = outbox.FAILED, attempts, clock.now()
+        db.session.commit()
+    request_page = client.get(f"/b/{board['board']}/requests/{card.id}").text
+    assert f"<strong>not delivered</strong> {said};" in request_page
+    client.post("/logout")
+    auth.login("lee")
+    assert f"given up {said}</td>" in client.get(f"/b/{board['board']}/settings").text

@@ -330,3 +330,117 @@ def test_invented_http_methods_add_no_metric_series(client):
         assert client.open("/healthz", method=f"BREW{n}").status_code == 405
     assert series() == before
     assert sample("tracker_http_requests_total", endpoint="none", method="other", status="405")
+
+
+# --- the live board's polls ------------------------------------------------------------------
+
+
+def board_version(app, board_id) -> int:
+    from tracker.models import Board
+
+    with app.app_context():
+        version = db.session.get(Board, board_id).version
+        db.session.remove()
+    return version
+
+
+def test_an_unchanged_poll_is_logged_at_debug_level_only(app, client, board, log_lines):
+    """An open board polls every 2 s: "nothing changed" (204) stays out of the info log,
+    a poll that brings a change and every other request stay in."""
+    login(client, "lee")
+    live = f"/b/{board['board']}/live"
+    assert (
+        client.get(live, query_string={"v": board_version(app, board["board"])}).status_code == 204
+    )
+    assert client.get(live, query_string={"v": "0"}).status_code == 200
+    assert client.get(f"/b/{board['board']}").status_code == 200
+    logging.getLogger("tracker").setLevel(logging.DEBUG)  # TRACKER_LOG_LEVEL=debug
+    assert (
+        client.get(live, query_string={"v": board_version(app, board["board"])}).status_code == 204
+    )
+
+    answered = [
+        (line["endpoint"], line["status"], line["level"])
+        for line in log_lines()
+        if line["event"] == "http.request"
+    ]
+    assert answered == [
+        ("auth.login", 302, "info"),
+        ("board.live", 200, "info"),
+        ("board.show", 200, "info"),
+        ("board.live", 204, "debug"),
+    ]
+
+
+@pytest.fixture
+def dev_server(app):
+    """The app served by werkzeug's development server (what `flask run` uses) on loopback;
+    yields a function that fetches a path there with one cookie jar and returns the status."""
+    import threading
+    import urllib.error
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def fetch(path: str, data: dict | None = None) -> int:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with opener.open(base + path, data=body, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    yield fetch
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+def server_lines(caplog) -> list[str]:
+    """The development server's request lines, without their terminal colours."""
+    import re
+
+    return [
+        re.sub(r"\x1b\[[0-9;]*m", "", r.getMessage())
+        for r in caplog.records
+        if r.name == "werkzeug" and '"' in r.getMessage()
+    ]
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_the_development_server_logs_no_unchanged_poll_unless_debugging(
+    app, board, dev_server, caplog, level
+):
+    """werkzeug's own line per request: an unchanged poll has none below debug level; the
+    poll that brings a change, the page and the login keep theirs."""
+    observability.quiet_polls(app if level == "INFO" else _debug_app(app))
+    try:
+        caplog.set_level(logging.INFO, logger="werkzeug")
+        assert dev_server("/login", {"username": "lee", "password": PASSWORD}) == 200
+        version = board_version(app, board["board"])
+        live = f"/b/{board['board']}/live"
+        assert dev_server(f"{live}?v={version}") == 204
+        assert dev_server(f"{live}?v=0") == 200
+        assert dev_server(f"/b/{board['board']}") == 200
+        lines = server_lines(caplog)
+    finally:
+        observability.quiet_polls(app)
+    assert any('"POST /login' in line and " 302 " in line for line in lines)
+    assert any(f'"GET {live}?v=0 ' in line and " 200 " in line for line in lines)
+    assert any(f'"GET /b/{board["board"]} ' in line for line in lines)
+    polls = [line for line in lines if f"{live}?v={version} " in line]
+    assert len(polls) == (1 if level == "DEBUG" else 0), lines
+
+
+def _debug_app(app):
+    """An app of the same database with TRACKER_LOG_LEVEL=debug."""
+    from tests.helpers import new_app
+
+    return new_app(config_for(app.config["SQLALCHEMY_DATABASE_URI"], LOG_LEVEL="DEBUG"))

@@ -150,7 +150,7 @@ def report_in(client, team: int, measure: str) -> str:
 def test_the_measure_can_be_cards(client, auth, team, now):
     auth.login("lead")
     html = report_in(client, team, "cards")
-    assert "Hold back 1 cards for support next sprint." in html
+    assert "Hold back 1 card for support next sprint." in html
     assert "choose one of those to see what is left for features" in html
 
 
@@ -331,7 +331,7 @@ def test_warm_reports_stores_finished_periods_ahead_of_the_first_view(app):
         )
     result = app.test_cli_runner().invoke(args=["warm-reports"])
     assert result.exit_code == 0, result.output
-    assert "1 boards" in result.output
+    assert "1 board." in result.output
     with app.app_context():
         assert (
             db.session.execute(select(func.count()).select_from(ReportPeriodCache)).scalar_one()
@@ -412,3 +412,17 @@ def test_headline_before_any_sprint_has_finished(client, auth, team, now):
     html = page(client, auth, "lead", team).text
     assert headline_of(html) == "No finished sprint yet: the allowance needs at least one."
     assert "Hold back" not in html
+
+
+@pytest.mark.parametrize(
+    ("window", "said"), [(1, "1 finished sprint,"), (3, "3 finished sprints,")]
+)
+def test_the_alarm_counts_the_sprints_it_averages(client, auth, team, now, window, said):
+    """Over the last sprint alone, support took 3 of 5 person-days (60%)."""
+    auth.login("lead")
+    client.post(
+        f"/b/{team}/report/settings",
+        data={"window_size": window, "measure": "person_days", "threshold": 35},
+    )
+    html = client.get(f"/b/{team}/report").text
+    assert "Support is taking over" in html and f"over the last {said} more than" in html

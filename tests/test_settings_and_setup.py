@@ -1,9 +1,12 @@
 """A lead's settings page, columns, configuration and migrations."""
 
+import re
+from zoneinfo import available_timezones
+
 import pytest
 from sqlalchemy import inspect
 
-from tests.helpers import BoardSpec, CardSpec
+from tests.helpers import BoardSpec, CardSpec, make_user
 from tracker import create_app
 from tracker.config import ConfigError
 from tracker.extensions import db
@@ -107,11 +110,11 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
     auth.login("lee")
     ready, doing, review, done = board["columns"]
     rows = [
-        (ready, "Ready", "queue", 0, ""),
-        (doing, "Doing", "active", 2, ""),
-        (review, "Review", "active", 1, ""),
-        (done, "Done", "done", 4, ""),
-        (None, "Testing", "active", 3, ""),
+        (ready, "Ready", "queue", 1, ""),
+        (doing, "Doing", "active", 3, ""),
+        (review, "Review", "active", 2, ""),
+        (done, "Done", "done", 5, ""),
+        (None, "Testing", "active", 4, ""),
     ]
     response = client.post(f"/b/{board['board']}/settings/columns", data=columns_data(board, rows))
     assert response.status_code == 303
@@ -121,7 +124,7 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
     # The empty "Doing" column can go; "Review" (it holds a card) cannot.
     with app.app_context():
         b = db.session.get(Board, board["board"])
-        current = [(c.id, c.name, c.kind, i, "") for i, c in enumerate(b.columns)]
+        current = [(c.id, c.name, c.kind, i, "") for i, c in enumerate(b.columns, start=1)]
     removing = [row if row[1] != "Doing" else (*row[:4], "remove") for row in current]
     assert (
         client.post(
@@ -135,17 +138,61 @@ def test_lead_renames_adds_reorders_and_removes_columns(app, client, auth, board
     refused = client.post(
         f"/b/{board['board']}/settings/columns", data=columns_data(board, refusing)
     )
-    assert refused.status_code == 422 and "still has 1 cards" in refused.text
+    assert refused.status_code == 422 and "still has 1 card (done" in refused.text
+
+
+def offered_timezones(page: str) -> list[str] | None:
+    """The names the time zone field offers: its datalist's options (None: no list)."""
+    field = re.search(r'<input[^>]*name="timezone"[^>]*>', page)
+    listed = re.search(r'<datalist id="timezones">(.*?)</datalist>', page, re.S)
+    if field is None or listed is None or 'list="timezones"' not in field.group(0):
+        return None
+    return re.findall(r'<option value="([^"]+)">', listed.group(1))
+
+
+def test_the_time_zone_fields_offer_every_zone_the_server_accepts(app, client, auth, board):
+    """The settings' time zone and a new board's (admins) offer a searchable list of exactly
+    the names the server accepts; a name off the list is still refused (see above)."""
+    every = sorted(available_timezones())
+    auth.login("lee")
+    assert offered_timezones(client.get(f"/b/{board['board']}/settings").text) == every
+    assert offered_timezones(client.get("/").text) is None  # no board form for a lead
+    auth.logout()
+    with app.app_context():
+        make_user("root", admin=True)
+    auth.login("root")
+    assert offered_timezones(client.get("/").text) == every
+    refused = client.post("/boards", data={"name": "Elsewhere", "timezone": "Berlin"})
+    assert refused.status_code == 422 and "not a time zone" in refused.text
+    assert offered_timezones(refused.text) == every
+
+
+def test_column_positions_are_shown_from_1(client, auth, board):
+    """The columns form numbers the columns as people count them, the empty row for a new
+    column last; 0 is no position."""
+    auth.login("lee")
+    page = client.get(f"/b/{board['board']}/settings").text
+    shown = re.findall(r'name="columns-(\d+)-position"[^>]*value="(\d+)"', page)
+    assert shown == [(str(i), str(i + 1)) for i in range(len(board["columns"]) + 1)]
+    ready, doing, review, done = board["columns"]
+    rows = [
+        (ready, "Ready", "queue", 0, ""),
+        (doing, "Doing", "active", 2, ""),
+        (review, "Review", "active", 3, ""),
+        (done, "Done", "done", 4, ""),
+    ]
+    refused = client.post(f"/b/{board['board']}/settings/columns", data=columns_data(board, rows))
+    assert refused.status_code == 422 and "between 1 and 99" in refused.text
 
 
 def test_column_order_rules_are_explained(client, auth, board):
     auth.login("lee")
     ready, doing, review, done = board["columns"]
     rows = [
-        (ready, "Ready", "queue", 0, ""),
-        (doing, "Doing", "active", 1, ""),
-        (review, "Review", "active", 3, ""),
-        (done, "Done", "done", 2, ""),
+        (ready, "Ready", "queue", 1, ""),
+        (doing, "Doing", "active", 2, ""),
+        (review, "Review", "active", 4, ""),
+        (done, "Done", "done", 3, ""),
     ]
     response = client.post(f"/b/{board['board']}/settings/columns", data=columns_data(board, rows))
     assert response.status_code == 422

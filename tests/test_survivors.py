@@ -188,7 +188,7 @@ def test_a_lead_override_on_assignment_is_recorded_as_the_leads(team):
         cards.assign_card(board.id, ann, second.id, 99999)
     db.session.rollback()
     cards.assign_card(board.id, lee, second.id, ann.id, reason=" on call this week ")
-    limit = "Ann Person already holds 1 cards in progress and the limit per person is 1"
+    limit = "Ann Person already holds 1 card in progress and the limit per person is 1"
     assert acts(second.id)[-2:] == [
         ("assigned", lee.id, ""),
         ("wip_override", lee.id, f"on call this week [{limit}: finish one first.]"),

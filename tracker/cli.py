@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tracker import database
 from tracker.domain.errors import DomainError
 from tracker.domain.vocabulary import Role
+from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, User
 from tracker.services import boards, reports, users
@@ -83,7 +84,7 @@ def warm_reports() -> None:
         boards_ = db.session.execute(select(Board).order_by(Board.id)).scalars().all()
         for board in boards_:
             reports.build_report(board)
-    click.echo(f"Stored the finished periods' figures of {len(boards_)} boards.")
+    click.echo(f"Stored the finished periods' figures of {counted(len(boards_), 'board')}.")
 
 
 @click.command("seed-demo")

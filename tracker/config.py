@@ -163,7 +163,9 @@ def _observability_from_environment(app) -> None:
     # TRACKER_METRICS_TOKEN: when set, /metrics answers anyone who sends
     # `Authorization: Bearer <token>` and nobody else. Unset: loopback clients only.
     app.config.setdefault("METRICS_TOKEN", os.environ.get("TRACKER_METRICS_TOKEN") or None)
-    # TRACKER_LOG_LEVEL: the "tracker" logger's level (debug, info, warning, error).
+    # TRACKER_LOG_LEVEL: the "tracker" logger's level (debug, info, warning, error). Below
+    # debug, a live board's unchanged polls are logged neither by the app nor by the
+    # development server (observability.quiet_polls).
     app.config.setdefault("LOG_LEVEL", os.environ.get("TRACKER_LOG_LEVEL", "info").upper())
     # PROMETHEUS_MULTIPROC_DIR: the folder the gunicorn workers of one host share for their
     # metrics (gunicorn.conf.py empties it at start); set, /metrics adds up every worker.

@@ -10,8 +10,9 @@ Logs: one JSON object per line on the "tracker" logger (stderr): time, level, ev
 request_id and ids only (board_id, card_id, actor_id, kind, ...), never titles, names,
 emails, usernames or reasons. A line for every committed change (card.<kind> for history
 events, <table>.created/updated/deleted for other rows), every login, failed login and
-logout, and every error answer (4xx at info level, 5xx at error level, with the
-exception's type).
+logout, every request (the live board's unchanged polls at debug level only, and out of
+the development server's log too: quiet_polls), and every error answer (4xx at info level,
+5xx at error level, with the exception's type).
 
 Several gunicorn workers: set PROMETHEUS_MULTIPROC_DIR to an empty folder the workers
 share (gunicorn.conf.py empties it at start and marks dead workers); /metrics then adds up
@@ -56,6 +57,7 @@ from prometheus_client import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from tracker.domain.errors import WipLimitExceeded
 from tracker.domain.vocabulary import EventKind
@@ -72,6 +74,9 @@ LOOPBACK = frozenset({"127.0.0.1", "::1"})
 # row changes with every event, and the board row only bumps its version with them.
 _QUIET_TABLES = frozenset({"card", "card_event"})
 
+
+# The live board's poll answered "nothing changed" (tracker.web.board.live).
+POLL_UNCHANGED = ("board.live", 204)
 
 _HTTP_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
@@ -135,6 +140,7 @@ def register(app: Flask) -> None:
         app.register_blueprint(bp)
     if not app.testing or app.config.get("LOG_JSON"):
         configure_logging(app.config["LOG_LEVEL"])
+    quiet_polls(app)
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -191,7 +197,10 @@ def _finish_request(response):
             **ids,
         )
     elif seconds is not None:
-        log_event("http.request", ms=round(seconds * 1000, 1), **ids)
+        # An open board asks every 2 s whether it changed: "no" (204) is logged at debug
+        # level only, so the log shows what people did (TRACKER_LOG_LEVEL=debug: every poll).
+        level = logging.DEBUG if (endpoint, status) == POLL_UNCHANGED else logging.INFO
+        log_event("http.request", level=level, ms=round(seconds * 1000, 1), **ids)
     return response
 
 
@@ -431,6 +440,42 @@ def json_handler(stream=None) -> logging.Handler:
     handler.addFilter(RequestIdFilter())
     handler.observability = True  # type: ignore[attr-defined]
     return handler
+
+
+class QuietPolls(logging.Filter):
+    """Drops the development server's line (the "werkzeug" logger's) for each unchanged
+    live poll (POLL_UNCHANGED): an open board asks every 2 s, and the line said nothing
+    that the app's own debug line does not. Any other request's line is kept."""
+
+    _LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[^"]*" (\d{3}) ')
+    _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.url_map = app.url_map  # bound when a line is read: the rules come after this
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = self._LINE.search(self._ANSI.sub("", record.getMessage()))
+        if found is None or int(found.group(3)) != POLL_UNCHANGED[1]:
+            return True
+        method, target = found.group(1), found.group(2)
+        try:
+            urls = self.url_map.bind("localhost")
+            endpoint, _args = urls.match(target.partition("?")[0], method=method)
+        except HTTPException:
+            return True
+        return endpoint != POLL_UNCHANGED[0]
+
+
+def quiet_polls(app: Flask) -> None:
+    """Keep unchanged live polls out of the development server's log, unless the log level
+    (TRACKER_LOG_LEVEL) is debug. Only `flask run` logs through the "werkzeug" logger;
+    gunicorn keeps no access log unless asked (gunicorn.conf.py)."""
+    logger = logging.getLogger("werkzeug")
+    for old in [f for f in logger.filters if isinstance(f, QuietPolls)]:
+        logger.removeFilter(old)
+    if str(app.config["LOG_LEVEL"]).upper() != "DEBUG":
+        logger.addFilter(QuietPolls(app))
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -57,7 +57,7 @@ def test_nothing_to_pull_explains_every_lane():
     assert result.card_id is None
     assert result.reasons == [
         "Expedite: nothing is ready.",
-        "Support: all 1 ready cards are blocked or already assigned.",
+        "Support: the one ready card is blocked or already assigned.",
         "Feature: nothing is ready.",
     ]
 

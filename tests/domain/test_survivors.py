@@ -91,7 +91,7 @@ def test_a_lane_passed_over_for_two_limits_names_both_in_its_reason():
 def test_a_person_the_board_cannot_name_is_this_person():
     wip = BoardWip(LANES, columns(), [Placement(SUP, DOING, ANN)], per_person_limit=1)
     [breach] = wip.breaches(Placement(FEAT, READY), Placement(FEAT, DOING, ANN))
-    assert breach.message().startswith("This person already holds 1 cards in progress")
+    assert breach.message().startswith("This person already holds 1 card in progress")
 
 
 def test_history_records_the_old_and_the_new_value():

@@ -22,6 +22,14 @@ PEOPLE = (
     ("sam", "Sam Keller", False, Role.SUPPORT),
     ("vic", "Vic Laurent", False, Role.VIEWER),
 )
+# What each of them may do, as the seed's summary says it (README: "Roles").
+ROLE_DOES = {
+    None: "site admin: manages people and boards, reads every board",
+    Role.LEAD: "lead (scrum master): all a member does, plus settings, sprints, WIP overrides",
+    Role.MEMBER: "member: pulls, moves, edits and blocks cards",
+    Role.SUPPORT: "support: files requests through intake and follows them; board read-only",
+    Role.VIEWER: "viewer: reads the board and the report, changes nothing",
+}
 BOARD_NAME = "Platform team"
 TIMEZONE = "Europe/Berlin"
 WEEKS = 16

@@ -34,6 +34,7 @@ from tracker.demo.script import (
     READY,
     REPLY,
     REQUESTERS,
+    ROLE_DOES,
     SPRINT_DAYS,
     SPRINT_POINTS,
     SUPPORT,
@@ -43,6 +44,7 @@ from tracker.demo.script import (
 )
 from tracker.domain.periods import week_of
 from tracker.domain.vocabulary import CardStatus, Severity, Visibility
+from tracker.domain.wording import counted
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
@@ -386,12 +388,15 @@ class World:
         event_count = db.session.execute(
             select(func.count()).select_from(CardEvent).where(CardEvent.board_id == self.board_id)
         ).scalar_one()
-        people = ", ".join(
-            f"{username} ({role or 'site admin'})" for username, _, _, role in PEOPLE
+        width = max(len(username) for username, *_ in PEOPLE)
+        people = "\n".join(
+            f"  {username:<{width}}  {name}, {ROLE_DOES[role]}"
+            for username, name, _, role in PEOPLE
         )
         return (
             f"Seeded the demo board {BOARD_NAME!r} (board {self.board_id}, {TIMEZONE}): "
-            f"{card_count} cards and {event_count} history events over {self.weeks} weeks.\n"
-            f"People: {people}.\n"
-            f"Every demo password is {DEMO_PASSWORD!r}; log in as lead to see the board."
+            f"{counted(card_count, 'card')} and {counted(event_count, 'history event')} over "
+            f"{counted(self.weeks, 'week')}.\n"
+            f"Everyone below sees the board; the role decides what they may do there. Log in "
+            f"as any of them, password {DEMO_PASSWORD!r}:\n{people}"
         )

@@ -8,6 +8,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from tracker.domain.errors import InvalidRequest
@@ -84,6 +85,12 @@ def period_index(
 def valid_timezone(name: str) -> bool:
     """True for an IANA time zone name such as Europe/Berlin."""
     return name in available_timezones()
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every name valid_timezone accepts, sorted: the list a time zone field offers."""
+    return tuple(sorted(available_timezones()))
 
 
 class BadSprint(InvalidRequest):

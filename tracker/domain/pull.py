@@ -84,11 +84,7 @@ def plan_pull(
         queue = ready.get(lane.id, ReadyQueue(0))
         top = queue.first_free
         if top is None:
-            plan.reasons.append(
-                f"{lane.name}: all {queue.waiting} ready cards are blocked or already assigned."
-                if queue.waiting
-                else f"{lane.name}: nothing is ready."
-            )
+            plan.reasons.append(_nothing_free(lane.name, queue.waiting))
             continue
         breaches = wip.breaches(
             Placement(lane.id, top.column_id, None), Placement(lane.id, to_column_id, person_id)
@@ -99,3 +95,12 @@ def plan_pull(
         plan.card_id = top.id
         return plan
     return plan
+
+
+def _nothing_free(lane_name: str, waiting: int) -> str:
+    """Why a lane offers nothing to pull, with its waiting cards in words."""
+    if not waiting:
+        return f"{lane_name}: nothing is ready."
+    if waiting == 1:
+        return f"{lane_name}: the one ready card is blocked or already assigned."
+    return f"{lane_name}: all {waiting} ready cards are blocked or already assigned."

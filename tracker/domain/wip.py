@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from tracker.domain.errors import WipLimitExceeded
 from tracker.domain.vocabulary import ColumnKind, LaneKind, LimitMode
+from tracker.domain.wording import counted
 
 # The vocabulary's members under the names the rules have always used.
 EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
@@ -81,8 +82,8 @@ class Breach:
                 "finish or move something first."
             )
         return (
-            f"{self.name} already holds {self.count} cards in progress and the limit per person "
-            f"is {self.limit}: finish one first."
+            f"{self.name} already holds {counted(self.count, 'card')} in progress and the "
+            f"limit per person is {self.limit}: finish one first."
         )
 
 

@@ -12,6 +12,7 @@ from tracker.domain import board_setup, wip
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.periods import valid_timezone
 from tracker.domain.pull import DEFAULT_PULL_ORDER
+from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
 from tracker.services import audit
@@ -242,8 +243,8 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
         ).scalar_one()
         if used:
             raise InvalidRequest(
-                f"The {existing[cid].name} column still has {used} cards (done and closed "
-                "included); move them before removing it."
+                f"The {existing[cid].name} column still has {counted(used, 'card')} (done and "
+                "closed included); move them before removing it."
             )
         db.session.delete(existing[cid])
     for position, (cid, kind, name) in enumerate(cleaned):

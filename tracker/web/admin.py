@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
 from tracker.domain.errors import DomainError, InvalidRequest
+from tracker.domain.wording import counted
 from tracker.services import board_view, erasure, people, users
 from tracker.web import errors
 from tracker.web.access import acting_person
@@ -215,9 +216,9 @@ def erase_requester():
         ), 422
     done = erasure.erase(acting_person(), card_ids)
     flash(
-        f"Erased the requester's name and email from {done.cards} request(s), "
-        f"{done.events} history event(s) and {done.mails} email(s); "
-        f"{done.cancelled} unsent email(s) cancelled.",
+        f"Erased the requester's name and email from {counted(done.cards, 'request')}, "
+        f"{counted(done.events, 'history event')} and {counted(done.mails, 'email')}; "
+        f"{counted(done.cancelled, 'unsent email')} cancelled.",
         "info",
     )
     return redirect(url_for("admin.find_requester"), 303)

@@ -35,7 +35,7 @@ def _number() -> int:
     return page_number(request.args.get("page"))
 
 
-def _page(board=None):
+def _page(board=None, actor=None):
     board_id = board.id if board is not None else None
     timezone = board.timezone if board is not None else "UTC"
     form, filters = _filters(board_id)
@@ -45,6 +45,7 @@ def _page(board=None):
     return render_template(
         "audit/page.html",
         board=board,
+        actor=actor,
         form=form,
         found=found,
         args=ids | args,
@@ -83,8 +84,8 @@ def export_all():
 @bp.get("/b/<int:board_id>/audit")
 def show_board(board_id: int):
     """The board's administrative acts: roles, settings, overrides, status links (leads)."""
-    board, _actor = load_board(board_id)
-    return _page(board)
+    board, actor = load_board(board_id)
+    return _page(board, actor)
 
 
 @bp.get("/b/<int:board_id>/audit.csv")

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from tracker.extensions import htmx
 from tracker.models import User
-from tracker.services import users
+from tracker.services import boards, users
 from tracker.web import access, ratelimit
 from tracker.web.forms import EmptyForm, LoginForm
 
@@ -155,8 +155,24 @@ def _same_site_path(url: str | None) -> str | None:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
-def _safe_next(target: str | None) -> str:
-    return landing_page(target) or url_for("boards.index")
+def home_page(user: User) -> str:
+    """Where a person lands when they asked for no page in particular: straight on their
+    board when they are on exactly one, else the list of their boards (always, for a site
+    admin: that page is where boards are made)."""
+    if not user.is_admin:
+        rows = boards.boards_of(user)
+        if len(rows) == 1:
+            return url_for("board.show", board_id=rows[0][0].id)
+    return url_for("boards.index")
+
+
+def _safe_next(target: str | None, user: User) -> str:
+    """The page asked for when it is one; else (nothing, the home page, or something that
+    is no page of this site) the person's home_page."""
+    page = landing_page(target)
+    if page is None or page == url_for("boards.index"):
+        return home_page(user)
+    return page
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -164,13 +180,13 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Show the login form; on valid credentials start a session."""
     if current_user.is_authenticated:
-        return redirect(url_for("boards.index"))
+        return redirect(home_page(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = users.log_in(form.username.data, form.password.data, address=access.client_address())
         if user is not None:
             start_session(user)
-            return redirect_after_new_session(_safe_next(request.args.get("next")))
+            return redirect_after_new_session(_safe_next(request.args.get("next"), user))
         ratelimit.note_wrong_credentials()
         form.password.errors.append("That username and password do not match.")
     status = 422 if form.errors else 200

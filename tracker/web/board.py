@@ -287,7 +287,8 @@ def new_card(board_id: int):
     status = 422 if form.errors else 200
     template = "board/_new_card.html" if htmx and not htmx.boosted else "board/new_card.html"
     response = make_response(
-        render_template(template, board=board, form=form, lanes=board.lanes), status
+        render_template(template, board=board, actor=actor, form=form, lanes=board.lanes),
+        status,
     )
     if status == 422 and htmx and not htmx.boosted:
         response.headers["HX-Retarget"] = "#new-card"

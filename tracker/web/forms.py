@@ -246,10 +246,19 @@ class ReopenForm(ActionForm):
     panel = HiddenField()
 
 
+# A time zone field offers the names the server accepts (the page adds the list with the
+# timezone_list macro); typing filters them, and the name is still checked on the server.
+TIMEZONE_LIST = {"list": "timezones", "autocomplete": "off", "spellcheck": "false"}
+
+
 class BoardForm(Form):
     name = StringField("Board name", [DataRequired(), Length(max=120)], filters=[strip])
     timezone = StringField(
-        "Time zone", [DataRequired(), Length(max=64)], default="UTC", filters=[strip]
+        "Time zone",
+        [DataRequired(), Length(max=64)],
+        default="UTC",
+        filters=[strip],
+        render_kw=TIMEZONE_LIST,
     )
 
 
@@ -266,7 +275,9 @@ class ColumnLimitForm(SubForm):
 
 
 class SettingsForm(Form):
-    timezone = StringField("Time zone", [DataRequired(), Length(max=64)], filters=[strip])
+    timezone = StringField(
+        "Time zone", [DataRequired(), Length(max=64)], filters=[strip], render_kw=TIMEZONE_LIST
+    )
     per_person_limit = StringField(
         "Cards in progress per person", [Optional(), Length(max=4)], filters=[strip]
     )
@@ -285,7 +296,7 @@ class ColumnForm(SubForm):
     column_id = HiddenField()
     name = StringField("Name", [Optional(), Length(max=60)], filters=[strip])
     kind = SelectField("Kind", choices=choices(*COLUMN_KINDS))
-    position = IntegerField("Position", [Optional(), NumberRange(0, 99)])
+    position = IntegerField("Position", [Optional(), NumberRange(1, 99)])  # 1: leftmost
     remove = SelectField("Keep", choices=choices(("", "keep"), ("remove", "remove")), default="")
 
 

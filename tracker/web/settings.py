@@ -40,12 +40,12 @@ def _settings_form(board) -> SettingsForm:
 
 def _columns_form(board) -> ColumnsForm:
     form = ColumnsForm(formdata=None)
-    for position, column in enumerate(board.columns):
+    for position, column in enumerate(board.columns, start=1):  # people count from 1
         form.columns.append_entry(
             {"column_id": column.id, "name": column.name, "kind": column.kind, "position": position}
         )
     form.columns.append_entry(
-        {"column_id": "", "name": "", "kind": ColumnKind.ACTIVE, "position": len(board.columns)}
+        {"column_id": "", "name": "", "kind": ColumnKind.ACTIVE, "position": len(board.columns) + 1}
     )
     return form
 

@@ -15,9 +15,11 @@ from markupsafe import Markup
 
 from tracker import clock
 from tracker.domain import vocabulary
+from tracker.domain.periods import timezone_names
 from tracker.domain.policy import Action
+from tracker.domain.wording import counted
 from tracker.web import access
-from tracker.web.presenters.report import duration, fmt
+from tracker.web.presenters.report import duration, fmt, measured
 
 
 def local(moment: datetime | None, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
@@ -61,8 +63,11 @@ def register(app) -> None:
     app.add_template_filter(days_since, "days_since")
     app.add_template_filter(fmt, "figure")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(counted, "counted")
+    app.add_template_filter(measured, "measured")
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["kept_markup"] = kept_markup
+    app.jinja_env.globals["timezone_names"] = timezone_names
     app.jinja_env.globals["can"] = access.can  # the role rule the routes apply (ROUTES)
     # The vocabulary and the policy's actions: templates name members, never bare words.
     app.jinja_env.globals.update(vocabulary.ALL, Action=Action)

@@ -188,6 +188,12 @@ def fmt(value: float | None) -> str:
     return shown[:-2] if shown.endswith(".0") else shown
 
 
+def measured(value: float | None, unit: str) -> str:
+    """A figure with its unit in the right number: "1 card", "1.5 person-days"."""
+    shown = fmt(value)
+    return f"{shown} {unit.removesuffix('s') if shown == '1' else unit}"
+
+
 def duration(value: timedelta | None) -> str:
     """A waiting time in words: 25 min, 3 h 10 min, 2 d 4 h."""
     if value is None:
