@@ -13,7 +13,7 @@ from tests.helpers import BoardSpec, CardSpec, actor, column, lane, make_board, 
 from tests.html_tree import parse
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, User
-from tracker.services import cards
+from tracker.services import boards, cards
 
 HX = {"HX-Request": "true"}
 
@@ -699,3 +699,42 @@ def test_only_people_who_change_cards_may_reopen(app, client, auth, board):
     auth.login("vic")
     path = url(board, f"/cards/{board['doing0']}/reopen")
     assert client.post(path, data={"why": "x"}, headers=HX).status_code == 403
+
+
+def test_an_opened_card_has_an_address_that_opens_it_again(client, auth, board):
+    """Opening a card's panel pushes /b/<id>?card=<card>; that address, loaded, shows the
+    board with the panel open (and so does htmx's history restore, the back button)."""
+    auth.login("ann")
+    card_id = board["feature"]
+    panel = client.get(url(board, f"/cards/{card_id}"), headers=HX)
+    pushed = panel.headers["HX-Push-Url"]
+    assert pushed == url(board, f"?card={card_id}")
+    for headers in ({}, HX | {"HX-History-Restore-Request": "true"}):
+        page = client.get(pushed, headers=headers)
+        assert page.status_code == 200 and "<html" in page.text
+        panel_html = page.text[page.text.index('<aside id="panel"') :]
+        assert "FEAT-1" in panel_html[: panel_html.index("</aside>")]
+    fragment = client.get(pushed, headers=HX)  # an htmx swap of the board: panel out of band
+    assert "<html" not in fragment.text and 'id="panel"' in fragment.text
+
+
+@pytest.mark.parametrize(
+    "card", ["0", "-1", "abc", "1.5", "99999999999999999999", "2147483648", "", "٣"]
+)
+def test_an_odd_or_missing_linked_card_shows_the_board_and_says_so(client, auth, board, card):
+    auth.login("ann")
+    page = client.get(url(board), query_string={"card": card})
+    assert page.status_code == 200 and 'id="board"' in page.text
+    assert "That card is not on this board." in page.text
+
+
+def test_another_boards_card_is_not_opened_by_its_link(app, client, auth, board):
+    with app.app_context():
+        other = make_board("Elsewhere")
+        lee = actor(db.session.get(User, board["lee"]), "lead")
+        boards.set_membership(other, db.session.get(User, board["lee"]), "lead")
+        theirs = make_card(other, lee, "feature", "Not yours").id
+        db.session.remove()
+    auth.login("ann")
+    page = client.get(url(board, f"?card={theirs}"))
+    assert "That card is not on this board." in page.text and "Not yours" not in page.text

@@ -324,3 +324,30 @@ def test_the_board_runs_under_the_content_security_policy(page: Page, live_serve
     page.locator("#board a.ref").first.click()
     expect(page.locator(".card-detail")).to_be_visible()
     assert violations == []
+
+
+def test_an_open_card_has_its_own_address_and_back_closes_it(page: Page, live_server, team):
+    log_in(page, live_server, "ann", team.board_id)
+    card_id = team.cards["Dark mode"]
+    board_url = f"{live_server}/b/{team.board_id}"
+    heading = page.locator("#panel").get_by_role("heading", name="FEAT-1 Dark mode")
+    cell(page, "Feature", "Ready").locator(".card", has_text="Dark mode").locator("a.ref").click()
+    expect(heading).to_be_visible()
+    expect(page).to_have_url(f"{board_url}?card={card_id}")
+    # Back and forth within the page: htmx asks the server for each address again.
+    mark_page(page)
+    page.go_back()
+    expect(page).to_have_url(board_url)
+    expect(page.locator("#panel .card-detail")).to_have_count(0)
+    page.go_forward()
+    expect(heading).to_be_visible()
+    assert same_document(page)
+    page.reload()  # the address, loaded afresh: the board with the card open
+    expect(heading).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(board_url)
+    expect(page.locator("#panel .card-detail")).to_have_count(0)
+    expect(cell(page, "Feature", "Ready")).to_contain_text("Dark mode")
+    page.go_forward()
+    expect(page).to_have_url(f"{board_url}?card={card_id}")
+    expect(heading).to_be_visible()

@@ -15,9 +15,16 @@ from flask import (
     url_for,
 )
 from flask_htmx import make_response
+from markupsafe import Markup
 
 from tracker.domain import policy, wip
-from tracker.domain.errors import DomainError, InvalidRequest, StaleCard, WipLimitExceeded
+from tracker.domain.errors import (
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    StaleCard,
+    WipLimitExceeded,
+)
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
@@ -72,10 +79,11 @@ def render_board(
     board, actor, *, notices=(), status=200, error=None, panel_card=None, close_panel=False
 ):
     """The board: the #board fragment for htmx (with the card panel out of band, or the
-    panel emptied), else the page."""
+    panel emptied), else the page (with the card panel open, for a linked card). htmx's
+    history restore (the back button, with no pages cached) gets the page."""
     view = view_for(board, actor, notices)
     context = {"view": view, "actor": actor, "error": error}
-    if htmx and not htmx.boosted:
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
         html = render_template("board/_board.html", **context)
         if panel_card is not None:
             html += render_panel(board, actor, panel_card, oob=True)
@@ -83,8 +91,11 @@ def render_board(
             html += CLOSED_PANEL
         response = make_response(html, status)
     else:
+        if panel_card is not None:
+            # A template's output: Jinja escaped every value in it already.
+            context["panel"] = Markup(render_panel(board, actor, panel_card))  # noqa: S704
         response = make_response(render_template("board/page.html", **context), status)
-    response.vary.add("HX-Request")
+    response.vary.update(("HX-Request", "HX-History-Restore-Request"))
     return response
 
 
@@ -221,9 +232,17 @@ def require_valid(form) -> None:
 
 @bp.get("")
 def show(board_id: int):
-    """The board: lanes × columns, WIP counters, cards, and this period's done cards."""
+    """The board: lanes × columns, WIP counters, cards, and this period's done cards; with
+    ?card=<id>, that card's panel open (the address an opened card pushes: see show_card)."""
     board, actor = load_board(board_id)
-    return render_board(board, actor)
+    if "card" not in request.args:
+        return render_board(board, actor)
+    card_id = parse_id(request.args["card"])  # None for anything but an id in range
+    try:
+        card = get_card(board.id, card_id)
+    except NotFound:
+        return render_board(board, actor, notices=["That card is not on this board."])
+    return render_board(board, actor, panel_card=card)
 
 
 @bp.get("/live")
@@ -303,6 +322,8 @@ def show_card(board_id: int, card_id: int):
     card = get_card(board.id, card_id)
     if htmx and not htmx.boosted:
         response = make_response(render_panel(board, actor, card))
+        # The open card has an address of its own: linked, it opens again; Back closes it.
+        response.headers["HX-Push-Url"] = url_for("board.show", board_id=board.id, card=card.id)
     else:
         response = make_response(
             render_template("board/card.html", **panel_context(board, actor, card))
