@@ -84,6 +84,9 @@
         group: "board",
         onStart: function () { dragging = true; },
         animation: 120,
+        // On a touch screen a card is dragged after a long press only: a swipe scrolls.
+        delay: 300,
+        delayOnTouchOnly: true,
         draggable: ".card",
         filter: "a",
         preventOnFilter: false,
@@ -96,8 +99,44 @@
     });
   }
 
+  // The column switcher (a phone shows one column at a time, a tablet two; see app.css):
+  // the choice is kept per board for the tab, and put back after every swap of the board.
+  function chosenKey(board) { return "weatherboard-column:" + board.dataset.base; }
+
+  function showColumn(board, number) {
+    board.dataset.show = number;
+    board.querySelectorAll(".colswitch button").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.column === String(number)));
+      var count = board.querySelectorAll(".cellwrap.c" + button.dataset.column + " li.card").length;
+      button.querySelector(".count").textContent = "(" + count + ")";
+    });
+  }
+
+  function columnSwitch() {
+    var board = document.getElementById("board");
+    if (!board || !board.querySelector(".colswitch")) { return; }
+    var chosen = null;
+    try { chosen = window.sessionStorage.getItem(chosenKey(board)); } catch (e) { chosen = null; }
+    if (!chosen || !board.querySelector('.colswitch button[data-column="' + chosen + '"]')) {
+      var active = board.querySelector(".colhead.active");  // the first column of work
+      var found = active && /\bc(\d+)\b/.exec(active.className);
+      chosen = found ? found[1] : "1";
+    }
+    showColumn(board, chosen);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
+    columnSwitch();
+    body.addEventListener("htmx:afterSettle", columnSwitch);
+    body.addEventListener("htmx:oobAfterSwap", columnSwitch);  // a move's answer: counts
+    body.addEventListener("click", function (evt) {
+      var button = evt.target.closest && evt.target.closest(".colswitch button");
+      if (!button) { return; }
+      var board = document.getElementById("board");
+      try { window.sessionStorage.setItem(chosenKey(board), button.dataset.column); } catch (e) {}
+      showColumn(board, button.dataset.column);
+    });
     enableDragAndDrop(body);
     body.addEventListener("htmx:load", function (evt) { enableDragAndDrop(evt.target); });
     // Background polls (the live board, the emergency banner) fail quietly: the next poll

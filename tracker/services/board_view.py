@@ -104,6 +104,10 @@ class BoardView:
     def cell(self, lane: Lane, column: BoardColumn) -> list[Tile]:
         return self.cells.get((lane.id, column.id), [])
 
+    def column_number(self, column: BoardColumn) -> int:
+        """The column's place on the board, from 1 (a phone shows one column at a time)."""
+        return next(i for i, c in enumerate(self.columns, 1) if c.id == column.id)
+
     def done_more(self, lane: Lane) -> int:
         """How many of the lane's cards done this period are not shown on the board."""
         return self.done_total.get(lane.id, 0) - self.done_shown.get(lane.id, 0)
