@@ -51,3 +51,13 @@ def card_place(card_id: int) -> tuple[str, str, str | None]:
     db.session.remove()
     card = db.session.get(Card, card_id)
     return card.lane.name, card.column.name, card.assignee.username if card.assignee else None
+
+
+def quiet(page: Page) -> None:
+    """Stop the page's polls (the live board, the emergency banner) and let what is in
+    flight finish: a reload or a history step next cuts no request short (the page errors
+    check counts one)."""
+    page.evaluate(
+        "() => document.querySelectorAll('[hx-trigger*=\"every\"]').forEach(e => e.remove())"
+    )
+    page.wait_for_load_state("networkidle")

@@ -17,7 +17,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import card_place, cell, log_in, mark_page, same_document
+from tests.browser.helpers import card_place, cell, log_in, mark_page, quiet, same_document
 from tests.helpers import actor, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import Board, User
@@ -342,12 +342,15 @@ def test_an_open_card_has_its_own_address_and_back_closes_it(page: Page, live_se
     page.go_forward()
     expect(heading).to_be_visible()
     assert same_document(page)
+    quiet(page)
     page.reload()  # the address, loaded afresh: the board with the card open
     expect(heading).to_be_visible()
+    quiet(page)
     page.go_back()
     expect(page).to_have_url(board_url)
     expect(page.locator("#panel .card-detail")).to_have_count(0)
     expect(cell(page, "Feature", "Ready")).to_contain_text("Dark mode")
+    quiet(page)
     page.go_forward()
     expect(page).to_have_url(f"{board_url}?card={card_id}")
     expect(heading).to_be_visible()

@@ -12,7 +12,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import cell, log_in
+from tests.browser.helpers import cell, log_in, quiet
 from tests.helpers import actor, make_board, make_card, make_user
 
 pytestmark = pytest.mark.browser
@@ -69,6 +69,7 @@ def test_a_phone_shows_one_column_at_a_time_with_counts(page: Page, live_server,
     page.get_by_role("button", name="Pull next").click()
     expect(page.locator("#notices")).to_contain_text("You pulled")
     expect(switch.get_by_role("button", name="Ready (1)")).to_have_attribute("aria-pressed", "true")
+    quiet(page)
     page.reload()
     expect(page.locator(".colswitch").get_by_role("button", name="Ready (1)")).to_have_attribute(
         "aria-pressed", "true"
