@@ -208,6 +208,13 @@ def actor(user: User, role: str = "member") -> Actor:
     return Actor(user.id, user.name, role)
 
 
+def ann_and_lee(board: Board) -> tuple[Board, Actor, Actor]:
+    """The card tests' team on a board: ann, a member, and lee, a lead, as actors."""
+    ann = make_user("ann", board=board, role="member")
+    lee = make_user("lee", board=board, role="lead")
+    return board, actor(ann), actor(lee, "lead")
+
+
 def lane(board: Board, kind: str) -> Lane:
     return db.session.execute(
         select(Lane).where(Lane.board_id == board.id, Lane.kind == kind)

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.helpers import actor, column, lane, make_board, make_card, make_user
+from tests.helpers import ann_and_lee, column, lane, make_board, make_card
 from tracker.domain.errors import (
     InvalidRequest,
     NotAllowed,
@@ -20,10 +20,7 @@ from tracker.services.common import Actor
 
 @pytest.fixture
 def team(ctx):
-    board = make_board(support=2)
-    ann = make_user("ann", board=board, role="member")
-    lee = make_user("lee", board=board, role="lead")
-    return board, actor(ann), actor(lee, "lead")
+    return ann_and_lee(make_board(support=2))
 
 
 def events(card_id):

@@ -72,11 +72,9 @@ def test_a_hostile_target_is_no_local_path(target):
 
 
 @pytest.fixture
-def ann(app):
-    with app.app_context():
-        board = make_board("Team")
-        make_user("ann", board=board, role="member")
-        return board.id
+def ann(board):
+    """The board ann is on, as a member (the conftest board, with lee, its lead)."""
+    return board["board"]
 
 
 def log_in(client, target, htmx):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
-from tests.helpers import Auth, app_config, make_board, make_user, new_app, statements_sent
+from tests.helpers import Auth, app_config, new_app, statements_sent
 from tracker import database
 from tracker.extensions import db
 from tracker.models import Board
@@ -35,11 +35,9 @@ def teardown(app, work) -> list[str]:
 
 
 @pytest.fixture
-def board_id(app):
-    with app.app_context():
-        board = make_board("Team")
-        make_user("ann", board=board, role="member")
-        return board.id
+def board_id(board):
+    """The conftest board ("Team": ann, a member, and lee, a lead)."""
+    return board["board"]
 
 
 def test_a_request_that_only_read_ends_with_commit(app, client, auth, board_id):

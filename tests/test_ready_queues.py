@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import actor, column, make_board, make_card, make_user
+from tests.helpers import ann_and_lee, column, make_board, make_card
 from tracker import store
 from tracker.domain import pull
 from tracker.extensions import db
@@ -17,10 +17,7 @@ from tracker.services import boards, cards
 
 @pytest.fixture
 def team(ctx):
-    board = make_board()
-    ann = make_user("ann", board=board, role="member")
-    lee = make_user("lee", board=board, role="lead")
-    return board, actor(ann), actor(lee, "lead")
+    return ann_and_lee(make_board())
 
 
 def queues_by_hand(board_id: int, column_ids: list[int]) -> dict[int, pull.ReadyQueue]:

@@ -9,7 +9,16 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.helpers import REQUEST, actor, column, lane, make_board, make_card, make_user
+from tests.helpers import (
+    REQUEST,
+    actor,
+    ann_and_lee,
+    column,
+    lane,
+    make_board,
+    make_card,
+    make_user,
+)
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.extensions import db
 from tracker.models import AuditEvent, Card, CardEvent
@@ -18,10 +27,7 @@ from tracker.services import boards, cards, erasure, intake
 
 @pytest.fixture
 def team(ctx):
-    board = make_board()
-    ann = make_user("ann", board=board, role="member")
-    lee = make_user("lee", board=board, role="lead")
-    return board, actor(ann), actor(lee, "lead")
+    return ann_and_lee(make_board())
 
 
 def kinds(card_id: int) -> list[str]:
