@@ -135,7 +135,7 @@ def test_an_open_cells_answer_carries_one_tile_however_full_the_cell(app, page, 
     """A move or pull costs the same on a board of 200 cards and of 2,000: its answer sends
     the card's tile, never the cell it entered."""
     with app.app_context():
-        lee = actor(db.session.execute(db.select(User).filter_by(username="lee")).scalar_one())
+        lee = actor(db.session.get(User, board["lee"]))
         for i in range(30):
             cards.create_card(board["board"], lee, board["support_lane"], {"title": f"Queue {i}"})
         db.session.remove()
@@ -183,7 +183,7 @@ def test_a_reorder_in_a_cell_puts_the_tile_at_the_top_of_its_cell(page, board):
 
 def test_a_page_that_was_behind_gets_the_whole_board(app, page, board):
     with app.app_context():  # someone else moves a card the page still shows in Ready
-        lee = actor(db.session.execute(db.select(User).filter_by(username="lee")).scalar_one())
+        lee = actor(db.session.get(User, board["lee"]))
         cards.move_card(
             board["board"],
             lee,

@@ -56,9 +56,7 @@ def test_a_change_by_someone_else_shows_on_the_next_page(app, client, board):
     path = f"/b/{board['board']}"
     assert "Blocked: keys" not in client.get(path, headers=HX).text
     with app.app_context():
-        lee = actor(
-            db.session.execute(db.select(User).filter_by(username="lee")).scalar_one(), "lead"
-        )
+        lee = actor(db.session.get(User, board["lee"]), "lead")
         cards.set_blocked(board["board"], lee, board["ready"], True, "keys")
         db.session.remove()
     assert "Blocked: keys" in client.get(path, headers=HX).text
@@ -82,9 +80,7 @@ def test_a_tiles_days_move_on_without_a_change_to_the_board(app, board):
     """The ready card entered its column at START: 0 days until a day has passed, then 1."""
     with time_machine.travel(START, tick=False):
         with app.app_context():
-            lee = actor(
-                db.session.execute(db.select(User).filter_by(username="lee")).scalar_one(), "lead"
-            )
+            lee = actor(db.session.get(User, board["lee"]), "lead")
             cards.move_card(
                 board["board"],
                 lee,
@@ -107,9 +103,7 @@ def test_a_new_sprint_shows_on_the_board_at_once(app, client, board):
     today = date.today()
     assert "Sprint 9" not in client.get(path).text
     with app.app_context():
-        lee = actor(
-            db.session.execute(db.select(User).filter_by(username="lee")).scalar_one(), "lead"
-        )
+        lee = actor(db.session.get(User, board["lee"]), "lead")
         sprint = reports.SprintInput(
             "Sprint 9", today - timedelta(days=2), today + timedelta(days=9), 20.0, None
         )
