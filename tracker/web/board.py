@@ -60,10 +60,8 @@ def view_for(board, actor, notices=()) -> grid.BoardPage:
     board version when unfiltered (presenters.grid)."""
     mine, text = page_filters()
     page = grid.board_page(
-        current_app._get_current_object(),
         board,
         can_change=access.can(actor, Action.CHANGE_CARDS),
-        done_per_lane=current_app.config["DONE_SHOWN_PER_LANE"],
         mine=actor.id if mine else None,
         text=text,
     )
@@ -356,6 +354,12 @@ def panel_error(board, actor, card, form, message, status=422, yours=None):
     return make_response(render_template("board/card.html", **context), status)
 
 
+def _where(change) -> str:
+    """Where a change left its card, "Lane · Column", from the board as the change read it."""
+    card, state = change.card, change.state
+    return f"{state.lane(card.lane_id).name} · {state.column(card.column_id).name}"
+
+
 @bp.post("/cards/<int:card_id>/move")
 def move_card(board_id: int, card_id: int):
     """Move a card to a lane and column (drag and drop, or the keyboard select)."""
@@ -377,9 +381,8 @@ def move_card(board_id: int, card_id: int):
         answer=changed_reader(),
         take=True,
     )
-    card, state = change.card, change.state
-    where = f"{state.lane(card.lane_id).name} · {state.column(card.column_id).name}"
-    notice = f"Moved {card.ref} to {where}."
+    card = change.card
+    notice = f"Moved {card.ref} to {_where(change)}."
     if change.before.assignee_id is None and card.assignee_id == actor.id:
         notice += " It is yours now: a card in progress needs someone on it."
     return after_change(board, actor, card, notice, form, change)
@@ -446,9 +449,9 @@ def reopen_card(board_id: int, card_id: int):
     board, actor = load_board(board_id)
     form = ReopenForm()
     require_valid(form)
-    card = cards.reopen_card(board.id, actor, card_id, form.why.data).card
-    where = f"{card.lane.name} · {card.column.name}"
-    return after_change(board, actor, card, f"Reopened {card.ref}: it is in {where}.", form)
+    change = cards.reopen_card(board.id, actor, card_id, form.why.data)
+    notice = f"Reopened {change.card.ref}: it is in {_where(change)}."
+    return after_change(board, actor, change.card, notice, form)
 
 
 @bp.get("/done")

@@ -32,16 +32,14 @@ def busiest_boards(count: int) -> list[Board]:
     )
 
 
-def warm_board(app: Flask, board: Board) -> None:
+def warm_board(board: Board) -> None:
     """Read the board's page as anyone opening it does (its statements compiled and cached
     by the engine, its emergency banner too) and keep its grid as both the people who may
     change cards and those who only look see it (presenters.grid: which renders its tiles,
     kept by presenters.kept_markup)."""
     emergency.banner(board.id)
     for can_change in (True, False):
-        grid.board_page(
-            app, board, can_change=can_change, done_per_lane=app.config["DONE_SHOWN_PER_LANE"]
-        )
+        grid.board_page(board, can_change=can_change)
 
 
 def warm_up(app: Flask) -> int:
@@ -56,7 +54,7 @@ def warm_up(app: Flask) -> int:
         try:
             users.person_and_board("", 0)
             for board in busiest_boards(count) if count else []:
-                warm_board(app, board)
+                warm_board(board)
                 warmed += 1
         except DBAPIError as error:
             log.warning("warm-up skipped, the database did not answer: %s", error.orig)

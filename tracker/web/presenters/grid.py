@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, render_template, url_for
+from flask import Flask, current_app, render_template, url_for
 from markupsafe import Markup
 
 from tracker import clock
@@ -103,16 +103,15 @@ def _next_day_change(view: board_view.BoardView) -> datetime:
     return min([view.period_end, *changes])
 
 
-def board_page(
-    app: Flask, board: Board, *, can_change: bool, done_per_lane: int, mine=None, text=""
-) -> BoardPage:
+def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPage:
     """The board's page, its grid kept when unfiltered (see the module's docstring)."""
     now = clock.now()
+    done_per_lane = current_app.config["DONE_SHOWN_PER_LANE"]
     if mine is not None or text:
         view = board_view.load_board_view(board, done_per_lane=done_per_lane, mine=mine, text=text)
         grid = _rendered(view, can_change)
         return BoardPage(board, grid, view.period_name, view.period_end, now, [], True, view.hidden)
-    grids: KeptGrids = app.extensions["tracker.grids"]
+    grids: KeptGrids = current_app.extensions["tracker.grids"]
     today = now.astimezone(ZoneInfo(board.timezone)).date()
     key: Any = (board.id, board.created_at, board.version, today, can_change, done_per_lane)
     kept = grids.get(key, now)
