@@ -82,15 +82,21 @@ def period_index(
     return i if i >= 0 and moment < bounds[i][1] else None
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    """The IANA time zone names this machine has (read from its tz database once)."""
+    return frozenset(available_timezones())
+
+
 def valid_timezone(name: str) -> bool:
     """True for an IANA time zone name such as Europe/Berlin."""
-    return name in available_timezones()
+    return name in _zone_names()
 
 
 @cache
 def timezone_names() -> tuple[str, ...]:
     """Every name valid_timezone accepts, sorted: the list a time zone field offers."""
-    return tuple(sorted(available_timezones()))
+    return tuple(sorted(_zone_names()))
 
 
 class BadSprint(InvalidRequest):
