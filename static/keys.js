@@ -48,6 +48,11 @@
     }
   }
 
+  function focusOpened() {
+    // Back onto the card whose panel was opened last, where it is now.
+    focusCard(opened && document.querySelector("#card-" + opened + " a.ref"));
+  }
+
   function closePanel() {
     var panel = document.getElementById("panel");
     if (!panel || !panel.querySelector(".card-detail")) { return false; }
@@ -56,7 +61,7 @@
     if (base && window.location.search.indexOf("card=") !== -1) {
       window.history.replaceState(null, "", base);
     }
-    focusCard(opened && document.querySelector("#card-" + opened + " a.ref"));
+    focusOpened();
     return true;
   }
 
@@ -127,9 +132,7 @@
     }
     if (found) { found.focus(); return; }
     var active = document.activeElement;
-    if (!active || active === document.body) {
-      focusCard(opened && document.querySelector("#card-" + opened + " a.ref"));
-    }
+    if (!active || active === document.body) { focusOpened(); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
