@@ -484,6 +484,12 @@ def mail_config(port: int, **extra) -> dict:
     }
 
 
+def mail_to(app, port: int, monkeypatch) -> None:
+    """Set the app's mail up to the SMTP server on this port, for the test only."""
+    for key, value in mail_config(port).items():
+        monkeypatch.setitem(app.config, key, value)
+
+
 # The permission walk's world: one person per role ----------------------------------------
 
 ROLES = ("lead", "member", "support", "viewer")

@@ -248,15 +248,14 @@ def test_the_demo_seeds_whole_with_mail_set_up(app, monkeypatch):
     """With mail configured every filed request and reply queues mail, and the background
     sender writes to the outbox while the seed goes on writing: both queue for SQLite's
     write lock, neither fails ("database is locked" stopped the seed halfway before)."""
-    from tests.helpers import SmtpServer, join_senders, mail_config
+    from tests.helpers import SmtpServer, join_senders, mail_to
     from tracker.models import OutboundMail
     from tracker.services.mail import delivery
 
     server = SmtpServer()
     server.start()
     try:
-        for key, value in mail_config(server.port).items():
-            monkeypatch.setitem(app.config, key, value)
+        mail_to(app, server.port, monkeypatch)
         with app.app_context():
             demo.seed(weeks=3)
             assert demo.seed_state() == demo.COMPLETE

@@ -17,7 +17,7 @@ from tests.helpers import (
     actor,
     everything_in_the_database,
     join_senders,
-    mail_config,
+    mail_to,
     make_board,
     make_user,
 )
@@ -71,8 +71,7 @@ def requests(app, smtp, monkeypatch):
     that is still unsent; the other's mail was refused by the server, which quoted her
     address); a third card named her once and was edited to someone else; Rick filed one.
     Her name and address are also in descriptions and a reply."""
-    for key, value in mail_config(smtp.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, smtp.port, monkeypatch)
     with app.app_context():
         team, other = make_board("Team"), make_board("Other")
         sam = make_user("sam", board=team, role="support")

@@ -26,6 +26,7 @@ from tests.helpers import (
     free_port,
     join_senders,
     mail_config,
+    mail_to,
     settled_mail,
 )
 from tracker import clock, config
@@ -53,8 +54,7 @@ def smtp():
 @pytest.fixture
 def mail_on(app, smtp, monkeypatch):
     """The app with mail set up to the test's SMTP server; waits for its senders after."""
-    for key, value in mail_config(smtp.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, smtp.port, monkeypatch)
     yield smtp
     join_senders()
 
@@ -248,8 +248,7 @@ def test_a_server_that_is_down_blocks_nothing_and_the_timer_command_delivers_lat
     app, client, auth, board, monkeypatch
 ):
     server = SmtpServer()  # not started yet: its port refuses connections
-    for key, value in mail_config(server.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, server.port, monkeypatch)
     auth.login("sam")
     started = time.monotonic()
     response = file(client, board)
@@ -282,8 +281,7 @@ def test_a_server_that_is_down_blocks_nothing_and_the_timer_command_delivers_lat
 
 def test_leads_see_failures_and_retry_now(app, client, auth, board, monkeypatch):
     server = SmtpServer()
-    for key, value in mail_config(server.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, server.port, monkeypatch)
     auth.login("sam")
     file(client, board)
     join_senders()
@@ -317,8 +315,7 @@ def test_the_status_token_is_in_no_stored_column_before_or_after_the_mail_is_sen
     app, client, auth, board, monkeypatch
 ):
     server = SmtpServer()  # not started yet: the "filed" mail waits in the outbox
-    for key, value in mail_config(server.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, server.port, monkeypatch)
     auth.login("sam")
     file(client, board)
     join_senders()
@@ -354,8 +351,7 @@ def test_the_settings_page_masks_addresses_in_the_error_text_too(
 ):
     server = SmtpServer()
     server.inbox = RefusingInbox()
-    for key, value in mail_config(server.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, server.port, monkeypatch)
     server.start()
     try:
         auth.login("sam")
@@ -646,8 +642,7 @@ def test_given_up_mail_counts_its_tries(app, client, auth, board, monkeypatch, a
     """A server that refuses an address for good gives up at the first try; the request's
     page and the lead's settings say how many there were."""
     server = SmtpServer()  # never started: the "filed" mail fails
-    for key, value in mail_config(server.port).items():
-        monkeypatch.setitem(app.config, key, value)
+    mail_to(app, server.port, monkeypatch)
     auth.login("sam")
     file(client, board)
     join_senders()
