@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 
 from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user, serve_app
 from tests.helpers import app_config as config_for
+from tracker.domain.vocabulary import EventKind
 from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
-from tracker.models import BoardColumn, Card, Comment, Component, Lane, Sprint, User
+from tracker.models import BoardColumn, Card, CardEvent, Comment, Component, Lane, Sprint, User
 from tracker.services import intake
 from tracker.services.common import Actor
 
@@ -168,6 +169,14 @@ def new_card_send(world: World, i: int, r: int) -> tuple[str, dict]:
     }
 
 
+def close_reopen_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Each person closes their own request, reopens it, closes it again."""
+    path = f"/b/{world.board_id}/cards/{world.request_ids[i]}"
+    if r % 2 == 0:
+        return path + "/close", {"why": "duplicate", "note": f"Round {r}"}
+    return path + "/reopen", {"why": f"Round {r}"}
+
+
 def board_create_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return "/boards", {"name": f"Board {i}.{r}", "timezone": "UTC"}
 
@@ -258,6 +267,17 @@ SCENARIOS = {
         "member",
         new_card_send,
         lambda w: count(Card, Card.board_id == w.board_id, Card.title.like("Card %")),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "close and reopen": Scenario(
+        "board",
+        "member",
+        close_reopen_send,
+        lambda w: count(
+            CardEvent,
+            CardEvent.board_id == w.board_id,
+            CardEvent.kind.in_((EventKind.CLOSED, EventKind.REOPENED)),
+        ),
         lambda w, statuses: answered_ok(statuses),
     ),
     "boards": Scenario(
