@@ -235,6 +235,23 @@ class Comment(db.Model):
     author: Mapped[User | None] = relationship()
 
 
+class CardWatcher(db.Model):
+    """A person who watches a card: they hear of its comments and moves
+    (tracker.services.watching). The creator, the assignee and anyone who comments on the
+    card or is mentioned in a comment watch it; anyone on the board may watch or unwatch."""
+
+    __tablename__ = "card_watcher"
+    __table_args__ = (
+        UniqueConstraint("card_id", "user_id", name="uq_card_watcher_card_user"),
+        Index("ix_card_watcher_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class StatusLink(db.Model):
     """A request's public status link. Only the token's SHA-256 is kept, never the token."""
 
