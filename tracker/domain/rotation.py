@@ -1,0 +1,247 @@
+"""The support rotation ("maintenance victim"): who is on support duty, term by term.
+
+One to four people take support duty at once, for terms of one or more periods (sprints,
+or weeks on a board without sprints). Terms are kept in seats: seat 0's person, seat 1's
+person, ... With staggering, the seats' terms start on different periods, so that every
+change of duty keeps someone on duty who already knows the current problems (Beck and
+Fowler's rotating "maintenance victim").
+
+The schedule is generated from a fair order (the least duty in the last six months first,
+ties by name): each new term goes to the first person in that order who is free for the
+whole term (not on duty in another seat, not away), who then goes to the back of the order.
+A person skipped for being busy or away keeps their place and takes the next term they can.
+Terms already begun are kept as they are: regenerating never changes the past or the
+running term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from tracker.domain.errors import InvalidRequest
+
+MAX_ON_DUTY = 4
+MAX_TERM_PERIODS = 4
+# How many terms a generated schedule covers, and how far back duty counts for fairness.
+TERMS_AHEAD = 12
+FAIRNESS_DAYS = 183
+
+Span = tuple[date, date]  # a period's first and last day, both included
+
+
+class BadRotation(InvalidRequest):
+    """A rotation set-up that cannot be run as asked."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How the rotation runs: how many on duty at once, a term's length in periods, and
+    whether the seats' terms are staggered."""
+
+    on_duty: int = 1
+    term_periods: int = 1
+    staggered: bool = False
+
+
+def check_setup(setup: Setup, unit: str = "sprints") -> Setup:
+    """The set-up if it can run, else BadRotation saying what to change."""
+    if not 1 <= setup.on_duty <= MAX_ON_DUTY:
+        raise BadRotation(f"Between 1 and {MAX_ON_DUTY} people can be on duty at once.")
+    if not 1 <= setup.term_periods <= MAX_TERM_PERIODS:
+        raise BadRotation(f"A term lasts between 1 and {MAX_TERM_PERIODS} {unit}.")
+    if setup.staggered and setup.on_duty >= 2 and setup.term_periods < 2:
+        raise BadRotation(
+            f"Staggered terms need terms of at least 2 {unit}: with terms of one, everyone "
+            "on duty changes at once. Make terms longer or turn staggering off."
+        )
+    return setup
+
+
+@dataclass(frozen=True)
+class Away:
+    """A person away (holiday, leave) from start to end, both days included."""
+
+    person: int
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class Term:
+    """One seat's duty from start to end (both days included); person None when nobody in
+    the pool was free to take it."""
+
+    seat: int
+    start: date
+    end: date
+    person: int | None
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def overlaps(self, start: date, end: date) -> bool:
+        return self.start <= end and start <= self.end
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Terms in order of start, then seat, and what the lead should know about them."""
+
+    terms: tuple[Term, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def fair_order(pool: Mapping[int, str], duty_days: Mapping[int, int]) -> list[int]:
+    """The pool (person id: name) in the order it takes duty: the least duty days in the
+    last FAIRNESS_DAYS first, ties by name."""
+    return sorted(
+        pool, key=lambda person: (duty_days.get(person, 0), pool[person].casefold(), person)
+    )
+
+
+def duty_days(terms: Iterable[Term], since: date, until: date) -> dict[int, int]:
+    """Days each person was on duty from since to until (both included)."""
+    days: dict[int, int] = {}
+    for term in terms:
+        if term.person is None or not term.overlaps(since, until):
+            continue
+        first, last = max(term.start, since), min(term.end, until)
+        days[term.person] = days.get(term.person, 0) + (last - first).days + 1
+    return days
+
+
+def upcoming_spans(
+    known: Sequence[Span], start: date, count: int, default_days: int = 7
+) -> list[Span]:
+    """`count` consecutive periods from the one holding `start` (or the first after it):
+    the known ones (sprints), then more of the last one's length, back to back. Without
+    known periods, calendar weeks from the Monday of `start`'s week (default_days 7)."""
+    spans = [span for span in sorted(known) if span[1] >= start]
+    if not spans:
+        first = start - timedelta(days=start.weekday()) if default_days == 7 else start
+        spans = [(first, first + timedelta(days=default_days - 1))]
+    while len(spans) < count:
+        last_start, last_end = spans[-1]
+        length = last_end - last_start
+        begin = last_end + timedelta(days=1)
+        spans.append((begin, begin + length))
+    return spans[:count]
+
+
+def _seat_slots(
+    seat: int, first: int, setup: Setup, count: int, *, new: bool
+) -> list[tuple[int, int]]:
+    """A seat's terms as (first period, last period) indexes, from period `first` on; a new
+    staggered seat's first term is shortened so the seats change on different periods."""
+    length = setup.term_periods
+    offset = (seat * length) // setup.on_duty if setup.staggered and new else 0
+    slots = []
+    begin = first
+    if offset:
+        if length - offset > count:
+            return slots
+        slots.append((0, length - offset - 1))
+        begin = length - offset
+    while begin + length <= count:
+        slots.append((begin, begin + length - 1))
+        begin += length
+    return slots
+
+
+def plan(
+    spans: Sequence[Span],
+    order: Sequence[int],
+    setup: Setup,
+    *,
+    kept: Sequence[Term] = (),
+    away: Sequence[Away] = (),
+) -> Schedule:
+    """Fill the periods `spans` (consecutive, from now on) with terms for each seat, after
+    the `kept` terms (those already begun, kept as they are), from the fair `order`."""
+    warnings: list[str] = []
+    if len(order) < setup.on_duty:
+        warnings.append(
+            f"The pool has {len(order)} {'person' if len(order) == 1 else 'people'} for "
+            f"{setup.on_duty} on duty at once: add people to the pool or put fewer on duty."
+        )
+    last_kept: dict[int, date] = {}
+    for term in kept:
+        last_kept[term.seat] = max(term.end, last_kept.get(term.seat, term.end))
+    slots: list[tuple[int, int, int]] = []  # first period, seat, last period
+    for seat in range(setup.on_duty):
+        first = 0
+        if seat in last_kept:
+            after = (i for i, span in enumerate(spans) if span[0] > last_kept[seat])
+            first = next(after, len(spans))
+        for begin, end in _seat_slots(seat, first, setup, len(spans), new=seat not in last_kept):
+            slots.append((begin, seat, end))
+    slots.sort()
+
+    queue = list(order)
+    for term in sorted(kept, key=lambda t: t.start):  # who served last goes last
+        if term.person in queue:
+            queue.remove(term.person)
+            queue.append(term.person)
+    taken: list[Term] = [term for term in kept if term.person is not None]
+    made: list[Term] = []
+    for begin, seat, end in slots:
+        start, finish = spans[begin][0], spans[end][1]
+        busy = {t.person for t in taken if t.seat != seat and t.overlaps(start, finish)}
+        busy |= {a.person for a in away if a.start <= finish and start <= a.end}
+        person = next((p for p in queue if p not in busy), None)
+        term = Term(seat, start, finish, person)
+        made.append(term)
+        if person is None:
+            warnings.append(
+                f"Nobody can take duty from {start:%a %d %b} to {finish:%a %d %b}: everyone "
+                "in the pool is on duty or away then."
+            )
+            continue
+        taken.append(term)
+        queue.remove(person)
+        queue.append(person)
+    terms = sorted([*kept, *made], key=lambda t: (t.start, t.seat))
+    return Schedule(tuple(terms), tuple(warnings))
+
+
+def on_duty(terms: Iterable[Term], day: date) -> list[Term]:
+    """The terms running on day, by seat."""
+    return sorted(
+        (t for t in terms if t.covers(day) and t.person is not None), key=lambda t: t.seat
+    )
+
+
+def next_up(terms: Iterable[Term], day: date) -> list[Term]:
+    """The terms that start next after day (the next change of duty), by seat."""
+    later = [t for t in terms if t.start > day and t.person is not None]
+    if not later:
+        return []
+    first = min(t.start for t in later)
+    return sorted((t for t in later if t.start == first), key=lambda t: t.seat)
+
+
+def swap(terms: Sequence[Term], one: int, other: int) -> list[Term]:
+    """The terms with the people of terms[one] and terms[other] exchanged."""
+    if one == other:
+        raise BadRotation("Pick two different terms to swap.")
+    swapped = list(terms)
+    swapped[one] = replace(terms[one], person=terms[other].person)
+    swapped[other] = replace(terms[other], person=terms[one].person)
+    return swapped
+
+
+def clashes(terms: Sequence[Term]) -> list[tuple[Term, Term]]:
+    """Pairs of terms that put one person on duty twice at once."""
+    found = []
+    for i, term in enumerate(terms):
+        for other in terms[i + 1 :]:
+            if (
+                term.person is not None
+                and term.person == other.person
+                and term.seat != other.seat
+                and term.overlaps(other.start, other.end)
+            ):
+                found.append((term, other))
+    return found
