@@ -103,7 +103,8 @@ def test_fair_over_a_long_schedule(setup, extra, count):
 )
 def test_away_dates_are_respected_and_a_gap_is_warned_about(setup, extra, away):
     pool = people(setup.on_duty + extra)
-    aways = [Away(p, MONDAY + timedelta(days=s), MONDAY + timedelta(days=s + n)) for p, s, n in away]
+    day = MONDAY.__add__
+    aways = [Away(p, day(timedelta(days=s)), day(timedelta(days=s + n))) for p, s, n in away]
     schedule = plan(sprints(16), pool, setup, away=aways)
     assert clashes(list(schedule.terms)) == []
     for term in schedule.terms:
