@@ -63,8 +63,8 @@ def test_nobody_on_duty_twice_at_once_and_every_seat_filled(setup, extra, count)
     assert schedule.warnings == ()
     assert all(t.person is not None for t in schedule.terms)
     for day in every_day(spans):
-            if day <= covered_until(schedule, setup):
-                assert len(on_duty(schedule.terms, day)) == setup.on_duty
+        if day <= covered_until(schedule, setup):
+            assert len(on_duty(schedule.terms, day)) == setup.on_duty
 
 
 @given(
@@ -103,8 +103,9 @@ def test_fair_over_a_long_schedule(setup, extra, count):
 )
 def test_away_dates_are_respected_and_a_gap_is_warned_about(setup, extra, away):
     pool = people(setup.on_duty + extra)
-    day = MONDAY.__add__
-    aways = [Away(p, day(timedelta(days=s)), day(timedelta(days=s + n))) for p, s, n in away]
+    aways = [
+        Away(p, MONDAY + timedelta(days=s), MONDAY + timedelta(days=s + n)) for p, s, n in away
+    ]
     schedule = plan(sprints(16), pool, setup, away=aways)
     assert clashes(list(schedule.terms)) == []
     for term in schedule.terms:
