@@ -25,8 +25,18 @@ from tracker import create_app
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, Component, Lane, OutboundMail, User
-from tracker.services import boards, cards, intake, reports, users
+from tracker.models import (
+    Board,
+    BoardColumn,
+    Card,
+    Component,
+    Lane,
+    OutboundMail,
+    RotationAway,
+    RotationTerm,
+    User,
+)
+from tracker.services import boards, cards, intake, reports, rotation, users
 from tracker.services.common import Actor
 from tracker.services.mail import background
 from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
@@ -533,6 +543,27 @@ class World:
         lead = self.person("lead")
         return intake.create_status_link(board_id or self.board_id, lead, card_id).token
 
+    def rotation_term(self, board_id: int | None = None) -> int:
+        board_id = board_id or self.board_id
+        if not rotation.enabled(board_id):
+            pool = [self.user_ids["lead"], self.user_ids["member"]]
+            lead = self.person("lead")
+            rotation.save_setup(
+                board_id, lead, enabled=True, on_duty=1, term_periods=1, staggered=False, pool=pool
+            )
+        query = select(RotationTerm.id).where(RotationTerm.board_id == board_id)
+        return db.session.execute(query.order_by(RotationTerm.start_on.desc())).scalars().first()
+
+    def away(self, board_id: int | None = None) -> int:
+        board_id = board_id or self.board_id
+        self.rotation_term(board_id)
+        n = next(self.serial)
+        day = date(2027, 1, 4) + timedelta(days=7 * n)
+        who = self.user_ids["member"]
+        rotation.add_away(board_id, self.person("lead"), who, day, day + timedelta(days=2))
+        query = select(RotationAway.id).where(RotationAway.board_id == board_id)
+        return db.session.execute(query.order_by(RotationAway.id.desc())).scalars().first()
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -547,6 +578,8 @@ FILL = {
     "component_id": World.component,
     "token": World.status_token,
     "user_id": World.target_person,
+    "term_id": World.rotation_term,
+    "away_id": World.away,
     "filename": lambda world: "app.css",
 }
 

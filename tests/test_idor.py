@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from tests.helpers import Auth, actor, column, fingerprint, lane, make_board, make_user
 from tracker.extensions import db
-from tracker.models import Card, StatusLink, User
-from tracker.services import intake, reports
+from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
+from tracker.services import intake, reports, rotation
 from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
@@ -39,6 +39,9 @@ class Objects:
     token: str
     lane: int
     column: int
+    term: int
+    away: int
+    lead: int
 
 
 def objects_of(board, lead, support) -> Objects:
@@ -48,6 +51,12 @@ def objects_of(board, lead, support) -> Objects:
     token = intake.create_status_link(board.id, lead, filed.id).token
     sprint = reports.add_sprint(board.id, lead, reports.SprintInput("Sprint 1", *_days(), 10, None))
     component = intake.add_component(board.id, lead, "Billing")
+    rotation.save_setup(
+        board.id, lead, enabled=True, on_duty=1, term_periods=1, staggered=False, pool=[lead.id]
+    )
+    rotation.add_away(board.id, lead, lead.id, date(2027, 3, 1), date(2027, 3, 5))
+    term = db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
+    away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
     return Objects(
         board.id,
         filed.id,
@@ -56,6 +65,9 @@ def objects_of(board, lead, support) -> Objects:
         token,
         lane(board, "feature").id,
         column(board, "Ready").id,
+        term.scalars().first(),
+        away.scalar_one(),
+        lead.id,
     )
 
 
@@ -86,7 +98,7 @@ def login(app, name):
 
 def object_rules(app):
     """Every board route that names an object of the board."""
-    objects = {"card_id", "sprint_id", "component_id"}
+    objects = {"card_id", "sprint_id", "component_id", "term_id", "away_id"}
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
 
@@ -114,12 +126,14 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "visibility": "reply",
         "action": "revoke",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
+        f"t{theirs.term}-person": str(ours.lead),
     }
 
 
 def fill(rule, board: int, objects: Objects) -> str:
     values = {"board_id": board, "card_id": objects.card, "sprint_id": objects.sprint}
     values["component_id"] = objects.component
+    values |= {"term_id": objects.term, "away_id": objects.away}
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         intake,
         ops,
         reports,
+        rotation,
         settings,
     )
 
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
         ops,
         emergency,
         reports,
+        rotation,
         intake,
         admin,
         account,

@@ -252,6 +252,57 @@ class CardWatcher(db.Model):
     since: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Rotation(db.Model):
+    """A board's support rotation set-up (services.rotation). No row, or enabled False: off,
+    everyone pulls in the board's pull order."""
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many are on duty at once (1-4), a term's length in periods, staggered seats.
+    on_duty: Mapped[int] = mapped_column(Integer, default=1)
+    term_periods: Mapped[int] = mapped_column(Integer, default=1)
+    staggered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RotationPerson(db.Model):
+    """A person in a board's rotation pool."""
+
+    __tablename__ = "rotation_person"
+    __table_args__ = (UniqueConstraint("board_id", "user_id", name="uq_rotation_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+
+
+class RotationTerm(db.Model):
+    """One seat's support duty from start_on to end_on (both days included, the board's
+    dates); user_id None when nobody in the pool was free to take it."""
+
+    __tablename__ = "rotation_term"
+    __table_args__ = (Index("ix_rotation_term_board_start", "board_id", "start_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    seat: Mapped[int] = mapped_column(Integer)
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class RotationAway(db.Model):
+    """A person of a board's rotation away (holiday, leave) from start_on to end_on."""
+
+    __tablename__ = "rotation_away"
+    __table_args__ = (Index("ix_rotation_away_board", "board_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date] = mapped_column(Date)
+
+
 class StatusLink(db.Model):
     """A request's public status link. Only the token's SHA-256 is kept, never the token."""
 

@@ -16,6 +16,7 @@ from tracker.domain.rotation import (
     clashes,
     duty_days,
     fair_order,
+    last_weekday,
     next_up,
     on_duty,
     plan,
@@ -134,9 +135,10 @@ def test_two_on_duty_for_two_sprints_staggered_worked_example():
         seat: [(t.start, t.person) for t in schedule.terms if t.seat == seat] for seat in (0, 1)
     }
     # Seat 0: two sprints each. Seat 1 starts with one sprint, so the seats change on
-    # alternate sprints; each new term goes to the next person in the fair order.
-    assert by_seat[0] == [(spans[0][0], 1), (spans[2][0], 4), (spans[4][0], 2)]
-    assert by_seat[1] == [(spans[0][0], 2), (spans[1][0], 3), (spans[3][0], 1)]
+    # alternate sprints. Each new term goes to the free person with the fewest terms, then
+    # the one off duty longest: 3 and 4 before anyone's second term.
+    assert by_seat[0] == [(spans[0][0], 1), (spans[2][0], 4), (spans[4][0], 1)]
+    assert by_seat[1] == [(spans[0][0], 2), (spans[1][0], 3), (spans[3][0], 2)]
 
 
 def test_a_skipped_person_keeps_their_place():
@@ -187,3 +189,32 @@ def test_set_ups_that_cannot_run_are_refused(setup, message):
     with pytest.raises(BadRotation, match=message):
         check_setup(setup)
     assert check_setup(Setup(on_duty=1, term_periods=1, staggered=True)).staggered
+
+
+def test_sprints_go_on_at_the_last_ones_length_even_when_all_are_past():
+    old = [(date(2026, 10, 5), date(2026, 10, 16))]  # a two-week sprint, Monday to Friday
+    spans = upcoming_spans(old, date(2026, 11, 30), 2)
+    assert spans == [
+        (date(2026, 11, 30), date(2026, 12, 11)),
+        (date(2026, 12, 14), date(2026, 12, 25)),
+    ]
+    # Two known sprints: their cadence (three weeks, with a week between) goes on.
+    known = [(date(2026, 11, 2), date(2026, 11, 13)), (date(2026, 11, 23), date(2026, 12, 4))]
+    assert upcoming_spans(known, date(2026, 12, 1), 2)[1] == (
+        date(2026, 12, 14),
+        date(2026, 12, 25),
+    )
+
+
+def test_a_gap_between_sprints_belongs_to_the_term_before_it():
+    spans = upcoming_spans([(MONDAY, MONDAY + timedelta(days=11))], MONDAY, 3)  # Mon-Fri
+    schedule = plan(spans, [1, 2, 3], Setup())
+    saturday = MONDAY + timedelta(days=12)
+    assert [t.person for t in on_duty(schedule.terms, saturday)] == [1]
+    assert schedule.terms[0].end == spans[1][0] - timedelta(days=1)
+
+
+def test_a_term_shown_until_its_last_working_day():
+    assert last_weekday(date(2026, 12, 13)) == date(2026, 12, 11)  # Sunday -> Friday
+    assert last_weekday(date(2026, 12, 12)) == date(2026, 12, 11)
+    assert last_weekday(date(2026, 12, 10)) == date(2026, 12, 10)

@@ -28,6 +28,8 @@ class Action(StrEnum):
     SHARE_REQUEST = "request.link"
     VIEW_REPORT = "report.view"
     MANAGE_SPRINTS = "sprints.manage"
+    # Set up the support rotation, edit its schedule, mark people away.
+    MANAGE_ROTATION = "rotation.manage"
     # The board's audit log (site admins read every board's on /admin/audit).
     VIEW_AUDIT = "audit.view"
     # Asked by the use cases only (no route is guarded by these):
@@ -50,6 +52,7 @@ _GRANTS: dict[Action, frozenset[Role]] = {
     Action.SHARE_REQUEST: frozenset({LEAD, MEMBER, SUPPORT}),
     Action.VIEW_REPORT: frozenset({LEAD, MEMBER, VIEWER}),
     Action.MANAGE_SPRINTS: frozenset({LEAD}),
+    Action.MANAGE_ROTATION: frozenset({LEAD}),
     Action.VIEW_AUDIT: frozenset({LEAD}),
     Action.HOLD_CARDS: frozenset({LEAD, MEMBER}),
     Action.OVERRIDE_LIMITS: frozenset({LEAD}),

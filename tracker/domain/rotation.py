@@ -7,9 +7,10 @@ change of duty keeps someone on duty who already knows the current problems (Bec
 Fowler's rotating "maintenance victim").
 
 The schedule is generated from a fair order (the least duty in the last six months first,
-ties by name): each new term goes to the first person in that order who is free for the
-whole term (not on duty in another seat, not away), who then goes to the back of the order.
-A person skipped for being busy or away keeps their place and takes the next term they can.
+ties by name): each new term goes to the person free for the whole term (not on duty in
+another seat, not away) with the fewest terms so far, then who has been off duty longest,
+then in that order. A person skipped for being busy or away keeps their place and takes
+the next term they can.
 Terms already begun are kept as they are: regenerating never changes the past or the
 running term.
 """
@@ -115,19 +116,25 @@ def duty_days(terms: Iterable[Term], since: date, until: date) -> dict[int, int]
 def upcoming_spans(
     known: Sequence[Span], start: date, count: int, default_days: int = 7
 ) -> list[Span]:
-    """`count` consecutive periods from the one holding `start` (or the first after it):
-    the known ones (sprints), then more of the last one's length, back to back. Without
-    known periods, calendar weeks from the Monday of `start`'s week (default_days 7)."""
-    spans = [span for span in sorted(known) if span[1] >= start]
+    """`count` periods from the one holding `start` (or the first after it): the known ones
+    (sprints), then more like the last one at the same cadence (from one start to the next:
+    that of the last two, or the last one's length in whole weeks, so a Monday-to-Friday
+    sprint is followed by the next Monday's). Without known periods, calendar weeks from
+    the Monday of `start`'s week."""
+    spans = sorted(known)
     if not spans:
-        first = start - timedelta(days=start.weekday()) if default_days == 7 else start
-        spans = [(first, first + timedelta(days=default_days - 1))]
-    while len(spans) < count:
-        last_start, last_end = spans[-1]
-        length = last_end - last_start
-        begin = last_end + timedelta(days=1)
+        monday = start - timedelta(days=start.weekday())
+        spans = [(monday, monday + timedelta(days=default_days - 1))]
+    last_start, last_end = spans[-1]
+    length = last_end - last_start
+    if len(spans) >= 2 and spans[-1][0] - spans[-2][0] > length:
+        step = spans[-1][0] - spans[-2][0]
+    else:
+        step = timedelta(weeks=(length.days + 7) // 7)
+    while spans[-1][1] < start or sum(1 for s in spans if s[1] >= start) < count:
+        begin = spans[-1][0] + step
         spans.append((begin, begin + length))
-    return spans[:count]
+    return [span for span in spans if span[1] >= start][:count]
 
 
 def _seat_slots(
@@ -179,18 +186,27 @@ def plan(
             slots.append((begin, seat, end))
     slots.sort()
 
-    queue = list(order)
-    for term in sorted(kept, key=lambda t: t.start):  # who served last goes last
-        if term.person in queue:
-            queue.remove(term.person)
-            queue.append(term.person)
+    # Who takes the next term: whoever has the fewest terms in this schedule, then whoever
+    # has been off duty longest (the earliest end of their last term; never served: first),
+    # then the fair order.
+    rank = {person: i for i, person in enumerate(order)}
+    served = dict.fromkeys(order, 0)
+    last_end: dict[int, date] = {}
+    for term in kept:
+        if term.person in rank:
+            last_end[term.person] = max(term.end, last_end.get(term.person, term.end))
     taken: list[Term] = [term for term in kept if term.person is not None]
     made: list[Term] = []
     for begin, seat, end in slots:
         start, finish = spans[begin][0], spans[end][1]
+        if end + 1 < len(spans):  # a weekend between sprints is still this term's
+            finish = max(finish, spans[end + 1][0] - timedelta(days=1))
         busy = {t.person for t in taken if t.seat != seat and t.overlaps(start, finish)}
         busy |= {a.person for a in away if a.start <= finish and start <= a.end}
-        person = next((p for p in queue if p not in busy), None)
+        free = [p for p in order if p not in busy]
+        person = min(
+            free, key=lambda p: (served[p], last_end.get(p, date.min), rank[p]), default=None
+        )
         term = Term(seat, start, finish, person)
         made.append(term)
         if person is None:
@@ -200,10 +216,15 @@ def plan(
             )
             continue
         taken.append(term)
-        queue.remove(person)
-        queue.append(person)
+        last_end[person] = finish
+        served[person] += 1
     terms = sorted([*kept, *made], key=lambda t: (t.start, t.seat))
     return Schedule(tuple(terms), tuple(warnings))
+
+
+def last_weekday(day: date) -> date:
+    """day, or the Friday before it when it falls on a weekend."""
+    return day - timedelta(days=max(0, day.weekday() - 4))
 
 
 def on_duty(terms: Iterable[Term], day: date) -> list[Term]:

@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "sprint.added": "Sprint added",
     "sprint.changed": "Sprint changed",
     "sprint.removed": "Sprint removed",
+    "rotation.changed": "Support rotation changed",
     "wip.override": "WIP limit overridden",
     "status_link.created": "Status link made",
     "status_link.revoked": "Status link revoked",

@@ -6,14 +6,17 @@ The board lock, the board's state and the card writes live in tracker.store.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from tracker import clock
 from tracker.domain import policy
 from tracker.domain.errors import NotFound
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import Role
 from tracker.extensions import db
-from tracker.models import Card, User
+from tracker.models import Board, Card, User
 
 ROLES = tuple(Role)
 
@@ -61,3 +64,8 @@ def card_of_board(board_id: int, card: Card | None) -> Card:
     if card is None or card.board_id != board_id:
         raise NotFound("That card does not exist on this board.")
     return card
+
+
+def today_on(board: Board) -> date:
+    """Today's date in the board's time zone."""
+    return clock.now().astimezone(ZoneInfo(board.timezone)).date()

@@ -50,7 +50,7 @@ from tracker.models import (
     Sprint,
 )
 from tracker.services import audit
-from tracker.services.common import Actor, require_lead
+from tracker.services.common import Actor, require_lead, today_on
 from tracker.store import bump_version, lock_board
 
 # Events that can change what a stint depends on: column, assignee, status, lane.
@@ -261,10 +261,6 @@ class Report:
     @property
     def unit(self) -> str:
         return MEASURES[self.settings.measure]
-
-
-def today_on(board: Board) -> date:
-    return clock.now().astimezone(ZoneInfo(board.timezone)).date()
 
 
 def _periods(board: Board, today: date, count: int, until: date) -> tuple[bool, list, list, Any]:

@@ -75,6 +75,13 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "reports.add_sprint": Action.MANAGE_SPRINTS,
     "reports.edit_sprint": Action.MANAGE_SPRINTS,
     "reports.delete_sprint": Action.MANAGE_SPRINTS,
+    "rotation.show": Action.VIEW_BOARD,
+    "rotation.save": Action.MANAGE_ROTATION,
+    "rotation.regenerate": Action.MANAGE_ROTATION,
+    "rotation.swap": Action.MANAGE_ROTATION,
+    "rotation.replace": Action.MANAGE_ROTATION,
+    "rotation.add_away": Action.MANAGE_ROTATION,
+    "rotation.remove_away": Action.MANAGE_ROTATION,
     # People, erasure and the audit log (tracker.web.admin, tracker.web.account, tracker.web.audit)
     "account.edit_password": LOGIN,
     "account.change_password": LOGIN,

@@ -14,6 +14,7 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -551,3 +552,50 @@ class AuditFilterForm(Form):
     action = SelectField("Action", choices=[], validate_choice=False, default="")
     since = DateField("From", [Optional(), SensibleDate()])
     until = DateField("To", [Optional(), SensibleDate()])
+
+
+# The support rotation (web.rotation)
+
+
+class RotationForm(Form):
+    """How the support rotation runs and who is in its pool (the pool's choices are the
+    board's people, set by the view)."""
+
+    enabled = BooleanField("Run a support rotation")
+    on_duty = IntegerField(
+        "On duty at once",
+        [InputRequired("Say how many are on duty at once."), NumberRange(1, 4, "1 to 4 people.")],
+    )
+    term_periods = IntegerField(
+        "Term length",
+        [InputRequired("Say how long a term lasts."), NumberRange(1, 4, "1 to 4.")],
+    )
+    staggered = BooleanField("Staggered terms")
+    pool = SelectMultipleField("Pool", coerce=int, validate_choice=False)
+
+
+class SwapForm(Form):
+    """Two terms whose people change places."""
+
+    one = SelectField("Term", [InputRequired("Pick a term.")], coerce=int, validate_choice=False)
+    other = SelectField(
+        "with term", [InputRequired("Pick a term.")], coerce=int, validate_choice=False
+    )
+
+
+class ReplaceForm(Form):
+    """Another person of the pool for one term."""
+
+    person = SelectField(
+        "Person", [InputRequired("Pick someone.")], coerce=int, validate_choice=False
+    )
+
+
+class AwayForm(Form):
+    """A person of the pool away for some days."""
+
+    person = SelectField(
+        "Person", [InputRequired("Pick someone.")], coerce=int, validate_choice=False
+    )
+    start_on = DateField("First day away", [InputRequired("Give the first day."), SensibleDate()])
+    end_on = DateField("Last day away", [InputRequired("Give the last day."), SensibleDate()])

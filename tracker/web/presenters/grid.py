@@ -3,7 +3,8 @@ board version, so that opening or reloading a board nobody changed reads no card
 renders no cell.
 
 A board's version moves on with every change to it (a card, its settings, its sprints, an
-erasure: store.bump_version), which is what the live poll already relies on to answer 204.
+erasure, its support rotation: store.bump_version), which is what the live poll already
+relies on to answer 204. The header's "on support duty" line is kept with the grid.
 The grid also depends on the time: a tile's days in its column, and the period (the sprint
 running, or the week) whose done cards it shows. So a kept grid is for one local date and
 only until its first tile's count of days moves on; and on the viewer's role, which decides
@@ -29,7 +30,7 @@ from markupsafe import Markup
 
 from tracker import clock
 from tracker.models import Board
-from tracker.services import board_view
+from tracker.services import board_view, rotation
 
 
 @dataclass
@@ -44,6 +45,7 @@ class BoardPage:
     notices: list[str] = field(default_factory=list)
     filtered: bool = False
     hidden: int = 0
+    duty: rotation.Duty | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class _Kept:
     period_name: str
     period_end: datetime
     valid_until: datetime
+    duty: rotation.Duty | None = None
 
 
 class KeptGrids:
@@ -110,7 +113,10 @@ def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPa
     if mine is not None or text:
         view = board_view.load_board_view(board, done_per_lane=done_per_lane, mine=mine, text=text)
         grid = _rendered(view, can_change)
-        return BoardPage(board, grid, view.period_name, view.period_end, now, [], True, view.hidden)
+        duty = rotation.duty(board)
+        return BoardPage(
+            board, grid, view.period_name, view.period_end, now, [], True, view.hidden, duty
+        )
     grids: KeptGrids = current_app.extensions["tracker.grids"]
     today = now.astimezone(ZoneInfo(board.timezone)).date()
     key: Any = (board.id, board.created_at, board.version, today, can_change, done_per_lane)
@@ -118,7 +124,11 @@ def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPa
     if kept is None:
         view = board_view.load_board_view(board, done_per_lane=done_per_lane)
         kept = _Kept(
-            _rendered(view, can_change), view.period_name, view.period_end, _next_day_change(view)
+            _rendered(view, can_change),
+            view.period_name,
+            view.period_end,
+            _next_day_change(view),
+            rotation.duty(board, today),
         )
         grids.put(key, kept)
-    return BoardPage(board, kept.grid, kept.period_name, kept.period_end, now)
+    return BoardPage(board, kept.grid, kept.period_name, kept.period_end, now, duty=kept.duty)
