@@ -132,6 +132,12 @@ CASES = [
     ),
     (EventKind.COMMENTED, {}, "reply to requester", "replied to the requester"),
     (
+        EventKind.INTERRUPTED,
+        {},
+        "Max took it while off support duty (on duty: Mia)",
+        "noted an interruption: Max took it while off support duty (on duty: Mia)",
+    ),
+    (
         EventKind.WIP_OVERRIDE,
         {},
         "customer outage [Support is at its WIP limit, 3 of 3]",

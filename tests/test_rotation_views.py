@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.helpers import Auth, BoardSpec, actor
+from tests.helpers import Auth, BoardSpec, actor, make_card
 from tracker.extensions import db
-from tracker.models import AuditEvent, RotationTerm, User
+from tracker.models import AuditEvent, Board, Card, CardEvent, RotationTerm, User
 from tracker.services import rotation
 
 # Monday 30 November 2026, mid-morning in UTC (the test board's zone).
@@ -198,3 +198,92 @@ def test_bad_away_dates_are_refused_in_place(client, board):
     assert answer.status_code == 422
     assert "The last day away comes on or after the first." in answer.text
     assert 'value="2026-12-09"' in answer.text
+
+
+# Pulling with the rotation on ----------------------------------------------------------------
+
+
+def _rotation_with(app, board, on_duty: list[str]):
+    """A one-seat rotation for each name on duty now (weekly terms)."""
+    with app.app_context():
+        lee = actor(db.session.get(User, board["lee"]), "lead")
+        pool = [board[name] for name in on_duty]
+        rotation.save_setup(
+            board["board"],
+            lee,
+            enabled=True,
+            on_duty=len(pool),
+            term_periods=1,
+            staggered=False,
+            pool=pool,
+        )
+
+
+def _card(app, board, kind: str, title: str) -> int:
+    with app.app_context():
+        board_row = db.session.get(Board, board["board"])
+        ann = actor(db.session.get(User, board["ann"]))
+        return make_card(board_row, ann, kind, title).id
+
+
+def _history(app, card_id: int) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(CardEvent.kind, CardEvent.reason)
+            .where(CardEvent.card_id == card_id)
+            .order_by(CardEvent.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_on_duty_pulls_support_first_and_off_duty_pulls_feature(app, board):
+    support = _card(app, board, "support", "Login fails")
+    feature = _card(app, board, "feature", "Dark mode")
+    _rotation_with(app, board, ["mia"])
+    ann = login(app.test_client(), "ann")
+    ann.post(f"/b/{board['board']}/pull")
+    mia = login(app.test_client(), "mia")
+    mia.post(f"/b/{board['board']}/pull")
+    with app.app_context():
+        assert db.session.get(Card, feature).assignee_id == board["ann"]
+        assert db.session.get(Card, support).assignee_id == board["mia"]
+    assert "interrupted" not in [kind for kind, _ in _history(app, support)]
+
+
+def test_off_duty_is_told_why_support_is_left_and_takes_it_only_when_nobody_on_duty_is_free(
+    app, board
+):
+    support = _card(app, board, "support", "Login fails")
+    _rotation_with(app, board, ["mia"])
+    ann = login(app.test_client(), "ann")
+    answer = ann.post(f"/b/{board['board']}/pull", follow_redirects=True)
+    assert "Nothing to pull right now." in answer.text
+    assert "Support: left to those on support duty, free to take it (Mia Person)" in answer.text
+    # Mia takes something else; now nobody on duty is free, and ann's pull is an interruption.
+    busy = _card(app, board, "feature", "Mia's feature")
+    mia = login(app.test_client(), "mia")
+    with app.app_context():
+        place = db.session.get(Card, busy)
+        target = {"lane_id": place.lane_id, "column_id": board["In progress"]}
+    assert mia.post(f"/b/{board['board']}/cards/{busy}/move", data=target).status_code == 303
+    ann.post(f"/b/{board['board']}/pull")
+    with app.app_context():
+        assert db.session.get(Card, support).assignee_id == board["ann"]
+    kinds = _history(app, support)
+    assert kinds[-1] == (
+        "interrupted",
+        "Ann Person took it while off support duty (on duty: Mia Person)",
+    )
+    page = ann.get(f"/b/{board['board']}/cards/{support}").text
+    assert "noted an interruption: Ann Person took it while off support duty" in page
+
+
+def test_a_support_card_dragged_into_work_off_duty_is_an_interruption(app, board):
+    support = _card(app, board, "support", "Login fails")
+    _rotation_with(app, board, ["mia"])
+    ann = login(app.test_client(), "ann")
+    with app.app_context():
+        lane_id = db.session.get(Card, support).lane_id
+    target = {"lane_id": lane_id, "column_id": board["In progress"]}
+    assert ann.post(f"/b/{board['board']}/cards/{support}/move", data=target).status_code == 303
+    assert _history(app, support)[-1][0] == "interrupted"

@@ -4,9 +4,12 @@ import pytest
 
 from tests.helpers import COLUMNS, DOING, EXP, FEAT, LANES, READY, SUP
 from tracker.domain.pull import (
+    Duty,
     ReadyCard,
     ReadyQueue,
     holder_after_move,
+    interrupts,
+    lanes_for,
     lanes_in_pull_order,
     plan_pull,
 )
@@ -100,3 +103,57 @@ def test_a_lane_missing_from_the_queues_has_nothing_ready():
 )
 def test_who_holds_a_card_moved_by_hand(kind, assignee, may_hold, holder):
     assert holder_after_move(kind, assignee, ANN, may_hold) == holder
+
+
+# The support rotation --------------------------------------------------------------------
+
+MIA, NOOR = 8, 9
+
+
+def pull_with(duty, person, *placements, per_person=None):
+    wip = BoardWip(LANES, COLUMNS, placements, per_person, {ANN: "Ann"})
+    ready = {lane: [ReadyCard(lane * 10, READY)] for lane in (SUP, FEAT)}
+    queues = {lane: ReadyQueue.of(queue) for lane, queue in ready.items()}
+    lanes, held = lanes_for(LANES, ("support", "feature"), duty, person, wip)
+    return plan_pull(wip, lanes, queues, person, DOING), held, [lane.id for lane in lanes]
+
+
+def test_without_a_rotation_everyone_pulls_in_the_boards_order():
+    plan, held, lanes = pull_with(None, ANN)
+    assert (plan.card_id, held, lanes) == (SUP * 10, [], [EXP, SUP, FEAT])
+
+
+def test_on_duty_pulls_support_first():
+    plan, held, lanes = pull_with(Duty({ANN: "Ann"}), ANN)
+    assert (plan.card_id, held, lanes) == (SUP * 10, [], [EXP, SUP, FEAT])
+
+
+def test_off_duty_pulls_feature_and_leaves_support_to_those_on_duty_who_are_free():
+    plan, held, lanes = pull_with(Duty({MIA: "Mia", NOOR: "Noor"}), ANN)
+    assert plan.card_id == FEAT * 10
+    assert lanes == [EXP, FEAT]
+    assert held == [
+        "Support: left to those on support duty, free to take it (Mia, Noor); you are not on duty."
+    ]
+
+
+def test_off_duty_takes_support_when_nobody_on_duty_is_free():
+    busy = [Placement(SUP, DOING, MIA), Placement(FEAT, DOING, NOOR)]
+    full_feature = [Placement(FEAT, DOING, None)] * 3  # Feature at 4 of 4 with NOOR's card
+    plan, held, lanes = pull_with(Duty({MIA: "Mia", NOOR: "Noor"}), ANN, *busy, *full_feature)
+    assert lanes == [EXP, FEAT, SUP]
+    assert held == []
+    assert plan.card_id == SUP * 10
+    # With a per-person limit of 2, Mia (1 card) still has room: support stays hers.
+    plan, held, lanes = pull_with(Duty({MIA: "Mia"}), ANN, *busy, per_person=2)
+    assert lanes == [EXP, FEAT] and "(Mia)" in held[0]
+
+
+def test_a_support_card_into_work_by_someone_off_duty_is_an_interruption():
+    duty = Duty({MIA: "Mia"})
+    assert interrupts("support", True, ANN, duty)
+    assert not interrupts("support", True, MIA, duty)
+    assert not interrupts("feature", True, ANN, duty)
+    assert not interrupts("support", False, ANN, duty)  # already in work: not a new one
+    assert not interrupts("support", True, None, duty)  # nobody holds it
+    assert not interrupts("support", True, ANN, None)  # no rotation

@@ -33,7 +33,7 @@ class Action(StrEnum):
     # The board's audit log (site admins read every board's on /admin/audit).
     VIEW_AUDIT = "audit.view"
     # Asked by the use cases only (no route is guarded by these):
-    # be assigned cards, or pull one (services.cards.assignable_ids),
+    # be assigned cards, or pull one (services.common.assignable_ids),
     HOLD_CARDS = "card.hold"
     # go over any WIP limit with a written reason (domain.wip.authorise),
     OVERRIDE_LIMITS = "limit.override"

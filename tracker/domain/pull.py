@@ -66,6 +66,61 @@ def lanes_in_pull_order(lanes: Sequence[Lane], order: Sequence[str]) -> list[Lan
     return sorted(lanes, key=lambda lane: rank.get(lane.kind, len(order)))
 
 
+@dataclass(frozen=True)
+class Duty:
+    """The support rotation as a pull sees it: the people on support duty now (id: name).
+    A board without a rotation has none (None), and everyone pulls in its pull order."""
+
+    on_duty: Mapping[int, str]
+
+    def free(self, wip: BoardWip) -> list[str]:
+        """The names of those on duty who could take another card now: under the board's
+        per-person limit, or, without one, holding no card in progress."""
+        room = wip.per_person_limit if wip.per_person_limit is not None else 1
+        return [name for person, name in self.on_duty.items() if wip.person_count[person] < room]
+
+
+def lanes_for(
+    lanes: Sequence[Lane], order: Sequence[str], duty: Duty | None, person_id: int, wip: BoardWip
+) -> tuple[list[Lane], list[str]]:
+    """The lanes a person pulls from, in order, and why any lane is left out.
+
+    Without a rotation: Expedite, then the board's pull order. With one, people on support
+    duty pull Expedite, Support, Feature; everyone else Expedite, Feature, and Support only
+    when nobody on duty is free to take it (DESIGN.md "Next": the support rotation)."""
+    if duty is None:
+        return lanes_in_pull_order(lanes, order), []
+    if person_id in duty.on_duty:
+        return lanes_in_pull_order(lanes, (LaneKind.SUPPORT, LaneKind.FEATURE)), []
+    ordered = lanes_in_pull_order(lanes, (LaneKind.FEATURE, LaneKind.SUPPORT))
+    free = duty.free(wip)
+    if not free:
+        return ordered, []
+    kept = [lane for lane in ordered if lane.kind != LaneKind.SUPPORT]
+    names = ", ".join(free)
+    reasons = [
+        f"{lane.name}: left to those on support duty, free to take it ({names}); "
+        "you are not on duty."
+        for lane in ordered
+        if lane.kind == LaneKind.SUPPORT
+    ]
+    return kept, reasons
+
+
+def interrupts(
+    lane_kind: str, entering_work: bool, holder_id: int | None, duty: Duty | None
+) -> bool:
+    """Whether a support card going into work is an interruption the rotation failed to
+    absorb: its holder is not on support duty."""
+    return (
+        duty is not None
+        and lane_kind == LaneKind.SUPPORT
+        and entering_work
+        and holder_id is not None
+        and holder_id not in duty.on_duty
+    )
+
+
 def plan_pull(
     wip: BoardWip,
     lanes: Sequence[Lane],

@@ -98,6 +98,8 @@ class EventKind(StrEnum):
     COMMENTED = "commented"
     WIP_OVERRIDE = "wip_override"
     REOPENED = "reopened"
+    # A support card taken into work by someone off support duty (services.rotation).
+    INTERRUPTED = "interrupted"
 
 
 class Visibility(StrEnum):

@@ -12,18 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from tracker import clock, store
 from tracker.domain import policy, pull, ranks, wip
 from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, StaleCard
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus, EventKind, Role
-from tracker.extensions import db
-from tracker.models import BoardColumn, Card, Lane, Membership
-from tracker.services import audit
-from tracker.services.common import Actor, card_of_board, get_card, person_name, whole_id
+from tracker.domain.vocabulary import CardStatus, EventKind
+from tracker.models import BoardColumn, Card, Lane
+from tracker.services import audit, rotation
+from tracker.services.common import (
+    Actor,
+    assignable_ids,
+    card_of_board,
+    get_card,
+    person_name,
+    whole_id,
+)
 from tracker.services.mail import outbox
 from tracker.store import BoardState, Change, NewEvent, lane_rule, placement, snapshot
 
@@ -98,6 +102,14 @@ def _check_limits(
         is_lead=policy.may(actor.role, Action.OVERRIDE_LIMITS),
         reason=reason,
     )
+
+
+def _record_interruption(card: Card, actor: Actor, holder: int, duty: pull.Duty) -> NewEvent:
+    """A support card taken into work by someone off support duty: the rotation did not
+    absorb it (the capacity report counts these)."""
+    on_duty = ", ".join(duty.on_duty.values()) or "nobody"
+    why = f"{person_name(holder)} took it while off support duty (on duty: {on_duty})"
+    return store.new_event(card, EventKind.INTERRUPTED, actor.id, snapshot(card), reason=why)
 
 
 def _record_override(card: Card, actor: Actor, breaches: list[wip.Breach], reason: str) -> NewEvent:
@@ -225,6 +237,7 @@ def move_card(
     holder = pull.holder_after_move(column.kind, card.assignee_id, actor.id, may_hold)
     target = wip.Placement(lane.id, column.id, holder)
     was = placement(card)
+    was_kind = state.column(card.column_id).kind
     overrides = _check_limits(state, actor, was, target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
     was_done = card.status == CardStatus.DONE
@@ -237,6 +250,11 @@ def move_card(
     events = [store.new_event(card, kind, actor.id, before)]
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
+    entering_work = column.kind == wip.ACTIVE and was_kind != wip.ACTIVE
+    if entering_work and lane.kind == wip.SUPPORT:  # read the rotation only when it matters
+        duty = rotation.duty_for_pull(state.board)
+        if pull.interrupts(lane.kind, entering_work, holder, duty):
+            events.append(_record_interruption(card, actor, holder, duty))
     return store.commit(state, card, before=was, placed=placed, events=events, answer=answer)
 
 
@@ -289,14 +307,19 @@ def pull_next(
     state.wip.person_names[actor.id] = actor.name
     order = [c.id for c in state.ready_columns()]
     ready = store.ready_queues(board_id, order)
-    lanes = pull.lanes_in_pull_order(
-        [lane_rule(lane) for lane in state.lanes], state.board.pull_order.split(",")
+    duty = rotation.duty_for_pull(state.board)
+    lanes, held_back = pull.lanes_for(
+        [lane_rule(lane) for lane in state.lanes],
+        state.board.pull_order.split(","),
+        duty,
+        actor.id,
+        state.wip,
     )
     to_column = state.first(wip.ACTIVE)
     plan = pull.plan_pull(state.wip, lanes, ready, actor.id, to_column.id)
     if plan.card_id is None:
         store.rollback()
-        return PullResult(None, plan.reasons)
+        return PullResult(None, plan.reasons + held_back)
     lane_id = next(
         lane
         for lane, queue in ready.items()
@@ -307,9 +330,11 @@ def pull_next(
     rank = _rank(card.id, card.lane_id, to_column.id, None, read=(bottom, None))
     placed = {"rank": rank, "assignee_id": actor.id} | _entering(card, to_column, clock.now())
     written = store.place(card, placed)
-    event = store.new_event(card, EventKind.PULLED, actor.id, before)
-    change = store.commit(state, card, before=was, placed=written, events=[event], answer=answer)
-    return PullResult(change, plan.reasons)
+    events = [store.new_event(card, EventKind.PULLED, actor.id, before)]
+    if pull.interrupts(state.lane(lane_id).kind, True, actor.id, duty):
+        events.append(_record_interruption(card, actor, actor.id, duty))
+    change = store.commit(state, card, before=was, placed=written, events=events, answer=answer)
+    return PullResult(change, plan.reasons + held_back)
 
 
 def assign_card(
@@ -329,17 +354,6 @@ def assign_card(
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
     return store.commit(state, card, events=events).card
-
-
-def assignable_ids(board_id: int) -> set[int]:
-    """The people the policy lets hold cards on this board."""
-    holders = [role for role in Role if policy.may(role, Action.HOLD_CARDS)]
-    rows = db.session.execute(
-        select(Membership.user_id).where(
-            Membership.board_id == board_id, Membership.role.in_(holders)
-        )
-    )
-    return {row.user_id for row in rows}
 
 
 def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason: str = "") -> Card:

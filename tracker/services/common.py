@@ -10,13 +10,15 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from tracker import clock
 from tracker.domain import policy
 from tracker.domain.errors import NotFound
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import Role
 from tracker.extensions import db
-from tracker.models import Board, Card, User
+from tracker.models import Board, Card, Membership, User
 
 ROLES = tuple(Role)
 
@@ -69,3 +71,14 @@ def card_of_board(board_id: int, card: Card | None) -> Card:
 def today_on(board: Board) -> date:
     """Today's date in the board's time zone."""
     return clock.now().astimezone(ZoneInfo(board.timezone)).date()
+
+
+def assignable_ids(board_id: int) -> set[int]:
+    """The people the policy lets hold cards on this board."""
+    holders = [role for role in Role if policy.may(role, Action.HOLD_CARDS)]
+    rows = db.session.execute(
+        select(Membership.user_id).where(
+            Membership.board_id == board_id, Membership.role.in_(holders)
+        )
+    )
+    return {row.user_id for row in rows}

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from tracker.domain import pull
 from tracker.domain import rotation as rules
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.domain.policy import Action
@@ -21,8 +22,7 @@ from tracker.domain.rotation import Away, Setup, Term
 from tracker.extensions import db
 from tracker.models import Board, Rotation, RotationAway, RotationPerson, RotationTerm, Sprint, User
 from tracker.services import audit
-from tracker.services.cards import assignable_ids
-from tracker.services.common import Actor, require_lead, today_on, whole_id
+from tracker.services.common import Actor, assignable_ids, require_lead, today_on, whole_id
 from tracker.store import bump_version, lock_board
 
 WHAT = "the support rotation"
@@ -484,6 +484,27 @@ def terms_between(board_id: int, start: date, end: date) -> list[Term]:
         )
     ).scalars()
     return [Term(t.seat, t.start_on, t.end_on, t.user_id) for t in rows]
+
+
+def duty_for_pull(board: Board) -> pull.Duty | None:
+    """Who is on support duty today (id: name) as a pull or a move needs it, in one
+    statement; None when the board runs no rotation."""
+    today = today_on(board)
+    rows = db.session.execute(
+        select(Rotation.enabled, RotationTerm.user_id, User.name)
+        .outerjoin(
+            RotationTerm,
+            (RotationTerm.board_id == Rotation.board_id)
+            & (RotationTerm.start_on <= today)
+            & (RotationTerm.end_on >= today),
+        )
+        .outerjoin(User, User.id == RotationTerm.user_id)
+        .where(Rotation.board_id == board.id)
+        .order_by(RotationTerm.seat)
+    ).all()
+    if not rows or not rows[0].enabled:
+        return None
+    return pull.Duty({row.user_id: row.name for row in rows if row.user_id is not None})
 
 
 def enabled(board_id: int) -> bool:

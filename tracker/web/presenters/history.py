@@ -149,6 +149,10 @@ class Words:
         # services.intake records which kind of comment it was as the reason.
         return COMMENTS.get(reason, f"wrote a comment: {reason}" if reason else "wrote a comment")
 
+    def _interrupted(self, changes, reason, actor_id) -> str:
+        # services.cards records who took it, and who was on duty, as the reason.
+        return f"noted an interruption: {reason}" if reason else "noted an interruption"
+
     def _wip_override(self, changes, reason, actor_id) -> str:
         return f"went over a WIP limit: {reason}" if reason else "went over a WIP limit"
 
