@@ -1,30 +1,39 @@
 """The support rotation's schedule (domain.rotation): properties over many set-ups, and
 the worked examples a lead would check by hand."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tracker.domain.periods import Period
 from tracker.domain.rotation import (
     Away,
     BadRotation,
+    Cover,
+    PersonDuty,
     Setup,
     Term,
     check_setup,
     clashes,
+    cover_days,
     duty_days,
+    duty_figures,
     fair_order,
     last_weekday,
     next_up,
     on_duty,
     plan,
+    split_by_duty,
     swap,
     upcoming_spans,
 )
+from tracker.domain.working_time import Stint
 
 MONDAY = date(2026, 11, 30)
+ANN, BOB = 7, 8
 
 
 def sprints(count: int, days: int = 14) -> list[tuple[date, date]]:
@@ -218,3 +227,97 @@ def test_a_term_shown_until_its_last_working_day():
     assert last_weekday(date(2026, 12, 13)) == date(2026, 12, 11)  # Sunday -> Friday
     assert last_weekday(date(2026, 12, 12)) == date(2026, 12, 11)
     assert last_weekday(date(2026, 12, 10)) == date(2026, 12, 10)
+
+
+# The rotation in the capacity report -----------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def at(day: int, hour: float = 9) -> datetime:
+    """A moment in March 2026 (2 March is a Monday), Berlin time."""
+    return datetime(2026, 3, day, int(hour), int(hour % 1 * 60), tzinfo=BERLIN)
+
+
+def march_weeks() -> list[tuple[datetime, datetime]]:
+    return [
+        Period("Week 10", date(2026, 3, 2), date(2026, 3, 8)).bounds(BERLIN),
+        Period("Week 11", date(2026, 3, 9), date(2026, 3, 15)).bounds(BERLIN),
+    ]
+
+
+def test_cover_counts_each_terms_working_days_less_its_persons_away_days():
+    terms = [
+        Term(0, date(2026, 3, 2), date(2026, 3, 15), 1),  # two weeks: 10 working days
+        Term(1, date(2026, 3, 9), date(2026, 3, 22), 2),  # 5 of them in the range
+    ]
+    away = [
+        Away(1, date(2026, 3, 12), date(2026, 3, 13)),
+        Away(3, date(2026, 3, 2), date(2026, 3, 6)),
+    ]
+    assert cover_days(terms, away, date(2026, 3, 2), date(2026, 3, 15)) == 8 + 5
+
+
+@pytest.mark.parametrize(
+    ("days", "allowance", "planned", "sentence", "left"),
+    [
+        (
+            10,
+            12,
+            40,
+            "Rotation covers 10 person-days; yesterday's weather says 12: add cover or hold "
+            "back 2 more for support.",
+            28,
+        ),
+        (
+            10,
+            7.5,
+            40,
+            "Rotation covers 10 person-days; yesterday's weather says 7.5: the rotation covers it.",
+            30,
+        ),
+        (
+            4,
+            None,
+            None,
+            "Rotation covers 4 person-days; there is no yesterday's weather yet to compare "
+            "it with.",
+            None,
+        ),
+    ],
+)
+def test_the_plan_holds_back_the_larger_of_cover_and_weather(
+    days, allowance, planned, sentence, left
+):
+    cover = Cover(days, allowance, planned)
+    assert cover.sentence() == sentence
+    assert cover.feature_capacity == left
+
+
+def test_stints_are_cut_where_their_person_goes_on_or_off_duty():
+    # Ann holds a support card Thursday 5 March 09:00 to Tuesday 10 March 17:00; her term
+    # starts Monday 9 March.
+    stint = Stint(1, ANN, "support", at(5), at(10, 17))
+    pieces = split_by_duty([stint], [Term(0, date(2026, 3, 9), date(2026, 3, 22), ANN)], BERLIN)
+    assert [(p.start, p.end, p.on_duty, p.first) for p in pieces] == [
+        (at(5), at(9, 0), False, True),
+        (at(9, 0), at(10, 17), True, False),
+    ]
+
+
+def test_duty_figures_split_support_days_and_count_interruptions_per_period():
+    terms = [Term(0, date(2026, 3, 9), date(2026, 3, 22), ANN)]
+    stints = [
+        Stint(1, ANN, "support", at(5), at(10, 17)),  # Thu, Fri off duty; Mon, Tue on
+        Stint(2, BOB, "support", at(10), at(11, 17)),  # off duty: an interruption
+        Stint(3, BOB, "feature", at(2), at(3, 17)),  # feature work: not support
+        Stint(4, BOB, "expedite", at(12), at(12, 17)),  # expedite: interrupt work, no card taken
+    ]
+    weeks_ = duty_figures(stints, terms, BERLIN, march_weeks())
+    assert weeks_[0] == {ANN: PersonDuty(0, 2, 1)}
+    assert weeks_[1][ANN] == PersonDuty(pytest.approx(2), 0, 0)
+    assert weeks_[1][BOB] == PersonDuty(0, pytest.approx(3), 1)
+    # Another board's cards share the person's time but are not credited.
+    assert duty_figures(stints, terms, BERLIN, march_weeks(), cards={1})[1] == {
+        ANN: PersonDuty(pytest.approx(2), 0, 0)
+    }

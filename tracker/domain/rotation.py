@@ -17,11 +17,15 @@ running term.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import bisect
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from tracker.domain.errors import InvalidRequest
+from tracker.domain.vocabulary import LaneKind
+from tracker.domain.working_time import Stint, credit
 
 MAX_ON_DUTY = 4
 MAX_TERM_PERIODS = 4
@@ -30,6 +34,8 @@ TERMS_AHEAD = 12
 FAIRNESS_DAYS = 183
 
 Span = tuple[date, date]  # a period's first and last day, both included
+# The lane kinds of interrupt work, which the people on duty are there to absorb.
+INTERRUPT_KINDS = (LaneKind.SUPPORT, LaneKind.EXPEDITE)
 
 
 class BadRotation(InvalidRequest):
@@ -266,3 +272,152 @@ def clashes(terms: Sequence[Term]) -> list[tuple[Term, Term]]:
             ):
                 found.append((term, other))
     return found
+
+
+# What the rotation does to the plan (the capacity report) -------------------------------
+
+# A period where people off duty did more than this share of the support work is marked.
+OFF_DUTY_MARK = 0.25
+
+
+def _weekdays(start: date, end: date) -> list[date]:
+    days, day = [], start
+    while day <= end:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def cover_days(terms: Iterable[Term], away: Iterable[Away], start: date, end: date) -> float:
+    """Person-days the people on duty give support from start to end: each term's working
+    days (Monday to Friday) in that range, less the days its person is away."""
+    away_days: dict[int, set[date]] = {}
+    for a in away:
+        away_days.setdefault(a.person, set()).update(_weekdays(a.start, a.end))
+    total = 0
+    for term in terms:
+        if term.person is None or not term.overlaps(start, end):
+            continue
+        days = _weekdays(max(term.start, start), min(term.end, end))
+        total += sum(1 for day in days if day not in away_days.get(term.person, ()))
+    return float(total)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The next period's support cover beside yesterday's weather (both in person-days)."""
+
+    days: float
+    allowance: float | None
+    planned: float | None
+
+    @property
+    def short_by(self) -> float:
+        """How much more support yesterday's weather expects than the rotation covers."""
+        return max(0.0, (self.allowance or 0.0) - self.days)
+
+    @property
+    def held_back(self) -> float:
+        """What the plan holds back for support: the larger of the two."""
+        return max(self.days, self.allowance or 0.0)
+
+    @property
+    def feature_capacity(self) -> float | None:
+        return None if self.planned is None else self.planned - self.held_back
+
+    def sentence(self) -> str:
+        covers = f"Rotation covers {self.days:g} person-days"
+        if self.allowance is None:
+            return f"{covers}; there is no yesterday's weather yet to compare it with."
+        weather = f"yesterday's weather says {self.allowance:.1f}".replace(".0", "")
+        if self.short_by > 0:
+            more = f"{self.short_by:.1f}".replace(".0", "")
+            return f"{covers}; {weather}: add cover or hold back {more} more for support."
+        return f"{covers}; {weather}: the rotation covers it."
+
+
+@dataclass(frozen=True)
+class DutyStint(Stint):
+    """A piece of a stint, on duty or not; `first` when it begins the stint (the moment the
+    person took the card into work)."""
+
+    on_duty: bool = False
+    first: bool = True
+
+
+def _duty_windows(
+    terms: Iterable[Term], tz: ZoneInfo
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Each person's time on duty as aware UTC intervals, from local midnight to midnight."""
+    windows: dict[int, list[tuple[datetime, datetime]]] = {}
+    for term in terms:
+        if term.person is None:
+            continue
+        begin = datetime.combine(term.start, time(), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(term.end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+        windows.setdefault(term.person, []).append((begin, end))
+    return {person: sorted(spans) for person, spans in windows.items()}
+
+
+def split_by_duty(stints: Iterable[Stint], terms: Iterable[Term], tz: ZoneInfo) -> list[DutyStint]:
+    """The stints cut where their person goes on or off duty, each piece marked."""
+    windows = _duty_windows(terms, tz)
+    pieces: list[DutyStint] = []
+    for stint in stints:
+        cuts = {stint.start, stint.end}
+        for begin, end in windows.get(stint.person_id, ()):
+            cuts.update(at for at in (begin, end) if stint.start < at < stint.end)
+        edges = sorted(cuts)
+        for i, (begin, end) in enumerate(zip(edges, edges[1:], strict=False)):
+            on = any(b <= begin and end <= e for b, e in windows.get(stint.person_id, ()))
+            pieces.append(
+                DutyStint(
+                    stint.card_id, stint.person_id, stint.lane_kind, begin, end, on, first=i == 0
+                )
+            )
+    return pieces
+
+
+@dataclass
+class PersonDuty:
+    """One person's support work in a period: person-days on duty and off duty, and the
+    support cards they took into work while off duty (the interruptions)."""
+
+    on_days: float = 0.0
+    off_days: float = 0.0
+    interruptions: int = 0
+
+
+def duty_figures(
+    stints: Iterable[Stint],
+    terms: Sequence[Term],
+    tz: ZoneInfo,
+    bounds: Sequence[tuple[datetime, datetime]],
+    cards: Collection[int] | None = None,
+) -> list[dict[int, PersonDuty]]:
+    """Per period (bounds: sorted, not overlapping), each person's support and expedite
+    person-days on and off duty, and their interruptions. A person's time is shared among
+    all the cards they hold (as the capacity report shares it); `cards` limits the credit
+    to one board's cards."""
+    pieces = split_by_duty(stints, terms, tz)
+    result: list[dict[int, PersonDuty]] = [{} for _ in bounds]
+    credited = credit(pieces, tz, bounds, label=lambda s: (s.lane_kind, s.person_id, s.on_duty))
+    for (card_id, (kind, person, on), index), days in credited.items():
+        if kind not in INTERRUPT_KINDS or (cards is not None and card_id not in cards):
+            continue
+        figures = result[index].setdefault(person, PersonDuty())
+        if on:
+            figures.on_days += days
+        else:
+            figures.off_days += days
+    starts = [b[0] for b in bounds]
+    for piece in pieces:
+        if not piece.first or piece.on_duty or piece.lane_kind != LaneKind.SUPPORT:
+            continue
+        if cards is not None and piece.card_id not in cards:
+            continue
+        i = bisect.bisect_right(starts, piece.start) - 1
+        if i >= 0 and piece.start < bounds[i][1]:
+            result[i].setdefault(piece.person_id, PersonDuty()).interruptions += 1
+    return result

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -183,20 +183,30 @@ def stints_from_events(
     return stints
 
 
+def _lane_kind(stint: Stint) -> str:
+    return stint.lane_kind
+
+
 def credit(
-    stints: Iterable[Stint], tz: ZoneInfo, bounds: Sequence[tuple[datetime, datetime]]
-) -> dict[tuple[int, str, int], float]:
+    stints: Iterable[Stint],
+    tz: ZoneInfo,
+    bounds: Sequence[tuple[datetime, datetime]],
+    label: Callable[[Stint], Hashable] | None = None,
+) -> dict[tuple[int, Any, int], float]:
     """Person-days each card earned in each period: {(card, lane kind, period index): days}.
 
     Each person's working time is split at every moment their set of held cards changes
     (and at period bounds); each piece is shared equally among the cards held in it.
-    `bounds` are the periods' (start, end), sorted and not overlapping.
+    `bounds` are the periods' (start, end), sorted and not overlapping. `label` names what
+    a stint's days are credited to in place of its lane kind (the support rotation's
+    figures credit a lane kind and whether its person was on duty).
     """
+    label = label or _lane_kind
     starts = [b[0] for b in bounds]
     by_person: dict[int, list[Stint]] = defaultdict(list)
     for stint in stints:
         by_person[stint.person_id].append(stint)
-    result: dict[tuple[int, str, int], float] = defaultdict(float)
+    result: dict[tuple[int, Any, int], float] = defaultdict(float)
     for person_stints in by_person.values():
         points: list[tuple[datetime, int, int]] = []  # (time, +1 start / -1 end, stint index)
         for i, stint in enumerate(person_stints):
@@ -224,7 +234,7 @@ def credit(
                     if period >= 0 and previous < bounds[period][1]:
                         share = (w - previous_w) / DAY_SECONDS / len(held)
                         for stint in held.values():
-                            result[(stint.card_id, stint.lane_kind, period)] += share
+                            result[(stint.card_id, label(stint), period)] += share
                 previous, previous_w = at, w
             if step == 1:
                 held[index] = person_stints[index]
