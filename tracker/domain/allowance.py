@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracker.domain.periods import CARDS, PERSON_DAYS, POINTS, Period, period_index, weeks
+from tracker.domain.rotation import OFF_DUTY_MARK, PersonDuty, Term, duty_figures
 from tracker.domain.wip import EXPEDITE, FEATURE, SUPPORT
 from tracker.domain.working_time import Stint, credit
 
@@ -46,6 +47,33 @@ class Load:
     points: dict[str, float] = field(default_factory=_zero)
     unestimated: dict[str, float] = field(default_factory=_zero)
     overrides: int = 0
+    # With a support rotation: each person's support and expedite person-days on and off
+    # duty, and their interruptions (tracker.domain.rotation.duty_figures).
+    duty: dict[int, PersonDuty] = field(default_factory=dict)
+
+    @property
+    def on_duty_days(self) -> float:
+        return sum(d.on_days for d in self.duty.values())
+
+    @property
+    def off_duty_days(self) -> float:
+        return sum(d.off_days for d in self.duty.values())
+
+    @property
+    def interruptions(self) -> int:
+        return sum(d.interruptions for d in self.duty.values())
+
+    @property
+    def absorbed(self) -> float | None:
+        """The share of support person-days the people on duty did (None: no support)."""
+        total = self.on_duty_days + self.off_duty_days
+        return self.on_duty_days / total if total > 0 else None
+
+    @property
+    def off_duty_marked(self) -> bool:
+        """People off duty did more than a quarter of the support work."""
+        absorbed = self.absorbed
+        return absorbed is not None and 1 - absorbed > OFF_DUTY_MARK + 1e-9
 
     def of(self, measure: str) -> dict[str, float]:
         return {PERSON_DAYS: self.days, POINTS: self.points, CARDS: self.cards}[measure]
@@ -71,12 +99,18 @@ def loads(
     done: Iterable[Done],
     overrides: Iterable[datetime],
     cards: Collection[int] | None = None,
+    terms: Sequence[Term] = (),
 ) -> list[Load]:
     """Each period's load. `cards` limits the effort to one board's cards (others' stints
-    still share their person's time); periods must be sorted and not overlap."""
+    still share their person's time); periods must be sorted and not overlap. With the
+    terms of a support rotation, each load also splits support work on and off duty."""
+    stints = list(stints)
     bounds = [p.bounds(tz) for p in periods]
     starts = [b[0] for b in bounds]
     result = [Load(p) for p in periods]
+    if terms:
+        for load, duty in zip(result, duty_figures(stints, terms, tz, bounds, cards), strict=True):
+            load.duty = duty
     for (card_id, kind, index), days in credit(stints, tz, bounds).items():
         if cards is None or card_id in cards:
             result[index].days[kind] += days

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker import clock, database
 from tracker.domain import allowance as weather
+from tracker.domain import rotation as duty_rules
 from tracker.domain.allowance import Done, Load
 from tracker.domain.emergency_figures import Emergency, ExpediteRow, Step, expedite_summary
 from tracker.domain.emergency_figures import emergency as emergency_of
@@ -35,6 +36,7 @@ from tracker.domain.periods import (
     weeks,
 )
 from tracker.domain.policy import Action
+from tracker.domain.rotation import Away, Cover, PersonDuty, Term
 from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind
 from tracker.domain.wip import EXPEDITE
 from tracker.domain.working_time import Change, Stint, stints_from_events
@@ -47,7 +49,12 @@ from tracker.models import (
     Lane,
     ReportPeriodCache,
     ReportSettings,
+    Rotation,
+    RotationAway,
+    RotationPerson,
+    RotationTerm,
     Sprint,
+    User,
 )
 from tracker.services import audit
 from tracker.services.common import Actor, require_lead, today_on
@@ -234,6 +241,27 @@ def _fill(sprint: Sprint, data: SprintInput) -> None:
 # -- the report ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FairnessRow:
+    """One person's share of the rotation over the last six months."""
+
+    name: str
+    terms: int
+    on_days: float
+    off_days: float
+    interruptions: int
+
+
+@dataclass(frozen=True)
+class RotationFigures:
+    """The support rotation in the report: the next period's cover beside yesterday's
+    weather (person-days; None when no period is planned), and fairness per person."""
+
+    cover: Cover | None
+    fairness: list[FairnessRow]
+    names: dict[int, str]
+
+
 @dataclass
 class Report:
     """Everything the report page, the chart and the CSV show."""
@@ -248,6 +276,7 @@ class Report:
     headline: weather.Headline  # whether there is a figure, and for which period
     count: int
     until: date
+    rotation: RotationFigures | None = None
 
     @property
     def measure(self) -> str:
@@ -296,6 +325,18 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
         planned,
         settings.threshold,
     )
+    window_loads = [loaded[(p.start, p.end)] for p in window]
+    headline = weather.headline(allowance, target)
+    figures = _rotation_figures(board, today, by_sprint, target, window_loads, settings)
+    if (
+        figures is not None
+        and figures.cover is not None
+        and settings.measure == PERSON_DAYS
+        and headline.kind == weather.FIGURE
+    ):
+        # The plan holds back the larger of the rotation's cover and yesterday's weather.
+        cover = figures.cover
+        headline = replace(headline, hold_back=cover.held_back, left=cover.feature_capacity)
     return Report(
         board=board,
         settings=settings,
@@ -304,10 +345,81 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
         loads=[loaded[(p.start, p.end)] for p in shown],
         expedite=expedite_summary(shown, tz, emergencies(board, shown)),
         allowance=allowance,
-        headline=weather.headline(allowance, target),
+        headline=headline,
         count=count,
         until=until,
+        rotation=figures,
     )
+
+
+def _rotation_figures(
+    board: Board,
+    today: date,
+    by_sprint: bool,
+    target: weather.Target,
+    window: list[Load],
+    settings: Settings,
+) -> RotationFigures | None:
+    """The rotation's cover for the period to plan, and fairness over the last six months;
+    None for a board that runs no rotation."""
+    row = db.session.get(Rotation, board.id)
+    if row is None or not row.enabled:
+        return None
+    cover = None
+    period = target.period
+    if period is not None:
+        away = [
+            Away(a.user_id, a.start_on, a.end_on)
+            for a in db.session.execute(
+                select(RotationAway).where(RotationAway.board_id == board.id)
+            ).scalars()
+        ]
+        days = duty_rules.cover_days(
+            rotation_terms(board.id, period.start, period.end), away, period.start, period.end
+        )
+        in_days = weather.allowance(
+            window, settings.window_size, PERSON_DAYS, None, settings.threshold
+        )
+        cover = Cover(days, in_days.average, period.planned_days)
+    since = today - timedelta(days=duty_rules.FAIRNESS_DAYS)
+    if by_sprint:
+        recent = [
+            p
+            for p in (_period(s) for s in sprints_of(board.id))
+            if since <= p.end and p.start <= today
+        ]
+    else:
+        recent = weeks(today, duty_rules.FAIRNESS_DAYS // 7 + 1)
+    per_person: dict[int, PersonDuty] = {}
+    for load in cached_loads(board, recent):
+        for person, duty in load.duty.items():
+            total = per_person.setdefault(person, PersonDuty())
+            total.on_days += duty.on_days
+            total.off_days += duty.off_days
+            total.interruptions += duty.interruptions
+    terms = [t for t in rotation_terms(board.id, since, today) if t.person is not None]
+    counted: dict[int, int] = {}
+    for term in terms:
+        counted[term.person] = counted.get(term.person, 0) + 1
+    pool = db.session.execute(
+        select(RotationPerson.user_id).where(RotationPerson.board_id == board.id)
+    ).scalars()
+    people = set(per_person) | set(counted) | set(pool)
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
+    fairness = sorted(
+        (
+            FairnessRow(
+                names.get(person, "someone removed"),
+                counted.get(person, 0),
+                per_person.get(person, PersonDuty()).on_days,
+                per_person.get(person, PersonDuty()).off_days,
+                per_person.get(person, PersonDuty()).interruptions,
+            )
+            for person in people
+        ),
+        key=lambda row: row.name.casefold(),
+    )
+    return RotationFigures(cover, fairness, names)
 
 
 def _span(periods: Sequence[Period], tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -336,7 +448,19 @@ def _load_json(load: Load) -> dict[str, Any]:
         "points": load.points,
         "unestimated": load.unestimated,
         "overrides": load.overrides,
+        "duty": {
+            str(person): [d.on_days, d.off_days, d.interruptions] for person, d in load.duty.items()
+        },
     }
+
+
+def _stored_load(period: Period, stored: dict[str, Any]) -> Load:
+    """A period's load from its stored figures (_load_json)."""
+    values = dict(stored)
+    duty = values.pop("duty", {})
+    load = Load(period, **values)
+    load.duty = {int(person): PersonDuty(*figures) for person, figures in duty.items()}
+    return load
 
 
 def _store(board_id: int, basis: str, loads: list[Load], now: datetime) -> None:
@@ -388,7 +512,7 @@ def cached_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
     result: dict[tuple[date, date], Load] = {}
     for p in settled:
         if (p.start, p.end) in stored:
-            result[(p.start, p.end)] = Load(p, **stored[(p.start, p.end)])
+            result[(p.start, p.end)] = _stored_load(p, stored[(p.start, p.end)])
     missing = [p for p in settled if (p.start, p.end) not in result]
     if missing:
         computed = list(_compute_in_runs(board, missing, periods))
@@ -440,7 +564,20 @@ def compute_loads(board: Board, periods: Sequence[Period]) -> list[Load]:
             CardEvent.kind == EventKind.WIP_OVERRIDE,
         )
     ).scalars()
-    return weather.loads(periods, tz, stints, done, overrides, cards=board_cards)
+    terms = rotation_terms(board.id, periods[0].start, periods[-1].end)
+    return weather.loads(periods, tz, stints, done, overrides, cards=board_cards, terms=terms)
+
+
+def rotation_terms(board_id: int, start: date, end: date) -> list[Term]:
+    """The board's support rotation terms that overlap start..end (both days included)."""
+    rows = db.session.execute(
+        select(RotationTerm).where(
+            RotationTerm.board_id == board_id,
+            RotationTerm.start_on <= end,
+            RotationTerm.end_on >= start,
+        )
+    ).scalars()
+    return [Term(t.seat, t.start_on, t.end_on, t.user_id) for t in rows]
 
 
 def stints_between(

@@ -474,18 +474,6 @@ def remove_away(board_id: int, actor: Actor, away_id: Any) -> None:
     db.session.commit()
 
 
-def terms_between(board_id: int, start: date, end: date) -> list[Term]:
-    """The board's terms that overlap start..end (for the capacity report)."""
-    rows = db.session.execute(
-        select(RotationTerm).where(
-            RotationTerm.board_id == board_id,
-            RotationTerm.start_on <= end,
-            RotationTerm.end_on >= start,
-        )
-    ).scalars()
-    return [Term(t.seat, t.start_on, t.end_on, t.user_id) for t in rows]
-
-
 def duty_for_pull(board: Board) -> pull.Duty | None:
     """Who is on support duty today (id: name) as a pull or a move needs it, in one
     statement; None when the board runs no rotation."""

@@ -50,17 +50,38 @@ def csv_name(report) -> str:
     return f"capacity-report-board-{report.board.id}-{report.today.isoformat()}.csv"
 
 
+# With a support rotation, each row also says who did the support work.
+ROTATION_HEADER = [
+    "support_days_on_duty",
+    "support_days_off_duty",
+    "absorbed_percent",
+    "interruptions",
+]
+
+
 def csv_body(report) -> str:
-    """The report's table as CSV, every measure, one row per period."""
+    """The report's table as CSV, every measure, one row per period (and the rotation's
+    figures when the board runs one)."""
+    rotation = report.rotation is not None
     return text.csv_document(
         [
-            CSV_HEADER,
+            CSV_HEADER + (ROTATION_HEADER if rotation else []),
             *(
-                csv_row(report, load, emergency)
+                csv_row(report, load, emergency) + (_rotation_cells(load) if rotation else [])
                 for load, emergency in zip(report.loads, report.expedite, strict=True)
             ),
         ]
     )
+
+
+def _rotation_cells(load) -> list[str]:
+    absorbed = load.absorbed
+    return [
+        _number(load.on_duty_days),
+        _number(load.off_duty_days),
+        "" if absorbed is None else f"{absorbed * 100:.1f}",
+        str(load.interruptions),
+    ]
 
 
 def _hours(value: timedelta | None) -> str:
