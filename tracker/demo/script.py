@@ -40,6 +40,10 @@ SPRINT_DAYS = 14
 TEAM_DAYS = 40
 HOLIDAYS = (0, 2, 0, 3, 1, 0, 4, 0, 2, 1)
 SPRINT_POINTS = 20
+# The support rotation: two of the lead and members on duty at once, for two sprints each,
+# staggered so one of them changes every sprint.
+ROTATION_ON_DUTY = 2
+ROTATION_TERM_SPRINTS = 2
 # The final scene's window is cut into this many steps (it takes a few dozen actions).
 SCENE_SLOTS = 160
 

@@ -49,6 +49,7 @@ def seed(weeks: int = WEEKS) -> str:
     world = World(clock.now(), weeks)
     world.create_people_and_board()
     world.plan_sprints()
+    world.start_rotation()
     Replay(world).run()
     Scene(world).play()
     audit.record("demo.seeded", actor_id=None, board_id=world.board_id)

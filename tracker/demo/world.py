@@ -35,6 +35,8 @@ from tracker.demo.script import (
     REPLY,
     REQUESTERS,
     ROLE_DOES,
+    ROTATION_ON_DUTY,
+    ROTATION_TERM_SPRINTS,
     SPRINT_DAYS,
     SPRINT_POINTS,
     SUPPORT,
@@ -48,7 +50,7 @@ from tracker.domain.wording import counted
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
-from tracker.services import boards, cards, intake, reports, users
+from tracker.services import boards, cards, intake, reports, rotation, users
 from tracker.services.common import Actor
 
 
@@ -161,6 +163,21 @@ class World:
                     ),
                 )
                 number += 1
+
+    def start_rotation(self) -> None:
+        """The lead's support rotation from the first sprint: two on duty, two-sprint terms,
+        staggered, from the lead and the three members (so the history's pulls follow it
+        and the report shows what it absorbed)."""
+        with self.at(self.start - timedelta(days=1)):
+            rotation.save_setup(
+                self.board_id,
+                self.actors["lead"],
+                enabled=True,
+                on_duty=ROTATION_ON_DUTY,
+                term_periods=ROTATION_TERM_SPRINTS,
+                staggered=True,
+                pool=[self.actors[name].id for name in CAPACITY],
+            )
 
     # -- what the simulation knows ---------------------------------------------------
 
