@@ -7,7 +7,9 @@ bench/board.py's board, people and row shapes: 100,000 cards over the last two y
 with the events the services write on its way (created, pulled, comments, an edit, a
 reorder, now and then a block and a reviewer, moved to Review, moved to Done): about
 1,000,000 events. Thirty people work the board; 52 two-week sprints end with the running
-one. Requests go through Flask's test client, logged in as the lead, with CSRF on.
+one. Twelve of them run a support rotation through it all (two on duty, two-sprint
+staggered terms), so the page computes the rotation's figures too. Requests go through
+Flask's test client, logged in as the lead, with CSRF on.
 
 Figures (stdout, `key = value`):
   report_ms        median time of the report page (GET /b/<id>/report: the last twelve
@@ -38,8 +40,18 @@ from board import (  # noqa: E402 - bench/board.py is the sibling script whose h
 )
 
 from tracker import create_app  # noqa: E402
+from tracker.domain import rotation as rules  # noqa: E402
 from tracker.extensions import db  # noqa: E402
-from tracker.models import Board, Card, CardEvent, Sprint, User  # noqa: E402
+from tracker.models import (  # noqa: E402
+    Board,
+    Card,
+    CardEvent,
+    Rotation,
+    RotationPerson,
+    RotationTerm,
+    Sprint,
+    User,
+)
 from tracker.services import boards, users  # noqa: E402
 
 CARDS = 100_000
@@ -48,6 +60,7 @@ SPRINTS = 52
 SEED = 20261127
 BATCH = 2_000
 WARMUP, RUNS = 2, 20
+ROTATION_POOL = 12
 LANE_SHARE = (("expedite", 0.03), ("support", 0.42), ("feature", 0.55))
 
 
@@ -81,6 +94,44 @@ class HistoryBuilder(Builder):
         db.session.execute(insert(Sprint.__table__), rows)
         db.session.commit()
         self.first_day = first
+
+    def rotation(self) -> None:
+        """A support rotation over the whole history and beyond: two of ROTATION_POOL people
+        on duty, two-sprint staggered terms (so the report computes its figures too)."""
+        spans = rules.upcoming_spans(
+            [
+                (
+                    self.first_day + timedelta(weeks=2 * n),
+                    self.first_day + timedelta(weeks=2 * n, days=13),
+                )
+                for n in range(SPRINTS)
+            ],
+            self.first_day,
+            SPRINTS + 2 * rules.TERMS_AHEAD,
+        )
+        pool = self.members[:ROTATION_POOL]
+        setup = rules.Setup(on_duty=2, term_periods=2, staggered=True)
+        schedule = rules.plan(spans, pool, setup)
+        db.session.add(
+            Rotation(
+                board_id=self.board_id, enabled=True, on_duty=2, term_periods=2, staggered=True
+            )
+        )
+        db.session.add_all(RotationPerson(board_id=self.board_id, user_id=uid) for uid in pool)
+        db.session.execute(
+            insert(RotationTerm.__table__),
+            [
+                {
+                    "board_id": self.board_id,
+                    "seat": t.seat,
+                    "start_on": t.start,
+                    "end_on": t.end,
+                    "user_id": t.person,
+                }
+                for t in schedule.terms
+            ],
+        )
+        db.session.commit()
 
     def card_history(self, cards: list[dict], events: list[dict]) -> None:
         """One card: created, pulled, worked on, reviewed, done (or still open now)."""
@@ -224,6 +275,7 @@ def main() -> None:
             builder.setup()
             builder.people()
             builder.sprints()
+            builder.rotation()
             started = time.perf_counter()
             written = builder.build(CARDS)
             cards = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
@@ -244,11 +296,15 @@ def main() -> None:
         start = time.perf_counter()
         first = bench.client.get(path)
         cold = (time.perf_counter() - start) * 1000
-        if first.status_code != 200 or "Hold back" not in first.text:
+        if (
+            first.status_code != 200
+            or "Hold back" not in first.text
+            or "Fairness" not in first.text
+        ):
             raise SystemExit(f"report answered {first.status_code}: {first.text[:500]}")
 
         def ok(answer):
-            if answer.status_code != 200 or "Hold back" not in answer.text:
+            if answer.status_code != 200 or "Rotation covers" not in answer.text:
                 raise SystemExit(f"report answered {answer.status_code}")
 
         page = bench.timed("report page", lambda _i: bench.client.get(path), ok)

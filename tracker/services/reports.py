@@ -327,7 +327,7 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
     )
     window_loads = [loaded[(p.start, p.end)] for p in window]
     headline = weather.headline(allowance, target)
-    figures = _rotation_figures(board, today, by_sprint, target, window_loads, settings)
+    figures = _rotation_figures(board, today, by_sprint, target, window_loads, settings, loaded)
     if (
         figures is not None
         and figures.cover is not None
@@ -359,9 +359,11 @@ def _rotation_figures(
     target: weather.Target,
     window: list[Load],
     settings: Settings,
+    loaded: dict[tuple[date, date], Load],
 ) -> RotationFigures | None:
-    """The rotation's cover for the period to plan, and fairness over the last six months;
-    None for a board that runs no rotation."""
+    """The rotation's cover for the period to plan, and fairness over the last six months
+    (from the loads already `loaded`, reading only those missing); None for a board that
+    runs no rotation."""
     row = db.session.get(Rotation, board.id)
     if row is None or not row.enabled:
         return None
@@ -390,8 +392,11 @@ def _rotation_figures(
         ]
     else:
         recent = weeks(today, duty_rules.FAIRNESS_DAYS // 7 + 1)
+    missing = [p for p in recent if (p.start, p.end) not in loaded]
+    for load in cached_loads(board, missing):
+        loaded[(load.period.start, load.period.end)] = load
     per_person: dict[int, PersonDuty] = {}
-    for load in cached_loads(board, recent):
+    for load in (loaded[(p.start, p.end)] for p in recent):
         for person, duty in load.duty.items():
             total = per_person.setdefault(person, PersonDuty())
             total.on_days += duty.on_days
