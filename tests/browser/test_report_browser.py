@@ -30,10 +30,13 @@ def demo_board(live_db) -> int:
     return board_id
 
 
-def expected_allowance(board_id: int) -> str:
+def expected(board_id: int) -> tuple[str, str]:
+    """The headline (the demo runs a support rotation: it holds back the larger of the
+    rotation's cover and yesterday's weather) and the rotation box's comparison."""
     db.session.remove()
     report = reports.build_report(db.session.get(Board, board_id))
-    return f"Hold back {fmt(report.allowance.average)} person-days for support next sprint"
+    headline = f"Hold back {fmt(report.headline.hold_back)} person-days for support next sprint"
+    return headline, report.rotation.cover.sentence()
 
 
 def test_the_lead_opens_the_demo_report_and_changes_n(page: Page, live_server, demo_board):
@@ -49,15 +52,18 @@ def test_the_lead_opens_the_demo_report_and_changes_n(page: Page, live_server, d
     expect(chart.locator("rect.seg.support").first).to_be_visible()
     expect(chart.locator("line.allowance")).to_have_count(1)
     allowance = page.locator("#allowance .big")
-    before = expected_allowance(demo_board)
+    cover = page.locator("#rotation .big")
+    before, weather_before = expected(demo_board)
     expect(allowance).to_contain_text(before)
     expect(allowance).to_contain_text("for features")
+    expect(cover).to_contain_text(weather_before)
 
     page.get_by_label("Average over the last N finished periods").fill("1")
     page.get_by_role("button", name="Save report settings").click()
 
     expect(page.get_by_text("Report settings saved.")).to_be_visible()
-    after = expected_allowance(demo_board)
-    assert after != before, "N = 1 should give another allowance on the demo"
+    after, weather_after = expected(demo_board)
+    assert weather_after != weather_before, "N = 1 should give another allowance on the demo"
     expect(allowance).to_contain_text(after)
+    expect(cover).to_contain_text(weather_after)
     expect(page.locator("#allowance")).to_contain_text("over the last 1 finished sprint")
