@@ -1,0 +1,228 @@
+"""Incidents: an Expedite card's stages, break-glass grants that must be ended, drills, and
+the figures per period (DESIGN.md "Next": incidents).
+
+The stages, each with its time and person, from the card's history:
+- opened: created in the Expedite lane (an S1 filed), or first escalated into it;
+- acknowledged: the first time after opening someone holds it (pulled, assigned, or taken
+  on a move into work), or else mitigates or resolves it;
+- mitigated: the first "Mitigated" a responder records, with a note;
+- resolved: its last done, while it is done.
+A drill (a rehearsal) has the same stages and is counted apart from real incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tracker.domain.errors import InvalidRequest
+from tracker.domain.flow import quantile
+
+# A grant open longer than this is overdue even before its expected end.
+GRANT_LONGEST = timedelta(hours=24)
+# A review not written within this many working days after resolution is late.
+REVIEW_WORKING_DAYS = 5
+
+OPENED, ACKNOWLEDGED, MITIGATED, RESOLVED = "opened", "acknowledged", "mitigated", "resolved"
+STAGES = (OPENED, ACKNOWLEDGED, MITIGATED, RESOLVED)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A stage reached: when, and by whom (None: nobody recorded)."""
+
+    at: datetime
+    by: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One history event as incidents read it: kind, time, actor, and what it changed."""
+
+    kind: str
+    at: datetime
+    actor_id: int | None
+    assignee: int | None  # the card's holder after the event (None: nobody)
+    lane_kind: str  # the card's lane kind after the event
+    status: str  # the card's status after the event
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An Expedite card's stages (None: not reached) and whether it is a drill."""
+
+    card_id: int
+    opened: Mark
+    acknowledged: Mark | None = None
+    mitigated: Mark | None = None
+    resolved: Mark | None = None
+    drill: bool = False
+
+    @property
+    def stage(self) -> str:
+        for name, mark in (
+            (RESOLVED, self.resolved),
+            (MITIGATED, self.mitigated),
+            (ACKNOWLEDGED, self.acknowledged),
+        ):
+            if mark is not None:
+                return name
+        return OPENED
+
+    def took(self, stage: str) -> timedelta | None:
+        """How long from opening until the stage was reached (None: not yet)."""
+        mark = {
+            ACKNOWLEDGED: self.acknowledged,
+            MITIGATED: self.mitigated,
+            RESOLVED: self.resolved,
+        }[stage]
+        return None if mark is None else mark.at - self.opened.at
+
+    @property
+    def needs_banner(self) -> bool:
+        """The board's banner stays until the incident is mitigated (or resolved)."""
+        return self.mitigated is None and self.resolved is None
+
+
+def incident(
+    card_id: int,
+    created_at: datetime,
+    created_by: int | None,
+    steps: Sequence[Step],
+    *,
+    expedite_at_creation: bool,
+    mitigated_kind: str,
+    drill: bool = False,
+) -> Incident | None:
+    """The card's incident from its history (oldest first), or None when it never was an
+    emergency (never in the Expedite lane)."""
+    opened: Mark | None = Mark(created_at, created_by) if expedite_at_creation else None
+    acknowledged = mitigated = resolved = None
+    status = "open"
+    for step in steps:
+        if opened is None:
+            if step.lane_kind == "expedite":
+                opened = Mark(step.at, step.actor_id)
+                if step.assignee is not None:  # escalated while someone was on it
+                    acknowledged = Mark(step.at, step.assignee)
+            status = step.status
+            continue
+        if acknowledged is None and step.assignee is not None:
+            acknowledged = Mark(step.at, step.assignee)
+        if acknowledged is None and (step.kind == mitigated_kind or step.status == "done"):
+            acknowledged = Mark(step.at, step.actor_id)  # whoever mitigates or resolves it
+        if mitigated is None and step.kind == mitigated_kind:
+            mitigated = Mark(step.at, step.actor_id, step.reason)
+        if step.status == "done" and status != "done":
+            resolved = Mark(step.at, step.actor_id)  # done (again, after a reopen)
+        elif step.status != "done":
+            resolved = None
+        status = step.status
+    if opened is None:
+        return None
+    return Incident(card_id, opened, acknowledged, mitigated, resolved, drill)
+
+
+def check_mitigation(incident: Incident, note: str) -> str:
+    """The note of a "Mitigated" a responder records, or InvalidRequest saying why not."""
+    note = note.strip()
+    if incident.resolved is not None:
+        raise InvalidRequest("This incident is resolved already.")
+    if incident.mitigated is not None:
+        raise InvalidRequest("This incident is mitigated already.")
+    if not note:
+        raise InvalidRequest("Say what mitigated it (for example: rolled back to 4.2.1).")
+    if len(note) > 500:
+        raise InvalidRequest("Keep the note to 500 characters or fewer.")
+    return note
+
+
+# Break-glass access -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Elevated production access a responder holds during an incident."""
+
+    id: int
+    holder: str
+    target: str  # on what, e.g. "orders-db primary, write"
+    granted_at: datetime
+    expected_end: datetime
+    ended_at: datetime | None = None
+    left_open_reason: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    def overdue(self, now: datetime) -> bool:
+        """Still open past its expected end, or longer than GRANT_LONGEST."""
+        return self.open and (now > self.expected_end or now - self.granted_at > GRANT_LONGEST)
+
+    def hours(self, now: datetime) -> float:
+        return ((self.ended_at or now) - self.granted_at).total_seconds() / 3600
+
+
+def check_grant(target: str, why: str, granted_at: datetime, expected_end: datetime) -> None:
+    """Refuse a grant that cannot be recorded as given."""
+    if not target.strip():
+        raise InvalidRequest("Say what the access is on (for example: orders-db primary, write).")
+    if not why.strip():
+        raise InvalidRequest("Say why the access is needed.")
+    if expected_end <= granted_at:
+        raise InvalidRequest("The expected end comes after the access is granted.")
+    if expected_end - granted_at > timedelta(days=7):
+        raise InvalidRequest("Break-glass access is for hours, not weeks: a week at most.")
+
+
+def blocking_grants(grants: Iterable[Grant], reasons: dict[int, str]) -> list[Grant]:
+    """The open grants that stop an incident from being resolved: every open grant without
+    a written reason to leave it open (reasons: grant id -> reason)."""
+    return [g for g in grants if g.open and not reasons.get(g.id, g.left_open_reason).strip()]
+
+
+# Figures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentFigures:
+    """One period's incidents (those opened in it): real and drills counted apart; times
+    to acknowledge, mitigate and resolve of the real ones (medians and 85th percentiles,
+    hours); break-glass hours; reviews not written in time."""
+
+    count: int
+    drills: int
+    acknowledge: tuple[float | None, float | None]
+    mitigate: tuple[float | None, float | None]
+    resolve: tuple[float | None, float | None]
+    glass_hours: float
+    late_reviews: int
+
+
+def _hours(values: list[timedelta]) -> tuple[float | None, float | None]:
+    hours = [v.total_seconds() / 3600 for v in values]
+    return quantile(hours, 0.5), quantile(hours, 0.85)
+
+
+def figures(
+    incidents: Sequence[Incident],
+    grants: dict[int, Sequence[Grant]],
+    late_reviews: set[int],
+    now: datetime,
+) -> IncidentFigures:
+    """The figures of the incidents of one period (grants and late reviews by card id)."""
+    real = [i for i in incidents if not i.drill]
+    took = {stage: [t for i in real if (t := i.took(stage)) is not None] for stage in STAGES[1:]}
+    return IncidentFigures(
+        count=len(real),
+        drills=len(incidents) - len(real),
+        acknowledge=_hours(took[ACKNOWLEDGED]),
+        mitigate=_hours(took[MITIGATED]),
+        resolve=_hours(took[RESOLVED]),
+        glass_hours=sum(g.hours(now) for i in real for g in grants.get(i.card_id, ())),
+        late_reviews=sum(1 for i in real if i.card_id in late_reviews),
+    )
