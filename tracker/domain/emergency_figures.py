@@ -12,12 +12,12 @@ nothing older needs reading.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from tracker.domain.flow import quantile
 from tracker.domain.periods import Period, period_index
 from tracker.domain.vocabulary import CardStatus, EventKind
 
@@ -79,12 +79,7 @@ class ExpediteRow:
 
 def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
     """The q-th quantile (0..1) by linear interpolation between closest ranks."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    lower, upper = math.floor(position), math.ceil(position)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+    return quantile(values, q)
 
 
 def expedite_summary(

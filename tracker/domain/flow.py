@@ -30,11 +30,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from tracker.domain.vocabulary import CardStatus
 
 QUANTILES = (0.50, 0.85, 0.95)
+Q = TypeVar("Q", float, timedelta)
 PARETO_SHARE = 0.8
 FORECAST_TRIALS = 10_000
 FORECAST_WEEKS = 12
@@ -141,9 +143,10 @@ def replay(
 # -- percentiles ----------------------------------------------------------------------------
 
 
-def quantile(values: Sequence[float], q: float) -> float | None:
-    """The q-th quantile (0..1): linear interpolation between closest ranks, as
-    statistics.quantiles(values, n=100, method="inclusive") gives for whole percents."""
+def quantile(values: Sequence[Q], q: float) -> Q | None:
+    """The q-th quantile (0..1) of numbers or durations: linear interpolation between
+    closest ranks, as statistics.quantiles(values, n=100, method="inclusive") gives for
+    whole percents."""
     if not values:
         return None
     ordered = sorted(values)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 
@@ -26,6 +26,7 @@ from tracker.services.common import Actor, assignable_ids, require_lead, today_o
 from tracker.store import bump_version, lock_board
 
 WHAT = "the support rotation"
+T = TypeVar("T", RotationTerm, RotationAway)
 TERMS_AHEAD = rules.TERMS_AHEAD
 
 
@@ -341,12 +342,17 @@ def regenerate(board_id: int, actor: Actor) -> list[str]:
     return warnings
 
 
+def _of_board(model: type[T], board_id: int, row_id: Any, what: str) -> T:
+    """The board's row of model with that id, or NotFound naming what it is."""
+    row = db.session.get(model, whole_id(row_id))
+    if row is None or row.board_id != board_id:
+        raise NotFound(f"That {what} is not in this board's rotation.")
+    return row
+
+
 def get_term(board_id: int, term_id: Any) -> RotationTerm:
     """The board's rotation term, or NotFound."""
-    term = db.session.get(RotationTerm, whole_id(term_id))
-    if term is None or term.board_id != board_id:
-        raise NotFound("That term is not in this board's rotation.")
-    return term
+    return _of_board(RotationTerm, board_id, term_id, "term")
 
 
 def _check_no_clash(board_id: int) -> None:
@@ -452,10 +458,7 @@ def add_away(board_id: int, actor: Actor, user_id: Any, start: date, end: date) 
 
 def get_away(board_id: int, away_id: Any) -> RotationAway:
     """The board's rotation away period, or NotFound."""
-    away = db.session.get(RotationAway, whole_id(away_id))
-    if away is None or away.board_id != board_id:
-        raise NotFound("That away period is not in this board's rotation.")
-    return away
+    return _of_board(RotationAway, board_id, away_id, "away period")
 
 
 def remove_away(board_id: int, actor: Actor, away_id: Any) -> None:
