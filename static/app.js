@@ -125,9 +125,30 @@
     showColumn(board, chosen);
   }
 
+  // A notice that offers Undo (templates/board/_undo.html) goes once the server would no
+  // longer take the undo: data-undo-ms after it came (the app's UNDO_SECONDS). A keyboard
+  // user on its Undo button is put back on the card's tile, not at the top of the page.
+  function expireUndoNotices() {
+    document.querySelectorAll(".notice.undo[data-undo-ms]:not([data-timed])").forEach(
+      function (notice) {
+        notice.dataset.timed = "1";
+        window.setTimeout(function () {
+          if (!notice.isConnected) { return; }
+          var focused = notice.contains(document.activeElement);
+          notice.remove();
+          var tile = focused && document.getElementById("card-" + notice.dataset.card);
+          var link = tile && tile.querySelector("a.ref");
+          if (link) { link.focus(); }
+        }, Number(notice.dataset.undoMs) || 0);
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
     columnSwitch();
+    expireUndoNotices();
+    body.addEventListener("htmx:afterSettle", expireUndoNotices);
+    body.addEventListener("htmx:oobAfterSwap", expireUndoNotices);
     body.addEventListener("htmx:afterSettle", columnSwitch);
     body.addEventListener("htmx:oobAfterSwap", columnSwitch);  // a move's answer: counts
     body.addEventListener("click", function (evt) {
