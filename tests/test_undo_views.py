@@ -238,3 +238,32 @@ def test_a_viewer_cannot_undo(app, client, auth, board):
     auth.login("vic")
     assert client.post(action, headers=HX, data=fields).status_code == 403
     assert place(app, board["feature"])[1] == board["Review"]
+
+
+def test_a_lead_may_undo_into_a_full_lane_with_a_reason(app, client, auth, board):
+    auth.login("lee")
+    doing = url(board, f"/cards/{board['doing0']}/move")
+    to_ready = {"lane_id": board["support_lane"], "column_id": board["Ready"]}
+    _, action, fields, _ = offer(client.post(doing, headers=HX, data=to_ready).text)
+    to_work = {"lane_id": board["support_lane"], "column_id": board["In progress"]}
+    client.post(url(board, f"/cards/{board['ready']}/move"), headers=HX, data=to_work)
+    refused = client.post(action, headers=HX, data=fields)
+    assert refused.status_code == 422 and "Go over the limit" in refused.text
+    override = re.search(
+        r'<form class="override"[^>]*action="([^"]+)"(.*?)</form>', refused.text, re.S
+    )
+    assert html.unescape(override.group(1)) == action
+    again = dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', override.group(2))
+    )
+    again.pop("csrf_token", None)
+    assert again == fields
+    undone = client.post(action, headers=HX, data=again | {"reason": "the fix needs it"})
+    assert (
+        undone.status_code == 200
+        and "Undone: SUP-1 is back in Support · In progress." in undone.text
+    )
+    assert place(app, board["doing0"])[1] == board["In progress"]
+    history = client.get(url(board, f"/cards/{board['doing0']}"), headers=HX).text
+    assert "went over a WIP limit: the fix needs it" in history
+    assert "undoing the last move" in history

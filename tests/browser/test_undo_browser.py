@@ -55,6 +55,8 @@ def test_undo_a_drag_from_the_notice_and_the_notice_goes(page: Page, live_server
     expect(page.locator("#notices")).to_contain_text("Undone: FEAT-2 is back in Feature · Ready.")
     expect(ready.locator(".card .t")).to_have_text(before)  # in its old place again
     expect(doing).not_to_contain_text("Export to CSV")
+    # The button is gone: the keyboard is on the card, not at the top of the page.
+    expect(ready.locator(".card", has_text="Export to CSV").locator("a.ref")).to_be_focused()
     assert card_place(ids["Export to CSV"]) == ("Feature", "Ready", None)
     assert same_document(page)
 
