@@ -125,9 +125,55 @@
     showColumn(board, chosen);
   }
 
+  // A notice that offers Undo (templates/board/_undo.html) goes once the server would no
+  // longer take the undo: data-undo-ms after it came (the app's UNDO_SECONDS). A keyboard
+  // user on its Undo button, when it goes or once the undo is answered, is put back on the
+  // card's tile, not at the top of the page.
+  function focusTile(cardId) {
+    var tile = document.getElementById("card-" + cardId);
+    var link = tile && tile.querySelector("a.ref");
+    if (link) { link.focus(); }
+  }
+
+  function expireUndoNotices() {
+    document.querySelectorAll(".notice.undo[data-undo-ms]:not([data-timed])").forEach(
+      function (notice) {
+        notice.dataset.timed = "1";
+        window.setTimeout(function () {
+          if (!notice.isConnected) { return; }
+          var focused = notice.contains(document.activeElement);
+          notice.remove();
+          if (focused) { focusTile(notice.dataset.card); }
+        }, Number(notice.dataset.undoMs) || 0);
+      });
+  }
+
+  var undoing = null;  // the Undo pressed from its button: { xhr, card }
+
+  function undoSent(evt) {
+    var form = evt.detail.elt;
+    var notice = form && form.closest && form.closest(".notice.undo");
+    if (notice && notice.contains(document.activeElement)) {
+      undoing = { xhr: evt.detail.xhr, card: notice.dataset.card };
+    }
+  }
+
+  function undoAnswered(evt) {
+    if (!undoing || evt.detail.xhr !== undoing.xhr) { return; }
+    var card = undoing.card;
+    undoing = null;
+    var active = document.activeElement;
+    if (!active || active === document.body) { focusTile(card); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
     columnSwitch();
+    expireUndoNotices();
+    body.addEventListener("htmx:afterSettle", expireUndoNotices);
+    body.addEventListener("htmx:oobAfterSwap", expireUndoNotices);
+    body.addEventListener("htmx:beforeRequest", undoSent);
+    body.addEventListener("htmx:afterSettle", undoAnswered);
     body.addEventListener("htmx:afterSettle", columnSwitch);
     body.addEventListener("htmx:oobAfterSwap", columnSwitch);  // a move's answer: counts
     body.addEventListener("click", function (evt) {

@@ -31,7 +31,7 @@ def add_cards(board, people, start: int, count: int) -> list[str]:
         if i % 3 == 0 and card.status == "open":
             card = cards.assign_card(board.id, who, card.id, people[(i // 3) % len(people)].id)
         if i % 4 == 1 and card.status == "open":
-            card = cards.set_blocked(board.id, who, card.id, True, "Waiting for the vendor")
+            card = cards.set_blocked(board.id, who, card.id, True, "Waiting for the vendor").card
         if card.status == "open":
             refs.append(card.ref)
     return refs

@@ -182,7 +182,7 @@ def test_block_needs_a_reason_and_close_leaves_the_board(team):
     with pytest.raises(InvalidRequest):
         cards.set_blocked(board.id, ann, card.id, True, "  ")
     db.session.rollback()
-    closed = cards.close_card(board.id, ann, card.id, "duplicate", "same as FEAT-9")
+    closed = cards.close_card(board.id, ann, card.id, "duplicate", "same as FEAT-9").card
     assert closed.status == "closed"
     assert closed.close_reason == "Duplicate: same as FEAT-9"
     with pytest.raises(InvalidRequest):

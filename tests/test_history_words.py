@@ -112,12 +112,36 @@ CASES = [
         "unblocked it",
     ),
     (
+        EventKind.UNBLOCKED,
+        {"blocked": [True, False], "blocked_reason": ["waiting", ""]},
+        "undoing the block",
+        "unblocked it: undoing the block",
+    ),
+    (
         EventKind.CLOSED,
         {"status": ["open", "closed"], "close_reason": ["", "Won't do: not needed"]},
         "Won't do: not needed",
         "closed it: Won't do: not needed",
     ),
     (EventKind.REORDERED, {}, "", "changed its place in the column"),
+    (
+        EventKind.REORDERED,
+        {},
+        "undoing the last move",
+        "changed its place in the column: undoing the last move",
+    ),
+    (
+        EventKind.MOVED,
+        {"column_id": [DOING, READY], "assignee_id": [MIA, None]},
+        "undoing the last move",
+        "moved it from In progress to Ready and unassigned it: undoing the last move",
+    ),
+    (
+        EventKind.REOPENED,
+        {"status": ["closed", "open"], "close_reason": ["Duplicate: SUP-1", ""]},
+        "undoing the close",
+        "reopened it: undoing the close",
+    ),
     (
         EventKind.REOPENED,
         {"column_id": [DONE, READY], "status": ["done", "open"], "assignee_id": [BOB, None]},

@@ -125,6 +125,7 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "body": "Taken over",
         "visibility": "reply",
         "action": "revoke",
+        "event": "1",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
         f"t{theirs.term}-person": str(ours.lead),
     }

@@ -38,6 +38,10 @@ DEFAULTS: dict[str, object] = {
     # Redis down: count in this process's memory meanwhile rather than refuse every login.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "ARCHIVE_PAGE_SIZE": 50,
+    # How many seconds a move, a close or a block can be undone from its notice: the server
+    # refuses an undo after that, and the notice (static/app.js) goes then. A number; tests
+    # of the notice's timer set it lower (tracker.web.board.undo_window).
+    "UNDO_SECONDS": 10,
     # The largest request body accepted, in bytes; a bigger one is answered 413 before it is
     # read (the longest form, a request with its description, is far below this).
     "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -331,6 +331,18 @@ def card_and_bottom(card_id: int, lane_id: int, column_id: int) -> tuple[Card | 
     return (None, None) if row is None else (row[0], row[1])
 
 
+def id_above(card_id: int, lane_id: int, column_id: int, rank: float) -> int | None:
+    """The id of the card just above a rank in a cell (the highest ranked below it), among
+    the other cards still on the board; None when no card is above it."""
+    query = (
+        select(Card.id)
+        .where(*_in_cell(card_id, lane_id, column_id), Card.rank < rank)
+        .order_by(Card.rank.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar()
+
+
 def cell_cards(card_id: int | None, lane_id: int, column_id: int) -> list[Card]:
     """The other cards of a cell still on the board, in rank order (to respace them)."""
     return list(
@@ -565,6 +577,22 @@ def append_event(
     return _noted(written.inserted_primary_key[0], pending)
 
 
+def card_event(card_id: int, event_id: Any) -> CardEvent | None:
+    """One history event of a card (None: the card has no event of that id)."""
+    event = db.session.get(CardEvent, event_id)
+    return event if event is not None and event.card_id == card_id else None
+
+
+def kinds_after(card_id: int, event_id: int) -> list[str]:
+    """The kinds of a card's history events written after one of them, oldest first."""
+    query = (
+        select(CardEvent.kind)
+        .where(CardEvent.card_id == card_id, CardEvent.id > event_id)
+        .order_by(CardEvent.id)
+    )
+    return list(db.session.execute(query).scalars())
+
+
 # Who hears of each history event as it is written: tracker.subscribers adds the log and
 # metrics, which report it when the transaction commits (written with Core, no flush
 # shows it). The store itself knows no listener.
@@ -700,6 +728,8 @@ class Change:
     events: tuple[Event, ...] = ()
     # What the caller's `answer` read of the board as the change left it (see commit).
     answer: Any = None
+    # A move's rank before it: where undoing the move puts the card back (cards.undo_change).
+    from_rank: float | None = None
 
     @property
     def left(self) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Card use cases: create, move, reorder, pull, assign, block, close, edit.
+"""Card use cases: create, move, reorder, pull, assign, block, close, reopen, undo, edit.
 
 Each reads the same way: load the board under its lock (tracker.store), ask the domain
 (tracker.domain: WIP limits, the pull policy, ranks), write through the store, and commit
@@ -10,10 +10,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from tracker import clock, store
-from tracker.domain import policy, pull, ranks, wip
+from tracker.domain import policy, pull, ranks, undo, wip
 from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, StaleCard
 from tracker.domain.policy import Action
@@ -231,23 +232,44 @@ def move_card(
     lane, column = state.lane(lane_id), state.column(column_id)
     card, bottom = _card_going_to(board_id, card_id, lane.id, column.id)
     card = _still_open(card)
-    before = snapshot(card)
-    from_lane_kind = state.lane(card.lane_id).kind
     may_hold = take and policy.may(actor.role, Action.HOLD_CARDS)
     holder = pull.holder_after_move(column.kind, card.assignee_id, actor.id, may_hold)
+    read = (bottom, None) if after is None else None
+    return _move(state, actor, card, lane, column, holder, after, read, reason, answer)
+
+
+def _move(
+    state: BoardState,
+    actor: Actor,
+    card: Card,
+    lane: Lane,
+    column: BoardColumn,
+    holder: int | None,
+    after: int | None,
+    read: tuple[float | None, float | None] | None,
+    reason: str | None,
+    answer: Callable[[Change], Any] | None,
+    why: str = "",
+) -> Change:
+    """Move an open card of a locked board to a cell, held by `holder`, after the card
+    `after` (see _rank), checked against the limits (`reason`: why go over one), recorded
+    with `why`; the change keeps the rank the card had (for an undo)."""
+    before = snapshot(card)
+    from_rank = card.rank
+    from_lane_kind = state.lane(card.lane_id).kind
     target = wip.Placement(lane.id, column.id, holder)
     was = placement(card)
     was_kind = state.column(card.column_id).kind
     overrides = _check_limits(state, actor, was, target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
     was_done = card.status == CardStatus.DONE
-    rank = _rank(card.id, lane.id, column.id, after, read=(bottom, None) if after is None else None)
+    rank = _rank(card.id, lane.id, column.id, after, read=read)
     values = {"lane_id": lane.id, "rank": rank, "assignee_id": holder}
     placed = store.place(card, values | _entering(card, column, clock.now()))
     if card.status == CardStatus.DONE and not was_done:
         outbox.queue_done(card)  # the requester hears of it, when mail is on and known
     kind = _move_kind(same_cell, from_lane_kind, lane.kind)
-    events = [store.new_event(card, kind, actor.id, before)]
+    events = [store.new_event(card, kind, actor.id, before, reason=why)]
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
     entering_work = column.kind == wip.ACTIVE and was_kind != wip.ACTIVE
@@ -255,7 +277,9 @@ def move_card(
         duty = rotation.duty_for_pull(state.board)
         if pull.interrupts(lane.kind, entering_work, holder, duty):
             events.append(_record_interruption(card, actor, holder, duty))
-    return store.commit(state, card, before=was, placed=placed, events=events, answer=answer)
+    change = store.commit(state, card, before=was, placed=placed, events=events, answer=answer)
+    change.from_rank = from_rank
+    return change
 
 
 def reorder_card(board_id: int, actor: Actor, card_id: Any, direction: str) -> Card:
@@ -356,11 +380,17 @@ def assign_card(
     return store.commit(state, card, events=events).card
 
 
-def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason: str = "") -> Card:
+def set_blocked(
+    board_id: int, actor: Actor, card_id: Any, blocked: bool, reason: str = ""
+) -> Change:
     """Block a card with a reason, or unblock it. Blocked cards still count toward WIP."""
     _require_changer(actor)
     state = store.load_locked(board_id)
     card = _open_card(board_id, card_id)
+    return _set_blocked(state, actor, card, blocked, reason)
+
+
+def _set_blocked(state: BoardState, actor: Actor, card: Card, blocked: bool, reason: str) -> Change:
     reason = reason.strip()
     if blocked and not reason:
         raise InvalidRequest("Say what the card is waiting for, so others can help unblock it.")
@@ -368,7 +398,7 @@ def set_blocked(board_id: int, actor: Actor, card_id: Any, blocked: bool, reason
     card.blocked, card.blocked_reason = blocked, reason if blocked else ""
     kind = EventKind.BLOCKED if blocked else EventKind.UNBLOCKED
     event = store.new_event(card, kind, actor.id, before, reason=reason)
-    return store.commit(state, card, events=[event]).card
+    return store.commit(state, card, events=[event])
 
 
 def reopen_card(board_id: int, actor: Actor, card_id: Any, why: str) -> Change:
@@ -383,20 +413,38 @@ def reopen_card(board_id: int, actor: Actor, card_id: Any, why: str) -> Change:
     why = why.strip()
     if not why:
         raise InvalidRequest("Say why it is reopened, so the team and the requester know.")
-    column = state.ready_columns()[0]
+    return _reopen(state, actor, card, state.ready_columns()[0], 0, None, why)
+
+
+def _reopen(
+    state: BoardState,
+    actor: Actor,
+    card: Card,
+    column: BoardColumn,
+    after: int | None,
+    holder: int | None,
+    why: str,
+    reason: str | None = None,
+) -> Change:
+    """Put a done or closed card of a locked board back in a column of its lane (after the
+    card `after`, see _rank), held by `holder`, checked against the limits (`reason`: why
+    go over one), recorded with why, and its requester told."""
     was = placement(card) if card.status == CardStatus.DONE else None
-    _check_limits(state, actor, was, wip.Placement(card.lane_id, column.id, None), None)
+    target = wip.Placement(card.lane_id, column.id, holder)
+    overrides = _check_limits(state, actor, was, target, reason)
     before = snapshot(card)
     card.closed_at, card.close_reason = None, ""
-    rank = _rank(card.id, card.lane_id, column.id, 0)
-    values = {"lane_id": card.lane_id, "rank": rank, "assignee_id": None}
+    rank = _rank(card.id, card.lane_id, column.id, after)
+    values = {"lane_id": card.lane_id, "rank": rank, "assignee_id": holder}
     placed = store.place(card, values | _entering(card, column, clock.now()))
-    event = store.new_event(card, EventKind.REOPENED, actor.id, before, reason=why)
+    events = [store.new_event(card, EventKind.REOPENED, actor.id, before, reason=why)]
+    if overrides:
+        events.append(_record_override(card, actor, overrides, reason or ""))
     outbox.queue_reopened(card, why)
-    return store.commit(state, card, before=was, placed=placed, events=[event])
+    return store.commit(state, card, before=was, placed=placed, events=events)
 
 
-def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -> Card:
+def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -> Change:
     """Close a card without doing it (won't do, duplicate): it leaves the board, undelivered."""
     _require_changer(actor)
     state = store.load_locked(board_id)
@@ -411,7 +459,66 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
     card.close_reason = f"{CLOSE_REASONS[why]}: {note}"
     event = store.new_event(card, EventKind.CLOSED, actor.id, before, reason=card.close_reason)
     outbox.queue_closed(card)
-    return store.commit(state, card, events=[event]).card
+    return store.commit(state, card, events=[event])
+
+
+@dataclass
+class Undone:
+    """What an undo did (undo.Undoing: moved the card back, reopened or unblocked it), and
+    the change it made."""
+
+    undoing: undo.Undoing
+    change: Change
+
+
+def undo_change(
+    board_id: int,
+    actor: Actor,
+    card_id: Any,
+    event_id: Any,
+    *,
+    window: timedelta,
+    rank: float | None = None,
+    reason: str | None = None,
+    answer: Callable[[Change], Any] | None = None,
+) -> Undone:
+    """Undo a move, a close or a block (the change whose first history event is
+    `event_id`), when the domain allows it (undo.check: the person who made it, within
+    `window`, the card unchanged since): a move back to the cell and holder it came from
+    (`rank`: its rank there before, kept just above the card that was below it, or the
+    bottom), a reopen where it was closed, or an unblock. The undo is a change like any
+    other: checked against the limits (`reason`: why go over one) and recorded as such.
+    `answer`: as for move_card, for a move back."""
+    _require_changer(actor)
+    state = store.load_locked(board_id)
+    card = get_card(board_id, card_id)
+    event = store.card_event(card.id, event_id) if isinstance(event_id, int) else None
+    if event is None:
+        raise InvalidRequest(f"There is no such change to {card.ref} to undo.")
+    done = undo.Done(card.ref, event.kind, event.actor_id, event.at, event.changes or {})
+    later = store.kinds_after(card.id, event.id)
+    undo.check(done, by=actor.id, now=clock.now(), window=window, later=later)
+    undoing = undo.undoing(done.kind)
+    why = undo.REASONS[undoing]
+    if undoing == undo.Undoing.UNBLOCK:
+        return Undone(undoing, _set_blocked(state, actor, card, False, why))
+    if undoing == undo.Undoing.REOPEN:
+        column = state.column(card.column_id)
+        after = _after_rank(card.id, card.lane_id, column.id, card.rank)
+        change = _reopen(state, actor, card, column, after, card.assignee_id, why, reason)
+        return Undone(undoing, change)
+    back = undo.moved_back(done.changes, snapshot(card))
+    lane, column = state.lane(back["lane_id"]), state.column(back["column_id"])
+    after = None if rank is None else _after_rank(card.id, lane.id, column.id, rank)
+    holder = back["assignee_id"]
+    change = _move(state, actor, card, lane, column, holder, after, None, reason, answer, why)
+    return Undone(undoing, change)
+
+
+def _after_rank(card_id: int, lane_id: int, column_id: int, rank: float) -> int:
+    """Where a card goes back to the place `rank` had in a cell: after the card now just
+    above that rank (its id), or at the top (0) when none is."""
+    return store.id_above(card_id, lane_id, column_id, rank) or 0
 
 
 def edit_card(

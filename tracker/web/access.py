@@ -56,6 +56,7 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "board.unblock_card": Action.CHANGE_CARDS,
     "board.close_card": Action.CHANGE_CARDS,
     "board.reopen_card": Action.CHANGE_CARDS,
+    "board.undo_card": Action.CHANGE_CARDS,
     "emergency.check": Action.VIEW_BOARD,
     "settings.show": Action.CHANGE_SETTINGS,
     "settings.save": Action.CHANGE_SETTINGS,

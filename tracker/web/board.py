@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
+from datetime import timedelta
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -17,7 +18,7 @@ from flask import (
 from flask_htmx import make_response
 from markupsafe import Markup
 
-from tracker.domain import policy, wip
+from tracker.domain import policy, undo, wip
 from tracker.domain.errors import (
     DomainError,
     InvalidRequest,
@@ -42,6 +43,7 @@ from tracker.web.forms import (
     PanelForm,
     ReopenForm,
     ReorderForm,
+    UndoForm,
 )
 from tracker.web.params import page_number, parse_id, search_term, whole_number
 from tracker.web.presenters import grid
@@ -209,16 +211,40 @@ def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours
 
 def after_change(board, actor, card, notice, form, change=None):
     """Answer a successful change: for htmx the parts of the board it changed when the page
-    was current (see page_was_current), else the fresh board; a redirect without htmx."""
+    was current (see page_was_current), else the fresh board; a redirect without htmx.
+    The notice is its text, or an offer to undo the change (undo_offer)."""
     if htmx and not htmx.boosted:
         panel_card = card if form.panel.data and card.status != CardStatus.CLOSED else None
         if change is not None and page_was_current(board):
             return render_changed(board, actor, change, notice, panel_card)
         return render_board(board, actor, notices=[notice], panel_card=panel_card)
-    flash(notice, "info")
+    flash(notice, "undo" if isinstance(notice, dict) else "info")
     if form.panel.data and card.status != CardStatus.CLOSED:
         return redirect(url_for("board.show_card", board_id=board.id, card_id=card.id), 303)
     return redirect(url_for("board.show", board_id=board.id), 303)
+
+
+def undo_window() -> timedelta:
+    """How long a change can be undone from its notice (config UNDO_SECONDS): the server's
+    limit, and how long the notice offering it stays (static/app.js)."""
+    return timedelta(seconds=current_app.config["UNDO_SECONDS"])
+
+
+def undo_offer(board, change, text: str, form) -> dict[str, Any]:
+    """A change's notice with its Undo form (templates/board/_undo.html): the change's first
+    history event, a moved card's rank before the move, whether it came from the card's
+    panel, and for how many milliseconds to offer it. A dict, as the notice of a change
+    answered with a redirect is a flashed message, kept in the session cookie."""
+    card = change.card
+    return {
+        "text": text,
+        "action": url_for("board.undo_card", board_id=board.id, card_id=card.id),
+        "card": card.id,
+        "event": change.events[0].id,
+        "rank": "" if change.from_rank is None else repr(change.from_rank),
+        "panel": form.panel.data or "",
+        "ms": round(undo_window().total_seconds() * 1000),
+    }
 
 
 def require_valid(form) -> None:
@@ -385,7 +411,7 @@ def move_card(board_id: int, card_id: int):
     notice = f"Moved {card.ref} to {_where(change)}."
     if change.before.assignee_id is None and card.assignee_id == actor.id:
         notice += " It is yours now: a card in progress needs someone on it."
-    return after_change(board, actor, card, notice, form, change)
+    return after_change(board, actor, card, undo_offer(board, change, notice, form), form, change)
 
 
 @bp.post("/cards/<int:card_id>/reorder")
@@ -419,8 +445,9 @@ def block_card(board_id: int, card_id: int):
     board, actor = load_board(board_id)
     form = BlockForm()
     require_valid(form)
-    card = cards.set_blocked(board.id, actor, card_id, True, form.reason.data)
-    return after_change(board, actor, card, f"{card.ref} is blocked.", form)
+    change = cards.set_blocked(board.id, actor, card_id, True, form.reason.data)
+    notice = undo_offer(board, change, f"{change.card.ref} is blocked.", form)
+    return after_change(board, actor, change.card, notice, form)
 
 
 @bp.post("/cards/<int:card_id>/unblock")
@@ -429,7 +456,7 @@ def unblock_card(board_id: int, card_id: int):
     board, actor = load_board(board_id)
     form = PanelForm()
     require_valid(form)
-    card = cards.set_blocked(board.id, actor, card_id, False)
+    card = cards.set_blocked(board.id, actor, card_id, False).card
     return after_change(board, actor, card, f"{card.ref} is unblocked.", form)
 
 
@@ -439,8 +466,10 @@ def close_card(board_id: int, card_id: int):
     board, actor = load_board(board_id)
     form = CloseForm()
     require_valid(form)
-    card = cards.close_card(board.id, actor, card_id, form.why.data, form.note.data)
-    return after_change(board, actor, card, f"Closed {card.ref}: {card.close_reason}", form)
+    change = cards.close_card(board.id, actor, card_id, form.why.data, form.note.data)
+    card = change.card
+    notice = undo_offer(board, change, f"Closed {card.ref}: {card.close_reason}", form)
+    return after_change(board, actor, card, notice, form)
 
 
 @bp.post("/cards/<int:card_id>/reopen")
@@ -452,6 +481,37 @@ def reopen_card(board_id: int, card_id: int):
     change = cards.reopen_card(board.id, actor, card_id, form.why.data)
     notice = f"Reopened {change.card.ref}: it is in {_where(change)}."
     return after_change(board, actor, change.card, notice, form)
+
+
+# What the notice says once a change is undone, by what the undo did.
+UNDONE = {
+    undo.Undoing.MOVE: "Undone: {ref} is back in {where}.",
+    undo.Undoing.REOPEN: "Undone: {ref} is back on the board, in {where}.",
+    undo.Undoing.UNBLOCK: "Undone: {ref} is unblocked.",
+}
+
+
+@bp.post("/cards/<int:card_id>/undo")
+def undo_card(board_id: int, card_id: int):
+    """Undo a move, a close or a block from the notice that offered it: only the person who
+    made it, within the undo window, and while nobody changed the card since."""
+    board, actor = load_board(board_id)
+    form = UndoForm()
+    require_valid(form)
+    undone = cards.undo_change(
+        board.id,
+        actor,
+        card_id,
+        form.event.data,
+        window=undo_window(),
+        rank=form.old_rank(),
+        reason=form.reason.data,
+        answer=changed_reader(),
+    )
+    change = undone.change
+    notice = UNDONE[undone.undoing].format(ref=change.card.ref, where=_where(change))
+    moved = change if undone.undoing == undo.Undoing.MOVE else None
+    return after_change(board, actor, change.card, notice, form, moved)
 
 
 @bp.get("/done")

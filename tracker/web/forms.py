@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -245,6 +247,24 @@ class ReopenForm(ActionForm):
         "Why reopen it", [DataRequired("Say why it is reopened."), Length(max=400)], filters=[strip]
     )
     panel = HiddenField()
+
+
+class UndoForm(ActionForm):
+    """Undo a move, a close or a block from the notice that told of it: `event` is the
+    change's history event, `rank` a moved card's rank before the move (where it goes
+    back to; anything but a finite number: the bottom)."""
+
+    event = IntegerField(validators=[InputRequired("Say which change to undo.")])
+    rank = StringField(validators=[Optional(), Length(max=40)])
+    reason = StringField("Why go over the limit", [Optional(), Length(max=500)], filters=[strip])
+    panel = HiddenField()
+
+    def old_rank(self) -> float | None:
+        try:
+            value = float(self.rank.data or "")
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
 
 
 # A time zone field offers the names the server accepts (the page adds the list with the

@@ -131,7 +131,7 @@ class Words:
         return f"blocked it: {why}" if why else "blocked it"
 
     def _unblocked(self, changes, reason, actor_id) -> str:
-        return "unblocked it"
+        return f"unblocked it: {reason}" if reason else "unblocked it"
 
     def _closed(self, changes, reason, actor_id) -> str:
         why = reason or _shown((changes.get("close_reason") or ["", ""])[1])
@@ -143,7 +143,8 @@ class Words:
         return f"{text}: {reason}" if reason else text
 
     def _reordered(self, changes, reason, actor_id) -> str:
-        return "changed its place in the column"
+        text = "changed its place in the column"
+        return f"{text}: {reason}" if reason else text
 
     def _commented(self, changes, reason, actor_id) -> str:
         # services.intake records which kind of comment it was as the reason.
