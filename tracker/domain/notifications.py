@@ -197,9 +197,6 @@ def sentence(told: Told) -> str:
     who = told.actor or "Someone"
     card = f"{told.ref}: {told.title}"
     if told.kind == NoticeKind.ASSIGNED:
-        verb = "pulled" if told.event_kind == EventKind.PULLED else "assigned"
-        if told.event_kind == EventKind.PULLED:
-            return f"{who} {verb} {card} and it is yours now"
         return f"{who} assigned {card} to you"
     if told.kind == NoticeKind.MENTIONED:
         return f"{who} mentioned you on {card}"

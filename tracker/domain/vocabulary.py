@@ -202,9 +202,9 @@ class MailMode(StrEnum):
     """When a person gets mail of a kind of notification: never, at once, or in the day's
     digest."""
 
-    OFF = "off"
-    NOW = "now"
-    DIGEST = "digest"
+    OFF = "never"
+    NOW = "instant"
+    DIGEST = "daily"
 
     @property
     def label(self) -> str:
