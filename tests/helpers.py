@@ -22,11 +22,12 @@ from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
 from tracker import create_app
+from tracker.domain.vocabulary import NoticeKind
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Component, Lane, OutboundMail, User
-from tracker.services import boards, cards, intake, reports, users
+from tracker.services import boards, cards, intake, notifications, reports, users
 from tracker.services.common import Actor
 from tracker.services.mail import background
 from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
@@ -533,6 +534,10 @@ class World:
         lead = self.person("lead")
         return intake.create_status_link(board_id or self.board_id, lead, card_id).token
 
+    def unsubscribe_token(self) -> str:
+        """An unsubscribe link's token (a notification mail's), for the lead."""
+        return notifications.unsubscribe_token(self.user_ids["lead"], NoticeKind.ASSIGNED)
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -546,6 +551,7 @@ FILL = {
     "sprint_id": World.sprint,
     "component_id": World.component,
     "token": World.status_token,
+    "mail_token": World.unsubscribe_token,
     "user_id": World.target_person,
     "filename": lambda world: "app.css",
 }

@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         boards,
         emergency,
         intake,
+        notifications,
         ops,
         reports,
         settings,
@@ -135,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         account,
         audit,
+        notifications,
     ):
         app.register_blueprint(module.bp)
 
