@@ -543,12 +543,15 @@ def _send_digest(
     inserter = (
         postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
+    # The day's row, unless another run wrote it: RETURNING says which (rowcount does not,
+    # on every driver, for an INSERT the ORM runs).
     claimed = db.session.execute(
-        inserter(DigestSent)
+        inserter(DigestSent.__table__)
         .values(user_id=user_id, day=day, notifications=len(rows), sent_at=now)
         .on_conflict_do_nothing()
-    ).rowcount
-    if not claimed:
+        .returning(DigestSent.__table__.c.id)
+    ).first()
+    if claimed is None:
         db.session.rollback()
         return False
     lines = defaultdict(list)
