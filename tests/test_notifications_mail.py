@@ -91,7 +91,7 @@ def test_an_assignment_is_mailed_at_once_with_a_working_unsubscribe_link(
     recipients, mail = message
     body = mail.get_content()
     assert recipients == ["ann@example.com"]
-    assert mail["Subject"] == "Lee Person assigned FEAT-1: Card 0 to you"
+    assert mail["Subject"] == "Lee Person assigned you FEAT-1: Card 0"
     assert f"https://tracker.example.com/b/{board['board']}?card={board['c0']}" in body
     link = UNSUBSCRIBE.search(body).group(1)
     assert client.get(link).status_code == 200  # asks first
@@ -113,7 +113,7 @@ def test_a_kind_turned_to_at_once_is_mailed(app, board, mail_on):
     block(app, board, "c0")
     subjects = sorted(m["Subject"] for _, m in settled_mail(app, mail_on.inbox))
     assert subjects == [
-        "Lee Person assigned FEAT-1: Card 0 to you",
+        "Lee Person assigned you FEAT-1: Card 0",
         "Lee Person blocked your card FEAT-1: Card 0 (waiting for: keys)",
     ]
 
@@ -175,7 +175,7 @@ def test_the_digest_sends_yesterday_once_however_often_it_runs(app, board, mail_
     (message,) = settled_mail(app, mail_on.inbox)
     body = message[1].get_content()
     assert message[0] == ["ann@example.com"] and "2026-03-01" in message[1]["Subject"]
-    assert "assigned FEAT-1: Card 0 to you" in body and "blocked your card FEAT-1" in body
+    assert "assigned you FEAT-1: Card 0" in body and "blocked your card FEAT-1" in body
     assert "FEAT-2" not in body  # today's: tomorrow's digest
     assert len(UNSUBSCRIBE.findall(body)) == 2  # one per kind in it
     with app.app_context():

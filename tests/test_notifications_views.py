@@ -74,7 +74,7 @@ def test_the_list_says_what_happened_newest_first_with_links_to_the_card(app, cl
     first, second = (page.index(f"Card {i}") for i in (1, 0))
     assert first < second
     assert (
-        f'href="/b/{board["board"]}?card={board["c1"]}">Lee Person assigned FEAT-2: Card 1 to you'
+        f'href="/b/{board["board"]}?card={board["c1"]}">Lee Person assigned you FEAT-2: Card 1'
         in page
     )
 

@@ -51,7 +51,7 @@ def test_the_bell_counts_an_assignment_live_and_the_list_marks_it_read(ann_and_l
     expect(lee_page.locator("#bell .count")).to_have_count(0)  # the actor hears nothing
 
     bell.get_by_role("link").click()
-    item = ann_page.locator(".notification", has_text="Lee Person assigned FEAT-1")
+    item = ann_page.locator(".notification", has_text="Lee Person assigned you FEAT-1")
     expect(item).to_have_class("notification unread")
     item.get_by_role("button", name="Mark read").click()
     expect(item).to_have_class("notification")

@@ -193,11 +193,11 @@ class Told:
 
 
 def sentence(told: Told) -> str:
-    """One notification as a sentence: "Ann assigned SUP-12 to you: Login fails"."""
+    """One notification as a sentence: "Ann assigned you SUP-12: Login fails"."""
     who = told.actor or "Someone"
     card = f"{told.ref}: {told.title}"
     if told.kind == NoticeKind.ASSIGNED:
-        return f"{who} assigned {card} to you"
+        return f"{who} assigned you {card}"
     if told.kind == NoticeKind.MENTIONED:
         return f"{who} mentioned you on {card}"
     if told.kind == NoticeKind.S1_FILED:
@@ -213,6 +213,6 @@ def sentence(told: Told) -> str:
             f": {told.reason}" if told.reason else ""
         )
     if told.event_kind == EventKind.COMMENTED:
-        return f"{who} commented on {card}, which you watch"
+        return f"{who} commented on {card} (you watch it)"
     where = f" to {told.to_column}" if told.to_column else ""
-    return f"{who} moved {card}{where}, which you watch"
+    return f"{who} moved {card}{where} (you watch it)"
