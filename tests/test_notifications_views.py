@@ -238,6 +238,7 @@ def test_the_unsubscribe_link_asks_first_then_turns_that_kind_off(app, client, b
     url = f"/notifications/unsubscribe/{token}"
     shown = client.get(url)  # no login; a mail scanner's GET changes nothing
     assert shown.status_code == 200 and "Stop these emails" in shown.text
+    assert shown.headers["Cache-Control"] == "no-store"
     assert "A card is assigned to you" in shown.text
     with app.app_context():
         assert db.session.get(User, board["ann"]).notice_mail is None

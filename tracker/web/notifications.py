@@ -72,8 +72,8 @@ def unsubscribe(mail_token: str):
     """What an unsubscribe link would turn off, and a button to do it: a GET changes
     nothing (mail scanners follow links)."""
     asked = notifications.read_unsubscribe(mail_token)
-    return render_template(
-        "notifications/unsubscribe.html", asked=asked, token=mail_token, done=False
+    return _private(
+        render_template("notifications/unsubscribe.html", asked=asked, token=mail_token, done=False)
     )
 
 
@@ -81,9 +81,17 @@ def unsubscribe(mail_token: str):
 def confirm_unsubscribe(mail_token: str):
     """Turn the mail the link names off (no login: the signed token is the proof)."""
     asked = notifications.unsubscribe(mail_token)
-    return render_template(
-        "notifications/unsubscribe.html", asked=asked, token=mail_token, done=True
+    return _private(
+        render_template("notifications/unsubscribe.html", asked=asked, token=mail_token, done=True)
     )
+
+
+def _private(html: str):
+    """An unsubscribe page names a person (and its address holds their token): kept by no
+    cache, whoever asks (security.add_headers does this for logged-in people only)."""
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _bad_link(error: DomainError, status: int):
