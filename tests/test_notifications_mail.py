@@ -170,7 +170,7 @@ def test_the_digest_sends_yesterday_once_however_often_it_runs(app, board, mail_
     runner = app.test_cli_runner()
     again = send_digests(runner)
     assert again.exit_code == 0, again.output
-    assert "0 digests written, 1 sent before" in again.output, again.output
+    assert "0 digest emails written, 1 sent before" in again.output, again.output
     assert (digests_now(app).sent, digests_now(app).already) == (0, 1)
     (message,) = settled_mail(app, mail_on.inbox)
     body = message[1].get_content()
@@ -186,9 +186,9 @@ def test_the_digest_sends_yesterday_once_however_often_it_runs(app, board, mail_
 def test_the_next_day_is_a_digest_of_its_own(app, board, mail_on):
     digest_setup(app, board)
     runner = app.test_cli_runner()
-    assert "1 digest written" in send_digests(runner).output
+    assert "1 digest email written" in send_digests(runner).output
     later = send_digests(runner, "2026-03-02")
-    assert "1 digest written" in later.output, later.output
+    assert "1 digest email written" in later.output, later.output
     bodies = [m.get_content() for _, m in settled_mail(app, mail_on.inbox)]
     assert len(bodies) == 2 and "FEAT-2" in bodies[1]
 
@@ -198,7 +198,7 @@ def test_no_digest_without_digest_choices_or_mail(app, board, mail_on, monkeypat
         assign(app, board, "c0", "ann")  # at once by default: not a digest's
     join_senders()
     runner = app.test_cli_runner()
-    assert "0 digests written" in send_digests(runner).output
+    assert "0 digest emails written" in send_digests(runner).output
     monkeypatch.setitem(app.config, "SMTP_HOST", "")
     assert "Mail is not set up" in send_digests(runner).output
 

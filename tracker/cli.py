@@ -158,7 +158,7 @@ def send_digests(day) -> None:
     for thread in background.background_senders():  # started by the commits above
         thread.join(timeout=60)
     click.echo(
-        f"Digests: {counted(done.sent, 'digest')} written, {done.already} sent before for "
+        f"Digests: {counted(done.sent, 'digest email')} written, {done.already} sent before for "
         f"that day. Mail sent now: {delivered.sent}; {delivered.retrying} will be retried "
         "(by `flask send-mail`)."
     )

@@ -29,6 +29,7 @@ from tracker.domain import policy
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import MailKind, MailMode, MailStatus, NoticeKind
+from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -573,10 +574,7 @@ def _send_digest(
             "account_url": settings.public_url + host.current().path("account.edit_password"),
         },
     )
-    count = len(rows)
-    subject = f"Your day on Weatherboard, {day.isoformat()}: {count} notification" + (
-        "" if count == 1 else "s"
-    )
+    subject = f"Your day on Weatherboard, {day.isoformat()}: {counted(len(rows), 'notification')}"
     db.session.add(_mail_row(rows[0].board_id, MailKind.DIGEST, email, subject, body, now))
     outbox.mark_written(db.session())
     db.session.commit()
