@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Insert, Select, Update, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Select, Update, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -579,10 +579,3 @@ def _send_digest(
     outbox.mark_written(db.session())
     db.session.commit()
     return True
-
-
-def count_of(user_id: int) -> int:
-    """How many notifications a person has in all (tests and the list's heading)."""
-    return db.session.execute(
-        select(func.count()).select_from(Notification).where(Notification.recipient_id == user_id)
-    ).scalar_one()

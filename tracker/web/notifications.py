@@ -63,7 +63,7 @@ def mark_all_read():
     if htmx and not htmx.boosted:
         page = notifications.page(current_user.id)
         html = render_template("notifications/_list.html", page=page)
-        return _answer(html, 0 if not page.items else notifications.unread_count(current_user.id))
+        return _answer(html, notifications.unread_count(current_user.id))
     return redirect(url_for("notifications.show"), 303)
 
 
