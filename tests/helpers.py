@@ -22,6 +22,7 @@ from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
 from tracker import create_app
+from tracker.domain.vocabulary import NoticeKind
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
@@ -36,7 +37,7 @@ from tracker.models import (
     RotationTerm,
     User,
 )
-from tracker.services import boards, cards, intake, reports, rotation, users
+from tracker.services import boards, cards, intake, notifications, reports, rotation, users
 from tracker.services.common import Actor
 from tracker.services.mail import background
 from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
@@ -564,6 +565,10 @@ class World:
         query = select(RotationAway.id).where(RotationAway.board_id == board_id)
         return db.session.execute(query.order_by(RotationAway.id.desc())).scalars().first()
 
+    def unsubscribe_token(self) -> str:
+        """An unsubscribe link's token (a notification mail's), for the lead."""
+        return notifications.unsubscribe_token(self.user_ids["lead"], NoticeKind.ASSIGNED)
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -577,6 +582,7 @@ FILL = {
     "sprint_id": World.sprint,
     "component_id": World.component,
     "token": World.status_token,
+    "mail_token": World.unsubscribe_token,
     "user_id": World.target_person,
     "term_id": World.rotation_term,
     "away_id": World.away,

@@ -68,7 +68,7 @@ ENDPOINTS = {
     "settings.save": ("POST", "/b/{board}/settings", "<h1>Settings of Team</h1>"),
     "reports.add_sprint": ("POST", "/b/{board}/sprints", "<h1>Sprints of Team</h1>"),
     "admin.set_admin": ("POST", "/admin/people/{user}/admin", "<dt>Username</dt><dd>boss</dd>"),
-    "account.change_password": ("POST", "/account/password", "<h1>Change your password</h1>"),
+    "account.change_password": ("POST", "/account/password", "<h2>Change your password</h2>"),
     "boards.create": ("POST", "/boards", "<h1>Your boards</h1>"),
     "audit.show_board": ("GET", "/b/{board}/audit", None),
     "emergency.check": ("GET", "/b/{board}/emergency", None),

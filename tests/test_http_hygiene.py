@@ -64,6 +64,7 @@ def get_urls(app, ids) -> dict[str, str]:
         "card_id": ids["card_id"],
         "user_id": ids["user_id"],
         "token": "A" * 43,
+        "mail_token": "A" * 43,
         "filename": "app.css",
     }
     urls = {}

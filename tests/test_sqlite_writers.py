@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user, serve_app
 from tests.helpers import app_config as config_for
-from tracker.domain.vocabulary import EventKind
+from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind
 from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
 from tracker.models import BoardColumn, Card, CardEvent, Comment, Component, Lane, Sprint, User
@@ -186,6 +186,14 @@ def password_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return "/account/password", {"current": old, "new": new, "confirm": new}
 
 
+def notifications_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Mark all read, and save one's notification mail choices (two writes to one's row)."""
+    if r % 2 == 0:
+        return "/notifications/read-all", {}
+    modes = {kind.value: MailMode.DIGEST.value for kind in NoticeKind}
+    return "/account/notifications", modes
+
+
 @dataclass
 class Scenario:
     family: str  # the blueprint whose POST routes it stands for
@@ -286,6 +294,13 @@ SCENARIOS = {
         board_create_send,
         lambda w: count(Audit, Audit.action == "board.created") - 1,
         lambda w, statuses: answered_ok(statuses),
+    ),
+    "notifications": Scenario(
+        "notifications",
+        "lead",
+        notifications_send,
+        lambda w: count(User, User.notice_mail.is_not(None)),
+        lambda w, statuses: PEOPLE,  # each person's choices, saved once or more
     ),
     "account": Scenario(
         "account",

@@ -31,6 +31,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/web/emergency.py", "cards"): "the banner poll's query parameter named cards",
     ("templates/reports/page.html", "cards"): "prose: 1 card, 2 cards",
     ("tracker/store.py", "cards"): "the label of a count column in the WIP statement",
+    ("tracker/domain/notifications.py", "mentioned"): "the key of a comment event's mentions",
     ("tracker/store.py", "reason"): "the name of an event column the one-statement write binds",
 }
 

@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         boards,
         emergency,
         intake,
+        notifications,
         ops,
         reports,
         rotation,
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         account,
         audit,
+        notifications,
     ):
         app.register_blueprint(module.bp)
 

@@ -1,4 +1,5 @@
-"""Flask commands: create-user, add-member, create-board, seed-demo, send-mail."""
+"""Flask commands: create-user, add-member, create-board, seed-demo, send-mail,
+send-digests."""
 
 from __future__ import annotations
 
@@ -13,12 +14,21 @@ from tracker.domain.vocabulary import Role
 from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, User
-from tracker.services import boards, reports, users
-from tracker.services.mail import delivery, outbox
+from tracker.services import boards, notifications, reports, users
+from tracker.services.mail import background, delivery, outbox
 
 
 def register(app: Flask) -> None:
-    for command in (warm_reports, create_user, add_member, create_board, seed_demo, send_mail):
+    commands = (
+        warm_reports,
+        create_user,
+        add_member,
+        create_board,
+        seed_demo,
+        send_mail,
+        send_digests,
+    )
+    for command in commands:
         app.cli.add_command(command)
 
 
@@ -126,3 +136,29 @@ def send_mail(limit: int) -> None:
     click.echo(f"Sent {done.sent}; {done.retrying} will be retried; {done.given_up} given up.")
     if done.retrying or done.given_up:
         raise click.exceptions.Exit(1)  # cron or the timer reports the failure
+
+
+@click.command("send-digests")
+@with_appcontext
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day to send (YYYY-MM-DD); by default yesterday in each person's time zone.",
+)
+def send_digests(day) -> None:
+    """Mail each person who chose a daily digest the notifications of one day: yesterday in
+    the time zone of their first board (UTC without one). Run it daily from cron, in the
+    morning; a day is never sent twice to anyone, however often or concurrently it runs."""
+    if not outbox.configured():
+        click.echo("Mail is not set up (TRACKER_SMTP_HOST and friends): nothing to send.")
+        return
+    done = notifications.send_digests(day=day.date() if day else None)
+    delivered = delivery.deliver_pending()
+    for thread in background.background_senders():  # started by the commits above
+        thread.join(timeout=60)
+    click.echo(
+        f"Digests: {counted(done.sent, 'digest email')} written, {done.already} sent before for "
+        f"that day. Mail sent now: {delivered.sent}; {delivered.retrying} will be retried "
+        "(by `flask send-mail`)."
+    )

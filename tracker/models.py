@@ -56,6 +56,13 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How many of their notifications are unread: kept with each notification written or
+    # read (services.notifications), so the bell in every page's header and the board's
+    # poll read it with the person, at no statement of their own.
+    unread_notifications: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Mail per kind of notification, {NoticeKind: MailMode}; a kind left out has its
+    # default (tracker.domain.notifications.DEFAULT_MAIL).
+    notice_mail: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     def get_id(self) -> str:
         return self.session_token
@@ -303,6 +310,44 @@ class RotationAway(db.Model):
     end_on: Mapped[date] = mapped_column(Date)
 
 
+class Notification(db.Model):
+    """One person told of one card history event (services.notifications writes it in the
+    event's own transaction; domain.notifications decides who and why)."""
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient_id", name="uq_notification_event_recipient"),
+        # A person's list, newest first.
+        Index("ix_notification_recipient_id", "recipient_id", "id"),
+        # The day's digests: the notifications of one day.
+        Index("ix_notification_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("card_event.id"))
+    # Why they hear of it: tracker.domain.vocabulary.NoticeKind.
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestSent(db.Model):
+    """A person's daily digest of notifications, written for one day: the unique pair is
+    what keeps `flask send-digests` from mailing a day twice, even run twice at once."""
+
+    __tablename__ = "digest_sent"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_digest_sent_user_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # The calendar day the digest covers, in the person's time zone.
+    day: Mapped[date] = mapped_column(Date)
+    notifications: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class StatusLink(db.Model):
     """A request's public status link. Only the token's SHA-256 is kept, never the token."""
 
@@ -372,9 +417,11 @@ class ReportPeriodCache(db.Model):
 
 
 class OutboundMail(db.Model):
-    """An email to a requester (services.mail): written in the same transaction as the
-    change it tells of, sent after the commit, retried while the mail server fails. Kept
-    once sent, as the record of what the requester was told."""
+    """An email to a requester, or a notification mailed to a team member (services.mail,
+    services.notifications): written in the same transaction as the change it tells of,
+    sent after the commit, retried while the mail server fails. Kept once sent, as the
+    record of what was told. A team member's mail names no card (card_id is None), so a
+    request's page lists only what its requester was told."""
 
     __tablename__ = "outbound_mail"
     __table_args__ = (
@@ -388,7 +435,7 @@ class OutboundMail(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
     card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
-    # filed, reply, done or closed (tracker.domain.vocabulary.MailKind).
+    # filed, reply, done, closed, reopened; notice or digest (vocabulary.MailKind).
     kind: Mapped[str] = mapped_column(String(16))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tracker import observability, store
 from tracker.extensions import db
-from tracker.services import audit
+from tracker.services import audit, notifications
 from tracker.services.mail import background, outbox
 
 # Where an event comes from.
@@ -79,6 +79,13 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         "event_written",
         observability.note_event,
         "log and count each card history event when its transaction commits",
+    ),
+    Subscription(
+        STORE,
+        "event_written",
+        notifications.note_event,
+        "tell the people a card event concerns (in-app, and mail through the outbox), in the "
+        "event's own transaction: notifications come from history events only",
     ),
     Subscription(
         EVERY_SESSION,

@@ -151,6 +151,10 @@ class MailKind(StrEnum):
     DONE = "done"
     CLOSED = "closed"
     REOPENED = "reopened"
+    # To a team member, not a requester (services.notifications): one notification, and
+    # the day's digest of them.
+    NOTICE = "notice"
+    DIGEST = "digest"
 
     @classmethod
     def label_of(cls, kind: str) -> str:
@@ -164,6 +168,55 @@ _MAIL_KIND_LABELS = {
     MailKind.DONE: "Done",
     MailKind.CLOSED: "Closed",
     MailKind.REOPENED: "Reopened",
+    MailKind.NOTICE: "Notification",
+    MailKind.DIGEST: "Daily digest",
+}
+
+
+class NoticeKind(StrEnum):
+    """Why a person hears of a card event (tracker.domain.notifications): a notification's
+    kind, and what a person sets their mail for."""
+
+    ASSIGNED = "assigned"
+    MENTIONED = "mentioned"
+    WATCHING = "watching"
+    S1_FILED = "s1_filed"
+    BLOCKED = "blocked"
+    WIP_OVERRIDE = "wip_override"
+
+    @property
+    def label(self) -> str:
+        """What the account page calls notifications of this kind."""
+        return _NOTICE_KIND_LABELS[self]
+
+
+_NOTICE_KIND_LABELS = {
+    NoticeKind.ASSIGNED: "A card is assigned to you",
+    NoticeKind.MENTIONED: "Someone mentions you in a comment",
+    NoticeKind.WATCHING: "A comment on or a move of a card you watch",
+    NoticeKind.S1_FILED: "An S1 (production down) is filed on your board",
+    NoticeKind.BLOCKED: "Your card is blocked or unblocked",
+    NoticeKind.WIP_OVERRIDE: "Your card goes over a WIP limit",
+}
+
+
+class MailMode(StrEnum):
+    """When a person gets mail of a kind of notification: never, at once, or in the day's
+    digest."""
+
+    OFF = "never"
+    NOW = "instant"
+    DIGEST = "daily"
+
+    @property
+    def label(self) -> str:
+        return _MAIL_MODE_LABELS[self]
+
+
+_MAIL_MODE_LABELS = {
+    MailMode.OFF: "No email",
+    MailMode.NOW: "Email at once",
+    MailMode.DIGEST: "In the daily digest",
 }
 
 
@@ -193,5 +246,7 @@ ALL: dict[str, type[StrEnum]] = {
     "RequestStatus": RequestStatus,
     "MailStatus": MailStatus,
     "MailKind": MailKind,
+    "NoticeKind": NoticeKind,
+    "MailMode": MailMode,
     "Measure": Measure,
 }

@@ -19,6 +19,10 @@ class Host(Protocol):
     def status_path(self, token: str) -> str:
         """The path of a requester's status page for this token (the app's route)."""
 
+    def path(self, endpoint: str, **values: Any) -> str:
+        """The path of one of the app's pages (an endpoint name and its values; values
+        the route does not take become the query string)."""
+
     def render_text(self, template: str, values: Mapping[str, Any]) -> str:
         """A plain-text template (templates/<template>) rendered with these values."""
 

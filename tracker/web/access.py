@@ -86,6 +86,14 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     # People, erasure and the audit log (tracker.web.admin, tracker.web.account, tracker.web.audit)
     "account.edit_password": LOGIN,
     "account.change_password": LOGIN,
+    "account.save_notice_mail": LOGIN,
+    # A person's notifications (tracker.web.notifications); the unsubscribe link in their
+    # mail works without a login (its signed token is the proof).
+    "notifications.show": LOGIN,
+    "notifications.mark_read": LOGIN,
+    "notifications.mark_all_read": LOGIN,
+    "notifications.unsubscribe": PUBLIC,
+    "notifications.confirm_unsubscribe": PUBLIC,
     "admin.list_people": ADMIN,
     "admin.new_person": ADMIN,
     "admin.create_person": ADMIN,

@@ -1,16 +1,18 @@
-"""A person's own account: changing their password."""
+"""A person's own account: changing their password, and the email they get of their
+notifications."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from tracker.domain.errors import DomainError
-from tracker.services import users
+from tracker.services import notifications, users
+from tracker.services.mail import outbox
 from tracker.web import errors
 from tracker.web.access import client_address
 from tracker.web.auth import redirect_after_new_session, start_session
-from tracker.web.forms import ChangePasswordForm
+from tracker.web.forms import ChangePasswordForm, NoticeMailForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -20,10 +22,28 @@ def edit_password():
     return _page(ChangePasswordForm(formdata=None))
 
 
-def _page(form: ChangePasswordForm, status: int = 200):
+def _page(form: ChangePasswordForm, status: int = 200, mail_form: NoticeMailForm | None = None):
+    if mail_form is None:
+        modes = notifications.mail_modes(current_user._get_current_object())
+        mail_form = NoticeMailForm(formdata=None, data={k.value: m.value for k, m in modes.items()})
     return render_template(
-        "account/password.html", form=form, min_password=users.MIN_PASSWORD_LENGTH
+        "account/password.html",
+        form=form,
+        mail_form=mail_form,
+        mail_on=outbox.configured(),
+        min_password=users.MIN_PASSWORD_LENGTH,
     ), status
+
+
+@bp.post("/notifications")
+def save_notice_mail():
+    """Save the person's email choice for each kind of notification."""
+    form = NoticeMailForm()
+    if not form.validate_on_submit():
+        return _page(ChangePasswordForm(formdata=None), 422, mail_form=form)
+    notifications.set_mail_modes(current_user.id, form.modes())
+    flash("Your email settings for notifications are saved.", "info")
+    return redirect(url_for("account.edit_password"), 303)
 
 
 @bp.post("/password")

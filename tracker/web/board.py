@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_htmx import make_response
+from flask_login import current_user
 from markupsafe import Markup
 
 from tracker.domain import policy, undo, wip
@@ -31,7 +32,7 @@ from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
 from tracker.services import board_view, cards
 from tracker.services.common import get_card
-from tracker.web import access, errors
+from tracker.web import access, errors, notifications
 from tracker.web.access import load_board
 from tracker.web.forms import (
     AssignForm,
@@ -271,13 +272,27 @@ def show(board_id: int):
 
 @bp.get("/live")
 def live(board_id: int):
-    """The live-board poll: 204 while the board's version is the one the page shows, else
-    the fresh #board fragment. The version comes with the board row the access check reads,
-    so an unchanged board costs no statement beyond that check."""
+    """The live-board poll: 204 while the board's version is the one the page shows and
+    the person's unread count the one its bell shows, else the fresh #board fragment
+    and/or the bell out of band. The version comes with the board row the access check
+    reads and the count with the person's, so an unchanged board costs no statement beyond
+    that check."""
     board, actor = load_board(board_id)
+    # The unread count the page's bell shows, against the one kept on the person's row
+    # (read with them): a bell that moved on comes out of band, at no statement more.
+    unread = current_user.unread_notifications
+    seen = request.args.get("seen", type=whole_number)
+    bell = None if seen is None or seen == unread else notifications.bell(unread, oob=True)
     if request.args.get("v", type=whole_number) == board.version:
-        return "", 204
-    return render_board(board, actor)
+        if bell is None:
+            return "", 204
+        response = make_response(bell)
+        response.headers["HX-Reswap"] = "none"
+        return response
+    response = render_board(board, actor)
+    if bell is not None and htmx:
+        response.set_data(response.get_data(as_text=True) + bell)
+    return response
 
 
 @bp.post("/pull")

@@ -37,7 +37,16 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
-from tracker.domain.vocabulary import ColumnKind, LimitMode, Measure, Role, Severity, Visibility
+from tracker.domain.vocabulary import (
+    ColumnKind,
+    LimitMode,
+    MailMode,
+    Measure,
+    NoticeKind,
+    Role,
+    Severity,
+    Visibility,
+)
 from tracker.web.params import (
     FIRST_DAY,
     LAST_DAY,
@@ -545,6 +554,29 @@ class ChangePasswordForm(Form):
         "New password again",
         [DataRequired("Type the new password again."), EqualTo("new", "The two do not match.")],
     )
+
+
+class NoticeMailForm(Form):
+    """A person's email for each kind of notification: never, at once, or in the daily
+    digest (one select per NoticeKind, named by the kind)."""
+
+    def modes(self) -> dict[str, str]:
+        """The chosen mode of each kind."""
+        return {kind.value: self[kind.value].data for kind in NoticeKind}
+
+
+for _kind in NoticeKind:
+    setattr(
+        NoticeMailForm,
+        _kind.value,
+        SelectField(_kind.label, choices=choices(*[(mode.value, mode.label) for mode in MailMode])),
+    )
+
+
+class MarkReadForm(Form):
+    """Which notification to mark read."""
+
+    notification = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
 class ErasureSearchForm(Form):

@@ -15,10 +15,11 @@ class FlaskHost:
         return current_app.config
 
     def status_path(self, token: str) -> str:
+        return self.path("intake.status", token=token)
+
+    def path(self, endpoint: str, **values: Any) -> str:
         # Mail is sent outside any request: build the path on the app's own URL map.
-        return current_app.url_map.bind("", script_name="/").build(
-            "intake.status", {"token": token}
-        )
+        return current_app.url_map.bind("", script_name="/").build(endpoint, values)
 
     def render_text(self, template: str, values: Mapping[str, Any]) -> str:
         # The app's Jinja environment (its trim_blocks and lstrip_blocks), without context
