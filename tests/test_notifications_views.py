@@ -209,7 +209,8 @@ def test_the_account_page_shows_the_defaults_and_saves_choices(app, client, auth
             for o in select.children
             if hasattr(o, "attrs") and "selected" in o.attrs
         ]
-        want = MailMode.NOW if kind in (NoticeKind.ASSIGNED, NoticeKind.MENTIONED) else MailMode.OFF
+        at_once = (NoticeKind.ASSIGNED, NoticeKind.MENTIONED, NoticeKind.ON_DUTY)
+        want = MailMode.NOW if kind in at_once else MailMode.OFF
         assert chosen == [want], kind
     choice = {kind.value: MailMode.DIGEST.value for kind in NoticeKind}
     answer = client.post("/account/notifications", data=choice)

@@ -112,10 +112,14 @@ def test_may_notify_is_true_whenever_someone_could_hear():
     assert not rules.may_notify(EventKind.REORDERED, {})
 
 
-def test_mail_defaults_are_at_once_for_assigned_and_mentioned_only():
+def test_mail_defaults_are_at_once_for_assigned_mentioned_and_on_duty_only():
     modes = rules.all_modes({})
-    assert {k for k, mode in modes.items() if mode == MailMode.NOW} == {K.ASSIGNED, K.MENTIONED}
-    assert {mode for k, mode in modes.items() if k not in (K.ASSIGNED, K.MENTIONED)} == {
+    assert {k for k, mode in modes.items() if mode == MailMode.NOW} == {
+        K.ASSIGNED,
+        K.MENTIONED,
+        K.ON_DUTY,
+    }
+    assert {mode for k, mode in modes.items() if k not in (K.ASSIGNED, K.MENTIONED, K.ON_DUTY)} == {
         MailMode.OFF
     }
 
@@ -151,3 +155,26 @@ def test_every_kind_reads_as_a_sentence_naming_the_card(kind):
     told = rules.Told(kind, EventKind.MOVED, "Ann", "SUP-1", "Login fails", "Review", "why")
     words = rules.sentence(told)
     assert "SUP-1: Login fails" in words and "Ann" in words
+
+
+def test_the_people_on_duty_hear_of_an_s1_or_s2_filed_or_an_escalation():
+    filed_s2 = {"severity": [None, "S2"]}
+    got = rules.recipients(EventKind.CREATED, 1, filed_s2, None, [], [], [2, 3], on_duty=[3, 4])
+    assert [(r.user_id, r.kind) for r in got] == [(3, K.ON_DUTY), (4, K.ON_DUTY)]
+    got = rules.recipients(
+        EventKind.CREATED, 1, {"severity": [None, "S1"]}, None, [], [], [2, 3], on_duty=[3]
+    )
+    assert [(r.user_id, r.kind) for r in got] == [(2, K.S1_FILED), (3, K.ON_DUTY)]
+    assert (
+        rules.recipients(EventKind.ESCALATED, 1, {}, None, [], [], [], on_duty=[1, 3])[0].user_id
+        == 3
+    )
+    assert (
+        rules.recipients(
+            EventKind.CREATED, 1, {"severity": [None, "S3"]}, None, [], [], [], on_duty=[3]
+        )
+        == []
+    )
+    assert rules.may_notify(EventKind.CREATED, filed_s2) and rules.may_notify(
+        EventKind.ESCALATED, {}
+    )

@@ -20,6 +20,7 @@ from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind, Severity
 REASONS = (
     NoticeKind.ASSIGNED,
     NoticeKind.MENTIONED,
+    NoticeKind.ON_DUTY,
     NoticeKind.S1_FILED,
     NoticeKind.BLOCKED,
     NoticeKind.WIP_OVERRIDE,
@@ -41,6 +42,8 @@ DEFAULT_MAIL = {
     NoticeKind.S1_FILED: MailMode.OFF,
     NoticeKind.BLOCKED: MailMode.OFF,
     NoticeKind.WIP_OVERRIDE: MailMode.OFF,
+    # People on support duty hear of an S1 or S2 at once (the support rotation).
+    NoticeKind.ON_DUTY: MailMode.NOW,
 }
 
 
@@ -82,6 +85,20 @@ def _made_s1(kind: str, changes: Mapping[str, Any]) -> bool:
     )
 
 
+def made_urgent(kind: str, changes: Mapping[str, Any]) -> bool:
+    """A card filed as S1 or S2, or escalated to Expedite: the people on support duty hear
+    of it at once."""
+    if kind == EventKind.ESCALATED:
+        return True
+    severity = changes.get("severity")
+    return (
+        kind == EventKind.CREATED
+        and isinstance(severity, list | tuple)
+        and len(severity) == 2
+        and severity[1] in (Severity.S1, Severity.S2)
+    )
+
+
 def may_notify(kind: str, changes: Mapping[str, Any]) -> bool:
     """Whether `recipients` could name anyone for this event, whoever is on the board: a
     listener reads the card's people only then (an edit or a reorder reads nothing)."""
@@ -91,6 +108,7 @@ def may_notify(kind: str, changes: Mapping[str, Any]) -> bool:
         or kind == EventKind.WIP_OVERRIDE
         or "assignee_id" in changes
         or _made_s1(kind, changes)
+        or made_urgent(kind, changes)
     )
 
 
@@ -102,12 +120,15 @@ def recipients(
     watcher_ids: Iterable[int],
     mentioned: Iterable[int],
     member_ids: Iterable[int],
+    on_duty: Iterable[int] = (),
 ) -> list[Recipient]:
     """Who hears of one card event, each once, for the first reason of REASONS.
 
     - assigned: the event gives the card a new assignee (an assignment, a pull, a move
       that makes the mover its holder);
     - mentioned: a comment's mentions;
+    - on_duty: the people on support duty (`on_duty`), for a card filed as S1 or S2 or
+      escalated to Expedite;
     - s1_filed: a card filed as (or raised to) S1: everyone of `member_ids` (the board's
       members and leads: those who can take it);
     - blocked: the card's assignee, when it is blocked or unblocked;
@@ -121,6 +142,8 @@ def recipients(
         reasons[NoticeKind.ASSIGNED].add(given_to)
     if kind == EventKind.COMMENTED:
         reasons[NoticeKind.MENTIONED].update(mentioned)
+    if made_urgent(kind, changes):
+        reasons[NoticeKind.ON_DUTY].update(on_duty)
     if _made_s1(kind, changes):
         reasons[NoticeKind.S1_FILED].update(member_ids)
     if kind in (EventKind.BLOCKED, EventKind.UNBLOCKED) and assignee_id is not None:
@@ -200,6 +223,10 @@ def sentence(told: Told) -> str:
         return f"{who} assigned you {card}"
     if told.kind == NoticeKind.MENTIONED:
         return f"{who} mentioned you on {card}"
+    if told.kind == NoticeKind.ON_DUTY:
+        if told.event_kind == EventKind.ESCALATED:
+            return f"You are on support duty: {who} escalated {card} to Expedite"
+        return f"You are on support duty: {card} came in, filed by {who}"
     if told.kind == NoticeKind.S1_FILED:
         return f"Production emergency (S1) on your board: {card}, filed by {who}"
     if told.kind == NoticeKind.BLOCKED:

@@ -183,6 +183,8 @@ class NoticeKind(StrEnum):
     S1_FILED = "s1_filed"
     BLOCKED = "blocked"
     WIP_OVERRIDE = "wip_override"
+    # An S1 or S2 filed, or a card escalated to Expedite, while you are on support duty.
+    ON_DUTY = "on_duty"
 
     @property
     def label(self) -> str:
@@ -197,6 +199,7 @@ _NOTICE_KIND_LABELS = {
     NoticeKind.S1_FILED: "An S1 (production down) is filed on your board",
     NoticeKind.BLOCKED: "Your card is blocked or unblocked",
     NoticeKind.WIP_OVERRIDE: "Your card goes over a WIP limit",
+    NoticeKind.ON_DUTY: "An S1 or S2 comes in while you are on support duty",
 }
 
 

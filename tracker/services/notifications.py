@@ -43,7 +43,7 @@ from tracker.models import (
     OutboundMail,
     User,
 )
-from tracker.services import host
+from tracker.services import host, rotation
 from tracker.services.mail import outbox
 
 # The unsubscribe link: signed with the app's secret key under a salt of its own (a token
@@ -138,6 +138,7 @@ def note_event(session: Session, event_id: int, values: Mapping[str, Any]) -> No
         [uid for uid, person in people.items() if person.watching],
         rules.mentioned_ids(changes),
         [uid for uid, person in people.items() if policy.may(person.role, Action.HOLD_CARDS)],
+        _on_duty(values["board_id"]) if rules.made_urgent(kind, changes) else (),
     )
     heard = [r for r in heard if r.user_id in people]
     if not heard:
@@ -167,6 +168,12 @@ def note_event(session: Session, event_id: int, values: Mapping[str, Any]) -> No
     ]
     if mailed and outbox.settings() is not None:
         _queue_notices(session, event_id, values, {r.user_id: r for r in mailed}, people)
+
+
+def _on_duty(board_id: int) -> set[int]:
+    """The people on support duty on the board today (none without a rotation)."""
+    duty = rotation.duty_for_pull(db.session.get(Board, board_id))
+    return set(duty.on_duty) if duty is not None else set()
 
 
 def _told(event_id: int, kinds: Mapping[int, NoticeKind]) -> dict[int, rules.Told]:
