@@ -132,6 +132,20 @@ CASES = [
     ),
     (EventKind.COMMENTED, {}, "reply to requester", "replied to the requester"),
     (
+        EventKind.COMMENTED,
+        {"mentioned": [[], [BOB, MIA]]},
+        "internal note",
+        "wrote an internal note, mentioning Bob and Mia",
+    ),
+    (EventKind.COMMENT_EDITED, {}, "", "edited a comment"),
+    (
+        EventKind.COMMENT_EDITED,
+        {"mentioned": [[], [99]]},
+        "",
+        "edited a comment, mentioning a former member",
+    ),
+    (EventKind.COMMENT_DELETED, {}, "", "deleted a comment"),
+    (
         EventKind.WIP_OVERRIDE,
         {},
         "customer outage [Support is at its WIP limit, 3 of 3]",
