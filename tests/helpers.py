@@ -26,7 +26,7 @@ from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Component, Lane, OutboundMail, User
-from tracker.services import boards, cards, intake, reports, users
+from tracker.services import boards, cards, conversation, intake, reports, users
 from tracker.services.common import Actor
 from tracker.services.mail import background
 from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
@@ -533,6 +533,12 @@ class World:
         lead = self.person("lead")
         return intake.create_status_link(board_id or self.board_id, lead, card_id).token
 
+    def comment(self, board_id: int | None = None) -> int:
+        """A comment support staff wrote just now on a request they filed."""
+        card_id = self.file_request(board_id)
+        who = self.person("support")
+        return conversation.add_comment(board_id or self.board_id, who, card_id, "Noted.").id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -543,6 +549,7 @@ class World:
 FILL = {
     "board_id": lambda world: world.board_id,
     "card_id": World.file_request,
+    "comment_id": World.comment,
     "sprint_id": World.sprint,
     "component_id": World.component,
     "token": World.status_token,
