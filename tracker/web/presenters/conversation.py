@@ -44,6 +44,8 @@ class Thread:
     # The comment whose edit was refused, with the text as typed (its edit box stays open).
     editing: int | None = None
     edit_forms: dict[int, EditCommentForm] = field(default_factory=dict)
+    # Text typed into an edit that was refused for good (the comment can no longer change).
+    kept: str | None = None
 
 
 def rendered(body: str, usernames) -> Markup:
@@ -82,6 +84,8 @@ def thread(
         for c in conversation.comments(card.id)
     ]
     edit_forms = {editing: edit_form} if editing is not None and edit_form is not None else {}
+    still_open = {c.id for c in shown if c.changeable}
+    kept = edit_form.body.data if edit_form and editing not in still_open else None
     return Thread(
         card,
         shown,
@@ -93,4 +97,5 @@ def thread(
         notice,
         editing,
         edit_forms,
+        kept,
     )
