@@ -165,7 +165,11 @@ def test_the_history_says_a_comment_was_written_and_whom_it_mentions_never_the_t
 ):
     auth.login("ann")
     body = "@lee @Ann @vic @out @nobody @bob. the secret words `@sam` https://x.example/@sam"
-    assert comment_on(client, board, body, headers=HX).status_code == 200
+    answer = comment_on(client, board, body, headers=HX)
+    assert answer.status_code == 200
+    # The mentioned now watch the card: its watch button beside the thread says so.
+    button = parse(answer.text).find(f"watch-{board['card']}")
+    assert button.attrs["hx-swap-oob"] == "true" and "4 watchers" in button.text()
     (event,) = events_of(app, board["card"], {EventKind.COMMENTED})
     # Members only (a viewer is one; out belongs to another board), never the author, each
     # once, in order; not inside code or a link.

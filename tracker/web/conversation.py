@@ -34,9 +34,12 @@ def _thread_answer(board, actor, card, *, status=200, **shown):
     """The card's thread for htmx, else its page (422: with the message and the text)."""
     talk = thread(board, actor, card, **shown)
     if _fragment():
-        response = make_response(
-            render_template("board/_thread.html", board=board, card=card, talk=talk), status
+        html = render_template("board/_thread.html", board=board, card=card, talk=talk)
+        # A comment's mentions may have added watchers: the count beside it follows.
+        html += render_template(
+            "board/_watch.html", board=board, card=card, watch=talk.watch, oob=True
         )
+        response = make_response(html, status)
     else:
         context = panel_context(board, actor, card) | {"talk": talk}
         response = make_response(render_template("board/card.html", **context), status)
