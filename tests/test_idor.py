@@ -39,11 +39,12 @@ class Objects:
     token: str
     lane: int
     column: int
+    comment: int
 
 
 def objects_of(board, lead, support) -> Objects:
     filed = intake.file_request(board.id, support, REQUEST, intake.new_intake_key()).card
-    intake.add_comment(board.id, lead, filed.id, NOTE, "internal")
+    note = intake.add_comment(board.id, lead, filed.id, NOTE, "internal").id
     intake.add_comment(board.id, lead, filed.id, "We are on it.", "reply")
     token = intake.create_status_link(board.id, lead, filed.id).token
     sprint = reports.add_sprint(board.id, lead, reports.SprintInput("Sprint 1", *_days(), 10, None))
@@ -56,6 +57,7 @@ def objects_of(board, lead, support) -> Objects:
         token,
         lane(board, "feature").id,
         column(board, "Ready").id,
+        note,
     )
 
 
@@ -86,7 +88,7 @@ def login(app, name):
 
 def object_rules(app):
     """Every board route that names an object of the board."""
-    objects = {"card_id", "sprint_id", "component_id"}
+    objects = {"card_id", "sprint_id", "component_id", "comment_id"}
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
 
@@ -113,6 +115,8 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "body": "Taken over",
         "visibility": "reply",
         "action": "revoke",
+        "confirm": "delete",
+        "watch": "1",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
     }
 
@@ -120,6 +124,7 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
 def fill(rule, board: int, objects: Objects) -> str:
     values = {"board_id": board, "card_id": objects.card, "sprint_id": objects.sprint}
     values["component_id"] = objects.component
+    values["comment_id"] = objects.comment
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -49,9 +49,10 @@ def may_comment(actor: Actor, card: Card) -> bool:
 def _require_commenter(actor: Actor, card: Card) -> None:
     policy.require(actor.role, Action.COMMENT_ON_REQUEST)
     if not may_comment(actor, card):
+        whose = "was filed by someone else" if card.filed_by_id else "is not a request you filed"
         raise NotAllowed(
-            f"{card.ref} was not filed by you: support staff comment on the requests they "
-            "filed. Ask the team or the person who filed it."
+            f"{card.ref} {whose}: support staff comment on the requests they filed. Ask the "
+            "team or the person who filed it."
         )
 
 
