@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from tracker import clock
 from tracker.domain import conversation, policy
@@ -172,7 +173,7 @@ def delete_comment(board_id: int, actor: Actor, comment_id: Any) -> Card:
 
 def comments(card_id: int, *, replies_only: bool = False) -> list[Comment]:
     """A card's comments, oldest first (only the replies, for the requester's eyes)."""
-    query = select(Comment).where(Comment.card_id == card_id)
+    query = select(Comment).where(Comment.card_id == card_id).options(joinedload(Comment.author))
     if replies_only:
         query = query.where(Comment.visibility == Visibility.REPLY)
     return list(db.session.execute(query.order_by(Comment.id)).scalars())

@@ -133,7 +133,8 @@ def watch(board_id: int, card_id: int):
         return make_response(
             render_template("board/_watch.html", board=board, card=card, watch=state)
         )
-    flash(f"You watch {card.ref} now." if state.watching else f"You no longer watch {card.ref}.")
+    said = f"You watch {card.ref} now." if state.watching else f"You no longer watch {card.ref}."
+    flash(said, "info")
     return redirect(url_for("board.show_card", board_id=board.id, card_id=card.id), 303)
 
 
