@@ -166,6 +166,46 @@
     if (!active || active === document.body) { focusTile(card); }
   }
 
+  // @mention choices in a comment box (templates/board/_thread.html): the box asks the
+  // server for members (its hx-get, on keyup) only while an @name is typed just before the
+  // caret, sending that name alone; a choice picked puts "@username " in its place.
+  var MENTION = /(^|[^\w@.])@([\w.-]*)$/;
+
+  function mentionAt(box) {
+    var found = MENTION.exec(box.value.slice(0, box.selectionStart));
+    return found ? found[2] : null;
+  }
+
+  function mentionList(box) { return document.getElementById(box.dataset.mentions); }
+
+  function askForMentions(evt) {
+    var box = evt.detail.elt;
+    if (!box || !box.dataset || !box.dataset.mentions) { return; }
+    var typed = mentionAt(box);
+    if (!typed) {
+      evt.preventDefault();  // no @name being typed: nothing to ask, nothing to offer
+      var list = mentionList(box);
+      if (list) { list.replaceChildren(); }
+      return;
+    }
+    evt.detail.parameters = { q: typed };
+  }
+
+  function pickMention(button) {
+    var list = button.closest("ul.mentions");
+    var box = list && document.getElementById(list.dataset.for);
+    if (!box) { return; }
+    var before = box.value.slice(0, box.selectionStart);
+    var found = MENTION.exec(before);
+    if (!found) { return; }
+    var start = before.length - found[2].length;
+    var inserted = button.dataset.username + " ";
+    box.value = before.slice(0, start) + inserted + box.value.slice(box.selectionStart);
+    list.replaceChildren();
+    box.focus();
+    box.setSelectionRange(start + inserted.length, start + inserted.length);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
     columnSwitch();
@@ -197,6 +237,18 @@
       if (evt.detail.elt && quiet[evt.detail.elt.id]) { return; }
       alertIn(document.getElementById("flash"),
         "The server could not be reached; nothing was changed. Try again in a moment.");
+    });
+    body.addEventListener("htmx:configRequest", askForMentions);
+    body.addEventListener("click", function (evt) {
+      var pick = evt.target.closest && evt.target.closest("button.mention-pick");
+      if (pick) { pickMention(pick); }
+    });
+    body.addEventListener("keydown", function (evt) {
+      // Down from a comment box with choices offered goes to the first choice.
+      var box = evt.target;
+      if (evt.key !== "ArrowDown" || !box.dataset || !box.dataset.mentions) { return; }
+      var first = mentionList(box) && mentionList(box).querySelector("button");
+      if (first) { evt.preventDefault(); first.focus(); }
     });
     body.addEventListener("htmx:configRequest", function (evt) {
       var live = document.getElementById("board-live");

@@ -37,7 +37,16 @@ from tracker.models import (
     RotationTerm,
     User,
 )
-from tracker.services import boards, cards, intake, notifications, reports, rotation, users
+from tracker.services import (
+    boards,
+    cards,
+    conversation,
+    intake,
+    notifications,
+    reports,
+    rotation,
+    users,
+)
 from tracker.services.common import Actor
 from tracker.services.mail import background
 from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
@@ -569,6 +578,12 @@ class World:
         """An unsubscribe link's token (a notification mail's), for the lead."""
         return notifications.unsubscribe_token(self.user_ids["lead"], NoticeKind.ASSIGNED)
 
+    def comment(self, board_id: int | None = None) -> int:
+        """A comment support staff wrote just now on a request they filed."""
+        card_id = self.file_request(board_id)
+        who = self.person("support")
+        return conversation.add_comment(board_id or self.board_id, who, card_id, "Noted.").id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -579,6 +594,7 @@ class World:
 FILL = {
     "board_id": lambda world: world.board_id,
     "card_id": World.file_request,
+    "comment_id": World.comment,
     "sprint_id": World.sprint,
     "component_id": World.component,
     "token": World.status_token,

@@ -162,6 +162,20 @@ CASES = [
         "noted an interruption: Max took it while off support duty (on duty: Mia)",
     ),
     (
+        EventKind.COMMENTED,
+        {"mentioned": [[], [BOB, MIA]]},
+        "internal note",
+        "wrote an internal note, mentioning Bob and Mia",
+    ),
+    (EventKind.COMMENT_EDITED, {}, "", "edited a comment"),
+    (
+        EventKind.COMMENT_EDITED,
+        {"mentioned": [[], [99]]},
+        "",
+        "edited a comment, mentioning a former member",
+    ),
+    (EventKind.COMMENT_DELETED, {}, "", "deleted a comment"),
+    (
         EventKind.WIP_OVERRIDE,
         {},
         "customer outage [Support is at its WIP limit, 3 of 3]",

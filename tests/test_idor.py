@@ -42,11 +42,12 @@ class Objects:
     term: int
     away: int
     lead: int
+    comment: int
 
 
 def objects_of(board, lead, support) -> Objects:
     filed = intake.file_request(board.id, support, REQUEST, intake.new_intake_key()).card
-    intake.add_comment(board.id, lead, filed.id, NOTE, "internal")
+    note = intake.add_comment(board.id, lead, filed.id, NOTE, "internal").id
     intake.add_comment(board.id, lead, filed.id, "We are on it.", "reply")
     token = intake.create_status_link(board.id, lead, filed.id).token
     sprint = reports.add_sprint(board.id, lead, reports.SprintInput("Sprint 1", *_days(), 10, None))
@@ -68,6 +69,7 @@ def objects_of(board, lead, support) -> Objects:
         term.scalars().first(),
         away.scalar_one(),
         lead.id,
+        note,
     )
 
 
@@ -98,7 +100,7 @@ def login(app, name):
 
 def object_rules(app):
     """Every board route that names an object of the board."""
-    objects = {"card_id", "sprint_id", "component_id", "term_id", "away_id"}
+    objects = {"card_id", "sprint_id", "component_id", "term_id", "away_id", "comment_id"}
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
 
@@ -126,6 +128,8 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "visibility": "reply",
         "action": "revoke",
         "event": "1",
+        "confirm": "delete",
+        "watch": "1",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
         f"t{theirs.term}-person": str(ours.lead),
     }
@@ -135,6 +139,7 @@ def fill(rule, board: int, objects: Objects) -> str:
     values = {"board_id": board, "card_id": objects.card, "sprint_id": objects.sprint}
     values["component_id"] = objects.component
     values |= {"term_id": objects.term, "away_id": objects.away}
+    values["comment_id"] = objects.comment
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -99,6 +99,18 @@ def comment_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return path, {"body": f"Note {i}.{r}", "visibility": "internal" if i % 2 else "reply"}
 
 
+def card_comment_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """A comment on a card that mentions the next member, who starts watching it."""
+    card_id = world.request_ids[(i + r) % PEOPLE]
+    body = f"Card note {i}.{r} for @member{(i + 1) % PEOPLE}"
+    return f"/b/{world.board_id}/cards/{card_id}/comments", {"body": body}
+
+
+def watch_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    card_id = world.request_ids[r % PEOPLE]  # everyone on the same card each round
+    return f"/b/{world.board_id}/cards/{card_id}/watch", {"watch": "1" if (i + r) % 2 else "0"}
+
+
 def intake_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return f"/b/{world.board_id}/intake", {
         "title": f"Filed by {i} in round {r}",
@@ -226,6 +238,21 @@ SCENARIOS = {
         comment_send,
         lambda w: count(Comment),
         lambda w, statuses: answered_ok(statuses),
+    ),
+    "card comments": Scenario(
+        "conversation",
+        "member",
+        card_comment_send,
+        lambda w: count(Comment, Comment.body.like("Card note %")),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "watching": Scenario(
+        "conversation",
+        "member",
+        watch_send,
+        # Watching is a choice, not a count: the answers are what is checked.
+        None,
+        None,
     ),
     "intake": Scenario(
         "intake",

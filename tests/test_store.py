@@ -144,7 +144,10 @@ def test_a_change_writes_its_placement_events_and_version_at_once(store_alone, t
         change = store.commit(state, card, before=was, placed=placed, events=events)
     finally:
         stop()
-    assert len(sent) == 4  # two events: written one by one, in their order
+    # Two events, written one by one in their order; the first makes bob its assignee, and
+    # the watcher listener (tracker.subscribers) adds him to the card's watchers.
+    assert len(sent) == 5
+    assert len([w for w in sent if "card_watcher" in w]) == 1
     assert [e.kind for e in change.events] == ["moved", "wip_override"]
     assert change.left == (card.lane_id, column(board, "In progress").id)
     assert change.entered == (card.lane_id, review.id)
@@ -185,7 +188,10 @@ def test_a_change_with_one_event_is_one_statement_on_postgresql(store_alone, tea
         change = store.commit(state, card, before=was, placed=placed, events=[event_])
     finally:
         stop()
-    assert len(sent) == (1 if db.engine.dialect.name == "postgresql" else 3)
+    # The change is one statement on PostgreSQL, three on SQLite; the new assignee's watch
+    # (the watcher listener, tracker.subscribers) is one more, and only for such an event.
+    assert len(sent) == (1 if db.engine.dialect.name == "postgresql" else 3) + 1
+    assert len([w for w in sent if "card_watcher" in w]) == 1
     db.session.remove()
     found = db.session.get(CardEvent, change.events[0].id)
     assert (found.kind, found.changes) == ("assigned", {"assignee_id": [None, ann.id]})

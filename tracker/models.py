@@ -226,7 +226,9 @@ class Component(db.Model):
 
 
 class Comment(db.Model):
-    """A comment on a card: an internal note (team only) or a reply (the requester sees it)."""
+    """A comment on a card (services.conversation): an internal note (team only) or, on a
+    support request, a reply (the requester sees it). Its author may edit or delete it for
+    a while (domain.conversation.EDIT_WINDOW); a deleted comment's row is gone."""
 
     __table_args__ = (Index("ix_comment_card", "card_id", "id"),)
 
@@ -238,6 +240,8 @@ class Comment(db.Model):
     body: Mapped[str] = mapped_column(Text)
     # internal or reply (tracker.domain.vocabulary.Visibility).
     visibility: Mapped[str] = mapped_column(String(8))
+    # When its author last edited it (None: as first written).
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship()
 

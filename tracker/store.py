@@ -539,10 +539,12 @@ def new_event(
     *,
     reason: str = "",
     at: datetime | None = None,
+    noted: dict[str, list[Any]] | None = None,
 ) -> NewEvent:
     """One history event for what changed on card since `before` (a snapshot), for commit
-    to write with the change."""
-    changes = history.diff(before, snapshot(card))
+    to write with the change. `noted`: more [old, new] pairs that are not the card's
+    fields (a comment's mentions: {"mentioned": [[], [user ids]]})."""
+    changes = history.diff(before, snapshot(card)) | (noted or {})
     return NewEvent(
         {
             "board_id": card.board_id,
@@ -566,13 +568,14 @@ def append_event(
     *,
     reason: str = "",
     at: datetime | None = None,
+    noted: dict[str, list[Any]] | None = None,
 ) -> Event:
     """Append one history event for what changed on card since `before` (a snapshot), at
     once: for a use case that commits by itself (a comment, a filed request). The card
     must be in the database already. A card change under the board lock passes new_event
-    to commit instead, which writes it with the change.
+    to commit instead, which writes it with the change. `noted`: see new_event.
     """
-    pending = new_event(card, kind, actor_id, before, reason=reason, at=at)
+    pending = new_event(card, kind, actor_id, before, reason=reason, at=at, noted=noted)
     written = db.session.connection().execute(_event_insert(), pending.values)
     return _noted(written.inserted_primary_key[0], pending)
 

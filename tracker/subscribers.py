@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tracker import observability, store
 from tracker.extensions import db
-from tracker.services import audit, notifications
+from tracker.services import audit, notifications, watching
 from tracker.services.mail import background, outbox
 
 # Where an event comes from.
@@ -79,6 +79,13 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         "event_written",
         observability.note_event,
         "log and count each card history event when its transaction commits",
+    ),
+    Subscription(
+        STORE,
+        "event_written",
+        watching.watch_from_event,
+        "a card's creator, its assignees, commenters and the members a comment mentions "
+        "watch it: derived from each history event, in the event's own transaction",
     ),
     Subscription(
         STORE,

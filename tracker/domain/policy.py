@@ -23,6 +23,8 @@ class Action(StrEnum):
     CHANGE_CARDS = "card.change"
     CHANGE_SETTINGS = "board.settings"
     # Support intake: file requests, comment on them, make and revoke status links.
+    # COMMENT_ON_REQUEST is the comment on any card (services.conversation): members and
+    # leads on every card, support staff on the requests they filed (may_act_on_request).
     FILE_REQUEST = "request.file"
     COMMENT_ON_REQUEST = "request.comment"
     SHARE_REQUEST = "request.link"

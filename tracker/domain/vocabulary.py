@@ -96,6 +96,9 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REORDERED = "reordered"
     COMMENTED = "commented"
+    # A comment's author changed or removed it (the history keeps that, never the text).
+    COMMENT_EDITED = "comment_edited"
+    COMMENT_DELETED = "comment_deleted"
     WIP_OVERRIDE = "wip_override"
     REOPENED = "reopened"
     # A support card taken into work by someone off support duty (services.rotation).

@@ -22,7 +22,7 @@ from tracker.domain import intake, policy
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus, EventKind
+from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -35,11 +35,11 @@ from tracker.models import (
     StatusLink,
     User,
 )
-from tracker.services import audit, cards, host
+from tracker.services import audit, cards, conversation, host
 from tracker.services.board_view import card_history
 from tracker.services.common import Actor, get_card, require_lead
 from tracker.services.mail import outbox
-from tracker.store import append_event, bump_version, load_locked, lock_board, snapshot
+from tracker.store import bump_version, load_locked, lock_board
 
 # The request's text fields and the most characters each may hold (the columns' sizes).
 REQUEST_FIELDS = {
@@ -49,7 +49,6 @@ REQUEST_FIELDS = {
     "requester_email": 254,
     "environment": 200,
 }
-COMMENT_LENGTH = 10_000
 ONE_TIME_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
 STATUS_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,100}")
 ALREADY_USED = (
@@ -235,41 +234,16 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
 
 
 def add_comment(board_id: int, actor: Actor, card_id: Any, body: str, visibility: str) -> Comment:
-    """An internal note (the team only) or a reply (the requester sees it too) on a card;
-    the card's history records that one was written, not what it says."""
+    """An internal note (the team only) or a reply (the requester sees it) on a request:
+    the one comment use case of every card (services.conversation.add_comment)."""
     _require_filer(actor, Action.COMMENT_ON_REQUEST)
     visibility = intake.check_visibility(visibility)
-    body = (body or "").replace("\x00", "").strip()
-    if not body:
-        raise InvalidRequest("Write the comment first.")
-    if len(body) > COMMENT_LENGTH:
-        raise InvalidRequest(f"Keep a comment to {COMMENT_LENGTH:,} characters or fewer.")
-    card = get_card(board_id, card_id)
-    _require_own_request(actor, card)
-    now = clock.now()
-    comment = Comment(
-        board_id=board_id,
-        card_id=card.id,
-        author_id=actor.id,
-        at=now,
-        body=body,
-        visibility=visibility,
-    )
-    db.session.add(comment)
-    why = "reply to requester" if visibility == intake.REPLY else "internal note"
-    append_event(card, EventKind.COMMENTED, actor.id, snapshot(card), reason=why, at=now)
-    if visibility == intake.REPLY:  # an internal note is never mailed
-        outbox.queue_reply(card, body, actor.name)
-    db.session.commit()
-    return comment
+    return conversation.add_comment(board_id, actor, card_id, body, visibility)
 
 
 def comments(card_id: int, *, replies_only: bool = False) -> list[Comment]:
     """A card's comments, oldest first (only the replies, for the requester's eyes)."""
-    query = select(Comment).where(Comment.card_id == card_id)
-    if replies_only:
-        query = query.where(Comment.visibility == intake.REPLY)
-    return list(db.session.execute(query.order_by(Comment.id)).scalars())
+    return conversation.comments(card_id, replies_only=replies_only)
 
 
 # Status links -----------------------------------------------------------------------

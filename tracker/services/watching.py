@@ -3,10 +3,15 @@ card). Watchers hear of the card's comments and moves (tracker.services.notifica
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from tracker import clock
+from tracker.domain import conversation
 from tracker.extensions import db
 from tracker.models import CardWatcher
 
@@ -25,15 +30,32 @@ def is_watching(card_id: int, user_id: int) -> bool:
 def add_watchers(card_id: int, user_ids: set[int] | list[int]) -> None:
     """Make each person a watcher of the card, in the caller's transaction (no commit);
     someone already watching (or added by a concurrent request) stays as they were."""
+    _insert(db.session(), card_id, user_ids, clock.now())
+
+
+def _insert(session: Session, card_id: int, user_ids: Any, since: datetime) -> None:
+    """One INSERT of the watchers not there yet (ON CONFLICT DO NOTHING on both databases),
+    on the session's connection: nothing of the ORM is flushed or read."""
     wanted = sorted({uid for uid in user_ids if uid is not None})
     if not wanted:
         return
-    insert = (
-        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
-    now = clock.now()
-    rows = [{"card_id": card_id, "user_id": uid, "since": now} for uid in wanted]
-    db.session.execute(insert(CardWatcher).values(rows).on_conflict_do_nothing())
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    rows = [{"card_id": card_id, "user_id": uid, "since": since} for uid in wanted]
+    connection.execute(insert(CardWatcher).values(rows).on_conflict_do_nothing())
+
+
+def watch_from_event(session: Session, _event_id: int, values: dict[str, Any]) -> None:
+    """The store's "history event written" listener: the people an event makes watchers
+    of its card (domain.conversation.new_watchers) start watching it, in the event's own
+    transaction. One INSERT, and only for events that make any."""
+    found = conversation.new_watchers(values["kind"], values["actor_id"], values["changes"])
+    _insert(session, values["card_id"], found, values["at"])
+
+
+def watcher_count(card_id: int) -> int:
+    """How many people watch the card."""
+    return len(watcher_ids(card_id))
 
 
 def remove_watcher(card_id: int, user_id: int) -> None:

@@ -58,6 +58,13 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "board.reopen_card": Action.CHANGE_CARDS,
     "board.undo_card": Action.CHANGE_CARDS,
     "emergency.check": Action.VIEW_BOARD,
+    # Conversation on every card (tracker.web.conversation): who comments on which card
+    # (support staff: the requests they filed) and whose comment may change, the service.
+    "conversation.add_comment": Action.COMMENT_ON_REQUEST,
+    "conversation.edit_comment": Action.COMMENT_ON_REQUEST,
+    "conversation.delete_comment": Action.COMMENT_ON_REQUEST,
+    "conversation.mentions": Action.COMMENT_ON_REQUEST,
+    "conversation.watch": Action.VIEW_BOARD,
     "settings.show": Action.CHANGE_SETTINGS,
     "settings.save": Action.CHANGE_SETTINGS,
     "settings.save_columns": Action.CHANGE_SETTINGS,
@@ -117,7 +124,7 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
 # out is sent back to the board page instead). The rest answer machines, files or the login
 # itself. tests/test_login_redirects.py walks the URL map: every other GET endpoint answers
 # a whole page (or a download) and every one listed here does not.
-FRAGMENT_ONLY = frozenset({"board.live", "emergency.check"})
+FRAGMENT_ONLY = frozenset({"board.live", "emergency.check", "conversation.mentions"})
 NOT_PAGES = FRAGMENT_ONLY | frozenset(
     {
         "static",

@@ -47,7 +47,7 @@ from tracker.web.forms import (
     UndoForm,
 )
 from tracker.web.params import page_number, parse_id, search_term, whole_number
-from tracker.web.presenters import grid
+from tracker.web.presenters import conversation, grid
 from tracker.web.presenters.history import describer
 
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
@@ -207,6 +207,8 @@ def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours
         "oob": oob,
         "error": error,
         "yours": yours,
+        # The card's comments, the comment form and the watch button (web.conversation).
+        "talk": conversation.thread(board, actor, card),
     }
 
 

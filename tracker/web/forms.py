@@ -439,6 +439,53 @@ class CommentForm(Form):
     )
 
 
+class CardCommentForm(Form):
+    """A comment on any card (services.conversation): on a request, an internal note or a
+    reply; elsewhere the choice is not offered and the note is internal."""
+
+    body = TextAreaField(
+        "Comment",
+        [
+            DataRequired("Write the comment first."),
+            Length(max=10_000, message="Keep a comment to 10,000 characters or fewer."),
+        ],
+        filters=[strip],
+    )
+    visibility = RadioField(
+        "Who sees it",
+        [Optional()],
+        choices=choices(
+            (Visibility.INTERNAL, "Internal note: the team only, never the requester"),
+            (Visibility.REPLY, "Reply to the requester: also shown on the request's status link"),
+        ),
+        default=Visibility.INTERNAL,
+        invalid_choice_message="Choose an internal note or a reply to the requester.",
+    )
+
+
+class EditCommentForm(Form):
+    body = TextAreaField(
+        "Your comment",
+        [
+            DataRequired("Write the comment first, or delete it."),
+            Length(max=10_000, message="Keep a comment to 10,000 characters or fewer."),
+        ],
+        filters=[strip],
+    )
+
+
+class DeleteCommentForm(Form):
+    """The delete button's form: it says what it does, so an empty post deletes nothing."""
+
+    confirm = HiddenField(validators=[DataRequired(), Regexp("^delete$")])
+
+
+class WatchForm(Form):
+    """Watch (1) or stop watching (0): the choice, not a toggle, so a resend changes nothing."""
+
+    watch = HiddenField(validators=[DataRequired(), Regexp("^[01]$")])
+
+
 class StatusLinkForm(Form):
     action = SelectField(
         choices=choices(("create", "create"), ("revoke", "revoke")),

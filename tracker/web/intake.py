@@ -3,6 +3,8 @@ link. Thin adapters over tracker.services.intake."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import (
     Blueprint,
     flash,
@@ -18,11 +20,12 @@ from tracker.domain.intake import OTHER_COMPONENT
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import Visibility
 from tracker.extensions import htmx
-from tracker.services import board_view, intake
+from tracker.services import board_view, conversation, intake
 from tracker.services.mail import outbox
 from tracker.web import errors
 from tracker.web.access import can, load_board
 from tracker.web.forms import CommentForm, IntakeForm, StatusLinkForm, choices
+from tracker.web.presenters.conversation import rendered
 from tracker.web.presenters.history import describer
 
 bp = Blueprint("intake", __name__)
@@ -110,6 +113,10 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
         "mail_on": outbox.configured(),
         "mails": outbox.card_mail(page.card.id),
         "describe": describer(board, board_view.members(board.id)),
+        # A comment's Markdown-lite as markup (presenters.conversation, escaped first).
+        "comment_html": functools.partial(
+            rendered, usernames=conversation.member_ids_by_username(board.id).keys()
+        ),
     }
 
 

@@ -148,7 +148,19 @@ class Words:
 
     def _commented(self, changes, reason, actor_id) -> str:
         # services.intake records which kind of comment it was as the reason.
-        return COMMENTS.get(reason, f"wrote a comment: {reason}" if reason else "wrote a comment")
+        said = COMMENTS.get(reason, f"wrote a comment: {reason}" if reason else "wrote a comment")
+        return said + self._and_mentioned(changes)
+
+    def _comment_edited(self, changes, reason, actor_id) -> str:
+        # services.conversation records that it happened, never what the comment said.
+        return "edited a comment" + self._and_mentioned(changes)
+
+    def _comment_deleted(self, changes, reason, actor_id) -> str:
+        return "deleted a comment"
+
+    def _and_mentioned(self, changes) -> str:
+        ids = (changes.get("mentioned") or [[], []])[1]
+        return f", mentioning {_joined([self.person(i) for i in ids])}" if ids else ""
 
     def _interrupted(self, changes, reason, actor_id) -> str:
         # services.cards records who took it, and who was on duty, as the reason.
