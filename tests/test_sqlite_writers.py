@@ -22,7 +22,17 @@ from tests.helpers import app_config as config_for
 from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind
 from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
-from tracker.models import BoardColumn, Card, CardEvent, Comment, Component, Lane, Sprint, User
+from tracker.models import (
+    BoardColumn,
+    Card,
+    CardEvent,
+    Comment,
+    Component,
+    Lane,
+    RotationAway,
+    Sprint,
+    User,
+)
 from tracker.services import intake
 from tracker.services.common import Actor
 
@@ -189,6 +199,32 @@ def close_reopen_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return path + "/reopen", {"why": f"Round {r}"}
 
 
+def rotation_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Each lead sets the rotation up (the same pool: all members), then marks a member away
+    twice; every save generates the coming terms again."""
+    path = f"/b/{world.board_id}/rotation"
+    if r == 0:
+        pool = [str(uid) for uid in world.member_ids]
+        return path, {
+            "enabled": "y",
+            "on_duty": "2",
+            "term_periods": "2",
+            "staggered": "y",
+            "pool": pool,
+        }
+    day = 1 + 7 * i + 3 * r
+    return path + "/away", {
+        "person": str(world.member_ids[i]),
+        "start_on": f"2027-01-{day:02d}" if day <= 28 else f"2027-02-{day - 28:02d}",
+        "end_on": f"2027-01-{day:02d}" if day <= 28 else f"2027-02-{day - 28:02d}",
+    }
+
+
+def away_answers(statuses: list[int]) -> int:
+    """The answers to rotation_send's away rounds (each person's first round sets it up)."""
+    return sum(1 for k, status in enumerate(statuses) if k % ROUNDS and status in (200, 302, 303))
+
+
 def board_create_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return "/boards", {"name": f"Board {i}.{r}", "timezone": "UTC"}
 
@@ -314,6 +350,13 @@ SCENARIOS = {
             CardEvent.kind.in_((EventKind.CLOSED, EventKind.REOPENED)),
         ),
         lambda w, statuses: answered_ok(statuses),
+    ),
+    "rotation": Scenario(
+        "rotation",
+        "lead",
+        rotation_send,
+        lambda w: count(RotationAway, RotationAway.board_id == w.board_id),
+        lambda w, statuses: away_answers(statuses),
     ),
     "boards": Scenario(
         "boards",

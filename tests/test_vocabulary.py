@@ -25,6 +25,7 @@ WORDS = frozenset(member.value for enum in vocabulary.ALL.values() for member in
 # (path or path prefix, word): why that string is not the vocabulary's word there.
 ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/domain/history.py", "blocked"): "TRACKED_FIELDS: the card's column named blocked",
+    ("tracker/domain/flow.py", "blocked"): "the key of an event's changes: the blocked column",
     ("tracker/observability.py", "created"): "a log line's row change: created/updated/deleted",
     ("tracker/web/board.py", "reason"): "the name of a form field (not kept on a re-render)",
     ("tracker/demo", "lead"): "the demo person whose username is lead",

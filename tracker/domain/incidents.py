@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.flow import quantile
+from tracker.domain.vocabulary import CardStatus, LaneKind
 
 # A grant open longer than this is overdue even before its expected end.
 GRANT_LONGEST = timedelta(hours=24)
@@ -101,10 +102,10 @@ def incident(
     emergency (never in the Expedite lane)."""
     opened: Mark | None = Mark(created_at, created_by) if expedite_at_creation else None
     acknowledged = mitigated = resolved = None
-    status = "open"
+    status: str = CardStatus.OPEN
     for step in steps:
         if opened is None:
-            if step.lane_kind == "expedite":
+            if step.lane_kind == LaneKind.EXPEDITE:
                 opened = Mark(step.at, step.actor_id)
                 if step.assignee is not None:  # escalated while someone was on it
                     acknowledged = Mark(step.at, step.assignee)
@@ -112,13 +113,14 @@ def incident(
             continue
         if acknowledged is None and step.assignee is not None:
             acknowledged = Mark(step.at, step.assignee)
-        if acknowledged is None and (step.kind == mitigated_kind or step.status == "done"):
+        done = step.status == CardStatus.DONE
+        if acknowledged is None and (step.kind == mitigated_kind or done):
             acknowledged = Mark(step.at, step.actor_id)  # whoever mitigates or resolves it
         if mitigated is None and step.kind == mitigated_kind:
             mitigated = Mark(step.at, step.actor_id, step.reason)
-        if step.status == "done" and status != "done":
+        if done and status != CardStatus.DONE:
             resolved = Mark(step.at, step.actor_id)  # done (again, after a reopen)
-        elif step.status != "done":
+        elif not done:
             resolved = None
         status = step.status
     if opened is None:
