@@ -2,8 +2,8 @@
 with only the icons named (README "Look and feel"; tests/test_palette.py checks that the
 sprite holds exactly the icons the templates use).
 
-    cd "$(mktemp -d)" && npm pack lucide-static@1.62.0
-    PYTHONPATH=. .venv/bin/python bench/sprite.py /tmp/.../lucide-static-1.62.0.tgz sun moon ...
+    (cd /tmp && npm pack lucide-static@1.62.0)
+    PYTHONPATH=. .venv/bin/python bench/sprite.py /tmp/lucide-static-1.62.0.tgz sun moon ...
 
 Writes the sprite and the license beside it (lucide-<version>.LICENSE); prints its size.
 """
