@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test test-fast lint bench mutate clean
+.PHONY: run test test-fast lint bench screens mutate clean
 
 # pip is quiet (its own output is pages of lines), so say what is happening before it starts.
 $(STAMP): pyproject.toml
@@ -41,6 +41,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/board.py
+
+# Screenshots of the main pages with the demo data into docs/screens/ (README "Look and
+# feel"): Debian's Chromium at /usr/bin/chromium, about a minute.
+screens: $(STAMP)
+	PYTHONPATH=. $(BIN)/python bench/screens.py
 
 # Mutation testing of the domain and the card services (README "Mutation testing"). What is
 # mutated and which tests run: [tool.mutmut] in pyproject.toml. mutants/ (git-ignored) holds

@@ -108,7 +108,10 @@ def test_a_move_from_a_current_page_answers_only_what_it_changed(page, board):
     # only other card. The cells themselves are not redrawn.
     assert swapped == ["board-live", "notices", f"card-{card}", "lane-feature"]
     assert f'<li id="card-{card}" hx-swap-oob="delete">' in answer.text
-    placed = f'<ol hx-swap-oob="afterend:#card-{board["card4"]}"><li class="card" id="card-{card}"'
+    placed = (
+        f'<ol hx-swap-oob="afterend:#card-{board["card4"]}">'
+        f'<li class="card lane-feature" id="card-{card}"'
+    )
     assert placed in answer.text
     assert "Moved FEAT-" in answer.text and "to Feature · In progress." in answer.text
     assert int(shown_version(answer.text)) == version + 1
@@ -123,8 +126,8 @@ def test_a_pull_answers_its_tile_and_the_lane(page, board):
     card = board["card0"]
     assert f'<li id="card-{card}" hx-swap-oob="delete">' in answer.text
     assert (
-        f'<ol hx-swap-oob="afterend:#card-{board["card1"]}"><li class="card" id="card-{card}"'
-        in answer.text
+        f'<ol hx-swap-oob="afterend:#card-{board["card1"]}">'
+        f'<li class="card lane-support" id="card-{card}"' in answer.text
     )
     assert 'id="lane-support"' in answer.text and 'id="lane-feature"' not in answer.text
     assert 'id="cell-' not in answer.text

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.helpers import BoardSpec, CardSpec, actor, column, lane, make_board, make_card, make_user
 from tests.html_tree import parse
+from tracker.domain.avatars import avatar_colour
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, User
 from tracker.services import boards, cards
@@ -542,8 +543,9 @@ def test_a_tile_shows_every_change_although_its_markup_is_kept(app, client, auth
             db.session.remove()
         changed = tile(client.get(url(board)).text, card_id)
         assert "Renamed &lt;i&gt;it&lt;/i&gt;" in changed and "Feature one" not in changed
-        assert 'class="card blocked"' in changed and "Waiting for &lt;legal&gt;" in changed
-        assert '<abbr title="Ann Person">AP</abbr>' in changed
+        assert 'class="card lane-feature blocked"' in changed
+        assert "Waiting for &lt;legal&gt;" in changed
+        assert f'<abbr class="a{avatar_colour("ann")}" title="Ann Person">AP</abbr>' in changed
         traveller.shift(timedelta(days=3))
         assert "3d" in tile(client.get(url(board)).text, card_id)
 

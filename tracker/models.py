@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.domain.avatars import avatar_colour
 from tracker.domain.vocabulary import CardStatus, LimitMode, MailStatus, Measure
 from tracker.extensions import db
 
@@ -75,6 +76,11 @@ class User(UserMixin, db.Model):
     def initials(self) -> str:
         parts = self.name.split()
         return "".join(p[0] for p in parts[:2]).upper() or self.username[:2].upper()
+
+    @property
+    def colour(self) -> int:
+        """Their avatar's colour: an index into app.css's avatar palette (.av0, .av1, ...)."""
+        return avatar_colour(self.username)
 
 
 class Board(db.Model):

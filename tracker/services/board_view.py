@@ -28,6 +28,7 @@ class Assignee:
     username: str
 
     initials = User.initials  # the same rule as a User's
+    colour = User.colour
 
 
 class Tile(NamedTuple):
@@ -103,6 +104,10 @@ class BoardView:
 
     def cell(self, lane: Lane, column: BoardColumn) -> list[Tile]:
         return self.cells.get((lane.id, column.id), [])
+
+    def lane_kind(self, lane_id: int) -> str:
+        """The kind of a lane of the board (a tile's coloured edge)."""
+        return next(lane.kind for lane in self.lanes if lane.id == lane_id)
 
     def column_number(self, column: BoardColumn) -> int:
         """The column's place on the board, from 1 (a phone shows one column at a time)."""
