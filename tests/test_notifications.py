@@ -151,11 +151,13 @@ def test_a_wip_override_tells_the_cards_assignee(app, board, ctx):
         board["board"], lee, card.id, lane_id=card.lane_id,
         column_id=board["In progress"], reason="the release needs it",
     )  # fmt: skip
+    # Assigned, mia watches her card: she hears of the move, and of its override.
     assert heard(board["mia"]) == [
         (board["c"], NoticeKind.ASSIGNED),
+        (board["c"], NoticeKind.WATCHING),
         (board["c"], NoticeKind.WIP_OVERRIDE),
     ]
-    assert unread(board["mia"]) == 2
+    assert unread(board["mia"]) == 3
 
 
 def test_a_rolled_back_event_leaves_no_notification_nor_count(app, board, ctx):
