@@ -97,6 +97,8 @@ SCREENS = (
     Screen("forbidden", "/b/{board}/settings", who="vic", status=403),
 )
 
+SCREENS_BY_NAME = {screen.name: screen for screen in SCREENS}
+
 # GET routes that answer no HTML page of their own, so no screen shows them.
 NOT_PAGES = {
     "static": "files (CSS, scripts)",
@@ -319,6 +321,74 @@ def test_no_accessibility_violations(new_page, live_server, world, screen):
             set_theme(page, theme)
             found += [f"{size}, {theme}: {line}" for line in violations(page)]
     assert not found, f"{screen.name}:\n  " + "\n  ".join(found)
+
+
+# What the keyboard's focus looks like on the focused element: its outline's style, width and
+# colour, and the colour of what is behind the outline (the parent's background, composed over
+# the backgrounds under it), as WCAG's contrast ratio between the two.
+FOCUS_RING = """() => {
+    const parse = text => {
+        let m = text.match(/^rgba?\\(([\\d.]+),? ([\\d.]+),? ([\\d.]+)(?:[,/] ?([\\d.]+))?\\)$/);
+        if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+        m = text.match(/^color\\(srgb ([\\d.]+) ([\\d.]+) ([\\d.]+)(?: \\/ ([\\d.]+))?\\)$/);
+        if (m) return [m[1] * 255, m[2] * 255, m[3] * 255, m[4] === undefined ? 1 : +m[4]];
+        throw new Error('a colour this test cannot read: ' + text);
+    };
+    const behind = element => {
+        const layers = [];
+        for (let e = element; e; e = e.parentElement) {
+            const colour = parse(getComputedStyle(e).backgroundColor);
+            if (colour[3] > 0) layers.push(colour);
+            if (colour[3] === 1) break;
+        }
+        let [r, g, b] = [255, 255, 255];
+        for (const [lr, lg, lb, a] of layers.reverse()) {
+            [r, g, b] = [lr * a + r * (1 - a), lg * a + g * (1 - a), lb * a + b * (1 - a)];
+        }
+        return [r, g, b];
+    };
+    const luminance = ([r, g, b]) => [r, g, b]
+        .map(c => c / 255).map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+        .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+    const element = document.activeElement;
+    if (element === document.body) return null;  // past the last stop: the browser's own
+    const style = getComputedStyle(element);
+    const one = luminance(parse(style.outlineColor));
+    const two = luminance(behind(element.parentElement));
+    return {
+        element: element.outerHTML.slice(0, 80),
+        style: style.outlineStyle,
+        width: parseFloat(style.outlineWidth),
+        contrast: (Math.max(one, two) + 0.05) / (Math.min(one, two) + 0.05),
+    };
+}"""
+
+FOCUS_STOPS = 80  # at most: the header, the banner, the board's bar, the cards, the panel
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_keyboard_focus_is_visible(new_page, live_server, world, theme):
+    """Each place Tab reaches on the board page shows a focus ring at least 2 px wide with a
+    contrast of 3:1 against what is behind it (WCAG 1.4.11), in both themes."""
+    page = new_page("lee")
+    page.emulate_media(color_scheme=theme)
+    look_at(
+        page,
+        live_server + SCREENS_BY_NAME["board, card panel"].path.format(**world),
+        SCREENS_BY_NAME["board, card panel"],
+    )
+    set_theme(page, theme)
+    weak, seen = [], 0
+    for _ in range(FOCUS_STOPS):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(FOCUS_RING)
+        if ring is None:
+            break
+        seen += 1
+        if ring["style"] == "none" or ring["width"] < 2 or ring["contrast"] < 3:
+            weak.append(ring)
+    assert seen >= 20, f"only {seen} places to Tab to on the board"
+    assert not weak, "focus rings too faint to see:\n  " + "\n  ".join(map(str, weak))
 
 
 def test_every_html_page_is_screened(live_app):
