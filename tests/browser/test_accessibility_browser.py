@@ -278,6 +278,26 @@ def look_at(page: Page, url: str, screen: Screen) -> None:
     open_details(page)
 
 
+# The outermost elements sticking out past the right edge of the window.
+STICKING_OUT = """() => [...document.body.querySelectorAll('*')]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .filter(e => e.parentElement.getBoundingClientRect().right <= window.innerWidth + 1)
+    .slice(0, 3)
+    .map(e => e.outerHTML.slice(0, 60))"""
+
+
+def sideways(page: Page) -> list[str]:
+    """WCAG 1.4.10 (reflow): the page itself does not scroll sideways; wide content (the
+    board, a table) scrolls inside a box of its own."""
+    width, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width <= window:
+        return []
+    return [
+        f"reflow: the page is {width} px wide in a {window} px window: "
+        + ", ".join(page.evaluate(STICKING_OUT))
+    ]
+
+
 CASES = [
     pytest.param(
         screen,
@@ -308,15 +328,16 @@ def new_page(browser, signed_in):
 
 @pytest.mark.parametrize("screen", CASES)
 def test_no_accessibility_violations(new_page, live_server, world, screen):
-    """The screen at each size in each theme: axe finds nothing, of any impact. The page
-    loads at the first size, light, and is then resized and switched like a turned tablet
-    or a theme toggle would do."""
+    """The screen at each size in each theme: axe finds nothing, of any impact, and the page
+    does not scroll sideways. The page loads at the first size, light, and is then resized
+    and switched as a turned tablet or a theme toggle would do."""
     page = new_page(screen.who)
     page.emulate_media(color_scheme=THEMES[0])
     look_at(page, live_server + screen.path.format(**world), screen)
     found = []
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
+        found += [f"{size}: {line}" for line in sideways(page)]
         for theme in THEMES:
             set_theme(page, theme)
             found += [f"{size}, {theme}: {line}" for line in violations(page)]
