@@ -5,8 +5,10 @@ colour contrast included.
 SCREENS is the list of pages, one line each; `test_every_html_page_is_screened` fails when
 an app route that answers GET with a page is in neither SCREENS nor NOT_PAGES (the routes
 that answer something else, each with its reason). The board the pages show has cards in
-every lane and column, a blocked card, an S1 waiting (the emergency banner), a full lane and
-a lane over its limit, a closed card, a request with comments and a status link, sprints.
+every lane (in Ready, In progress, Review and Done), a blocked card, an S1 waiting (the
+emergency banner), a full lane and a lane over its limit, a closed card, a request with
+comments and a status link, sprints. Each page is also checked for sideways scrolling on a
+phone (WCAG 1.4.10), and a second test measures the keyboard's focus ring on the board.
 
 axe goes in with page.evaluate (a DevTools evaluation, which the page's Content-Security-
 Policy does not govern, unlike a <script> tag), after the page has loaded and htmx started.
