@@ -237,11 +237,13 @@ def set_theme(page: Page, theme: str) -> None:
     background must then be light or dark as asked, or the check would prove nothing."""
     page.emulate_media(color_scheme=theme)
     background = page.evaluate(
-        """theme => {
+        r"""theme => {
             document.documentElement.dataset.theme = theme;
             document.getAnimations().forEach(a => a.finish());
-            const style = getComputedStyle(document.documentElement);
-            return style.backgroundColor;
+            const painted = [document.body, document.documentElement]
+                .map(e => getComputedStyle(e).backgroundColor)
+                .filter(c => !/^rgba\(.*, 0\)$|^transparent$/.test(c));
+            return painted[0] || 'rgb(255, 255, 255)';  // nothing painted: the canvas
         }""",
         theme,
     )
