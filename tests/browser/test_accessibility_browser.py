@@ -34,9 +34,10 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 from tests.browser.helpers import log_in
 from tests.helpers import REQUEST, BoardSpec, CardSpec, actor, build_board, wipe
 from tracker import database
+from tracker.domain.vocabulary import NoticeKind
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import cards, intake, reports
+from tracker.services import cards, conversation, intake, notifications, reports, rotation
 from tracker.services.reports import SprintInput
 
 pytestmark = pytest.mark.browser
@@ -86,6 +87,11 @@ SCREENS = (
     Screen("request", "/b/{board}/requests/{request}"),
     Screen("status", "/status/{token}", who=None),
     Screen("password", "/account/password"),
+    Screen("notifications", "/notifications", who="ann"),
+    Screen("unsubscribe", "/notifications/unsubscribe/{unsubscribe}", who=None),
+    Screen("rotation", "/b/{board}/rotation"),
+    Screen("rotation, read only", "/b/{board}/rotation", who="vic"),
+    Screen("rotation, errors", "/b/{board}/rotation", status=422, then="submit empty"),
     Screen("password, errors", "/account/password", status=422, then="submit empty"),
     Screen("people", "/admin/people"),
     Screen("new person", "/admin/people/new"),
@@ -113,6 +119,7 @@ NOT_PAGES = {
     "reports.export": "a CSV download",
     "board.live": "the board's poll: 204, or the #board fragment the board page shows",
     "emergency.check": "the banner's poll: 204, or the #emergency fragment every board page shows",
+    "conversation.mentions": "the @mention choices: a fragment of the card panel's comment box",
 }
 
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -163,6 +170,17 @@ def world(live_app) -> dict:
         for n, start in enumerate((today - timedelta(days=14), today), start=1):
             data = SprintInput(f"Sprint {n}", start, start + timedelta(days=13), 20, 10)
             reports.add_sprint(board, lee, data)
+        pool = [ids["ann"], ids["lee"]]
+        rotation.save_setup(
+            board, lee, enabled=True, on_duty=2, term_periods=2, staggered=True, pool=pool
+        )
+        rotation.add_away(
+            board, lee, ids["ann"], today + timedelta(days=30), today + timedelta(days=32)
+        )
+        conversation.add_comment(
+            board, lee, ids["doing"], "@ann see `export.py`, https://example.com"
+        )
+        ids["unsubscribe"] = notifications.unsubscribe_token(ids["lee"], NoticeKind.ASSIGNED)
         db.session.remove()
     yield ids
     wipe(live_app)
