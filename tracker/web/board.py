@@ -18,6 +18,7 @@ from flask_htmx import make_response
 from markupsafe import Markup
 
 from tracker.domain import policy, wip
+from tracker.domain.board_filter import AGES, BoardFilter, parse_filter
 from tracker.domain.errors import (
     DomainError,
     InvalidRequest,
@@ -50,20 +51,20 @@ from tracker.web.presenters.history import describer
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
 
 
-def page_filters() -> tuple[bool, str]:
-    """The board page's filters this request carries: only mine, and the text."""
-    return request.values.get("mine") == "1", (request.values.get("q") or "").strip()[:100]
+def page_filter() -> BoardFilter:
+    """The board's filter this request carries: in the address of a page, or posted along
+    with a change from a filtered page (the board's forms include #filters)."""
+    return parse_filter(request.values.items(multi=True))
 
 
 def view_for(board, actor, notices=()) -> grid.BoardPage:
-    """The board page, with the page's filter (mine / text) applied: its grid kept per
-    board version when unfiltered (presenters.grid)."""
-    mine, text = page_filters()
+    """The board page, with the page's filter applied: its grid kept per board version
+    when unfiltered (presenters.grid)."""
     page = grid.board_page(
         board,
         can_change=access.can(actor, Action.CHANGE_CARDS),
-        mine=actor.id if mine else None,
-        text=text,
+        shown=page_filter(),
+        me=actor.id,
     )
     page.notices.extend(notices)
     return page
@@ -92,6 +93,7 @@ def render_board(
         if panel_card is not None:
             # A template's output: Jinja escaped every value in it already.
             context["panel"] = Markup(render_panel(board, actor, panel_card))  # noqa: S704
+        context |= {"shown": page_filter(), "ages": AGES}
         response = make_response(render_template("board/page.html", **context), status)
     response.vary.update(("HX-Request", "HX-History-Restore-Request"))
     return response
@@ -103,8 +105,7 @@ def page_was_current(board) -> bool:
     change moved on from, and no filter hides cards. Then redrawing the parts the change
     touched gives the page the same board a fresh read would."""
     shown = request.headers.get("X-Board-Version", type=int)
-    mine, text = page_filters()
-    return shown == board.version - 1 and not (mine or text)
+    return shown == board.version - 1 and page_filter().empty
 
 
 class Touched(NamedTuple):

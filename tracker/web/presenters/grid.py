@@ -7,7 +7,9 @@ erasure: store.bump_version), which is what the live poll already relies on to a
 The grid also depends on the time: a tile's days in its column, and the period (the sprint
 running, or the week) whose done cards it shows. So a kept grid is for one local date and
 only until its first tile's count of days moves on; and on the viewer's role, which decides
-whether the queue cells offer "+ Add card". A filtered page (mine, or a text) is never kept.
+whether the queue cells offer "+ Add card". A filtered page (any chip or text: a
+domain.board_filter.BoardFilter that is not empty) is never kept, nor served from a kept
+grid: the kept grid is the whole board, under a key that says nothing of a filter.
 A database restored from a backup goes back to earlier versions: restart the servers after
 a restore (their open pages, polling by version, need a reload then too).
 
@@ -28,6 +30,7 @@ from flask import Flask, current_app, render_template, url_for
 from markupsafe import Markup
 
 from tracker import clock
+from tracker.domain.board_filter import BoardFilter
 from tracker.models import Board
 from tracker.services import board_view
 
@@ -44,6 +47,8 @@ class BoardPage:
     notices: list[str] = field(default_factory=list)
     filtered: bool = False
     hidden: int = 0
+    # What the filter's chips offer: the people and labels of the board's cards.
+    options: board_view.FilterOptions = field(default_factory=board_view.FilterOptions)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class _Kept:
     period_name: str
     period_end: datetime
     valid_until: datetime
+    options: board_view.FilterOptions = board_view.FilterOptions()
 
 
 class KeptGrids:
@@ -103,14 +109,19 @@ def _next_day_change(view: board_view.BoardView) -> datetime:
     return min([view.period_end, *changes])
 
 
-def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPage:
+def board_page(
+    board: Board, *, can_change: bool, shown: BoardFilter | None = None, me: int | None = None
+) -> BoardPage:
     """The board's page, its grid kept when unfiltered (see the module's docstring)."""
     now = clock.now()
     done_per_lane = current_app.config["DONE_SHOWN_PER_LANE"]
-    if mine is not None or text:
-        view = board_view.load_board_view(board, done_per_lane=done_per_lane, mine=mine, text=text)
+    if shown is not None and not shown.empty:
+        view = board_view.load_board_view(board, done_per_lane=done_per_lane, shown=shown, me=me)
         grid = _rendered(view, can_change)
-        return BoardPage(board, grid, view.period_name, view.period_end, now, [], True, view.hidden)
+        options = view.options or board_view.FilterOptions()
+        return BoardPage(
+            board, grid, view.period_name, view.period_end, now, [], True, view.hidden, options
+        )
     grids: KeptGrids = current_app.extensions["tracker.grids"]
     today = now.astimezone(ZoneInfo(board.timezone)).date()
     key: Any = (board.id, board.created_at, board.version, today, can_change, done_per_lane)
@@ -118,7 +129,11 @@ def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPa
     if kept is None:
         view = board_view.load_board_view(board, done_per_lane=done_per_lane)
         kept = _Kept(
-            _rendered(view, can_change), view.period_name, view.period_end, _next_day_change(view)
+            _rendered(view, can_change),
+            view.period_name,
+            view.period_end,
+            _next_day_change(view),
+            view.options or board_view.FilterOptions(),
         )
         grids.put(key, kept)
-    return BoardPage(board, kept.grid, kept.period_name, kept.period_end, now)
+    return BoardPage(board, kept.grid, kept.period_name, kept.period_end, now, options=kept.options)
