@@ -26,7 +26,7 @@ from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Component, Lane, OutboundMail, User
-from tracker.services import boards, cards, intake, reports, users
+from tracker.services import boards, cards, intake, labels, reports, users
 from tracker.services.common import Actor
 from tracker.services.mail import background
 from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
@@ -528,6 +528,10 @@ class World:
         name = f"Component {next(self.serial)}"
         return intake.add_component(board_id or self.board_id, self.person("lead"), name).id
 
+    def label(self, board_id: int | None = None) -> int:
+        name = f"Label {next(self.serial)}"
+        return labels.add_label(board_id or self.board_id, self.person("lead"), name, "blue").id
+
     def status_token(self, board_id: int | None = None) -> str:
         card_id = self.file_request(board_id)
         lead = self.person("lead")
@@ -545,6 +549,7 @@ FILL = {
     "card_id": World.file_request,
     "sprint_id": World.sprint,
     "component_id": World.component,
+    "label_id": World.label,
     "token": World.status_token,
     "user_id": World.target_person,
     "filename": lambda world: "app.css",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.helpers import Auth, actor, column, fingerprint, lane, make_board, make_user
 from tracker.extensions import db
 from tracker.models import Card, StatusLink, User
-from tracker.services import intake, reports
+from tracker.services import intake, labels, reports
 from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
@@ -36,6 +36,7 @@ class Objects:
     card: int
     sprint: int
     component: int
+    label: int
     token: str
     lane: int
     column: int
@@ -48,11 +49,13 @@ def objects_of(board, lead, support) -> Objects:
     token = intake.create_status_link(board.id, lead, filed.id).token
     sprint = reports.add_sprint(board.id, lead, reports.SprintInput("Sprint 1", *_days(), 10, None))
     component = intake.add_component(board.id, lead, "Billing")
+    label = labels.add_label(board.id, lead, "Bug", "red")
     return Objects(
         board.id,
         filed.id,
         sprint.id,
         component.id,
+        label.id,
         token,
         lane(board, "feature").id,
         column(board, "Ready").id,
@@ -86,7 +89,7 @@ def login(app, name):
 
 def object_rules(app):
     """Every board route that names an object of the board."""
-    objects = {"card_id", "sprint_id", "component_id"}
+    objects = {"card_id", "sprint_id", "component_id", "label_id"}
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
 
@@ -113,6 +116,8 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "body": "Taken over",
         "visibility": "reply",
         "action": "revoke",
+        "name": "Taken over",
+        "colour": "blue",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
     }
 
@@ -120,6 +125,7 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
 def fill(rule, board: int, objects: Objects) -> str:
     values = {"board_id": board, "card_id": objects.card, "sprint_id": objects.sprint}
     values["component_id"] = objects.component
+    values["label_id"] = objects.label
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -22,7 +22,7 @@ from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus, EventKind, Role
 from tracker.extensions import db
 from tracker.models import BoardColumn, Card, Lane, Membership
-from tracker.services import audit
+from tracker.services import audit, labels
 from tracker.services.common import Actor, card_of_board, get_card, person_name, whole_id
 from tracker.services.mail import outbox
 from tracker.store import BoardState, Change, NewEvent, lane_rule, placement, snapshot
@@ -403,7 +403,8 @@ def close_card(board_id: int, actor: Actor, card_id: Any, why: str, note: str) -
 def edit_card(
     board_id: int, actor: Actor, card_id: Any, expected_version: int, fields: dict[str, Any]
 ) -> Card:
-    """Change a card's text fields, refusing an edit based on a stale version."""
+    """Change a card's text fields and, when `fields` has "labels" (label ids), its labels;
+    refusing an edit based on a stale version. One EDITED event records both."""
     _require_changer(actor)
     state = store.load_locked(board_id)
     card = _open_card(board_id, card_id)
@@ -413,8 +414,13 @@ def edit_card(
     for name in EDITABLE:
         if name in fields:
             setattr(card, name, fields[name])
-    if snapshot(card) == before:
+    labelled = None
+    if fields.get("labels") is not None:
+        labelled = labels.put_labels(board_id, card.id, fields["labels"])
+    if snapshot(card) == before and labelled is None:
         store.rollback()
         return card
     event = store.new_event(card, EventKind.EDITED, actor.id, before)
+    if labelled is not None:
+        event.values["changes"]["labels"] = labelled
     return store.commit(state, card, events=[event]).card

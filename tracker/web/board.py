@@ -29,7 +29,7 @@ from tracker.domain.errors import (
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
-from tracker.services import board_view, cards
+from tracker.services import board_view, cards, labels
 from tracker.services.common import get_card
 from tracker.web import access, errors
 from tracker.web.access import load_board
@@ -190,11 +190,15 @@ def render_panel(board, actor, card, *, oob=False, form=None, error=None, yours=
 def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours=None) -> dict:
     """What templates/board/_panel.html needs (the card page includes it too)."""
     people = board_view.members(board.id)
+    form = form or EditCardForm(obj=card, formdata=None)
+    if form.labels.data is None:  # not posted: the labels the card carries
+        form.labels.data = [label.id for label in labels.card_labels(card.id)]
     return {
         "board": board,
         "actor": actor,
         "card": card,
-        "form": form or EditCardForm(obj=card, formdata=None),
+        "form": form,
+        "board_labels": labels.board_labels(board.id),
         "history": board_view.card_history(card.id),
         "members": people,
         # Whom the assignee list offers: the people the policy lets hold cards.
