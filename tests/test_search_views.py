@@ -307,3 +307,16 @@ def test_the_archive_search_ranks_and_matches_every_field(app, client, board):
     assert re.findall(r'<td><a href="[^"]+">([^<]+)</a></td>', exact)[0] == refs_in_order[2]
     for odd in ('"', "' OR 1=1 --", "NEAR(", "*", "%"):
         assert client.get(f"/b/{board['board']}/done", query_string={"q": odd}).status_code == 200
+
+
+def test_the_filter_forms_answer_pushes_the_filters_own_address(app, client, board):
+    Auth(client).login("lee")
+    base = f"/b/{board['board']}"
+    messy = "?age=&who=&sev=s1&lane=nowhere&q=export+csv&label=x&blocked=1"
+    answer = client.get(base + messy, headers=HX | {"HX-Trigger": "filters"})
+    assert answer.headers["HX-Push-Url"] == f"{base}?q=export+csv&sev=S1&blocked=1"
+    empty = client.get(f"{base}?who=&age=&q=", headers=HX | {"HX-Trigger": "filters"})
+    assert empty.headers["HX-Push-Url"] == base
+    # Other answers push nothing (the live poll, a page).
+    assert "HX-Push-Url" not in client.get(base + messy, headers=HX).headers
+    assert "HX-Push-Url" not in client.get(base + messy).headers

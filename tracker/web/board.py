@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 from typing import NamedTuple
 
 from flask import (
@@ -55,6 +56,13 @@ def page_filter() -> BoardFilter:
     """The board's filter this request carries: in the address of a page, or posted along
     with a change from a filtered page (the board's forms include #filters)."""
     return parse_filter(request.values.items(multi=True))
+
+
+def filter_address(board_id: int, shown: BoardFilter) -> str:
+    """The board's address with this filter, its values in one order."""
+    base = url_for("board.show", board_id=board_id)
+    pairs = shown.pairs()
+    return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
 def view_for(board, actor, notices=()) -> grid.BoardPage:
@@ -239,7 +247,12 @@ def show(board_id: int):
     ?card=<id>, that card's panel open (the address an opened card pushes: see show_card)."""
     board, actor = load_board(board_id)
     if "card" not in request.args:
-        return render_board(board, actor)
+        response = render_board(board, actor)
+        if htmx and htmx.trigger == "filters":
+            # The filter form's answer: the address it pushes is the filter's own (the
+            # form's empty selects and unknown values left out), to share or reload.
+            response.headers["HX-Push-Url"] = filter_address(board.id, page_filter())
+        return response
     card_id = parse_id(request.args["card"])  # None for anything but an id in range
     try:
         card = get_card(board.id, card_id)
