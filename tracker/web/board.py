@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 from typing import NamedTuple
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
