@@ -27,9 +27,9 @@ def board_spec():
 
 
 def found(board_id: int, text: str, statuses=ALL) -> list[int]:
-    cards_found, total = search.ranked(board_id, parse_query(text), statuses, page=1, per_page=50)
-    assert total == len(cards_found)
-    return [card.id for card in cards_found]
+    found = search.ranked(board_id, parse_query(text), statuses, page=1, per_page=50)
+    assert found.total == len(found.cards) and not found.more
+    return [card.id for card in found.cards]
 
 
 def lee(ids):
@@ -155,3 +155,22 @@ def test_matching_picks_out_the_given_cards(app, board, ctx):
     assert search.matching(parse_query("export"), {board["invoice"]}) == set()
     assert search.matching(parse_query(""), ids) == ids
     assert search.matching(parse_query("nothing here"), ids) == set()
+
+
+def test_only_the_newest_matches_are_ranked_and_the_count_says_so(app, board, ctx, monkeypatch):
+    """Past RANKED matches the search ranks the newest ones and says there are more; the
+    card whose reference was typed comes first even when it is older than all of them."""
+    b = board["board"]
+    monkeypatch.setattr(search, "RANKED", 3)
+    here = db.session.get(Board, b)
+    made = [make_card(here, lee(board), "feature", f"Report {i}").id for i in range(5)]
+    found = search.ranked(b, parse_query("report"), ALL, page=1, per_page=10)
+    assert [card.id for card in found.cards] == made[::-1][:3]
+    assert found.total == 3 and found.more
+    old_ref = db.session.get(Card, board["export"]).ref
+    titled = make_card(here, lee(board), "feature", f"About {old_ref}")
+    found = search.ranked(b, parse_query(old_ref), ALL, page=1, per_page=10)
+    assert [card.id for card in found.cards] == [board["export"], titled.id]
+    # Pages of the ranked list.
+    second = search.ranked(b, parse_query("report"), ALL, page=2, per_page=2)
+    assert [card.id for card in second.cards] == [made[2]]

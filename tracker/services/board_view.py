@@ -475,9 +475,9 @@ def card_history(card_id: int):
     )
 
 
-def archive(board: Board, *, text: str, page: int, per_page: int) -> tuple[list[Card], int]:
+def archive(board: Board, *, text: str, page: int, per_page: int) -> search.Ranked:
     """Done and closed cards, one page: newest first, or with a search text the ones that
-    match it, best first (services.search)."""
+    match it, best first (services.search), and how many there are."""
     finished = (CardStatus.DONE, CardStatus.CLOSED)
     query = parse_query(text)
     if not query.empty:
@@ -494,4 +494,4 @@ def archive(board: Board, *, text: str, page: int, per_page: int) -> tuple[list[
             .offset((page - 1) * per_page)
         ).scalars()
     )
-    return cards, total
+    return search.Ranked(cards, total)

@@ -4,7 +4,9 @@ cards that match (the archive).
 
 Ranking: the card whose reference is the query comes first, then the cards whose reference
 or title hold every word, then the rest (description, comments, people, severity,
-component, requester); newest first within each. The query's words come from
+component, requester); newest first (by when the card was made) within each. Only the
+newest RANKED matches are ranked: a word on half of 100,000 cards costs no more than a
+rare one. The query's words come from
 tracker.domain.search: letters and digits only, so nothing a person types can break the
 database's query syntax.
 """
@@ -13,14 +15,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import (
     Select,
     bindparam,
-    case,
     column,
     func,
-    literal_column,
     select,
     table,
     text,
@@ -102,76 +103,105 @@ def matching(query: SearchQuery, card_ids: Iterable[int]) -> set[int]:
 
 # A ranked page ---------------------------------------------------------------------------
 
-
-def _matched(dialect: str):
-    """The condition "the card matches", and its "reference or title" tier, for a select
-    from Card."""
-    if dialect == "postgresql":
-        doc = (
-            select(CARD_SEARCH.c.doc)
-            .where(CARD_SEARCH.c.card_id == Card.id)
-            .correlate(Card)
-            .scalar_subquery()
-        )
-        ids = select(CARD_SEARCH.c.card_id).where(
-            CARD_SEARCH.c.doc.op("@@")(func.to_tsquery("simple", bindparam("match")))
-        )
-        in_title = doc.op("@@")(func.to_tsquery("simple", bindparam("title_match")))
-        return Card.id.in_(ids), in_title
-    ids = select(CARD_FTS.c.rowid).where(text("card_fts MATCH :match"))
-    titles = select(CARD_FTS.c.rowid).where(text("card_fts MATCH :title_match"))
-    return Card.id.in_(ids), Card.id.in_(titles)
+# The most matches a ranked search ranks: the newest this many (by card id, the order both
+# indexes read in), so a word half the board holds costs what a rare one does
+# (bench/board.py: archive_search_ms). More than this says "at least".
+RANKED = 500
 
 
 @functools.cache
-def _ranked_statements(dialect: str) -> tuple[Select, Select]:
-    """The matching cards of a board in some statuses, best first (one page), and their
-    count."""
-    matched, in_title = _matched(dialect)
-    where = (
+def _recent_statement(dialect: str) -> Select:
+    """The newest matching cards of a board in some statuses (at most `cap`)."""
+    if dialect == "postgresql":
+        found = CARD_SEARCH.c.card_id
+        matched = CARD_SEARCH.c.doc.op("@@")(func.to_tsquery("simple", bindparam("match")))
+        source = CARD_SEARCH
+    else:
+        # FTS5 reads its matches in rowid order, newest first, and stops at the cap.
+        found = CARD_FTS.c.rowid
+        matched = text("card_fts MATCH :match")
+        source = CARD_FTS
+    return (
+        select(found)
+        .select_from(source)
+        .join(Card, Card.id == found)
+        .where(
+            matched,
+            Card.board_id == bindparam("board_id"),
+            Card.status.in_(bindparam("statuses", expanding=True)),
+        )
+        .order_by(found.desc())
+        .limit(bindparam("cap"))
+    )
+
+
+@functools.cache
+def _reference_statement() -> Select:
+    return select(Card.id).where(
         Card.board_id == bindparam("board_id"),
+        Card.ref == bindparam("reference"),
         Card.status.in_(bindparam("statuses", expanding=True)),
-        matched,
     )
-    exact = func.upper(Card.ref) == bindparam("reference")
-    tier = case((exact, 0), (in_title, 1), else_=literal_column("2"))
-    newest = func.coalesce(Card.done_at, Card.closed_at, Card.created_at)
-    page = (
-        select(Card.id)
-        .where(*where)
-        .order_by(tier, newest.desc(), Card.id.desc())
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
+
+
+@functools.cache
+def _titles_statement(dialect: str) -> Select:
+    """Which of the given cards hold every word in their reference or title."""
+    if dialect == "postgresql":
+        return select(CARD_SEARCH.c.card_id).where(
+            CARD_SEARCH.c.doc.op("@@")(func.to_tsquery("simple", bindparam("title_match"))),
+            CARD_SEARCH.c.card_id.in_(bindparam("ids", expanding=True)),
+        )
+    return select(CARD_FTS.c.rowid).where(
+        text("card_fts MATCH :title_match"),
+        CARD_FTS.c.rowid.between(bindparam("low"), bindparam("high")),
     )
-    count = select(func.count()).select_from(Card).where(*where)
-    return page, count
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A page of matching cards, best first; how many match (`total`), or at least how
+    many when `more` (the search ranked only the newest RANKED matches)."""
+
+    cards: list[Card]
+    total: int
+    more: bool = False
 
 
 def ranked(
     board_id: int, query: SearchQuery, statuses: Sequence[str], *, page: int, per_page: int
-) -> tuple[list[Card], int]:
+) -> Ranked:
     """One page of the board's cards in these statuses that match the query, best first
-    (see the module's docstring), with their assignee and lane; and how many match. An
-    empty query matches nothing (the caller lists the cards instead)."""
+    (see the module's docstring), with their assignee and lane. An empty query matches
+    nothing (the caller lists the cards instead)."""
     if query.empty:
-        return [], 0
-    statement, count = _ranked_statements(_dialect())
-    params = _params(query) | {
-        "board_id": board_id,
-        "statuses": list(statuses),
-        "reference": query.reference or "",
-        "limit": per_page,
-        "offset": (page - 1) * per_page,
-    }
+        return Ranked([], 0)
+    dialect = _dialect()
+    params = _params(query) | {"board_id": board_id, "statuses": list(statuses)}
     connection = db.session.connection()
-    total = connection.execute(count, params).scalar_one()
-    ids = list(connection.execute(statement, params).scalars()) if total else []
+    first: list[int] = []
+    if query.reference:
+        params["reference"] = query.reference
+        first = list(connection.execute(_reference_statement(), params).scalars())
+    params["cap"] = RANKED + 1
+    recent = [i for i in connection.execute(_recent_statement(dialect), params).scalars()]
+    more = len(recent) > RANKED
+    recent = [card_id for card_id in recent[:RANKED] if card_id not in first]
+    titled: set[int] = set()
+    if recent:
+        if dialect == "postgresql":
+            params["ids"] = recent
+        else:
+            params |= {"low": min(recent), "high": max(recent)}
+        titled = set(connection.execute(_titles_statement(dialect), params).scalars())
+    order = first + [i for i in recent if i in titled] + [i for i in recent if i not in titled]
+    ids = order[(page - 1) * per_page : page * per_page]
     if not ids:
-        return [], total
+        return Ranked([], len(order), more)
     found = db.session.execute(
         select(Card)
         .options(joinedload(Card.assignee), joinedload(Card.lane))
         .where(Card.id.in_(ids))
     ).scalars()
     by_id = {card.id: card for card in found}
-    return [by_id[card_id] for card_id in ids if card_id in by_id], total
+    return Ranked([by_id[i] for i in ids if i in by_id], len(order), more)

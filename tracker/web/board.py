@@ -479,17 +479,18 @@ def archive(board_id: int):
     text = search_term(request.args.get("q"))
     page = page_number(request.args.get("page"))
     per_page = current_app.config["ARCHIVE_PAGE_SIZE"]
-    found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
-    pages = max(1, -(-total // per_page))
+    found = board_view.archive(board, text=text, page=page, per_page=per_page)
+    pages = max(1, -(-found.total // per_page))
     if page > pages:  # past the end (an old link, or typed): the last page
         page = pages
-        found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
+        found = board_view.archive(board, text=text, page=page, per_page=per_page)
     return render_template(
         "board/archive.html",
         board=board,
         actor=actor,
-        cards=found,
-        total=total,
+        cards=found.cards,
+        total=found.total,
+        more=found.more,
         page=page,
         pages=pages,
         q=text,
