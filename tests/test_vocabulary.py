@@ -32,6 +32,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("templates/reports/page.html", "cards"): "prose: 1 card, 2 cards",
     ("tracker/store.py", "cards"): "the label of a count column in the WIP statement",
     ("tracker/store.py", "reason"): "the name of an event column the one-statement write binds",
+    ("tracker/domain/board_filter.py", "blocked"): "the filter's query-string name blocked",
 }
 
 
