@@ -53,6 +53,7 @@ def test_typing_and_a_chip_filter_the_board_and_a_reload_keeps_it(page: Page, li
         ["Printer on fire", "Printout is blank", "Print preview"], use_inner_text=True
     )
     expect(page).to_have_url(re.compile(r"\?q=prin$"))
+    page.get_by_text("Filters", exact=True).click()  # the chips fold away until asked for
     page.get_by_label("S1").check()
     expect(shown(page)).to_have_text(["Printer on fire"])
     expect(page).to_have_url(re.compile(r"q=prin&.*sev=S1"))
@@ -69,6 +70,7 @@ def test_a_label_chip_and_the_back_button(page: Page, live_server, team):
     log_in(page, live_server, "lee", team["board"])
     tile = page.locator(f"#card-{team['Print preview']}")
     expect(tile.locator(".lb.lc-red")).to_have_text("Bug")
+    page.locator("#filter-menu > summary").click()
     page.locator("#filter-chips").get_by_label("Bug").check()
     expect(shown(page)).to_have_text(["Print preview"])
     expect(page).to_have_url(re.compile(rf"label={team['bug']}$"))

@@ -76,6 +76,7 @@ def test_a_full_filter_is_parsed_and_written_back_in_one_order():
         labels=(3,),
     )
     assert parsed.people == (12,)
+    assert parsed.chips == 7 and BoardFilter(q="x").chips == 0
     assert parse_filter(parsed.pairs()) == parsed
     assert [name for name, _ in parsed.pairs()] == [
         "q",

@@ -51,6 +51,12 @@ class BoardFilter:
         return self == BoardFilter()
 
     @property
+    def chips(self) -> int:
+        """How many chips are on (everything but the text)."""
+        values = (*self.lanes, *self.who, *self.severities, *self.labels)
+        return len(values) + (self.blocked is not None) + (self.older_than is not None)
+
+    @property
     def people(self) -> tuple[int, ...]:
         """The people's ids among `who`."""
         return tuple(int(value) for value in self.who if value not in (ME, NOBODY))
