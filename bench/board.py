@@ -20,6 +20,12 @@ Figures (medians over RUNS requests after WARMUP warm-ups):
   board_200_bytes_per_card      bytes of the #board fragment / cards shown on it
   pull_ms                       POST /b/<id>/pull (htmx) on the 200-card board
   move_ms                       POST .../move (htmx), In progress <-> Review, 200-card board
+  board_search_ms               the board searched from its search box (GET /b/<id>?q=...,
+                                htmx) on the 2,000-card board, the 100,000 done cards in the
+                                full-text index too; a share of all cards has comments
+                                (COMMENTED): the median over SEARCHES, one after another
+  archive_search_ms             the archive's search over the 100,000 done cards
+                                (GET /b/<id>/done?q=...), ranked, one page and the count
 Pull and move send the board version the page shows (X-Board-Version, as app.js does) and
 get what the browser gets when its page is current: the parts of the board the change
 touched, swapped in out of band. A page that was behind gets the whole board instead: that
@@ -53,7 +59,7 @@ from throwaway_db import throwaway_postgres
 
 from tracker import create_app
 from tracker.extensions import db
-from tracker.models import BoardColumn, Card, CardEvent, Lane
+from tracker.models import BoardColumn, Card, CardEvent, Comment, Lane
 from tracker.services import boards, users
 from tracker.services.boards import LaneSetting
 from tracker.services.common import Actor
@@ -69,8 +75,31 @@ FIGURES = (
     "board_200_bytes_per_card",
     "pull_ms",
     "move_ms",
+    "board_search_ms",
+    "archive_search_ms",
 )
-TIMED = ("board_200_ms", "board_2000_ms", "pull_ms", "move_ms")
+TIMED = (
+    "board_200_ms",
+    "board_2000_ms",
+    "pull_ms",
+    "move_ms",
+    "board_search_ms",
+    "archive_search_ms",
+)
+# The share of cards with comments (one to three each), and what a search box receives:
+# a title word, a prefix being typed, two words, a word of the comments only, a person's
+# name, a severity, a reference, and a word no card holds.
+COMMENTED = 0.2
+SEARCHES = (
+    "export",
+    "webh",
+    "invoice timeout",
+    "flaky",
+    "number3",
+    "S2",
+    "FEAT-1234",
+    "zyzzyva",
+)
 HISTORY_CARDS = 100_000
 SIZES = (200, 2_000)
 WARMUP = 3
@@ -87,6 +116,10 @@ WORDS = (
     "login", "checkout", "invoice", "export", "search", "report", "cache", "queue",
     "webhook", "billing", "timeout", "retry", "upload", "email", "mobile", "layout",
     "token", "import", "sync", "dashboard", "audit", "alert", "printer",
+)
+COMMENT_WORDS = (
+    "customer", "called", "again", "flaky", "reproduced", "staging", "logs", "attached",
+    "waiting", "deploy", "rollback", "works", "for", "me", "see", "ticket",
 )
 # fmt: on
 
@@ -230,11 +263,34 @@ class Builder:
             "changes": changes,
         }
 
+    def _comments(self, cards: list[dict]) -> list[dict]:
+        """One to three comments on a COMMENTED share of the cards."""
+        comments = []
+        for card in cards:
+            if self.rng.random() >= COMMENTED:
+                continue
+            for _ in range(self.rng.randint(1, 3)):
+                words = self.rng.sample(COMMENT_WORDS, self.rng.randint(4, 10))
+                comments.append(
+                    {
+                        "board_id": self.board_id,
+                        "card_id": card["id"],
+                        "author_id": self.rng.choice(self.members),
+                        "at": card["created_at"],
+                        "body": " ".join(words).capitalize() + ".",
+                        "visibility": "internal",
+                    }
+                )
+        return comments
+
     def _write(self, cards: list[dict], events: list[dict]) -> None:
+        comments = self._comments(cards)
         for i in range(0, len(cards), CHUNK):
             db.session.execute(insert(Card.__table__), cards[i : i + CHUNK])
         for i in range(0, len(events), CHUNK):
             db.session.execute(insert(CardEvent.__table__), events[i : i + CHUNK])
+        for i in range(0, len(comments), CHUNK):
+            db.session.execute(insert(Comment.__table__), comments[i : i + CHUNK])
         for lane in self.lanes.values():
             db.session.execute(
                 update(Lane).where(Lane.id == lane.id).values(next_number=self.numbers[lane.id] + 1)
@@ -453,6 +509,33 @@ class Bench:
         name = "move" if current else "move, page behind: whole board (diagnostic)"
         return self.timed(name, send, ok).median_ms
 
+    def search(self) -> float:
+        """The board searched from its box: the filtered #board, as htmx asks for it."""
+
+        def send(i):
+            query = {"q": SEARCHES[i % len(SEARCHES)]}
+            return self.client.get(self.base, query_string=query, headers=self.hx)
+
+        def ok(answer):
+            if answer.status_code != 200 or "Filtered:" not in answer.text:
+                raise SystemExit(f"board search failed: {answer.status_code}")
+
+        return self.timed("board search", send, ok).median_ms
+
+    def archive_search(self) -> float:
+        """The archive's search: a ranked page of the done cards that match, and the count."""
+
+        def send(i):
+            return self.client.get(
+                f"{self.base}/done", query_string={"q": SEARCHES[i % len(SEARCHES)]}
+            )
+
+        def ok(answer):
+            if answer.status_code != 200 or "matching" not in answer.text:
+                raise SystemExit(f"archive search failed: {answer.status_code}")
+
+        return self.timed("archive search", send, ok).median_ms
+
     def finish(self) -> None:
         """Diagnostic on stderr only (no target): In progress -> Done, the end of every card."""
         lane = self.builder.lanes["feature"]
@@ -521,6 +604,8 @@ def measure(url: str) -> dict[str, float]:
         db.session.remove()
     big = bench.board(SIZES[1])
     figures |= {k: v for k, v in big.items() if "bytes" not in k}
+    figures["board_search_ms"] = bench.search()
+    figures["archive_search_ms"] = bench.archive_search()
     bench.finish()
     with app.app_context():
         db.engine.dispose()

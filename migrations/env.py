@@ -53,6 +53,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Leave the cards' full-text index out of autogenerate's comparison: its objects are
+    made with SQL of their own (a tsvector table with a GIN index on PostgreSQL, an FTS5
+    table and its shadow tables on SQLite; tracker/search_index.py), not by the models."""
+    return not (type_ == "table" and name and name.startswith(("card_search", "card_fts")))
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -92,6 +99,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

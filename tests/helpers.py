@@ -42,6 +42,7 @@ from tracker.services import (
     cards,
     conversation,
     intake,
+    labels,
     notifications,
     reports,
     rotation,
@@ -548,6 +549,10 @@ class World:
         name = f"Component {next(self.serial)}"
         return intake.add_component(board_id or self.board_id, self.person("lead"), name).id
 
+    def label(self, board_id: int | None = None) -> int:
+        name = f"Label {next(self.serial)}"
+        return labels.add_label(board_id or self.board_id, self.person("lead"), name, "blue").id
+
     def status_token(self, board_id: int | None = None) -> str:
         card_id = self.file_request(board_id)
         lead = self.person("lead")
@@ -597,6 +602,7 @@ FILL = {
     "comment_id": World.comment,
     "sprint_id": World.sprint,
     "component_id": World.component,
+    "label_id": World.label,
     "token": World.status_token,
     "mail_token": World.unsubscribe_token,
     "user_id": World.target_person,

@@ -64,10 +64,11 @@ def base(board) -> str:
 
 
 def test_the_filter_notice_counts_the_hidden_cards(lead, board, n):
-    """ "i" matches "Findable" and "Doing k" (and no reference), not the n "Other k"."""
-    page = lead.get(base(board), query_string={"q": "i"}).text
+    """The Support lane's chip shows "Findable" and "Doing k", not the n "Other k"."""
+    page = lead.get(base(board), query_string={"lane": "support"}).text
     assert f"Filtered: {n} {WORDS[n]} hidden." in page
-    fragment = lead.get(base(board), query_string={"q": "i"}, headers={"HX-Request": "true"})
+    shown = {"lane": "support"}
+    fragment = lead.get(base(board), query_string=shown, headers={"HX-Request": "true"})
     assert f"Filtered: {n} {WORDS[n]} hidden." in fragment.text
 
 

@@ -124,6 +124,20 @@ CASES = [
         "closed it: Won't do: not needed",
     ),
     (EventKind.REORDERED, {}, "", "changed its place in the column"),
+    (EventKind.EDITED, {"labels": [[], ["Bug"]]}, "", "added the label Bug"),
+    (
+        EventKind.EDITED,
+        {"labels": [["Bug", "Docs", "UX"], ["Docs"]]},
+        "",
+        "removed the labels Bug and UX",
+    ),
+    (
+        EventKind.EDITED,
+        {"title": ["A", "B"], "labels": [["Bug"], ["Customer", "Urgent"]]},
+        "",
+        "renamed it from “A” to “B”, added the labels Customer and Urgent"
+        " and removed the label Bug",
+    ),
     (
         EventKind.REORDERED,
         {},

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.helpers import Auth, actor, column, fingerprint, lane, make_board, make_user
 from tracker.extensions import db
 from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
-from tracker.services import intake, reports, rotation
+from tracker.services import intake, labels, reports, rotation
 from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
@@ -36,6 +36,7 @@ class Objects:
     card: int
     sprint: int
     component: int
+    label: int
     token: str
     lane: int
     column: int
@@ -58,11 +59,13 @@ def objects_of(board, lead, support) -> Objects:
     rotation.add_away(board.id, lead, lead.id, date(2027, 3, 1), date(2027, 3, 5))
     term = db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
     away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
+    label = labels.add_label(board.id, lead, "Bug", "red")
     return Objects(
         board.id,
         filed.id,
         sprint.id,
         component.id,
+        label.id,
         token,
         lane(board, "feature").id,
         column(board, "Ready").id,
@@ -100,7 +103,15 @@ def login(app, name):
 
 def object_rules(app):
     """Every board route that names an object of the board."""
-    objects = {"card_id", "sprint_id", "component_id", "term_id", "away_id", "comment_id"}
+    objects = {
+        "card_id",
+        "sprint_id",
+        "component_id",
+        "term_id",
+        "away_id",
+        "comment_id",
+        "label_id",
+    }
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
 
@@ -130,6 +141,8 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "event": "1",
         "confirm": "delete",
         "watch": "1",
+        "name": "Taken over",
+        "colour": "blue",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
         f"t{theirs.term}-person": str(ours.lead),
     }
@@ -140,6 +153,7 @@ def fill(rule, board: int, objects: Objects) -> str:
     values["component_id"] = objects.component
     values |= {"term_id": objects.term, "away_id": objects.away}
     values["comment_id"] = objects.comment
+    values["label_id"] = objects.label
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

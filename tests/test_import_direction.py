@@ -17,7 +17,7 @@ PACKAGE = ROOT / "tracker"
 LAYERS = [
     ("infrastructure", ("tracker.extensions", "tracker.config", "tracker.clock")),
     ("domain", ("tracker.domain",)),
-    ("models", ("tracker.models", "tracker.database")),
+    ("models", ("tracker.models", "tracker.database", "tracker.search_index")),
     ("store", ("tracker.store",)),
     ("services", ("tracker.services",)),
     ("web", ("tracker.web", "tracker.observability")),

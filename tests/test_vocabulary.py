@@ -34,6 +34,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/store.py", "cards"): "the label of a count column in the WIP statement",
     ("tracker/domain/notifications.py", "mentioned"): "the key of a comment event's mentions",
     ("tracker/store.py", "reason"): "the name of an event column the one-statement write binds",
+    ("tracker/domain/board_filter.py", "blocked"): "the filter's query-string name blocked",
 }
 
 

@@ -80,6 +80,7 @@ def register_database_hooks(app: Flask) -> None:
 
     with app.app_context():
         database.configure_engine(db.engine)
+    database.attach_search_index(db.metadata)
     # Runs before Flask-SQLAlchemy's own teardown (they run in reverse order), which then
     # finds the session closed.
     app.teardown_appcontext(lambda _error: database.end_session(db.session))

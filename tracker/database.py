@@ -19,11 +19,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, scoped_session
 
+from tracker import search_index
 from tracker.extensions import db
 
 # The errors that mean the database is away (or the connection to it broke).
@@ -197,3 +198,22 @@ def after_fork(app) -> None:
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def _create_search_index(metadata: MetaData, connection: Connection, **_kw) -> None:
+    for statement in search_index.CREATE.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+def _drop_search_index(metadata: MetaData, connection: Connection, **_kw) -> None:
+    for statement in search_index.DROP.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+def attach_search_index(metadata: MetaData) -> None:
+    """Make the cards' full-text index (tracker.search_index) whenever create_all makes
+    the tables, and drop it before drop_all drops them: the schema tests and benches build
+    without migrations has it too. Once per metadata, however many apps are made."""
+    if not event.contains(metadata, "after_create", _create_search_index):
+        event.listen(metadata, "after_create", _create_search_index)
+        event.listen(metadata, "before_drop", _drop_search_index)

@@ -252,6 +252,31 @@ class Comment(db.Model):
     author: Mapped[User | None] = relationship()
 
 
+class Label(db.Model):
+    """A board's label: a name and a colour of tracker.domain.labels.PALETTE; a lead keeps
+    the list, and a card carries any number (CardLabel)."""
+
+    __table_args__ = (UniqueConstraint("board_id", "name", name="uq_label_board_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    name: Mapped[str] = mapped_column(String(30))
+    colour: Mapped[str] = mapped_column(String(16))  # a key of domain.labels.COLOURS
+
+
+class CardLabel(db.Model):
+    """A label on a card. Removing a label from the board removes it from its cards."""
+
+    __tablename__ = "card_label"
+
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), primary_key=True)
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("label.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The board's cards of a label (the filter chip, removing the label).
+    __table_args__ = (Index("ix_card_label_label", "label_id"),)
+
+
 class CardWatcher(db.Model):
     """A person who watches a card: they hear of its comments and moves
     (tracker.services.watching). The creator, the assignee and anyone who comments on the

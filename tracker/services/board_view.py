@@ -8,14 +8,28 @@ from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, or_, select, union_all
+from sqlalchemy import Select, String, bindparam, cast, func, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker import clock
 from tracker.domain import periods, wip
+from tracker.domain.board_filter import BoardFilter
+from tracker.domain.search import parse_query
 from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, CardEvent, Lane, Membership, Sprint, User
+from tracker.models import (
+    Board,
+    BoardColumn,
+    Card,
+    CardEvent,
+    CardLabel,
+    Label,
+    Lane,
+    Membership,
+    Sprint,
+    User,
+)
+from tracker.services import search
 from tracker.store import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
@@ -29,6 +43,32 @@ class Assignee:
 
     initials = User.initials  # the same rule as a User's
     colour = User.colour
+
+
+@dataclass(frozen=True, slots=True)
+class TileLabel:
+    """A label as a tile and a filter chip show it: its colour is a key of the palette
+    (tracker.domain.labels), the chip's CSS class lc-<colour>."""
+
+    id: int
+    name: str
+    colour: str
+
+
+# Within a tile's labels column (see _labels_column): between labels, and between a
+# label's id, colour and name. Label names are whitespace-normalised, which removes both.
+LABEL_SEPARATOR, FIELD_SEPARATOR = "\x1e", "\x1f"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_labels(text: str | None) -> tuple[TileLabel, ...]:
+    if not text:
+        return ()
+    found = []
+    for part in text.split(LABEL_SEPARATOR):
+        label_id, colour, name = part.split(FIELD_SEPARATOR, 2)
+        found.append(TileLabel(int(label_id), name, colour))
+    return tuple(sorted(found, key=lambda label: (label.name.casefold(), label.id)))
 
 
 class Tile(NamedTuple):
@@ -51,9 +91,24 @@ class Tile(NamedTuple):
     column_entered_at: datetime
     assignee: Assignee | None
     days: int  # whole days in its column, 0 on the first day
+    labels: tuple[TileLabel, ...] = ()
 
 
-# The columns of Tile, in order, then the assignee's (an outer-joined User).
+def _labels_column():
+    """A card's labels as one text (id, colour and name of each): read with the card's
+    row, so the board reads no more statements for them, however many cards it shows."""
+    label = cast(Label.id, String) + FIELD_SEPARATOR + Label.colour + FIELD_SEPARATOR + Label.name
+    return (
+        select(func.aggregate_strings(label, LABEL_SEPARATOR))
+        .join(CardLabel, CardLabel.label_id == Label.id)
+        .where(CardLabel.card_id == Card.id)
+        .correlate(Card)
+        .scalar_subquery()
+        .label("labels")
+    )
+
+
+# The columns of Tile, in order, then the assignee's (an outer-joined User) and the labels.
 TILE_COLUMNS = (
     Card.id,
     Card.ref,
@@ -67,6 +122,7 @@ TILE_COLUMNS = (
     Card.column_entered_at,
     User.name.label("assignee_name"),
     User.username.label("assignee_username"),
+    _labels_column(),
 )
 
 
@@ -97,6 +153,8 @@ class BoardView:
     hidden: int = 0
     notices: list[str] = field(default_factory=list)
     placed: Placed | None = None
+    # What the filter's chips offer (see filter_options), when the whole board was read.
+    options: FilterOptions | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -141,18 +199,31 @@ def _sprint_statement() -> Select:
     )
 
 
-def _matches(card: Tile, mine: int | None, text: str) -> bool:
-    if mine is not None and card.assignee_id != mine:
-        return False
-    if text:
-        needle = text.casefold()
-        return needle in card.title.casefold() or needle in card.ref.casefold()
-    return True
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the board's filter chips offer besides the fixed ones (lanes, severities, me,
+    nobody): the people holding cards on the board and the labels its cards carry, by
+    name. Taken from the tiles the board read, so they cost no statement of their own."""
+
+    people: tuple[Assignee, ...] = ()
+    labels: tuple[TileLabel, ...] = ()
+    # The board's lanes, top to bottom, as (kind, name).
+    lanes: tuple[tuple[str, str], ...] = ()
+
+
+def filter_options(tiles: list[Tile], lanes: list[Lane]) -> FilterOptions:
+    people = {tile.assignee.id: tile.assignee for tile in tiles if tile.assignee is not None}
+    labels = {label.id: label for tile in tiles for label in tile.labels}
+    return FilterOptions(
+        tuple(sorted(people.values(), key=lambda p: (p.name.casefold(), p.id))),
+        tuple(sorted(labels.values(), key=lambda x: (x.name.casefold(), x.id))),
+        tuple((lane.kind, lane.name) for lane in lanes),
+    )
 
 
 def _tiles(statement: Select, params: dict, now: datetime) -> list[tuple[Tile, ...]]:
     """Run a statement selecting TILE_COLUMNS then any extra columns: (tile, *extra) rows."""
-    card_width, width = len(TILE_COLUMNS) - 2, len(TILE_COLUMNS)
+    card_width, width = len(TILE_COLUMNS) - 3, len(TILE_COLUMNS)
     people: dict[int, Assignee] = {}
     found = []
     for row in plain_rows(statement, params):
@@ -163,7 +234,8 @@ def _tiles(statement: Select, params: dict, now: datetime) -> list[tuple[Tile, .
                 person = Assignee(row.assignee_id, row.assignee_name, row.assignee_username)
                 people[row.assignee_id] = person
         days = max(0, (now - row.column_entered_at).days)
-        found.append((Tile(*row[:card_width], person, days), *row[width:]))
+        labels = _parsed_labels(row.labels)
+        found.append((Tile(*row[:card_width], person, days, labels), *row[width:]))
     return found
 
 
@@ -260,9 +332,15 @@ def _placed_statement() -> Select:
 
 
 def load_board_view(
-    board: Board, *, done_per_lane: int, mine: int | None = None, text: str = ""
+    board: Board,
+    *,
+    done_per_lane: int,
+    shown: BoardFilter | None = None,
+    me: int | None = None,
 ) -> BoardView:
-    """Lanes, columns, open cards and the latest cards done this period, with counts."""
+    """Lanes, columns, open cards and the latest cards done this period, with counts; with
+    a filter, only the cards it admits (`me` is the person "who=me" means), the WIP counts
+    still of every card."""
     now = clock.now()
     lanes, columns = lanes_and_columns(board.id)
     open_cards = [tile for (tile,) in _tiles(_open_statement(), {"board_id": board.id}, now)]
@@ -273,14 +351,44 @@ def load_board_view(
         board.per_person_limit,
     )
     view = _view(board, lanes, columns, counts, now)
+    done_cards = _done_tiles(view, lanes, done_per_lane)
+    view.options = filter_options(open_cards + done_cards, lanes)
+    admitted = _admitted(open_cards + done_cards, lanes, shown, me)
     for card in open_cards:
-        if _matches(card, mine, text):
+        if admitted is None or card.id in admitted:
             view.cells.setdefault((card.lane_id, card.column_id), []).append(card)
         else:
             view.hidden += 1
-    _add_done(view, lanes, done_per_lane, mine, text)
-    view.filtered = bool(mine is not None or text)
+    for card in done_cards:
+        if admitted is None or card.id in admitted:
+            view.cells.setdefault((card.lane_id, card.column_id), []).append(card)
+            view.done_shown[card.lane_id] = view.done_shown.get(card.lane_id, 0) + 1
+    view.filtered = admitted is not None
     return view
+
+
+def _admitted(
+    tiles: list[Tile], lanes: list[Lane], shown: BoardFilter | None, me: int | None
+) -> set[int] | None:
+    """The ids of the tiles the filter admits (None: no filter, all of them): its chips
+    asked of each tile, its text of the full-text index, in one statement."""
+    if shown is None or shown.empty:
+        return None
+    kinds = {lane.id: lane.kind for lane in lanes}
+    passing = {
+        tile.id
+        for tile in tiles
+        if shown.admits(
+            lane_kind=kinds.get(tile.lane_id, ""),
+            assignee_id=tile.assignee_id,
+            severity=tile.severity,
+            blocked=tile.blocked,
+            days=tile.days,
+            label_ids=[label.id for label in tile.labels],
+            me=me,
+        )
+    }
+    return search.matching(parse_query(shown.q), passing)
 
 
 def load_changed_view(
@@ -330,15 +438,23 @@ def _view(board, lanes, columns, counts, now, *, period=True) -> BoardView:
     return BoardView(board, lanes, columns, counts, {}, {}, start, end, now, found.name, in_sprint)
 
 
-def _add_done(view: BoardView, lanes: list[Lane], per_lane: int, mine=None, text="") -> None:
-    """Each lane's latest cards done this period (at most per_lane), and its total."""
+def _done_tiles(view: BoardView, lanes: list[Lane], per_lane: int) -> list[Tile]:
+    """Each lane's latest cards done this period (at most per_lane); each lane's total is
+    noted in the view."""
     params = {"board_id": view.board.id, "start": view.period_start, "per_lane": per_lane}
     params |= {"lane_0": None} | {f"lane_{i}": lane.id for i, lane in enumerate(lanes)}
+    found = []
     for card, total in _tiles(_done_statement(len(lanes)), params, view.now):
         view.done_total[card.lane_id] = total
-        if _matches(card, mine, text):
-            view.cells.setdefault((card.lane_id, card.column_id), []).append(card)
-            view.done_shown[card.lane_id] = view.done_shown.get(card.lane_id, 0) + 1
+        found.append(card)
+    return found
+
+
+def _add_done(view: BoardView, lanes: list[Lane], per_lane: int) -> None:
+    """Each lane's latest cards done this period (at most per_lane), and its total."""
+    for card in _done_tiles(view, lanes, per_lane):
+        view.cells.setdefault((card.lane_id, card.column_id), []).append(card)
+        view.done_shown[card.lane_id] = view.done_shown.get(card.lane_id, 0) + 1
 
 
 def members(board_id: int) -> list[tuple[User, str]]:
@@ -364,21 +480,23 @@ def card_history(card_id: int):
     )
 
 
-def archive(board: Board, *, text: str, page: int, per_page: int) -> tuple[list[Card], int]:
-    """Done and closed cards, newest first, searchable by reference or title, one page."""
-    query = select(Card).where(
-        Card.board_id == board.id, Card.status.in_((CardStatus.DONE, CardStatus.CLOSED))
-    )
-    if text:
-        pattern = f"%{text.replace('%', '').replace('_', '')}%"
-        query = query.where(or_(Card.title.ilike(pattern), Card.ref.ilike(pattern)))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+def archive(board: Board, *, text: str, page: int, per_page: int) -> search.Ranked:
+    """Done and closed cards, one page: newest first, or with a search text the ones that
+    match it, best first (services.search), and how many there are."""
+    finished = (CardStatus.DONE, CardStatus.CLOSED)
+    query = parse_query(text)
+    if not query.empty:
+        return search.ranked(board.id, query, finished, page=page, per_page=per_page)
+    where = (Card.board_id == board.id, Card.status.in_(finished))
+    total = db.session.execute(select(func.count()).select_from(Card).where(*where)).scalar_one()
     cards = list(
         db.session.execute(
-            query.options(joinedload(Card.assignee), joinedload(Card.lane))
+            select(Card)
+            .where(*where)
+            .options(joinedload(Card.assignee), joinedload(Card.lane))
             .order_by(func.coalesce(Card.done_at, Card.closed_at).desc(), Card.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         ).scalars()
     )
-    return cards, total
+    return search.Ranked(cards, total)

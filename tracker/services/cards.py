@@ -20,7 +20,7 @@ from tracker.domain.errors import InvalidRequest, StaleCard
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus, EventKind
 from tracker.models import BoardColumn, Card, Lane
-from tracker.services import audit, rotation
+from tracker.services import audit, labels, rotation
 from tracker.services.common import (
     Actor,
     assignable_ids,
@@ -524,7 +524,8 @@ def _after_rank(card_id: int, lane_id: int, column_id: int, rank: float) -> int:
 def edit_card(
     board_id: int, actor: Actor, card_id: Any, expected_version: int, fields: dict[str, Any]
 ) -> Card:
-    """Change a card's text fields, refusing an edit based on a stale version."""
+    """Change a card's text fields and, when `fields` has "labels" (label ids), its labels;
+    refusing an edit based on a stale version. One EDITED event records both."""
     _require_changer(actor)
     state = store.load_locked(board_id)
     card = _open_card(board_id, card_id)
@@ -534,8 +535,13 @@ def edit_card(
     for name in EDITABLE:
         if name in fields:
             setattr(card, name, fields[name])
-    if snapshot(card) == before:
+    labelled = None
+    if fields.get("labels") is not None:
+        labelled = labels.put_labels(board_id, card.id, fields["labels"])
+    if snapshot(card) == before and labelled is None:
         store.rollback()
         return card
     event = store.new_event(card, EventKind.EDITED, actor.id, before)
+    if labelled is not None:
+        event.values["changes"]["labels"] = labelled
     return store.commit(state, card, events=[event]).card

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -20,6 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from tracker.domain import policy, undo, wip
+from tracker.domain.board_filter import AGES, BoardFilter, parse_filter
 from tracker.domain.errors import (
     DomainError,
     InvalidRequest,
@@ -30,7 +32,7 @@ from tracker.domain.errors import (
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
-from tracker.services import board_view, cards
+from tracker.services import board_view, cards, labels
 from tracker.services.common import get_card
 from tracker.web import access, errors, notifications
 from tracker.web.access import load_board
@@ -53,20 +55,27 @@ from tracker.web.presenters.history import describer
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
 
 
-def page_filters() -> tuple[bool, str]:
-    """The board page's filters this request carries: only mine, and the text."""
-    return request.values.get("mine") == "1", (request.values.get("q") or "").strip()[:100]
+def page_filter() -> BoardFilter:
+    """The board's filter this request carries: in the address of a page, or posted along
+    with a change from a filtered page (the board's forms include #filters)."""
+    return parse_filter(request.values.items(multi=True))
+
+
+def filter_address(board_id: int, shown: BoardFilter) -> str:
+    """The board's address with this filter, its values in one order."""
+    base = url_for("board.show", board_id=board_id)
+    pairs = shown.pairs()
+    return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
 def view_for(board, actor, notices=()) -> grid.BoardPage:
-    """The board page, with the page's filter (mine / text) applied: its grid kept per
-    board version when unfiltered (presenters.grid)."""
-    mine, text = page_filters()
+    """The board page, with the page's filter applied: its grid kept per board version
+    when unfiltered (presenters.grid)."""
     page = grid.board_page(
         board,
         can_change=access.can(actor, Action.CHANGE_CARDS),
-        mine=actor.id if mine else None,
-        text=text,
+        shown=page_filter(),
+        me=actor.id,
     )
     page.notices.extend(notices)
     return page
@@ -95,6 +104,7 @@ def render_board(
         if panel_card is not None:
             # A template's output: Jinja escaped every value in it already.
             context["panel"] = Markup(render_panel(board, actor, panel_card))  # noqa: S704
+        context |= {"shown": page_filter(), "ages": AGES}
         response = make_response(render_template("board/page.html", **context), status)
     response.vary.update(("HX-Request", "HX-History-Restore-Request"))
     return response
@@ -106,8 +116,7 @@ def page_was_current(board) -> bool:
     change moved on from, and no filter hides cards. Then redrawing the parts the change
     touched gives the page the same board a fresh read would."""
     shown = request.headers.get("X-Board-Version", type=int)
-    mine, text = page_filters()
-    return shown == board.version - 1 and not (mine or text)
+    return shown == board.version - 1 and page_filter().empty
 
 
 class Touched(NamedTuple):
@@ -192,11 +201,15 @@ def render_panel(board, actor, card, *, oob=False, form=None, error=None, yours=
 def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours=None) -> dict:
     """What templates/board/_panel.html needs (the card page includes it too)."""
     people = board_view.members(board.id)
+    form = form or EditCardForm(obj=card, formdata=None)
+    if form.labels.data is None:  # not posted: the labels the card carries
+        form.labels.data = [label.id for label in labels.card_labels(card.id)]
     return {
         "board": board,
         "actor": actor,
         "card": card,
-        "form": form or EditCardForm(obj=card, formdata=None),
+        "form": form,
+        "board_labels": labels.board_labels(board.id),
         "history": board_view.card_history(card.id),
         "members": people,
         # Whom the assignee list offers: the people the policy lets hold cards.
@@ -263,7 +276,12 @@ def show(board_id: int):
     ?card=<id>, that card's panel open (the address an opened card pushes: see show_card)."""
     board, actor = load_board(board_id)
     if "card" not in request.args:
-        return render_board(board, actor)
+        response = render_board(board, actor)
+        if htmx and htmx.trigger == "filters":
+            # The filter form's answer: the address it pushes is the filter's own (the
+            # form's empty selects and unknown values left out), to share or reload.
+            response.headers["HX-Push-Url"] = filter_address(board.id, page_filter())
+        return response
     card_id = parse_id(request.args["card"])  # None for anything but an id in range
     try:
         card = get_card(board.id, card_id)
@@ -538,17 +556,18 @@ def archive(board_id: int):
     text = search_term(request.args.get("q"))
     page = page_number(request.args.get("page"))
     per_page = current_app.config["ARCHIVE_PAGE_SIZE"]
-    found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
-    pages = max(1, -(-total // per_page))
+    found = board_view.archive(board, text=text, page=page, per_page=per_page)
+    pages = max(1, -(-found.total // per_page))
     if page > pages:  # past the end (an old link, or typed): the last page
         page = pages
-        found, total = board_view.archive(board, text=text, page=page, per_page=per_page)
+        found = board_view.archive(board, text=text, page=page, per_page=per_page)
     return render_template(
         "board/archive.html",
         board=board,
         actor=actor,
-        cards=found,
-        total=total,
+        cards=found.cards,
+        total=found.total,
+        more=found.more,
         page=page,
         pages=pages,
         q=text,

@@ -37,6 +37,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
+from tracker.domain.labels import PALETTE
 from tracker.domain.vocabulary import (
     ColumnKind,
     LimitMode,
@@ -171,9 +172,18 @@ class EditCardForm(CardFieldsMixin, Form):
     component = StringField("Component", [Optional(), Length(max=80)], filters=[strip])
     requester = StringField("Requester", [Optional(), Length(max=200)], filters=[strip])
     version = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+    # The board's labels, as checkboxes; `labelled` says the form showed them (a form
+    # without them leaves the card's labels as they are). Which ids are the board's is
+    # the service's check (services.labels.put_labels).
+    labels = SelectMultipleField("Labels", coerce=int, validate_choice=False)
+    labelled = HiddenField()
+
+    def label_ids(self) -> list[int] | None:
+        return list(self.labels.data or []) if self.labelled.data == "1" else None
 
     def values(self) -> dict:
         return {
+            "labels": self.label_ids(),
             "title": self.title.data,
             "description": self.description.data or "",
             "estimate": self.estimate.data,
@@ -490,6 +500,22 @@ class StatusLinkForm(Form):
     action = SelectField(
         choices=choices(("create", "create"), ("revoke", "revoke")),
         invalid_choice_message="Make or revoke a link.",
+    )
+
+
+class LabelForm(Form):
+    """A board label's name and colour (tracker.domain.labels checks the rest)."""
+
+    name = StringField(
+        "Name",
+        [
+            DataRequired("Give the label a name."),
+            Length(max=30, message="A label name is at most 30 characters."),
+        ],
+        filters=[strip],
+    )
+    colour = SelectField(
+        "Colour", choices=choices(*((c.key, c.name) for c in PALETTE)), default=PALETTE[0].key
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from tracker.domain.errors import DomainError, InvalidRequest
+from tracker.domain.labels import PALETTE
 from tracker.domain.vocabulary import ColumnKind
-from tracker.services import boards, intake
+from tracker.services import boards, intake, labels
 from tracker.services import settings as board_settings
 from tracker.web import errors
 from tracker.web.access import load_board
-from tracker.web.forms import ColumnsForm, ComponentForm, EmptyForm, SettingsForm
+from tracker.web.forms import ColumnsForm, ComponentForm, EmptyForm, LabelForm, SettingsForm
 from tracker.web.params import parse_id
 
 bp = Blueprint("settings", __name__, url_prefix="/b/<int:board_id>/settings")
@@ -50,7 +51,16 @@ def _columns_form(board) -> ColumnsForm:
     return form
 
 
-def _page(board, actor, settings=None, columns=None, error=None, status=200, component=None):
+def _page(
+    board,
+    actor,
+    settings=None,
+    columns=None,
+    error=None,
+    status=200,
+    component=None,
+    label=None,
+):
     return render_template(
         "settings/page.html",
         board=board,
@@ -61,6 +71,9 @@ def _page(board, actor, settings=None, columns=None, error=None, status=200, com
         components=intake.component_rows(board.id),
         component_form=component or ComponentForm(formdata=None),
         mail=board_settings.mail_summary(board.id),
+        labels=labels.board_labels(board.id),
+        label_form=label or LabelForm(formdata=None),
+        palette=PALETTE,
     ), status
 
 
@@ -155,6 +168,46 @@ def remove_component(board_id: int, component_id: int):
     return redirect(url_for("settings.show", board_id=board.id) + "#components", 303)
 
 
+def _labels_page(board_id: int):
+    return redirect(url_for("settings.show", board_id=board_id) + "#labels", 303)
+
+
+@bp.post("/labels")
+def add_label(board_id: int):
+    """Add a label to the board's list."""
+    board, actor = load_board(board_id)
+    form = LabelForm()
+    if not form.validate_on_submit():
+        return _page(board, actor, label=form, error="Check the label below.", status=422)
+    label = labels.add_label(board.id, actor, form.name.data, form.colour.data)
+    flash(f"Added the label {label.name}.", "info")
+    return _labels_page(board.id)
+
+
+@bp.post("/labels/<int:label_id>")
+def edit_label(board_id: int, label_id: int):
+    """Rename or recolour a label; the cards carrying it show the change."""
+    board, actor = load_board(board_id)
+    form = LabelForm()
+    if not form.validate_on_submit():
+        messages = " ".join(m for errors in form.errors.values() for m in errors)
+        return _page(board, actor, error=messages or "Check the label.", status=422)
+    label = labels.edit_label(board.id, actor, label_id, form.name.data, form.colour.data)
+    flash(f"Saved the label {label.name}.", "info")
+    return _labels_page(board.id)
+
+
+@bp.post("/labels/<int:label_id>/remove")
+def remove_label(board_id: int, label_id: int):
+    """Take a label off the board and off every card carrying it."""
+    board, actor = load_board(board_id)
+    if not EmptyForm().validate_on_submit():
+        raise InvalidRequest("That form has expired; reload the page and try again.")
+    name = labels.remove_label(board.id, actor, label_id)
+    flash(f"Removed the label {name}.", "info")
+    return _labels_page(board.id)
+
+
 @bp.post("/mail/retry")
 def retry_mail(board_id: int):
     """Send the board's waiting and given-up mail to requesters again, now."""
@@ -203,6 +256,14 @@ def _component_again(error: DomainError, status: int):
     return _page(board, actor, component=form, error="Check the component below.", status=status)
 
 
+def _label_again(error: DomainError, status: int):
+    """The new label as typed, the refusal by its name."""
+    board, actor = _board_and_actor()
+    form = LabelForm()
+    form.name.errors = [error.message]
+    return _page(board, actor, label=form, error="Check the label below.", status=status)
+
+
 def _page_again(error: DomainError, status: int):
     """The settings page with the refusal at the top."""
     board, actor = _board_and_actor()
@@ -215,6 +276,9 @@ REFUSED_PAGES: dict[str, errors.Refusal] = {
     "settings.add_component": _component_again,
     "settings.remove_component": _page_again,
     "settings.retry_mail": _page_again,
+    "settings.add_label": _label_again,
+    "settings.edit_label": _page_again,
+    "settings.remove_label": _page_again,
 }
 
 

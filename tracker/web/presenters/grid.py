@@ -8,7 +8,9 @@ relies on to answer 204. The header's "on support duty" line is kept with the gr
 The grid also depends on the time: a tile's days in its column, and the period (the sprint
 running, or the week) whose done cards it shows. So a kept grid is for one local date and
 only until its first tile's count of days moves on; and on the viewer's role, which decides
-whether the queue cells offer "+ Add card". A filtered page (mine, or a text) is never kept.
+whether the queue cells offer "+ Add card". A filtered page (any chip or text: a
+domain.board_filter.BoardFilter that is not empty) is never kept, nor served from a kept
+grid: the kept grid is the whole board, under a key that says nothing of a filter.
 A database restored from a backup goes back to earlier versions: restart the servers after
 a restore (their open pages, polling by version, need a reload then too).
 
@@ -29,6 +31,7 @@ from flask import Flask, current_app, render_template, url_for
 from markupsafe import Markup
 
 from tracker import clock
+from tracker.domain.board_filter import BoardFilter
 from tracker.models import Board
 from tracker.services import board_view, rotation
 
@@ -46,6 +49,8 @@ class BoardPage:
     filtered: bool = False
     hidden: int = 0
     duty: rotation.Duty | None = None
+    # What the filter's chips offer: the people and labels of the board's cards.
+    options: board_view.FilterOptions = field(default_factory=board_view.FilterOptions)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class _Kept:
     period_end: datetime
     valid_until: datetime
     duty: rotation.Duty | None = None
+    options: board_view.FilterOptions = board_view.FilterOptions()
 
 
 class KeptGrids:
@@ -106,16 +112,27 @@ def _next_day_change(view: board_view.BoardView) -> datetime:
     return min([view.period_end, *changes])
 
 
-def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPage:
+def board_page(
+    board: Board, *, can_change: bool, shown: BoardFilter | None = None, me: int | None = None
+) -> BoardPage:
     """The board's page, its grid kept when unfiltered (see the module's docstring)."""
     now = clock.now()
     done_per_lane = current_app.config["DONE_SHOWN_PER_LANE"]
-    if mine is not None or text:
-        view = board_view.load_board_view(board, done_per_lane=done_per_lane, mine=mine, text=text)
+    if shown is not None and not shown.empty:
+        view = board_view.load_board_view(board, done_per_lane=done_per_lane, shown=shown, me=me)
         grid = _rendered(view, can_change)
-        duty = rotation.duty(board)
+        options = view.options or board_view.FilterOptions()
         return BoardPage(
-            board, grid, view.period_name, view.period_end, now, [], True, view.hidden, duty
+            board,
+            grid,
+            view.period_name,
+            view.period_end,
+            now,
+            [],
+            True,
+            view.hidden,
+            duty=rotation.duty(board),
+            options=options,
         )
     grids: KeptGrids = current_app.extensions["tracker.grids"]
     today = now.astimezone(ZoneInfo(board.timezone)).date()
@@ -129,6 +146,15 @@ def board_page(board: Board, *, can_change: bool, mine=None, text="") -> BoardPa
             view.period_end,
             _next_day_change(view),
             rotation.duty(board, today),
+            view.options or board_view.FilterOptions(),
         )
         grids.put(key, kept)
-    return BoardPage(board, kept.grid, kept.period_name, kept.period_end, now, duty=kept.duty)
+    return BoardPage(
+        board,
+        kept.grid,
+        kept.period_name,
+        kept.period_end,
+        now,
+        duty=kept.duty,
+        options=kept.options,
+    )

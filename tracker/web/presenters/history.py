@@ -124,6 +124,8 @@ class Words:
                 parts.append(f"set {NOUNS[name]} to {new}")
             else:
                 parts.append(f"changed {NOUNS[name]} from {old} to {new}")
+        if "labels" in changes:
+            parts += _label_parts(*changes["labels"])
         return _joined(parts) or "edited it"
 
     def _blocked(self, changes, reason, actor_id) -> str:
@@ -168,6 +170,19 @@ class Words:
 
     def _wip_override(self, changes, reason, actor_id) -> str:
         return f"went over a WIP limit: {reason}" if reason else "went over a WIP limit"
+
+
+def _label_parts(old: list[str], new: list[str]) -> list[str]:
+    """A label change in words: "added the label Bug", "removed the labels A and B"."""
+    parts = []
+    for verb, names in (
+        ("added", [n for n in new if n not in old]),
+        ("removed", [n for n in old if n not in new]),
+    ):
+        if names:
+            noun = "label" if len(names) == 1 else "labels"
+            parts.append(f"{verb} the {noun} {_joined(names)}")
+    return parts
 
 
 def _joined(parts: list[str]) -> str:
