@@ -107,7 +107,7 @@ def test_the_last_word_is_a_prefix_while_typing(app, board, ctx):
 
 def test_statuses_and_boards_narrow_the_search(app, board, ctx):
     b = board["board"]
-    done = cards.close_card(b, lee(board), board["invoice"], "duplicate", "Same as FEAT-9")
+    done = cards.close_card(b, lee(board), board["invoice"], "duplicate", "Same as FEAT-9").card
     assert found(b, "invoices", ("done", "closed")) == [done.id]
     assert found(b, "invoices", ("open",)) == []
     elsewhere = make_board("Elsewhere")

@@ -25,6 +25,7 @@ WORDS = frozenset(member.value for enum in vocabulary.ALL.values() for member in
 # (path or path prefix, word): why that string is not the vocabulary's word there.
 ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/domain/history.py", "blocked"): "TRACKED_FIELDS: the card's column named blocked",
+    ("tracker/domain/conversation.py", "mentioned"): "MENTIONED: a comment event's changes key",
     ("tracker/domain/flow.py", "blocked"): "the key of an event's changes: the blocked column",
     ("tracker/observability.py", "created"): "a log line's row change: created/updated/deleted",
     ("tracker/web/board.py", "reason"): "the name of a form field (not kept on a re-render)",
@@ -32,7 +33,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/web/emergency.py", "cards"): "the banner poll's query parameter named cards",
     ("templates/reports/page.html", "cards"): "prose: 1 card, 2 cards",
     ("tracker/store.py", "cards"): "the label of a count column in the WIP statement",
-    ("tracker/domain/notifications.py", "mentioned"): "the key of a comment event's mentions",
     ("tracker/store.py", "reason"): "the name of an event column the one-statement write binds",
     ("tracker/domain/board_filter.py", "blocked"): "the filter's query-string name blocked",
 }

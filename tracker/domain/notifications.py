@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.domain import conversation
 from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind, Severity
 
 # The reasons, most specific first: someone assigned and watching hears "assigned".
@@ -32,7 +33,7 @@ WATCHED_EVENTS = frozenset({EventKind.COMMENTED, EventKind.MOVED, EventKind.PULL
 S1_EVENTS = frozenset({EventKind.CREATED, EventKind.ESCALATED})
 # The key of a COMMENTED event's changes that names the people the comment mentions:
 # {"mentioned": [[], [user ids]]} (the comment service writes it).
-MENTIONED = "mentioned"
+MENTIONED = conversation.MENTIONED
 
 # Email: what a person gets when they never chose (assigned and mentioned at once).
 DEFAULT_MAIL = {

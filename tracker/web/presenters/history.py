@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tracker.domain.conversation import MENTIONED
+
 FORMER = "a former member"
 # Fields an edit says in words ("renamed it...", "set the severity..."), in this order.
 EDITED_FIELDS = ("title", "description", "estimate", "severity", "component", "requester")
@@ -161,7 +163,7 @@ class Words:
         return "deleted a comment"
 
     def _and_mentioned(self, changes) -> str:
-        ids = (changes.get("mentioned") or [[], []])[1]
+        ids = (changes.get(MENTIONED) or [[], []])[1]
         return f", mentioning {_joined([self.person(i) for i in ids])}" if ids else ""
 
     def _interrupted(self, changes, reason, actor_id) -> str:
