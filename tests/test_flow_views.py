@@ -81,6 +81,11 @@ def test_htmx_gets_the_charts_without_the_page_or_one_chart_alone(client, auth, 
         assert one.status_code == 200
         ids = [s for s in SECTIONS if f'id="flow-{s}"' in one.text]
         assert ids == [name]
+    # A boosted link or form (htmx on the body) gets the whole page, as without htmx.
+    boosted = client.get(
+        f"/b/{team}/flow", query_string=QUERY, headers={"HX-Request": "true", "HX-Boosted": "true"}
+    )
+    assert "<html" in boosted.text and 'id="flow-forecast"' in boosted.text
     # Without htmx, `section` is ignored: the whole page.
     page = client.get(f"/b/{team}/flow", query_string={**QUERY, "section": "cfd"})
     assert "<html" in page.text and 'id="flow-forecast"' in page.text

@@ -41,12 +41,13 @@ def show(board_id: int):
     """Every chart; for htmx, one chart alone (`section`) or all of them without the page."""
     board, actor = load_board(board_id)
     section = request.args.get("section")
-    if htmx and section in shown.SECTIONS:
+    fragment = bool(htmx) and not htmx.boosted  # a boosted link or form wants the page
+    if fragment and section in shown.SECTIONS:
         body = render_template(
             f"flow/_{section}.html", board=board, **_figures(board, {section}), p=shown
         )
     else:
-        template = "flow/_sections.html" if htmx else "flow/page.html"
+        template = "flow/_sections.html" if fragment else "flow/page.html"
         body = render_template(
             template,
             board=board,
