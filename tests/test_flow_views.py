@@ -143,3 +143,18 @@ def test_support_staff_get_403_outsiders_404_and_no_link(client, auth, team, now
     auth.login("viewer")
     assert f'href="/b/{team}/flow"' in client.get(f"/b/{team}").text
     assert client.get(f"/b/{team}/flow/nothing.csv").status_code == 404
+
+
+def test_the_capacity_report_shows_the_forecast_beside_the_allowance(client, auth, team, now):
+    from tracker.extensions import db
+    from tracker.models import Board
+    from tracker.services import flow
+
+    figures = flow.arrivals_forecast(db.session.get(Board, team))
+    auth.login("viewer")
+    html = client.get(f"/b/{team}/report").text
+    allowance = html.split('id="allowance"')[1].split("</div>")[0]
+    assert (
+        f"arriving in {figures.period_name}: at most {figures.figures[0.5]} (50% likely), "
+        f"{figures.figures[0.85]} (85%) or {figures.figures[0.95]} (95%)"
+    ) in allowance
