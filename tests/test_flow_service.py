@@ -28,8 +28,9 @@ def at(day: int, hour: int) -> datetime:
 
 @pytest.fixture
 def history(ctx):
-    """A UTC board: support cards in billing (three) and login (one), a feature, one card
-    closed, one blocked twice, one done before the range and one still in progress."""
+    """A UTC board: support cards in billing (three) and login (one), five features of ten
+    days (f0 blocked twice), one card closed, one done before the range and one still in
+    progress."""
     board = make_board("Team")
     mia = actor(make_user("mia", board=board, role="member"))
     done = column(board, "Done").id
@@ -67,6 +68,10 @@ def history(ctx):
         with clock.fixed(at(day, 9 + hours)):
             cards.set_blocked(board.id, mia, made["f0"], False)
     move("f0", 20, 9, done)
+    for n in range(1, 5):  # four more features that took ten days, without a block
+        new("feature", 9, f"f{n}")
+        move(f"f{n}", 10, 9, doing)
+        move(f"f{n}", 20, 9, done)
     new("feature", 17, "closed")
     with clock.fixed(at(18, 9)):
         cards.close_card(board.id, mia, made["closed"], "wont_do", "Not needed")
@@ -91,7 +96,7 @@ def test_cycle_lead_and_throughput_of_the_cards_done_in_the_range(history, now):
     assert by_ref["f0"] == (10, pytest.approx(11 + 1 / 24))
     assert figures.cycle_percentiles["support"][0.5] == 2
     # s2 was done on Sunday the 15th: the week of the 9th.
-    assert [dict(c) for _, c in figures.throughput] == [{"support": 3}, {"feature": 1}, {}]
+    assert [dict(c) for _, c in figures.throughput] == [{"support": 3}, {"feature": 5}, {}]
 
 
 def test_cumulative_flow_counts_cards_done_before_the_range_and_drops_closed_ones(history, now):
@@ -102,13 +107,13 @@ def test_cumulative_flow_counts_cards_done_before_the_range_and_drops_closed_one
         d: {names[c]: n for c, n in counts.items()}
         for d, counts in zip(figures.days, figures.counts, strict=True)
     }
-    assert day[date(2026, 3, 9)] == {"Ready": 1, "In progress": 0, "Review": 0, "Done": 1}
+    assert day[date(2026, 3, 9)] == {"Ready": 5, "In progress": 0, "Review": 0, "Done": 1}
     assert day[date(2026, 3, 17)]["Ready"] == 2  # s3 and the card closed on the 18th
     assert day[date(2026, 3, 18)]["Ready"] == 1
-    assert day[date(2026, 3, 27)] == {"Ready": 1, "In progress": 1, "Review": 0, "Done": 5}
+    assert day[date(2026, 3, 27)] == {"Ready": 1, "In progress": 1, "Review": 0, "Done": 9}
     assert figures.days[-1] == date(2026, 3, 27)  # never past today
     only_features = flow.cumulative_flow(board, flow.week_range(3, date(2026, 3, 27)), "feature")
-    assert sum(only_features.counts[-1].values()) == 2
+    assert sum(only_features.counts[-1].values()) == 6
 
 
 def test_the_range_read_matches_a_replay_of_every_card(history, now):
@@ -140,9 +145,14 @@ def test_aging_flags_work_older_than_its_kinds_85th_percentile(history, ctx):
     with time_machine.travel(at(30, 9), tick=False):
         ages = flow.aging(board)
         assert [(a.card.title, a.days, a.old) for a in ages.cards] == [("wip", 7, False)]
-        assert flow.old_cards(board) == {}
+        assert flow.aging_marks(board) == ({}, at(23, 9) + timedelta(days=10))
     with time_machine.travel(at(23, 9) + timedelta(days=11), tick=False):
-        assert flow.old_cards(board) == {made["wip"]: (11, 10)}
+        marks, crossing = flow.aging_marks(board)
+        assert crossing is None
+        assert marks == {
+            made["wip"]: "In progress 11 days: longer than 85% of recent feature cards took "
+            "(10 days)"
+        }
 
 
 def test_where_support_comes_from_names_the_components_behind_most_of_it(history, now):

@@ -188,6 +188,9 @@ def test_aging_flags_cards_older_than_their_kinds_85th_percentile():
     now = START + timedelta(days=7)
     ages = aging(tracks, ACTIVE, now, {"support": [1, 2, 3, 4, 5]})
     assert [(a.card_id, round(a.days, 2), a.old) for a in ages] == [(1, 6.0, True), (2, 1.5, False)]
+    # Against fewer than AGING_MIN_HISTORY finished cards, nothing is flagged.
+    few = aging(tracks, ACTIVE, now, {"support": [1, 2, 3, 4]})
+    assert [(a.p85, a.old) for a in few] == [(None, False), (None, False)]
 
 
 def test_block_reasons_most_frequent_first():

@@ -39,6 +39,9 @@ QUANTILES = (0.50, 0.85, 0.95)
 PARETO_SHARE = 0.8
 FORECAST_TRIALS = 10_000
 FORECAST_WEEKS = 12
+# Aging flags a card only against a lane kind with at least this many finished cards: a
+# percentile of one or two cycle times says nothing about what is usual.
+AGING_MIN_HISTORY = 5
 
 
 @dataclass(frozen=True)
@@ -268,8 +271,13 @@ def aging(
     history: Mapping[str, Sequence[float]],
 ) -> list[Aging]:
     """Every card in an active column now, oldest first; `history` holds each lane kind's
-    finished cycle times (days) that its percentile comes from."""
-    p85 = {kind: quantile(values, 0.85) for kind, values in history.items()}
+    finished cycle times (days) that its percentile comes from (none with fewer than
+    AGING_MIN_HISTORY of them)."""
+    p85 = {
+        kind: quantile(values, 0.85)
+        for kind, values in history.items()
+        if len(values) >= AGING_MIN_HISTORY
+    }
     result = []
     for track in tracks:
         if track.column_at(now) not in active_columns or track.started_at is None:

@@ -420,10 +420,29 @@ def aging(board: Board) -> Aging:
     return Aging(cards, {k: rules.percentiles(v) for k, v in history.items()})
 
 
-def old_cards(board: Board) -> dict[int, tuple[float, float]]:
-    """The cards in progress older than their lane kind's 85th percentile cycle time, with
-    (age, 85th percentile) in days: the board tile's marker."""
-    return {a.card.id: (a.days, a.p85) for a in aging(board).cards if a.old}  # type: ignore[misc]
+def aging_marks(board: Board) -> tuple[dict[int, str], datetime | None]:
+    """The board tiles' aging marker: for each card in progress older than its lane kind's
+    85th percentile cycle time, the marker's words; and when the next card crosses its
+    percentile (a kept board grid is good until then)."""
+    now = clock.now()
+    marks: dict[int, str] = {}
+    crossing: datetime | None = None
+    for a in aging(board).cards:
+        if a.p85 is None:
+            continue
+        if a.old:
+            marks[a.card.id] = (
+                f"In progress {fmt_days(a.days)} days: longer than 85% of recent "
+                f"{a.card.lane_kind} cards took ({fmt_days(a.p85)} days)"
+            )
+        else:
+            at = now + timedelta(days=a.p85 - a.days)
+            crossing = at if crossing is None else min(crossing, at)
+    return marks, crossing
+
+
+def fmt_days(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
 
 
 # -- where support comes from --------------------------------------------------------------
