@@ -65,6 +65,7 @@ def get_urls(app, ids) -> dict[str, str]:
         "user_id": ids["user_id"],
         "token": "A" * 43,
         "filename": "app.css",
+        "chart": "cfd",
     }
     urls = {}
     for rule in app.url_map.iter_rules():
