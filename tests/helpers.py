@@ -609,6 +609,7 @@ FILL = {
     "term_id": World.rotation_term,
     "away_id": World.away,
     "filename": lambda world: "app.css",
+    "chart": lambda world: "cfd",
 }
 
 

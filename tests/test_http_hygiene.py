@@ -66,6 +66,7 @@ def get_urls(app, ids) -> dict[str, str]:
         "token": "A" * 43,
         "mail_token": "A" * 43,
         "filename": "app.css",
+        "chart": "cfd",
     }
     urls = {}
     for rule in app.url_map.iter_rules():

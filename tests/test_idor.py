@@ -151,7 +151,7 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
 def fill(rule, board: int, objects: Objects) -> str:
     values = {"board_id": board, "card_id": objects.card, "sprint_id": objects.sprint}
     values["component_id"] = objects.component
-    values |= {"term_id": objects.term, "away_id": objects.away}
+    values |= {"term_id": objects.term, "away_id": objects.away, "chart": "cfd"}
     values["comment_id"] = objects.comment
     values["label_id"] = objects.label
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

@@ -35,6 +35,14 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/store.py", "cards"): "the label of a count column in the WIP statement",
     ("tracker/store.py", "reason"): "the name of an event column the one-statement write binds",
     ("tracker/domain/board_filter.py", "blocked"): "the filter's query-string name blocked",
+    ("tracker/web/flow.py", "blocked"): "the Flow page's chart (section) named blocked",
+    ("tracker/web/presenters/flow.py", "blocked"): "the Flow page's chart named blocked",
+    ("tracker/web/presenters/flow.py", "reason"): "a column name of the blocked-time CSV",
+    ("tracker/web/presenters/flow.py", "cards"): "a measure in the Pareto CSV",
+    ("tracker/web/presenters/flow.py", "person_days"): "a measure in the Pareto CSV",
+    ("templates/flow/", "blocked"): "the Flow page's chart named blocked",
+    ("templates/flow/", "lead"): "the lead-time chart's id prefix",
+    ("templates/flow/", "cards"): "prose and the id of the Pareto's cards table",
 }
 
 

@@ -137,6 +137,23 @@ def test_cumulative_flow_bands_sum_to_the_cards_existing_that_day(history):
 
 
 @given(histories)
+def test_cumulative_flow_places_each_card_where_its_history_says(history):
+    """The sweep gives, day by day, the column a plain replay to that day's end finds."""
+    tracks, _ = build(history)
+    days = [START.date() + timedelta(days=i) for i in range(-1, 60)]
+    flow = cumulative_flow(tracks, COLUMNS, days, BERLIN)
+    for day, counts in zip(days, flow, strict=True):
+        moment = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=BERLIN)
+        moment -= timedelta(microseconds=1)
+        expected = dict.fromkeys(COLUMNS, 0)
+        for track in tracks:
+            column = track.column_at(moment)
+            if column is not None:
+                expected[column] += 1
+        assert counts == expected
+
+
+@given(histories)
 def test_cycle_and_lead_times_match_a_naive_recomputation(history):
     tracks, naive = build(history)
     expected_cycle = sorted(
@@ -171,6 +188,9 @@ def test_aging_flags_cards_older_than_their_kinds_85th_percentile():
     now = START + timedelta(days=7)
     ages = aging(tracks, ACTIVE, now, {"support": [1, 2, 3, 4, 5]})
     assert [(a.card_id, round(a.days, 2), a.old) for a in ages] == [(1, 6.0, True), (2, 1.5, False)]
+    # Against fewer than AGING_MIN_HISTORY finished cards, nothing is flagged.
+    few = aging(tracks, ACTIVE, now, {"support": [1, 2, 3, 4]})
+    assert [(a.p85, a.old) for a in few] == [(None, False), (None, False)]
 
 
 def test_block_reasons_most_frequent_first():

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ Q = TypeVar("Q", float, timedelta)
 PARETO_SHARE = 0.8
 FORECAST_TRIALS = 10_000
 FORECAST_WEEKS = 12
+# Aging flags a card only against a lane kind with at least this many finished cards: a
+# percentile of one or two cycle times says nothing about what is usual.
+AGING_MIN_HISTORY = 5
 
 
 @dataclass(frozen=True)
@@ -171,18 +175,40 @@ def end_of_day(day: date, tz: ZoneInfo) -> datetime:
 def cumulative_flow(
     tracks: Iterable[Track], columns: Sequence[int], days: Sequence[date], tz: ZoneInfo
 ) -> list[dict[int, int]]:
-    """For each day, the cards in each column at its end (see the module docstring)."""
-    tracks = list(tracks)
-    result = []
-    for day in days:
-        moment = end_of_day(day, tz) - timedelta(microseconds=1)
-        counts = dict.fromkeys(columns, 0)
-        for track in tracks:
-            column = track.column_at(moment)
-            if column in counts:
-                counts[column] += 1
-        result.append(counts)
+    """For each day, the cards in each column at its end (see the module docstring).
+
+    Each place a card held is a span of time; the days whose end falls in it count the card
+    in that place's column. A sweep over the spans (by bisection into the days), so a long
+    range over many cards costs their places, not days times cards."""
+    moments = [end_of_day(day, tz) - timedelta(microseconds=1) for day in days]
+    wanted = set(columns)
+    diff = {column: [0] * (len(days) + 1) for column in columns}
+    for track in tracks:
+        places = track.places
+        for i, (since, column) in enumerate(places):
+            if column not in wanted:
+                continue
+            begin = max(since, track.created_at)
+            until = places[i + 1][0] if i + 1 < len(places) else None
+            if track.closed_at is not None and (until is None or track.closed_at < until):
+                until = track.closed_at
+            lo = bisect_left(moments, begin)
+            hi = len(moments) if until is None else bisect_left(moments, until)
+            if hi > lo:
+                diff[column][lo] += 1
+                diff[column][hi] -= 1
+    result = [dict.fromkeys(columns, 0) for _ in days]
+    for column in columns:
+        running = 0
+        for i in range(len(days)):
+            running += diff[column][i]
+            result[i][column] = running
     return result
+
+
+def add_counts(flow: list[dict[int, int]], constant: Mapping[int, int]) -> list[dict[int, int]]:
+    """The flow with cards that sat in one column all along (done before the range) added."""
+    return [{c: n + constant.get(c, 0) for c, n in day.items()} for day in flow]
 
 
 # -- cycle time, throughput, aging -------------------------------------------------------
@@ -248,8 +274,13 @@ def aging(
     history: Mapping[str, Sequence[float]],
 ) -> list[Aging]:
     """Every card in an active column now, oldest first; `history` holds each lane kind's
-    finished cycle times (days) that its percentile comes from."""
-    p85 = {kind: quantile(values, 0.85) for kind, values in history.items()}
+    finished cycle times (days) that its percentile comes from (none with fewer than
+    AGING_MIN_HISTORY of them)."""
+    p85 = {
+        kind: quantile(values, 0.85)
+        for kind, values in history.items()
+        if len(values) >= AGING_MIN_HISTORY
+    }
     result = []
     for track in tracks:
         if track.column_at(now) not in active_columns or track.started_at is None:

@@ -81,6 +81,8 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "intake.status_link": Action.SHARE_REQUEST,
     "reports.show": Action.VIEW_REPORT,
     "reports.export": Action.VIEW_REPORT,
+    "flow.show": Action.VIEW_REPORT,
+    "flow.export": Action.VIEW_REPORT,
     "reports.save_settings": Action.MANAGE_SPRINTS,
     "reports.sprints": Action.MANAGE_SPRINTS,
     "reports.add_sprint": Action.MANAGE_SPRINTS,

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from tracker.domain.errors import DomainError
 from tracker.domain.periods import BadSprint
 from tracker.domain.policy import Action
-from tracker.services import reports
+from tracker.services import flow, reports
 from tracker.web import errors
 from tracker.web.access import can, load_board
 from tracker.web.forms import ReportSettingsForm, SprintForm
@@ -43,6 +43,7 @@ def _page(board, actor, *, form=None, error=None, status=200):
         actor=actor,
         report=report,
         chart=chart(report),
+        forecast=flow.arrivals_forecast(board),
         form=form or _settings_form(report),
         error=error,
         ranges=reports.RANGES,

@@ -1,0 +1,100 @@
+"""Flow metrics speed: each chart of the Flow page over two years of history, in process on
+SQLite.
+
+Run from the repo root:  .venv/bin/python bench/flow.py
+
+Builds the same throwaway history as bench/report.py (its HistoryBuilder: 100,000 cards
+over the last two years, about 1,000,000 events, 30 people, 52 sprints) and asks the Flow
+page for one chart at a time, as its htmx requests do (GET /b/<id>/flow?section=...
+with HX-Request), over the page's default range (the last twelve weeks). Requests go
+through Flask's test client, logged in as the lead.
+
+Figures (stdout, `key = value`, median server time over RUNS requests):
+  flow_cfd_ms        cumulative flow (replays the cards of the range)
+  flow_cycle_ms      cycle and lead time of the cards done in the range
+  flow_aging_ms      aging work in progress against the last twelve weeks' percentiles
+  flow_pareto_ms     where support comes from: cards and person-days by component
+  flow_forecast_ms   the Monte Carlo forecast (10,000 trials)
+  flow_page_ms       the whole page, every chart
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from board import Bench, QueryCounter, log  # noqa: E402 - sibling scripts' helpers
+from report import CARDS, SEED, HistoryBuilder  # noqa: E402
+
+from tracker import create_app  # noqa: E402
+from tracker.extensions import db  # noqa: E402
+from tracker.models import Card  # noqa: E402
+
+WARMUP, RUNS = 2, 15
+SECTIONS = ("cfd", "cycle", "aging", "pareto", "forecast")
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory(prefix="wb-bench-flow-") as tmp:
+        url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
+        app = create_app(
+            {
+                "SECRET_KEY": "bench-only-secret",
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+                "SQLALCHEMY_DATABASE_URI": url,
+            }
+        )
+        builder = HistoryBuilder(rng)
+        with app.app_context():
+            db.create_all()
+            builder.setup()
+            builder.people()
+            builder.sprints()
+            started = time.perf_counter()
+            written = builder.build(CARDS)
+            cards = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
+            took = time.perf_counter() - started
+            log(f"history: {cards} cards, {written} events, built in {took:.1f} s")
+            counter = QueryCounter(db.engine)
+            db.session.remove()
+        bench = Bench(app, builder, counter)
+        bench.login()
+        path = f"{bench.base}/flow"
+        figures = {}
+        for section in SECTIONS:
+
+            def send(_i, section=section):
+                return bench.client.get(
+                    path, query_string={"section": section}, headers={"HX-Request": "true"}
+                )
+
+            def ok(answer, section=section):
+                if answer.status_code != 200 or f'id="flow-{section}"' not in answer.text:
+                    raise SystemExit(f"{section} answered {answer.status_code}")
+
+            figures[section] = bench.timed(f"flow {section}", send, ok).median_ms
+
+        def whole_page(answer):
+            if answer.status_code != 200 or 'id="flow-forecast"' not in answer.text:
+                raise SystemExit(f"flow page answered {answer.status_code}")
+
+        page = bench.timed("flow page", lambda _i: bench.client.get(path), whole_page)
+        with app.app_context():
+            db.engine.dispose()
+    for section in SECTIONS:
+        print(f"flow_{section}_ms = {figures[section]}")
+    print(f"flow_page_ms = {page.median_ms}")
+
+
+if __name__ == "__main__":
+    import board as _board
+
+    _board.WARMUP, _board.RUNS = WARMUP, RUNS
+    main()
