@@ -3,6 +3,7 @@ and a viewer meet them (services.rotation, web.rotation)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -82,6 +83,18 @@ def test_a_lead_sets_up_a_staggered_rotation_and_the_board_says_who_is_on_duty(a
 def test_a_board_without_a_rotation_says_nothing_about_duty(client, board):
     login(client, "ann")
     assert "On support duty" not in client.get(f"/b/{board['board']}").text
+
+
+def test_the_first_set_up_offers_two_on_duty_staggered(client, board):
+    login(client, "lee")
+    page = client.get(f"/b/{board['board']}/rotation").text
+    assert re.search(r'<input[^>]*name="on_duty"[^>]*value="2"', page)
+    assert re.search(
+        r'<input[^>]*checked[^>]*name="staggered"|<input[^>]*name="staggered"[^>]*checked', page
+    )
+    assert not re.search(
+        r'<input[^>]*checked[^>]*name="enabled"|<input[^>]*name="enabled"[^>]*checked', page
+    )
 
 
 @pytest.mark.parametrize(

@@ -87,9 +87,18 @@ class Duty:
 # Reading -------------------------------------------------------------------------------
 
 
+# What the set-up form offers a board that never ran a rotation: two on duty, for terms
+# of two periods, staggered (the staggering on by default when two or more are on duty).
+FIRST_SETUP = Setup(on_duty=2, term_periods=2, staggered=True)
+
+
 def _settings(board_id: int) -> Rotation:
     return db.session.get(Rotation, board_id) or Rotation(
-        board_id=board_id, enabled=False, on_duty=1, term_periods=1, staggered=False
+        board_id=board_id,
+        enabled=False,
+        on_duty=FIRST_SETUP.on_duty,
+        term_periods=FIRST_SETUP.term_periods,
+        staggered=FIRST_SETUP.staggered,
     )
 
 

@@ -29,7 +29,7 @@ def _page(board, actor, *, setup=None, swap=None, away=None, error=None, status=
             enabled=view.enabled,
             on_duty=view.setup.on_duty,
             term_periods=view.setup.term_periods,
-            staggered=view.setup.staggered if view.enabled else False,
+            staggered=view.setup.staggered,
             pool=view.pool,
         )
     open_terms = [t for t in view.terms if t.state != "past"]
