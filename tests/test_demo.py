@@ -15,7 +15,7 @@ from tracker import clock, demo
 from tracker.domain import history
 from tracker.domain.periods import week_of
 from tracker.extensions import db
-from tracker.models import Board, Card, CardEvent, Membership, User
+from tracker.models import Board, Card, CardEvent, Membership, Notification, User
 from tracker.services import intake, reports, users
 from tracker.store import snapshot
 
@@ -150,6 +150,19 @@ def assert_support_follows_requests() -> None:
     assert replies and all(c.author_id != sam.id for c in replies)
 
 
+def assert_history_was_read() -> None:
+    """The demo's weeks of history were read long ago: a demo person's bell counts only what
+    the final scene brought (a handful at most), and the count is the unread rows'."""
+    for user in db.session.execute(select(User)).scalars():
+        unread = db.session.execute(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+        ).scalar_one()
+        assert user.unread_notifications == unread <= 15, (user.username, unread)
+    assert db.session.execute(select(func.count()).select_from(Notification)).scalar_one() > 50
+
+
 def filed_by(user: User) -> list[Card]:
     return list(db.session.execute(select(Card).where(Card.filed_by_id == user.id)).scalars())
 
@@ -187,6 +200,7 @@ def test_seed_demo_builds_the_demo_once(app, monkeypatch):
         assert {"created", "pulled", "moved", "assigned", "edited", "blocked"} <= kinds
         assert {"unblocked", "closed", "wip_override", "reordered", "commented"} <= kinds
         assert_demo_sprints(now, finished_at_least=CLI_WEEKS // 2 - 2)  # two-week sprints
+        assert_history_was_read()
         assert_support_follows_requests()
         db.session.remove()
 

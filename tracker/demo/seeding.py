@@ -11,7 +11,7 @@ from tracker.demo.script import WEEKS
 from tracker.demo.world import World
 from tracker.extensions import db
 from tracker.models import AuditEvent, User
-from tracker.services import audit
+from tracker.services import audit, notifications
 
 ABSENT, COMPLETE, PARTIAL = "absent", "complete", "partial"
 
@@ -51,6 +51,10 @@ def seed(weeks: int = WEEKS) -> str:
     world.plan_sprints()
     world.start_rotation()
     Replay(world).run()
+    # The weeks of history were read long ago: only what the final scene brings is new.
+    for user in world.users.values():
+        with world.at(world.scene_start):
+            notifications.mark_all_read(user.id)
     Scene(world).play()
     audit.record("demo.seeded", actor_id=None, board_id=world.board_id)
     db.session.commit()
