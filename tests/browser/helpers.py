@@ -61,3 +61,22 @@ def quiet(page: Page) -> None:
         "() => document.querySelectorAll('[hx-trigger*=\"every\"]').forEach(e => e.remove())"
     )
     page.wait_for_load_state("networkidle")
+
+
+def drag(page: Page, source, target) -> None:
+    """Drag with the mouse as a person would: press, glide over, rest a moment, let go.
+
+    Gliding across other cards starts SortableJS's 120 ms swap animation, during which it
+    ignores the pointer; a hand rests longer than that over the target, a script must wait.
+    The board scrolls inside its own box: a person first scrolls the card into sight, and
+    lets go near the top of the target (a tall cell's middle may be out of sight).
+    """
+    source.scroll_into_view_if_needed()
+    start, end = source.bounding_box(), target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    x, y = end["x"] + 40, end["y"] + min(end["height"] / 2, 40)
+    page.mouse.move(x, y, steps=20)
+    page.wait_for_function("() => ![...document.querySelectorAll('.card')].some(c => c.animated)")
+    page.mouse.move(x + 10, y, steps=5)
+    page.mouse.up()

@@ -17,7 +17,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import card_place, cell, log_in, mark_page, quiet, same_document
+from tests.browser.helpers import card_place, cell, drag, log_in, mark_page, quiet, same_document
 from tests.helpers import actor, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import Board, User
@@ -37,24 +37,6 @@ def with_role(username: str, board_id: int, role: str) -> None:
     user = db.session.execute(select(User).where(User.username == username)).scalar_one()
     boards.set_membership(db.session.get(Board, board_id), user, role)
     db.session.commit()
-
-
-def drag(page: Page, source, target) -> None:
-    """Drag with the mouse as a person would: press, glide over, rest a moment, let go.
-
-    Gliding across other cards starts SortableJS's 120 ms swap animation, during which it
-    ignores the pointer; a hand rests longer than that over the target, a script must wait.
-    The board scrolls inside its own box: a person first scrolls the card into sight.
-    """
-    source.scroll_into_view_if_needed()
-    start, end = source.bounding_box(), target.bounding_box()
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    x, y = end["x"] + 40, end["y"] + end["height"] / 2
-    page.mouse.move(x, y, steps=20)
-    page.wait_for_function("() => ![...document.querySelectorAll('.card')].some(c => c.animated)")
-    page.mouse.move(x + 10, y, steps=5)
-    page.mouse.up()
 
 
 @pytest.fixture

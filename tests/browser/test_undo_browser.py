@@ -13,8 +13,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import card_place, cell, log_in, mark_page, same_document
-from tests.browser.test_board_browser import drag
+from tests.browser.helpers import card_place, cell, drag, log_in, mark_page, same_document
 from tests.helpers import actor, make_board, make_card, make_user
 
 pytestmark = pytest.mark.browser
