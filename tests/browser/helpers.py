@@ -72,11 +72,14 @@ def drag(page: Page, source, target) -> None:
     lets go near the top of the target (a tall cell's middle may be out of sight).
     """
     source.scroll_into_view_if_needed()
-    start, end = source.bounding_box(), target.bounding_box()
+    start = source.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
+    end = target.bounding_box()  # read once the drag began: a notice may have come or gone
     x, y = end["x"] + 40, end["y"] + min(end["height"] / 2, 40)
     page.mouse.move(x, y, steps=20)
     page.wait_for_function("() => ![...document.querySelectorAll('.card')].some(c => c.animated)")
+    end = target.bounding_box()
+    x, y = end["x"] + 40, end["y"] + min(end["height"] / 2, 40)
     page.mouse.move(x + 10, y, steps=5)
     page.mouse.up()
