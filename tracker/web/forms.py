@@ -37,6 +37,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
+from tracker.domain.conversation import COMMENT_LENGTH
 from tracker.domain.labels import PALETTE
 from tracker.domain.vocabulary import (
     ColumnKind,
@@ -429,15 +430,17 @@ class IntakeForm(Form):
         }
 
 
-class CommentForm(Form):
-    body = TextAreaField(
-        "Comment",
-        [
-            DataRequired("Write the comment first."),
-            Length(max=10_000, message="Keep a comment to 10,000 characters or fewer."),
-        ],
-        filters=[strip],
+def comment_body(label: str, empty: str) -> TextAreaField:
+    """A comment's text field: required, and no longer than the domain takes
+    (tracker.domain.conversation.COMMENT_LENGTH)."""
+    too_long = f"Keep a comment to {COMMENT_LENGTH:,} characters or fewer."
+    return TextAreaField(
+        label, [DataRequired(empty), Length(max=COMMENT_LENGTH, message=too_long)], filters=[strip]
     )
+
+
+class CommentForm(Form):
+    body = comment_body("Comment", "Write the comment first.")
     visibility = RadioField(
         "Who sees it",
         choices=choices(
@@ -453,14 +456,7 @@ class CardCommentForm(Form):
     """A comment on any card (services.conversation): on a request, an internal note or a
     reply; elsewhere the choice is not offered and the note is internal."""
 
-    body = TextAreaField(
-        "Comment",
-        [
-            DataRequired("Write the comment first."),
-            Length(max=10_000, message="Keep a comment to 10,000 characters or fewer."),
-        ],
-        filters=[strip],
-    )
+    body = comment_body("Comment", "Write the comment first.")
     visibility = RadioField(
         "Who sees it",
         [Optional()],
@@ -474,14 +470,7 @@ class CardCommentForm(Form):
 
 
 class EditCommentForm(Form):
-    body = TextAreaField(
-        "Your comment",
-        [
-            DataRequired("Write the comment first, or delete it."),
-            Length(max=10_000, message="Keep a comment to 10,000 characters or fewer."),
-        ],
-        filters=[strip],
-    )
+    body = comment_body("Your comment", "Write the comment first, or delete it.")
 
 
 class DeleteCommentForm(Form):
