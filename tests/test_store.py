@@ -15,7 +15,7 @@ from tracker import database, store
 from tracker.domain import wip
 from tracker.domain.errors import NotFound
 from tracker.extensions import db
-from tracker.models import Board, BoardColumn, Card, CardEvent, Sprint
+from tracker.models import Board, BoardColumn, Card, CardEvent, Rotation, Sprint
 from tracker.services import boards, cards, common, erasure, intake, notifications, reports
 
 
@@ -85,11 +85,17 @@ def test_the_locked_read_equals_the_separate_reads(team):
         stop()
     # SQLite's lock came with the transaction; PostgreSQL locks the board row first.
     assert len(sent) == (2 if db.engine.dialect.name == "postgresql" else 1)
-    one = (state.board.id, state.lanes, state.columns, _counts(state.wip))
+    one = (state.board.id, state.lanes, state.columns, _counts(state.wip), state.rotating)
     db.session.rollback()
 
     separate = store.board_state(store.lock_board(board.id))
-    assert one == (separate.board.id, separate.lanes, separate.columns, _counts(separate.wip))
+    assert one == (
+        separate.board.id,
+        separate.lanes,
+        separate.columns,
+        _counts(separate.wip),
+        separate.rotating,
+    )
     assert [lane.kind for lane in one[1]] == ["expedite", "support", "feature"]
     assert [c.name for c in one[2]] == ["Ready", "In progress", "Review", "Done"]
     # Only open cards count (not the done one, nor the closed one), per column and person;
@@ -98,6 +104,24 @@ def test_the_locked_read_equals_the_separate_reads(team):
     assert sum(columns.values()) == 4  # the Expedite card counts toward its lane only
     assert people[bob.id] == 1
     assert columns[column(board, "In progress").id] == 3  # two Feature cards, one Support
+    db.session.rollback()
+
+
+def test_the_state_says_whether_the_board_runs_a_rotation(team):
+    """A pull reads who is on duty only on a board whose rotation is on: the locked read
+    says so, as the separate reads do."""
+    board, _ann, _bob = team
+    assert store.load_locked(board.id).rotating is False
+    db.session.rollback()
+    db.session.add(Rotation(board_id=board.id, enabled=False))
+    db.session.commit()
+    assert store.load_locked(board.id).rotating is False
+    db.session.rollback()
+    db.session.get(Rotation, board.id).enabled = True
+    db.session.commit()
+    assert store.load_locked(board.id).rotating is True
+    db.session.rollback()
+    assert store.board_state(store.lock_board(board.id)).rotating is True
     db.session.rollback()
 
 

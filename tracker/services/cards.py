@@ -274,7 +274,7 @@ def _move(
         events.append(_record_override(card, actor, overrides, reason or ""))
     entering_work = column.kind == wip.ACTIVE and was_kind != wip.ACTIVE
     if entering_work and lane.kind == wip.SUPPORT:  # read the rotation only when it matters
-        duty = rotation.duty_for_pull(state.board)
+        duty = rotation.duty_for_pull(state.board) if state.rotating else None
         if pull.interrupts(lane.kind, entering_work, holder, duty):
             events.append(_record_interruption(card, actor, holder, duty))
     change = store.commit(state, card, before=was, placed=placed, events=events, answer=answer)
@@ -331,7 +331,7 @@ def pull_next(
     state.wip.person_names[actor.id] = actor.name
     order = [c.id for c in state.ready_columns()]
     ready = store.ready_queues(board_id, order)
-    duty = rotation.duty_for_pull(state.board)
+    duty = rotation.duty_for_pull(state.board) if state.rotating else None
     lanes, held_back = pull.lanes_for(
         [lane_rule(lane) for lane in state.lanes],
         state.board.pull_order.split(","),
