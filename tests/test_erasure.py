@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.helpers import (
     PASSWORD,
@@ -169,6 +169,43 @@ def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, request
     everything = everything_in_the_database(app)
     assert EMAIL not in everything and "jane roe" not in everything
     assert OTHER_EMAIL in everything  # the other requester is untouched
+
+
+def _search_index_text(app) -> bytes:
+    """Everything the full-text index stores, as bytes: FTS5's segments on SQLite (where a
+    deleted document's words stay until the segments merge), the tsvectors on PostgreSQL."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            rows = db.session.execute(text("SELECT block FROM card_fts_data")).scalars()
+            found = b"\n".join(bytes(block or b"") for block in rows)
+        else:
+            rows = db.session.execute(text("SELECT doc::text FROM card_search")).scalars()
+            found = "\n".join(rows).encode()
+        db.session.remove()
+    return found.lower()
+
+
+def test_erasure_leaves_no_trace_in_the_search_index(app, requests):
+    assert b"jane" in _search_index_text(app)
+    with app.app_context():
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        erasure.erase(actor(ada, ""), [requests["first"], requests["second"], requests["third"]])
+        db.session.remove()
+    assert b"jane" not in _search_index_text(app)
+    assert _found(app, "jane") == set()
+    assert _found(app, "rick") == {requests["rick"]}  # the other requester is still found
+
+
+def _found(app, word: str) -> set[int]:
+    """The cards the full-text index finds by one word."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            query = "SELECT rowid FROM card_fts WHERE card_fts MATCH :word"
+        else:
+            query = "SELECT card_id FROM card_search WHERE doc @@ to_tsquery('simple', :word)"
+        found = set(db.session.execute(text(query), {"word": word}).scalars())
+        db.session.remove()
+    return found
 
 
 def test_the_erasure_is_audited_per_board_without_the_values(app, requests):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import text as sql
 
 from tracker import clock
 from tracker.domain import text
@@ -245,4 +246,16 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
             },
         )
     db.session.commit()
+    _forget_deleted_words()
     return result
+
+
+def _forget_deleted_words() -> None:
+    """SQLite's FTS5 keeps a re-indexed card's old words in its segments until they merge:
+    merge them all now, so the erased name and address are gone from the file too (its own
+    commit, after the erasure's; an index that has not merged yet is still correct, only not
+    yet clean). PostgreSQL replaced the card's tsvector row; the old row version goes with
+    the card's own at the next VACUUM, as every updated row does."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(sql("INSERT INTO card_fts (card_fts) VALUES ('optimize')"))
+        db.session.commit()
