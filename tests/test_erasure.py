@@ -171,6 +171,32 @@ def test_erasure_replaces_the_data_everywhere_and_keeps_every_event(app, request
     assert OTHER_EMAIL in everything  # the other requester is untouched
 
 
+def test_erasure_clears_the_name_from_notices_mailed_to_the_team(app, requests, smtp):
+    """A team member's notice quotes the card's title; it belongs to no request (its
+    card_id is empty), yet the requester's name in it goes too."""
+    with app.app_context():
+        team = db.session.get(Board, requests["team"])
+        kim = make_user("kim", board=team, role="member", email="kim@example.com")
+        lee = db.session.execute(select(User).where(User.username == "lee")).scalar_one()
+        lead = actor(lee, "lead")
+        first = db.session.get(Card, requests["first"])
+        cards.edit_card(team.id, lead, first.id, first.version, {"title": f"Call {NAME} back"})
+        cards.assign_card(team.id, lead, first.id, kim.id)
+        notice = db.session.execute(
+            select(OutboundMail).where(OutboundMail.to_address == "kim@example.com")
+        ).scalar_one()
+        assert notice.card_id is None and NAME in notice.subject
+        notice_id = notice.id
+        ada = db.session.execute(select(User).where(User.username == "ada")).scalar_one()
+        erasure.erase(actor(ada, ""), [first.id])
+        db.session.remove()
+        notice = db.session.get(OutboundMail, notice_id)
+        assert NAME not in notice.subject and "[erased]" in notice.subject
+        assert NAME.lower() not in notice.body.lower()
+        db.session.remove()
+    join_senders()
+
+
 def _search_index_text(app) -> bytes:
     """Everything the full-text index stores, as bytes: FTS5's segments on SQLite (where a
     deleted document's words stay until the segments merge), the tsvectors on PostgreSQL."""

@@ -161,6 +161,22 @@ def _mentions(card: Card, events: list[CardEvent]) -> set[str]:
     return {value for value in found if value and len(value.strip()) >= 3} - {PLACEHOLDER}
 
 
+def _team_mail_naming(board_id: int, mentions: set[str]) -> list[OutboundMail]:
+    """The board's mail to team members (notices, which belong to no card's requester)
+    whose subject or body holds one of these names or addresses, in any case."""
+    if not mentions:
+        return []
+    naming = [
+        func.lower(column).contains(value.lower(), autoescape=True)
+        for value in mentions
+        for column in (OutboundMail.subject, OutboundMail.body)
+    ]
+    query = select(OutboundMail).where(
+        OutboundMail.board_id == board_id, OutboundMail.card_id.is_(None), or_(*naming)
+    )
+    return list(db.session.execute(query).scalars())
+
+
 def erase(actor: Actor, card_ids: list[Any]) -> Erased:
     """An admin replaces the requester's name and email on these cards, in their history
     and in their mail with a placeholder; cancels their unsent mail; audits it per board.
@@ -225,6 +241,11 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
                 cancelled += 1
             elif row.last_error:
                 row.last_error = PLACEHOLDER
+        for row in _team_mail_naming(card.board_id, mentions):
+            # A notice to a team member quotes the card's title ("… moved SUP-4 Call Jane
+            # back"): its words go, the mail itself is the member's and stays as it was.
+            row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
+            row.body = text.erase_mentions(row.body, mentions, PLACEHOLDER)
         per_board["mails"] += mails
         per_board["cancelled"] += cancelled
         result.mails += mails
