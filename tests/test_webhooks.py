@@ -419,3 +419,16 @@ def test_the_expedite_mitigated_hook_point_writes_in_the_callers_transaction(
     assert json.loads(body)["event"] == "expedite.mitigated" and json.loads(body)["card"] == {
         "ref": "EXP-1"
     }
+
+
+def test_the_send_webhooks_command_posts_what_is_due(app, board, receiver, private_ok):
+    hook_for(app, board, receiver.url, [WebhookEvent.EXPEDITE_MITIGATED])
+    with app.app_context():
+        webhooks.queue_event(board["board"], WebhookEvent.EXPEDITE_MITIGATED, {"card": None})
+        webhooks.written(db.session())  # no background sender: the command sends it
+        db.session.commit()
+        db.session.remove()
+    result = app.test_cli_runner().invoke(args=["send-webhooks"])
+    assert result.exit_code == 0 and "Sent 1; 0 will be retried; 0 given up." in result.output
+    receiver.received(1)
+    assert deliveries(app)[0].status == MailStatus.SENT

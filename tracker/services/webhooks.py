@@ -49,6 +49,7 @@ from tracker.models import (
     WebhookDelivery,
 )
 from tracker.services import audit, host, queue
+from tracker.store import lock_board
 
 log = logging.getLogger("tracker.webhooks")
 
@@ -117,6 +118,7 @@ def add_hook(board_id: int, actor: Any, url: str, events: list[str]) -> NewHook:
         hostname = rules.host_and_port(url)[0]
         if "cannot be found" not in refusal.message or _is_literal(hostname):
             raise
+    lock_board(board_id)  # the count below holds with several leads adding at once
     if len(hooks(board_id)) >= MAX_HOOKS:
         raise InvalidRequest(f"A board can have at most {MAX_HOOKS} webhooks.")
     secret = secrets.token_hex(32)
