@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -432,3 +433,44 @@ def test_the_send_webhooks_command_posts_what_is_due(app, board, receiver, priva
     assert result.exit_code == 0 and "Sent 1; 0 will be retried; 0 given up." in result.output
     receiver.received(1)
     assert deliveries(app)[0].status == MailStatus.SENT
+
+
+def test_the_readmes_verification_snippet_verifies_a_real_delivery(
+    app, board, receiver, private_ok
+):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    snippet = readme.split("A receiver checks it:\n\n```python\n", 1)[1].split("```", 1)[0]
+    names: dict = {}
+    exec(snippet, names)  # noqa: S102 - the README's own code, run as a reader would
+    hook_for(app, board, receiver.url, [WebhookEvent.CARD_CREATED])
+    _, secret = hook_for(app, board, receiver.url, [WebhookEvent.CARD_CREATED])
+    with app.app_context():
+        make_card(db.session.get(Board, board["board"]), person(board, "lee"), "feature", "Hi")
+        db.session.remove()
+    join_senders()
+    posts = receiver.received(2)
+    verdicts = sorted(names["verified"](secret, headers, body) for _, headers, body, _ in posts)
+    assert verdicts == [False, True]  # one hook's secret verifies its own post only
+
+
+def test_a_card_event_queued_by_hand_carries_the_cards_json(app, board, receiver, private_ok):
+    """The hook point incidents call when an Expedite card is mitigated."""
+    hook_for(app, board, receiver.url, [WebhookEvent.EXPEDITE_MITIGATED])
+    with app.app_context():
+        the_board = db.session.get(Board, board["board"])
+        card = make_card(the_board, person(board, "lee"), "expedite", "Down", severity="S1")
+        written = webhooks.queue_card_event(
+            board["board"],
+            WebhookEvent.EXPEDITE_MITIGATED,
+            card.id,
+            board["lee"],
+            note="Rolled back",
+        )
+        assert written == 1
+        db.session.commit()
+        db.session.remove()
+    join_senders()
+    ((_, _, body, _),) = receiver.received(1)
+    sent = json.loads(body)
+    assert sent["event"] == "expedite.mitigated" and sent["card"]["ref"] == "EXP-1"
+    assert sent["note"] == "Rolled back" and sent["actor"]["id"] == board["lee"]

@@ -335,6 +335,28 @@ def card_data(row: Any, board_id: int, actor_id: int | None) -> dict[str, Any]:
     }
 
 
+def queue_card_event(
+    board_id: int,
+    event: WebhookEvent,
+    card_id: int,
+    actor_id: int | None,
+    *,
+    session: Session | None = None,
+    **extra: Any,
+) -> int:
+    """queue_event for an event about one card, with the card's usual JSON (card_data) and
+    `extra` fields. The hook point for incident mitigation: in the use case that records it,
+    before its commit, `webhooks.queue_card_event(board_id, WebhookEvent.EXPEDITE_MITIGATED,
+    card.id, actor.id)`."""
+    session = session or db.session()
+    if not any(event in heard for _, heard in _listening(session, board_id)):
+        return 0
+    params = {"card_id": card_id, "actor_id": actor_id}
+    row = session.connection().execute(_card_statement(), params).one()
+    data = card_data(row, board_id, actor_id) | extra
+    return queue_event(board_id, event, data, session=session)
+
+
 def note_event(session: Session, _event_id: int, values: Mapping[str, Any]) -> None:
     """The store wrote a card history event: a delivery for each hook that hears of what it
     made (domain.webhooks.events_for), in the event's own transaction. Reads the board's
