@@ -619,6 +619,7 @@ def add_webhook_row(board_id: int, url: str, events: tuple[str, ...] = ()) -> We
         created_at=clock.now(),
     )
     db.session.add(hook)
+    db.session.get(Board, board_id).webhook_count += 1
     db.session.commit()
     return hook
 

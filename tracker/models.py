@@ -92,6 +92,9 @@ class Board(db.Model):
     # Bumped by every change to the board's cards: a cheap "has anything changed?" check.
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How many live outgoing webhooks the board has (services.webhooks keeps it under the
+    # board lock): a card change on a board without any reads nothing more for them.
+    webhook_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     lanes: Mapped[list[Lane]] = relationship(order_by="Lane.position", back_populates="board")
     columns: Mapped[list[BoardColumn]] = relationship(

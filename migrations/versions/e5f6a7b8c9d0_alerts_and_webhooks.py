@@ -1,5 +1,6 @@
 """alerts and webhooks: boards' alert tokens and severities, the cards alerts opened (by
-fingerprint), outgoing webhooks and their deliveries (the outbox and its log)
+fingerprint), outgoing webhooks and their deliveries (the outbox and its log), and each
+board's count of live webhooks
 
 Revision ID: e5f6a7b8c9d0
 Revises: a5b6c7d8e9f0
@@ -19,6 +20,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("board", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("webhook_count", sa.Integer(), server_default="0", nullable=False)
+        )
     op.create_table(
         "alert_setting",
         sa.Column("board_id", sa.Integer(), nullable=False),
@@ -148,3 +153,5 @@ def downgrade():
 
     op.drop_table("alert_token")
     op.drop_table("alert_setting")
+    with op.batch_alter_table("board", schema=None) as batch_op:
+        batch_op.drop_column("webhook_count")
