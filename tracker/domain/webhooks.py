@@ -45,6 +45,10 @@ class RefusedAddress(InvalidRequest):
     """The hook's address may not be sent to (a bad URL, or an address that is not global)."""
 
 
+class Unresolved(RefusedAddress):
+    """The host name resolves to no address (now: it may later)."""
+
+
 def check_url(url: str) -> str:
     """A hook's address as kept: http(s) with a host, no user or password in it, no
     fragment; RefusedAddress saying what is wrong. The host's addresses are checked where

@@ -15,6 +15,7 @@ event" button, and expedite.mitigated once incidents record mitigation.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import json
@@ -23,7 +24,7 @@ import secrets
 import socket
 import ssl
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,7 +86,7 @@ def resolve(hostname: str, port: int) -> list[str]:
     try:
         found = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise rules.RefusedAddress(f"{hostname} cannot be found ({error}).") from None
+        raise rules.Unresolved(f"{hostname} cannot be found ({error}).") from None
     return [str(info[4][0]) for info in found]
 
 
@@ -114,12 +115,8 @@ def add_hook(board_id: int, actor: Any, url: str, events: list[str]) -> NewHook:
     _require(actor)
     url = rules.check_url(url)
     chosen = rules.check_events(events)
-    try:
+    with contextlib.suppress(rules.Unresolved):  # not in the DNS yet: checked at every post
         checked_addresses(url)
-    except rules.RefusedAddress as refusal:
-        hostname = rules.host_and_port(url)[0]
-        if "cannot be found" not in refusal.message or _is_literal(hostname):
-            raise
     board = lock_board(board_id)  # the count below holds with several leads adding at once
     if len(hooks(board_id)) >= MAX_HOOKS:
         raise InvalidRequest(f"A board can have at most {MAX_HOOKS} webhooks.")
@@ -145,10 +142,6 @@ def add_hook(board_id: int, actor: Any, url: str, events: list[str]) -> NewHook:
     )
     db.session.commit()
     return NewHook(hook, secret)
-
-
-def _is_literal(hostname: str) -> bool:
-    return rules.address_allowed(hostname, True) or ":" in hostname
 
 
 def get_hook(board_id: int, hook_id: Any) -> Webhook:
@@ -513,7 +506,7 @@ def _failed(
     )
 
 
-def deliver_pending(limit: int = BATCH, send: Callable[..., Answer] = post) -> Delivery:
+def deliver_pending(limit: int = BATCH) -> Delivery:
     """Post the deliveries that are due, oldest first, at most `limit`; record each answer
     (a 2xx is delivered; anything else, a timeout or a refused connection is retried with
     the queue's pauses, then given up; a refused address is given up at once)."""
@@ -530,7 +523,7 @@ def deliver_pending(limit: int = BATCH, send: Callable[..., Answer] = post) -> D
         timestamp = int(clock.now().timestamp())
         headers = headers_for(row.secret, row.uid, row.event, body, timestamp)
         try:
-            answer = send(row.url, body, headers, timeout)
+            answer = post(row.url, body, headers, timeout)
         except rules.RefusedAddress as refusal:
             _failed(row, clock.now(), refusal.message, None, result, final=True)
             continue
