@@ -36,8 +36,10 @@ from tracker.models import (
     RotationAway,
     RotationTerm,
     User,
+    Webhook,
 )
 from tracker.services import (
+    alerts,
     boards,
     cards,
     conversation,
@@ -50,7 +52,7 @@ from tracker.services import (
 )
 from tracker.services.common import Actor
 from tracker.services.mail import background
-from tracker.web.access import ADMIN, ADMIN_ROLE, LOGIN, PERMISSIONS, PUBLIC, ROUTES
+from tracker.web.access import ADMIN, ADMIN_ROLE, BEARER, LOGIN, PERMISSIONS, PUBLIC, ROUTES
 
 PASSWORD = "correct horse battery"
 # A support request's fields as the intake form sends them (services.intake.file_request).
@@ -589,9 +591,37 @@ class World:
         who = self.person("support")
         return conversation.add_comment(board_id or self.board_id, who, card_id, "Noted.").id
 
+    def alert_token(self, board_id: int | None = None) -> int:
+        """A live alert token of the board."""
+        made = alerts.create_token(board_id or self.board_id, self.person("lead"), "prom")
+        return made.row.id
+
+    def webhook(self, board_id: int | None = None) -> int:
+        """A hook of the board, to an address the sender refuses without any network (a
+        loopback one, written here past add_hook's check): a test event is given up at once."""
+        return add_webhook_row(board_id or self.board_id, "http://127.0.0.1:9/hook").id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
+
+
+def add_webhook_row(board_id: int, url: str, events: tuple[str, ...] = ()) -> Webhook:
+    """A webhook row as add_hook would write it, for any address (no address check)."""
+    from tracker import clock
+    from tracker.domain.webhooks import SUBSCRIBABLE
+
+    hook = Webhook(
+        board_id=board_id,
+        url=url,
+        events=list(events or SUBSCRIBABLE),
+        secret="s" * 64,
+        created_at=clock.now(),
+    )
+    db.session.add(hook)
+    db.session.get(Board, board_id).webhook_count += 1
+    db.session.commit()
+    return hook
 
 
 # How to fill each URL parameter with a real object of the board. A route with a new
@@ -608,6 +638,8 @@ FILL = {
     "user_id": World.target_person,
     "term_id": World.rotation_term,
     "away_id": World.away,
+    "token_id": World.alert_token,
+    "hook_id": World.webhook,
     "filename": lambda world: "app.css",
     "chart": lambda world: "cfd",
 }
@@ -633,10 +665,13 @@ def url_for_rule(world: World, rule: Rule) -> str:
 
 
 def expected(endpoint: str, identity: str | None) -> str:
-    """'allowed', 'forbidden' (403), 'hidden' (404) or 'login', from ROUTES and PERMISSIONS."""
+    """'allowed', 'forbidden' (403), 'hidden' (404), 'login', or 'token' (401: a bearer
+    token route asked without one), from ROUTES and PERMISSIONS."""
     rule = ROUTES[endpoint]
     if rule == PUBLIC:
         return "allowed"
+    if rule == BEARER:
+        return "token"
     if identity is None:
         return "login"
     if rule == LOGIN:

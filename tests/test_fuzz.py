@@ -29,7 +29,9 @@ from tracker.web.access import PUBLIC, ROUTES
 PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 # Logging out takes no input and ends the session the other examples need; the permission
 # walk in test_permissions posts to it.
-NOT_FUZZED = {"auth.logout"}
+# alerts.alertmanager reads a JSON payload, not a form, behind a bearer token: its own
+# tests send it recorded, truncated and broken payloads (tests/test_alerts.py).
+NOT_FUZZED = {"auth.logout", "alerts.alertmanager"}
 EXAMPLES = {"sqlite": 20, "postgresql": 6}
 # The odd values a query parameter gets on every route that reads it: every one on SQLite,
 # every other one on PostgreSQL.

@@ -9,10 +9,19 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import Auth, actor, column, fingerprint, lane, make_board, make_user
+from tests.helpers import (
+    Auth,
+    actor,
+    add_webhook_row,
+    column,
+    fingerprint,
+    lane,
+    make_board,
+    make_user,
+)
 from tracker.extensions import db
 from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
-from tracker.services import intake, labels, reports, rotation
+from tracker.services import alerts, intake, labels, reports, rotation
 from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
@@ -44,6 +53,8 @@ class Objects:
     away: int
     lead: int
     comment: int
+    alert_token: int
+    hook: int
 
 
 def objects_of(board, lead, support) -> Objects:
@@ -57,6 +68,8 @@ def objects_of(board, lead, support) -> Objects:
         board.id, lead, enabled=True, on_duty=1, term_periods=1, staggered=False, pool=[lead.id]
     )
     rotation.add_away(board.id, lead, lead.id, date(2027, 3, 1), date(2027, 3, 5))
+    alert_token = alerts.create_token(board.id, lead, "prom").row.id
+    hook = add_webhook_row(board.id, "http://127.0.0.1:9/hook").id
     term = db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
     away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
     label = labels.add_label(board.id, lead, "Bug", "red")
@@ -73,6 +86,8 @@ def objects_of(board, lead, support) -> Objects:
         away.scalar_one(),
         lead.id,
         note,
+        alert_token,
+        hook,
     )
 
 
@@ -111,6 +126,8 @@ def object_rules(app):
         "away_id",
         "comment_id",
         "label_id",
+        "token_id",
+        "hook_id",
     }
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
@@ -154,6 +171,7 @@ def fill(rule, board: int, objects: Objects) -> str:
     values |= {"term_id": objects.term, "away_id": objects.away, "chart": "cfd"}
     values["comment_id"] = objects.comment
     values["label_id"] = objects.label
+    values |= {"token_id": objects.alert_token, "hook_id": objects.hook}
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -21,8 +21,8 @@ from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user, serve_
 from tests.helpers import app_config as config_for
 from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind
 from tracker.extensions import db
-from tracker.models import AuditEvent as Audit
 from tracker.models import (
+    AlertCard,
     BoardColumn,
     Card,
     CardEvent,
@@ -32,8 +32,10 @@ from tracker.models import (
     RotationAway,
     Sprint,
     User,
+    Webhook,
 )
-from tracker.services import intake
+from tracker.models import AuditEvent as Audit
+from tracker.services import alerts, intake
 from tracker.services.common import Actor
 
 PEOPLE = 8  # threads sending at the same moment
@@ -51,6 +53,7 @@ class World:
     column_ids: list[int]
     lead_ids: list[int]
     member_ids: list[int]
+    alert_token: str = ""
 
 
 @pytest.fixture
@@ -89,7 +92,9 @@ def build_world(app) -> World:
                 .order_by(BoardColumn.position)
             ).scalars()
         )
-        return World(board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids)
+        lead = Actor(lead_ids[0], "Lead0 Person", "lead")
+        token = alerts.create_token(board.id, lead, "prom").token
+        return World(board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids, token)
 
 
 # A scenario: who sends (a username prefix, or None for the login scenario's own logins),
@@ -191,6 +196,33 @@ def new_card_send(world: World, i: int, r: int) -> tuple[str, dict]:
     }
 
 
+FINGERPRINTS = 4  # alerts the people post, each several times over, at once
+
+
+def alert_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Alertmanager posts (JSON, the board's bearer token): several people send the same
+    fingerprint at once, so only one card per fingerprint may open."""
+    fingerprint = f"{(i + r) % FINGERPRINTS:016x}"
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": f"Alert{fingerprint[-1]}", "severity": "critical"},
+        "annotations": {},
+        "startsAt": "2026-11-30T09:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "",
+        "fingerprint": fingerprint,
+    }
+    return "/api/v1/alerts/alertmanager", {"version": "4", "alerts": [alert]}
+
+
+def webhook_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    # A public address written as a number: nothing is looked up, nothing is sent.
+    return f"/b/{world.board_id}/settings/integrations/hooks", {
+        "url": f"https://93.184.215.14/hooks/{i}/{r}",
+        "events": ["card.created"],
+    }
+
+
 def close_reopen_send(world: World, i: int, r: int) -> tuple[str, dict]:
     """Each person closes their own request, reopens it, closes it again."""
     path = f"/b/{world.board_id}/cards/{world.request_ids[i]}"
@@ -250,6 +282,8 @@ class Scenario:
     # What the database holds afterwards: (a count query, how many of the answers were writes).
     count: Callable[[World], int] | None
     expected: Callable[[World, list[int]], int] | None
+    # Sent as JSON with the board's alert token as a bearer token (the alerts API).
+    bearer: bool = False
 
 
 def answered_ok(statuses: list[int]) -> int:
@@ -372,6 +406,21 @@ SCENARIOS = {
         lambda w: count(User, User.notice_mail.is_not(None)),
         lambda w, statuses: PEOPLE,  # each person's choices, saved once or more
     ),
+    "alerts": Scenario(
+        "alerts",
+        None,
+        alert_send,
+        lambda w: count(AlertCard, AlertCard.board_id == w.board_id),
+        lambda w, statuses: FINGERPRINTS,
+        bearer=True,
+    ),
+    "webhooks": Scenario(
+        "webhooks",
+        "lead",
+        webhook_send,
+        lambda w: count(Webhook, Webhook.board_id == w.board_id),
+        lambda w, statuses: answered_ok(statuses),
+    ),
     "account": Scenario(
         "account",
         "member",
@@ -401,7 +450,12 @@ def run_at_once(app, world: World, scenario: Scenario) -> list[int]:
                 path, data = scenario.send(world, i, r)
                 # Each login from a browser of its own: a logged-in one is sent onwards.
                 client = clients[i] if scenario.sender else app.test_client()
-                statuses[i].append(client.post(path, data=data).status_code)
+                if scenario.bearer:
+                    headers = {"Authorization": f"Bearer {world.alert_token}"}
+                    answer = client.post(path, json=data, headers=headers)
+                else:
+                    answer = client.post(path, data=data)
+                statuses[i].append(answer.status_code)
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 

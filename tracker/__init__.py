@@ -110,9 +110,11 @@ def register_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from tracker.extensions import csrf
     from tracker.web import (
         account,
         admin,
+        alerts,
         audit,
         auth,
         board,
@@ -126,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         reports,
         rotation,
         settings,
+        webhooks,
     )
 
     for module in (
@@ -144,8 +147,12 @@ def register_blueprints(app: Flask) -> None:
         account,
         audit,
         notifications,
+        webhooks,
+        alerts,
     ):
         app.register_blueprint(module.bp)
+    # Alertmanager authenticates with a board's alert token, never a session: no CSRF token.
+    csrf.exempt(alerts.bp)
 
 
 def register_rate_limits(app: Flask) -> None:

@@ -14,7 +14,7 @@ from tracker.domain.vocabulary import Role
 from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, User
-from tracker.services import boards, notifications, reports, users
+from tracker.services import boards, notifications, reports, users, webhooks
 from tracker.services.mail import background, delivery, outbox
 
 
@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
         seed_demo,
         send_mail,
         send_digests,
+        send_webhooks,
     )
     for command in commands:
         app.cli.add_command(command)
@@ -162,3 +163,15 @@ def send_digests(day) -> None:
         f"that day. Mail sent now: {delivered.sent}; {delivered.retrying} will be retried "
         "(by `flask send-mail`)."
     )
+
+
+@click.command("send-webhooks")
+@with_appcontext
+@click.option("--limit", default=200, show_default=True, help="Send at most this many.")
+def send_webhooks(limit: int) -> None:
+    """Post the outgoing webhooks that are due, retries included (run it every few minutes
+    from cron or a systemd timer: a retry waits for the next change or for this)."""
+    done = webhooks.deliver_pending(limit)
+    click.echo(f"Sent {done.sent}; {done.retrying} will be retried; {done.given_up} given up.")
+    if done.retrying or done.given_up:
+        raise click.exceptions.Exit(1)  # cron or the timer reports the failure

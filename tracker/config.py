@@ -62,6 +62,13 @@ DEFAULTS: dict[str, object] = {
     # stream without closing the file it reads; browsers keep them (SEND_FILE_MAX_AGE).
     "COMPRESS_STREAMS": False,
     "COMPRESS_REGISTER": True,
+    # Alerts from monitoring (tracker.web.alerts): posts per alert token, counted like the
+    # login limits (same storage), e.g. "120 per minute".
+    "ALERT_RATE": "120 per minute",
+    # Outgoing webhooks (services.webhooks): seconds to wait for a receiver (connect and
+    # answer), and whether loopback, private and link-local addresses may receive them.
+    "WEBHOOK_TIMEOUT": 10,
+    "WEBHOOK_ALLOW_PRIVATE": False,
 }
 
 
@@ -146,6 +153,21 @@ def _from_environment(app) -> None:
             if not value.isdigit():
                 raise ConfigError(f"{variable} must be a whole number, e.g. 10; got {value!r}.")
             app.config[key] = int(value)
+    # TRACKER_ALERT_RATE: Alertmanager posts accepted per alert token, e.g. "120 per minute".
+    if os.environ.get("TRACKER_ALERT_RATE", "").strip():
+        app.config["ALERT_RATE"] = os.environ["TRACKER_ALERT_RATE"].strip()
+    # TRACKER_WEBHOOK_ALLOW_PRIVATE=1: let webhooks go to loopback, private (10/8, 192.168/16,
+    # fc00::/7 ...) and link-local addresses too. Off by default: a lead could otherwise make
+    # the server call internal services (SSRF). Only for receivers on your own network.
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = _env_flag("TRACKER_WEBHOOK_ALLOW_PRIVATE")
+    # TRACKER_WEBHOOK_TIMEOUT: seconds to wait for a webhook receiver (default 10).
+    timeout = os.environ.get("TRACKER_WEBHOOK_TIMEOUT", "").strip()
+    if timeout:
+        if not timeout.isdigit() or not 1 <= int(timeout) <= 60:
+            raise ConfigError(
+                f"TRACKER_WEBHOOK_TIMEOUT must be a number of seconds, 1 to 60; got {timeout!r}."
+            )
+        app.config["WEBHOOK_TIMEOUT"] = int(timeout)
     # TRACKER_COMPRESS=off: answers go out uncompressed (when a proxy in front compresses).
     if os.environ.get("TRACKER_COMPRESS", "on").strip().lower() in _OFF:
         app.config["COMPRESS_REGISTER"] = False

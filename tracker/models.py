@@ -92,6 +92,9 @@ class Board(db.Model):
     # Bumped by every change to the board's cards: a cheap "has anything changed?" check.
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How many live outgoing webhooks the board has (services.webhooks keeps it under the
+    # board lock): a card change on a board without any reads nothing more for them.
+    webhook_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     lanes: Mapped[list[Lane]] = relationship(order_by="Lane.position", back_populates="board")
     columns: Mapped[list[BoardColumn]] = relationship(
@@ -519,3 +522,99 @@ class AuditEvent(db.Model):
     ip: Mapped[str] = mapped_column(String(45), default="")
 
     actor: Mapped[User | None] = relationship()
+
+
+# Alerts from monitoring and outgoing webhooks (services.alerts, services.webhooks) ---------
+
+
+class AlertToken(db.Model):
+    """A board's token for Alertmanager's webhook (POST /api/v1/alerts/alertmanager). Shown
+    once when made; only its SHA-256 is kept. Revoked, never deleted (the audit names it)."""
+
+    __tablename__ = "alert_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, so a lead can tell tokens apart (never enough to use).
+    hint: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertSetting(db.Model):
+    """A board's mapping from an alert's `severity` label to a card severity (none kept:
+    critical -> S1, anything else S2; tracker.domain.alerts)."""
+
+    __tablename__ = "alert_setting"
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), primary_key=True)
+    severity_map: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    default_severity: Mapped[str] = mapped_column(String(2))
+
+
+class AlertCard(db.Model):
+    """The Expedite card an alert opened, by the alert's fingerprint: while the card is open,
+    the same fingerprint adds to it instead of opening another."""
+
+    __tablename__ = "alert_card"
+    __table_args__ = (Index("ix_alert_card_board_fingerprint", "board_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When Alertmanager last said it resolved (None while it fires).
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Webhook(db.Model):
+    """An address a lead registered to hear of a board's events, signed with its secret."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # vocabulary.WebhookEvent values the hook hears of.
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The HMAC key; kept in clear, since every send needs it (shown to the lead once).
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(db.Model):
+    """One event for one hook: written in the transaction of the change it tells of (the
+    outbox), sent after the commit, retried with growing pauses like mail; kept as the
+    hook's delivery log with the last answer's status code."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_hook", "webhook_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id"))
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    # The Weatherboard-Delivery header: a receiver drops a delivery it already had.
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(32))  # vocabulary.WebhookEvent
+    body: Mapped[str] = mapped_column(Text)
+    # pending, sent or failed (vocabulary.MailStatus: the same life as a mail's).
+    status: Mapped[str] = mapped_column(String(8), default=MailStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tracker import observability, store
 from tracker.extensions import db
-from tracker.services import audit, notifications, watching
+from tracker.services import audit, notifications, watching, webhooks
 from tracker.services.mail import background, outbox
 
 # Where an event comes from.
@@ -45,6 +45,25 @@ def send_queued_mail(session: Session) -> None:
 def forget_queued_mail(session: Session, _previous_transaction: Any = None) -> None:
     """After a rollback: the mail it wrote is gone, so there is nothing to send."""
     outbox.written(session)
+
+
+WEBHOOKS = background.Job(
+    webhooks.THREAD_NAME,
+    lambda: webhooks.deliver_pending(),
+    crashed="webhook.delivery_crashed",
+    event="webhook.crashed",
+)
+
+
+def send_queued_webhooks(session: Session) -> None:
+    """After a commit that wrote webhook deliveries: start this process's webhook sender."""
+    if webhooks.written(session) and has_app_context():
+        background.kick(current_app._get_current_object(), WEBHOOKS)
+
+
+def forget_queued_webhooks(session: Session, _previous_transaction: Any = None) -> None:
+    """After a rollback: the deliveries it wrote are gone."""
+    webhooks.written(session)
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,13 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         "event's own transaction: notifications come from history events only",
     ),
     Subscription(
+        STORE,
+        "event_written",
+        webhooks.note_event,
+        "write a delivery for each outgoing webhook that hears of a card event (created, "
+        "moved, done, expedite opened, request filed), in the event's own transaction",
+    ),
+    Subscription(
         EVERY_SESSION,
         "before_flush",
         audit.refuse_changes,
@@ -117,6 +143,18 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         "after_soft_rollback",
         forget_queued_mail,
         "mail rolled back with its change is not looked for",
+    ),
+    Subscription(
+        APP_SESSION,
+        "after_commit",
+        send_queued_webhooks,
+        "outgoing webhooks are posted in the background once the change that wrote them commits",
+    ),
+    Subscription(
+        APP_SESSION,
+        "after_soft_rollback",
+        forget_queued_webhooks,
+        "webhook deliveries rolled back with their change are not looked for",
     ),
     Subscription(LOGINS, "user_logged_in", observability.logged_in, "a log line per login"),
     Subscription(LOGINS, "user_logged_out", observability.logged_out, "a log line per logout"),

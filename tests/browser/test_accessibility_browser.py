@@ -32,12 +32,21 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
     Page = expect = None
 
 from tests.browser.helpers import log_in
-from tests.helpers import REQUEST, BoardSpec, CardSpec, actor, build_board, wipe
+from tests.helpers import REQUEST, BoardSpec, CardSpec, actor, add_webhook_row, build_board, wipe
 from tracker import database
 from tracker.domain.vocabulary import NoticeKind
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import cards, conversation, intake, notifications, reports, rotation
+from tracker.services import (
+    alerts,
+    cards,
+    conversation,
+    intake,
+    notifications,
+    reports,
+    rotation,
+    webhooks,
+)
 from tracker.services.reports import SprintInput
 
 pytestmark = pytest.mark.browser
@@ -77,6 +86,13 @@ SCREENS = (
     Screen("new card, errors", "/b/{board}/cards/new", status=422, then="submit empty"),
     Screen("archive", "/b/{board}/done"),
     Screen("settings", "/b/{board}/settings"),
+    Screen("alerts and webhooks", "/b/{board}/settings/integrations"),
+    Screen(
+        "alerts and webhooks, errors",
+        "/b/{board}/settings/integrations",
+        status=422,
+        then="submit empty",
+    ),
     Screen("sprints", "/b/{board}/sprints"),
     Screen("sprints, errors", "/b/{board}/sprints", status=422, then="submit empty"),
     Screen("report", "/b/{board}/report"),
@@ -183,6 +199,10 @@ def world(live_app) -> dict:
             board, lee, ids["doing"], "@ann see `export.py`, https://example.com"
         )
         ids["unsubscribe"] = notifications.unsubscribe_token(ids["lee"], NoticeKind.ASSIGNED)
+        alerts.create_token(board, lee, "prod-eu")
+        # A hook whose test event the sender refuses (a loopback address): a log line, no network.
+        hook = add_webhook_row(board, "http://127.0.0.1:9/hooks/weatherboard")
+        webhooks.send_test(board, lee, hook.id)
         db.session.remove()
     yield ids
     wipe(live_app)

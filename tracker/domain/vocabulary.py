@@ -239,6 +239,47 @@ class Measure(StrEnum):
         return self.value.replace("_", "-")
 
 
+class AlertStatus(StrEnum):
+    """An Alertmanager alert's state in a webhook payload (tracker.domain.alerts). Not in
+    ALL: no template needs it, and "resolved" is also an incident stage's word
+    (tracker.domain.incidents), which the bare-word test would then refuse there."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class WebhookEvent(StrEnum):
+    """What an outgoing webhook tells of (tracker.domain.webhooks): the `event` field of
+    its JSON body, and what a lead subscribes a hook to. PING is the "send test event"
+    button's, sent to one hook whatever it subscribes to."""
+
+    CARD_CREATED = "card.created"
+    CARD_MOVED = "card.moved"
+    CARD_DONE = "card.done"
+    EXPEDITE_OPENED = "expedite.opened"
+    # Hook point for incident mitigation (services.webhooks.queue_event): nothing in this
+    # module's callers sends it yet.
+    EXPEDITE_MITIGATED = "expedite.mitigated"
+    REQUEST_FILED = "request.filed"
+    PING = "ping"
+
+    @property
+    def label(self) -> str:
+        """What the settings page calls the event."""
+        return _WEBHOOK_EVENT_LABELS[self]
+
+
+_WEBHOOK_EVENT_LABELS = {
+    WebhookEvent.CARD_CREATED: "A card is created",
+    WebhookEvent.CARD_MOVED: "A card moves to another column or lane",
+    WebhookEvent.CARD_DONE: "A card is done",
+    WebhookEvent.EXPEDITE_OPENED: "An Expedite card is opened (filed, alerted or escalated)",
+    WebhookEvent.EXPEDITE_MITIGATED: "An Expedite incident is mitigated",
+    WebhookEvent.REQUEST_FILED: "A support request is filed",
+    WebhookEvent.PING: "Test event",
+}
+
+
 # Every vocabulary, by the name templates know it under (tracker.web.presenters).
 ALL: dict[str, type[StrEnum]] = {
     "LaneKind": LaneKind,
@@ -255,4 +296,5 @@ ALL: dict[str, type[StrEnum]] = {
     "NoticeKind": NoticeKind,
     "MailMode": MailMode,
     "Measure": Measure,
+    "WebhookEvent": WebhookEvent,
 }

@@ -51,6 +51,11 @@ ACTIONS: dict[str, str] = {
     "status_link.created": "Status link made",
     "status_link.revoked": "Status link revoked",
     "requester.erased": "Requester's personal data erased",
+    "alert_token.created": "Alert token made",
+    "alert_token.revoked": "Alert token revoked",
+    "alert_settings.changed": "Alert severities changed",
+    "webhook.added": "Webhook added",
+    "webhook.removed": "Webhook removed",
     "demo.seed_started": "Demo seeding started",
     "demo.seeded": "Demo seeded",
 }

@@ -39,7 +39,7 @@ from tracker.services import audit, cards, conversation, host
 from tracker.services.board_view import card_history
 from tracker.services.common import Actor, get_card, require_lead
 from tracker.services.mail import outbox
-from tracker.store import bump_version, load_locked, lock_board
+from tracker.store import BoardState, bump_version, load_locked, lock_board
 
 # The request's text fields and the most characters each may hold (the columns' sizes).
 REQUEST_FIELDS = {
@@ -191,23 +191,13 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
         if existing.board_id != board_id:
             raise InvalidRequest(ALREADY_USED)
         return Filed(existing, False)
-    column = state.ready_columns()[0]
-    queue = db.session.execute(
-        select(Card.id, Card.severity)
-        .where(
-            Card.lane_id == lane.id, Card.column_id == column.id, Card.status != CardStatus.CLOSED
-        )
-        .order_by(Card.rank)
-    ).all()
     fields = text | {
         "severity": severity,
         "component": component,
         "filed_by_id": actor.id,
         "intake_key": intake_key,
     }
-    card = cards.place_new_card(
-        state, actor, lane, fields, after=intake.slot_after(queue, severity)
-    )
+    card = place_in_queue(state, actor, lane, fields)
     mailed = outbox.will_mail(card)
     if mailed:
         # The first mail carries the request's status link. Its token is derived from a
@@ -228,6 +218,23 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
             raise InvalidRequest(ALREADY_USED) from None
         return Filed(existing, False)
     return Filed(card, True, mailed)
+
+
+def place_in_queue(state: BoardState, actor: Actor, lane: Lane, fields: dict[str, Any]) -> Card:
+    """Add a card with a severity to the lane's ready queue, ranked by severity and then
+    age (domain.intake.slot_after): a filed request, or an alert's Expedite card
+    (services.alerts). Under the board lock; the caller bumps the version and commits."""
+    column = state.ready_columns()[0]
+    queue = db.session.execute(
+        select(Card.id, Card.severity)
+        .where(
+            Card.lane_id == lane.id, Card.column_id == column.id, Card.status != CardStatus.CLOSED
+        )
+        .order_by(Card.rank)
+    ).all()
+    return cards.place_new_card(
+        state, actor, lane, fields, after=intake.slot_after(queue, fields["severity"])
+    )
 
 
 # Comments ---------------------------------------------------------------------------

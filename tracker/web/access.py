@@ -27,9 +27,11 @@ ADMIN_ROLE = policy.ADMIN_ROLE
 #   "public"  anyone, signed in or not
 #   "login"   any signed-in person
 #   "admin"   site admins only
+#   "bearer"  no session: the view checks a bearer token of its own (Alertmanager's board
+#             alert token); without a valid one it answers 401
 #   an Action: a signed-in person whose role on the board may take it (tracker.domain.policy)
 #             (checked by load_board once the board is known; no membership -> 404)
-PUBLIC, LOGIN, ADMIN = "public", "login", "admin"
+PUBLIC, LOGIN, ADMIN, BEARER = "public", "login", "admin", "bearer"
 ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Action
     "static": PUBLIC,
     "ops.healthz": PUBLIC,
@@ -122,6 +124,17 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "audit.export_all": ADMIN,
     "audit.show_board": Action.VIEW_AUDIT,
     "audit.export_board": Action.VIEW_AUDIT,
+    # Alerts and webhooks (tracker.web.webhooks): a lead's integrations page.
+    "webhooks.show": Action.MANAGE_INTEGRATIONS,
+    "webhooks.create_token": Action.MANAGE_INTEGRATIONS,
+    "webhooks.revoke_token": Action.MANAGE_INTEGRATIONS,
+    "webhooks.save_severities": Action.MANAGE_INTEGRATIONS,
+    "webhooks.add_hook": Action.MANAGE_INTEGRATIONS,
+    "webhooks.remove_hook": Action.MANAGE_INTEGRATIONS,
+    "webhooks.test_hook": Action.MANAGE_INTEGRATIONS,
+    # Alertmanager's receiver (tracker.web.alerts) checks its own bearer token (a board's
+    # alert token); no session is read or needed.
+    "alerts.alertmanager": BEARER,
 }
 
 # GET endpoints that answer no page a person could land on after logging in. FRAGMENT_ONLY:
@@ -169,7 +182,7 @@ def guard_request():
     rule = ROUTES.get(endpoint)
     if rule is None:
         abort(403)
-    if rule == PUBLIC:
+    if rule in (PUBLIC, BEARER):
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

@@ -713,3 +713,48 @@ class AwayForm(Form):
     )
     start_on = DateField("First day away", [InputRequired("Give the first day."), SensibleDate()])
     end_on = DateField("Last day away", [InputRequired("Give the last day."), SensibleDate()])
+
+
+# Alerts and webhooks (tracker.web.webhooks) ---------------------------------------------
+
+
+class AlertTokenForm(Form):
+    """A new alert token's name (e.g. the Alertmanager that uses it)."""
+
+    name = StringField(
+        "Token name",
+        [
+            DataRequired("Name the token, e.g. after the Alertmanager that uses it."),
+            Length(max=100, message="A token name is at most 100 characters."),
+        ],
+        filters=[strip],
+    )
+
+
+class AlertSeverityForm(Form):
+    """Which `severity` label values make which card severity, and the others'."""
+
+    mapping = StringField(
+        "Label values",
+        [Length(max=2000, message="Keep the list to 2,000 characters.")],
+        filters=[strip],
+    )
+    default = SelectField(
+        "Any other alert",
+        choices=choices(*((s.value, f"{s.value} ({s.label})") for s in Severity)),
+        default=Severity.S2.value,
+    )
+
+
+class WebhookForm(Form):
+    """A hook's address and the events it hears of (domain.webhooks checks both)."""
+
+    url = StringField(
+        "Address (http or https)",
+        [
+            DataRequired("Write the address to send to."),
+            Length(max=2000, message="An address is at most 2,000 characters."),
+        ],
+        filters=[strip],
+    )
+    events = SelectMultipleField("Events", validate_choice=False)

@@ -98,10 +98,24 @@ def login_limits(view: Callable) -> Callable:
     return limited
 
 
+def allow(scope: str, key: str, rate: str) -> bool:
+    """Count one request against `rate` for `key` (e.g. an alert token's id) in the app's
+    limiter storage, shared with the login limits: False once the rate is used up. Off
+    (always True) where the app's limits are off; a storage that fails lets it through,
+    as the login limits fall back rather than refuse."""
+    limiter: Limiter = current_app.extensions[LIMITER]
+    if not limiter.enabled:
+        return True
+    try:
+        return all(limiter.limiter.hit(item, scope, key) for item in parse_many(rate))
+    except Exception:  # the storage is away: count nothing rather than refuse
+        return True
+
+
 def register(app: Flask) -> Limiter:
     """Bind a limiter of this app's own (its storage and switch are per app) and put the two
     limits on the login view (see login_limits)."""
-    for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT"):
+    for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT", "ALERT_RATE"):
         try:
             parse_many(app.config[key])
         except ValueError:

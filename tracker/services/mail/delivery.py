@@ -1,11 +1,10 @@
 """Delivery: sending the outbox's due mail over SMTP, with claims, leases and retries.
 
-Each row is claimed by a conditional UPDATE before it is sent, so several workers, hosts
-and the cron command never send the same row twice at once; no lock is held while talking
-to the SMTP server. A process that dies mid-send leaves the row claimed until its lease
-runs out, then it is sent again (at least once, never lost). A failure is retried with
-growing pauses, then given up; a refusal for good (5xx for the recipient) is given up at
-once.
+The claims, leases and retry schedule are services.queue's (the webhooks' outbox uses the
+same): several workers, hosts and the cron command never send the same row twice at once,
+no lock is held while talking to the SMTP server, and a process that dies mid-send leaves
+the row to be sent again once its lease runs out. A failure is retried with growing
+pauses, then given up; a refusal for good (5xx for the recipient) is given up at once.
 """
 
 from __future__ import annotations
@@ -14,28 +13,22 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
-from sqlalchemy import select, update
-
 from tracker import clock
 from tracker.domain import intake as intake_rules
-from tracker.extensions import db
 from tracker.models import OutboundMail
-from tracker.services import host
-from tracker.services.mail.outbox import FAILED, LINK_MARK, PENDING, SENT, Settings, settings
+from tracker.services import host, queue
+from tracker.services.mail.outbox import FAILED, LINK_MARK, SENT, Settings, settings
 
 log = logging.getLogger("tracker.mail")
 
-# Minutes to wait after the 1st, 2nd, ... failed attempt; after the last, give up (about a
-# day in all). A lead's "Retry now" starts the count afresh.
-RETRY_MINUTES = (1, 5, 15, 60, 180, 360, 720)
-MAX_ATTEMPTS = len(RETRY_MINUTES) + 1
-# How long a claimed row is left to its sender before another may try it again.
-LEASE = timedelta(minutes=5)
+# The retry schedule, lease and claims are the outbox queue's (services.queue), shared with
+# the webhooks' outbox. A lead's "Retry now" starts the count afresh.
+RETRY_MINUTES, MAX_ATTEMPTS, LEASE = queue.RETRY_MINUTES, queue.MAX_ATTEMPTS, queue.LEASE
+held_by_sender = queue.held_by_sender
 SMTP_TIMEOUT = 10  # seconds, for connecting and for each reply of the server
 BATCH = 50
 
@@ -62,11 +55,6 @@ class _Claimed:
     body: str
     attempts: int
     link_seed: str | None
-
-
-def held_by_sender(last_attempt_at: datetime | None, next_attempt_at: datetime) -> bool:
-    """Whether a pending row's times say a sender claimed it (its lease may have run out)."""
-    return last_attempt_at is not None and next_attempt_at == last_attempt_at + LEASE
 
 
 def _status_url(config: Settings, token: str) -> str:
@@ -127,75 +115,39 @@ def _permanent(error: Exception) -> bool:
     return False
 
 
-def _due_ids(limit: int, now: datetime) -> list[int]:
-    ids = list(
-        db.session.execute(
-            select(OutboundMail.id)
-            .where(OutboundMail.status == PENDING, OutboundMail.next_attempt_at <= now)
-            .order_by(OutboundMail.next_attempt_at, OutboundMail.id)
-            .limit(limit)
-        ).scalars()
-    )
-    db.session.commit()  # end the read: each claim below starts its own write transaction
-    return ids
+_COLUMNS = (
+    OutboundMail.id,
+    OutboundMail.board_id,
+    OutboundMail.card_id,
+    OutboundMail.to_address,
+    OutboundMail.subject,
+    OutboundMail.body,
+    OutboundMail.attempts,
+    OutboundMail.link_seed,
+)
 
 
 def _claim(mail_id: int) -> _Claimed | None:
     """Take one due row for this sender (None if another sender took it first)."""
-    now = clock.now()
-    claimed = db.session.execute(
-        update(OutboundMail)
-        .where(
-            OutboundMail.id == mail_id,
-            OutboundMail.status == PENDING,
-            OutboundMail.next_attempt_at <= now,
-        )
-        .values(
-            attempts=OutboundMail.attempts + 1,
-            last_attempt_at=now,
-            next_attempt_at=now + LEASE,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    row = None
-    if claimed:
-        row = db.session.execute(
-            select(
-                OutboundMail.id,
-                OutboundMail.board_id,
-                OutboundMail.card_id,
-                OutboundMail.to_address,
-                OutboundMail.subject,
-                OutboundMail.body,
-                OutboundMail.attempts,
-                OutboundMail.link_seed,
-            ).where(OutboundMail.id == mail_id)
-        ).one()
-    db.session.commit()
+    row = queue.claim(OutboundMail, mail_id, _COLUMNS)
     return _Claimed(*row) if row else None
 
 
 def _set(mail_id: int, **values: Any) -> None:
     """Record a claimed row's outcome, unless it was cancelled meanwhile (an erasure)."""
-    db.session.execute(
-        update(OutboundMail)
-        .where(OutboundMail.id == mail_id, OutboundMail.status == PENDING)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    queue.settle(OutboundMail, mail_id, **values)
 
 
 def _record_failure(mail: _Claimed, error: Exception, result: Delivery) -> None:
     now = clock.now()
     error_text = f"{type(error).__name__}: {error}"[:1000]
-    given_up = _permanent(error) or mail.attempts >= MAX_ATTEMPTS
+    again = None if _permanent(error) else queue.retry_at(mail.attempts, now)
+    given_up = again is None
     if given_up:
         _set(mail.id, status=FAILED, given_up_at=now, last_error=error_text)
         result.given_up += 1
     else:
-        wait = timedelta(minutes=RETRY_MINUTES[mail.attempts - 1])
-        _set(mail.id, next_attempt_at=now + wait, last_error=error_text)
+        _set(mail.id, next_attempt_at=again, last_error=error_text)
         result.retrying += 1
     log.warning(
         "mail.failed",
@@ -225,7 +177,7 @@ def deliver_pending(limit: int = BATCH) -> Delivery:
         return result
     server: smtplib.SMTP | None = None
     try:
-        for mail_id in _due_ids(limit, clock.now()):
+        for mail_id in queue.due_ids(OutboundMail, limit, clock.now()):
             mail = _claim(mail_id)
             if mail is None:
                 continue  # another sender has it
