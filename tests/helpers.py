@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
-from tracker import create_app
+from tracker import clock, create_app
 from tracker.domain.vocabulary import NoticeKind
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
@@ -41,6 +41,7 @@ from tracker.services import (
     boards,
     cards,
     conversation,
+    incidents,
     intake,
     labels,
     notifications,
@@ -589,6 +590,20 @@ class World:
         who = self.person("support")
         return conversation.add_comment(board_id or self.board_id, who, card_id, "Noted.").id
 
+    def grant(self, board_id: int | None = None) -> int:
+        """Break-glass access just recorded on a fresh S1 incident, held by the lead."""
+        board_id = board_id or self.board_id
+        lead = self.person("lead")
+        board = db.session.get(Board, board_id)
+        expedite = next(lane.id for lane in board.lanes if lane.kind == "expedite")
+        title = f"Outage {next(self.serial)}"
+        s1 = cards.create_card(board_id, lead, expedite, {"title": title, "severity": "S1"})
+        now = clock.now()
+        given = incidents.GrantInput(
+            lead.id, "orders-db", "fix", None, "Ops Olga", now, now + timedelta(hours=2)
+        )
+        return incidents.record_grant(board_id, lead, s1.id, given).id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -608,6 +623,7 @@ FILL = {
     "user_id": World.target_person,
     "term_id": World.rotation_term,
     "away_id": World.away,
+    "grant_id": World.grant,
     "filename": lambda world: "app.css",
     "chart": lambda world: "cfd",
 }

@@ -65,6 +65,13 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "conversation.delete_comment": Action.COMMENT_ON_REQUEST,
     "conversation.mentions": Action.COMMENT_ON_REQUEST,
     "conversation.watch": Action.VIEW_BOARD,
+    # Incidents on Expedite cards (tracker.web.incidents): responders are those who change cards.
+    "incidents.mitigate": Action.CHANGE_CARDS,
+    "incidents.add_log_entry": Action.CHANGE_CARDS,
+    "incidents.set_drill": Action.CHANGE_CARDS,
+    "incidents.record_grant": Action.CHANGE_CARDS,
+    "incidents.end_grant": Action.CHANGE_CARDS,
+    "incidents.leave_open": Action.CHANGE_CARDS,
     "settings.show": Action.CHANGE_SETTINGS,
     "settings.save": Action.CHANGE_SETTINGS,
     "settings.save_columns": Action.CHANGE_SETTINGS,

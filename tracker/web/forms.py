@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     FieldList,
     FloatField,
     FormField,
@@ -38,6 +39,7 @@ from wtforms.widgets import HiddenInput
 
 from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
 from tracker.domain.conversation import COMMENT_LENGTH
+from tracker.domain.incidents import LOG_LENGTH
 from tracker.domain.labels import PALETTE
 from tracker.domain.vocabulary import (
     ColumnKind,
@@ -713,3 +715,63 @@ class AwayForm(Form):
     )
     start_on = DateField("First day away", [InputRequired("Give the first day."), SensibleDate()])
     end_on = DateField("Last day away", [InputRequired("Give the last day."), SensibleDate()])
+
+
+# Incidents (tracker.web.incidents) --------------------------------------------------------
+
+TIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class MitigateForm(ActionForm):
+    note = StringField(
+        "What mitigated it",
+        [DataRequired("Say what mitigated it."), Length(max=LOG_LENGTH)],
+        filters=[strip],
+    )
+
+
+class IncidentLogForm(ActionForm):
+    text = StringField(
+        "Log entry",
+        [DataRequired("Write the log entry first."), Length(max=LOG_LENGTH)],
+        filters=[strip],
+    )
+
+
+class DrillForm(ActionForm):
+    """Mark a drill (1) or a real incident (0): the choice, not a toggle."""
+
+    drill = HiddenField(
+        validators=[
+            DataRequired("Choose a drill or a real incident."),
+            Regexp("^[01]$", message="Choose a drill or a real incident."),
+        ]
+    )
+
+
+class GrantForm(ActionForm):
+    """Break-glass access as a responder records it. Times are the board's local time."""
+
+    holder = IntegerField("Who holds it", [InputRequired("Choose who holds the access.")])
+    target = StringField(
+        "On what",
+        [DataRequired("Say what the access is on."), Length(max=200)],
+        filters=[strip],
+    )
+    why = StringField(
+        "Why", [DataRequired("Say why the access is needed."), Length(max=500)], filters=[strip]
+    )
+    buddy = IntegerField("Operations buddy", [Optional()])
+    buddy_name = StringField("or their name", [Optional(), Length(max=120)], filters=[strip])
+    granted_at = DateTimeLocalField("Granted at", [Optional()], format=TIME_FORMAT)
+    expected_end = DateTimeLocalField(
+        "Expected end", [InputRequired("Give the expected end.")], format=TIME_FORMAT
+    )
+
+
+class LeaveOpenForm(ActionForm):
+    reason = StringField(
+        "Why it stays open",
+        [DataRequired("Say why the access stays open."), Length(max=LOG_LENGTH)],
+        filters=[strip],
+    )

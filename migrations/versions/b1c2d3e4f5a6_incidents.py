@@ -1,0 +1,81 @@
+"""incidents: a card's drill flag, and break-glass access grants
+
+Revision ID: b1c2d3e4f5a6
+Revises: a5b6c7d8e9f0
+Create Date: 2026-11-30 13:00:00
+
+An incident's stages, its log and its mitigation are card events (no table of their own).
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = "b1c2d3e4f5a6"
+down_revision = "a5b6c7d8e9f0"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # A plain ADD COLUMN (no batch copy of the card table: the search triggers name it).
+    op.add_column(
+        "card", sa.Column("drill", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.create_table(
+        "break_glass_grant",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("board_id", sa.Integer(), nullable=False),
+        sa.Column("card_id", sa.Integer(), nullable=False),
+        sa.Column("holder_id", sa.Integer(), nullable=False),
+        sa.Column("target", sa.String(length=200), nullable=False),
+        sa.Column("why", sa.String(length=500), nullable=False),
+        sa.Column("buddy_id", sa.Integer(), nullable=True),
+        sa.Column("buddy_name", sa.String(length=120), nullable=False),
+        sa.Column("granted_at", sa.DateTime(), nullable=False),
+        sa.Column("expected_end", sa.DateTime(), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("ended_at", sa.DateTime(), nullable=True),
+        sa.Column("ended_by_id", sa.Integer(), nullable=True),
+        sa.Column("left_open_reason", sa.String(length=500), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"], ["board.id"], name=op.f("fk_break_glass_grant_board_id_board")
+        ),
+        sa.ForeignKeyConstraint(
+            ["card_id"], ["card.id"], name=op.f("fk_break_glass_grant_card_id_card")
+        ),
+        sa.ForeignKeyConstraint(
+            ["holder_id"],
+            ["user_account.id"],
+            name=op.f("fk_break_glass_grant_holder_id_user_account"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["buddy_id"],
+            ["user_account.id"],
+            name=op.f("fk_break_glass_grant_buddy_id_user_account"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_break_glass_grant_recorded_by_id_user_account"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["ended_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_break_glass_grant_ended_by_id_user_account"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_break_glass_grant")),
+    )
+    with op.batch_alter_table("break_glass_grant", schema=None) as batch_op:
+        batch_op.create_index("ix_break_glass_grant_card", ["card_id"], unique=False)
+        batch_op.create_index(
+            "ix_break_glass_grant_board_granted", ["board_id", "granted_at"], unique=False
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("break_glass_grant", schema=None) as batch_op:
+        batch_op.drop_index("ix_break_glass_grant_board_granted")
+        batch_op.drop_index("ix_break_glass_grant_card")
+    op.drop_table("break_glass_grant")
+    op.drop_column("card", "drill")

@@ -1,0 +1,185 @@
+"""Incidents on a card's panel: Mitigated, the responders' log, the drill mark and
+break-glass access grants. Thin adapters over tracker.services.incidents.
+
+Each answers htmx with the card's incident section (#incident-<card>), and a page without
+htmx with a redirect to the card's page (or the page again with the message, 422, when
+the input or a rule refused it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_htmx import make_response
+
+from tracker import clock
+from tracker.domain import policy
+from tracker.domain.errors import DomainError, InvalidRequest
+from tracker.domain.policy import Action
+from tracker.extensions import htmx
+from tracker.services import board_view, incidents
+from tracker.services.common import get_card
+from tracker.web import errors
+from tracker.web.access import load_board
+from tracker.web.board import panel_context
+from tracker.web.forms import DrillForm, GrantForm, IncidentLogForm, LeaveOpenForm, MitigateForm
+from tracker.web.presenters.history import describer
+from tracker.web.presenters.incidents import section
+
+bp = Blueprint("incidents", __name__, url_prefix="/b/<int:board_id>")
+
+
+def _fragment() -> bool:
+    return bool(htmx) and not htmx.boosted
+
+
+def section_context(board, actor, card, **shown) -> dict:
+    """What templates/board/_incident.html needs (the panel includes it too)."""
+    people = board_view.members(board.id)
+    history = board_view.card_history(card.id)
+    return {
+        "board": board,
+        "actor": actor,
+        "card": card,
+        "members": people,
+        "assignable": [user for user, role in people if policy.may(role, Action.HOLD_CARDS)],
+        **section(card, history, describer(board, people), **shown),
+    }
+
+
+def _answer(board, actor, card, *, status=200, **shown):
+    """The card's incident section for htmx, else its page (422: with the message)."""
+    if _fragment():
+        html = render_template(
+            "board/_incident.html", **section_context(board, actor, card, **shown)
+        )
+        response = make_response(html, status)
+    else:
+        context = panel_context(board, actor, card)
+        context["shown"] = shown
+        response = make_response(render_template("board/card.html", **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _done(board, actor, card, notice: str):
+    if _fragment():
+        return _answer(board, actor, card, notice=notice)
+    flash(notice, "info")
+    target = url_for("board.show_card", board_id=board.id, card_id=card.id)
+    return redirect(f"{target}#incident-{card.id}", 303)
+
+
+def _valid(form) -> None:
+    if not form.validate_on_submit():
+        messages = [m for found in form.errors.values() for m in found]
+        raise InvalidRequest(" ".join(str(m) for m in messages) or "That request was incomplete.")
+
+
+def _utc(local: datetime | None, timezone: str) -> datetime | None:
+    """A time typed on the board's clock, in UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
+
+
+@bp.post("/cards/<int:card_id>/mitigate")
+def mitigate(board_id: int, card_id: int):
+    """Record the incident mitigated, with what did it."""
+    board, actor = load_board(board_id)
+    form = MitigateForm()
+    _valid(form)
+    card = incidents.mitigate(board.id, actor, card_id, form.note.data)
+    return _done(board, actor, card, f"{card.ref} is mitigated; the banner is gone.")
+
+
+@bp.post("/cards/<int:card_id>/log")
+def add_log_entry(board_id: int, card_id: int):
+    """Add a line to the incident log."""
+    board, actor = load_board(board_id)
+    form = IncidentLogForm()
+    _valid(form)
+    card = incidents.add_log_entry(board.id, actor, card_id, form.text.data)
+    return _done(board, actor, card, "Added to the log.")
+
+
+@bp.post("/cards/<int:card_id>/drill")
+def set_drill(board_id: int, card_id: int):
+    """Mark the incident a drill, or a real one."""
+    board, actor = load_board(board_id)
+    form = DrillForm()
+    _valid(form)
+    card = incidents.set_drill(board.id, actor, card_id, form.drill.data == "1")
+    said = "a drill" if card.drill else "a real incident"
+    return _done(board, actor, card, f"{card.ref} is marked {said}.")
+
+
+@bp.post("/cards/<int:card_id>/grants")
+def record_grant(board_id: int, card_id: int):
+    """Record break-glass access given during the incident."""
+    board, actor = load_board(board_id)
+    form = GrantForm()
+    _valid(form)
+    given = incidents.GrantInput(
+        holder_id=form.holder.data,
+        target=form.target.data,
+        why=form.why.data,
+        buddy_id=form.buddy.data,
+        buddy_name=form.buddy_name.data or "",
+        granted_at=_utc(form.granted_at.data, board.timezone) or clock.now(),
+        expected_end=_utc(form.expected_end.data, board.timezone),
+    )
+    grant = incidents.record_grant(board.id, actor, card_id, given)
+    card = get_card(board.id, grant.card_id)
+    return _done(board, actor, card, f"Access recorded: {grant.holder.name} on {grant.target}.")
+
+
+@bp.post("/grants/<int:grant_id>/end")
+def end_grant(board_id: int, grant_id: int):
+    """Confirm a grant's access revoked."""
+    board, actor = load_board(board_id)
+    grant = incidents.end_grant(board.id, actor, grant_id)
+    card = get_card(board.id, grant.card_id)
+    return _done(board, actor, card, f"Access ended: {grant.holder.name} on {grant.target}.")
+
+
+@bp.post("/grants/<int:grant_id>/leave-open")
+def leave_open(board_id: int, grant_id: int):
+    """Write why a grant stays open when the incident is resolved."""
+    board, actor = load_board(board_id)
+    form = LeaveOpenForm()
+    _valid(form)
+    grant = incidents.leave_open(board.id, actor, grant_id, form.reason.data)
+    card = get_card(board.id, grant.card_id)
+    return _done(board, actor, card, "The reason is recorded; end the access when it is revoked.")
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def _section_again(error: DomainError, status: int):
+    """The incident section with the refusal (the panel's forms keep nothing typed but the
+    message says what to change)."""
+    board, actor = load_board((request.view_args or {})["board_id"])
+    args = request.view_args or {}
+    if "grant_id" in args:
+        card = incidents.grant_card(board.id, args["grant_id"])
+    else:
+        card = get_card(board.id, args["card_id"])
+    return _answer(board, actor, card, status=status, error=error.message, kept=request.form)
+
+
+REFUSED_PAGES: dict[str, errors.Refusal] = {
+    f"incidents.{name}": _section_again
+    for name in (
+        "mitigate",
+        "add_log_entry",
+        "set_drill",
+        "record_grant",
+        "end_grant",
+        "leave_open",
+    )
+}
+
+errors.answer_refusals(bp, REFUSED_PAGES)
