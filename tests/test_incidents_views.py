@@ -211,3 +211,33 @@ def test_another_boards_card_and_grant_are_not_found(app, client, auth, board):
     auth.login("ann")
     url = f"/b/{board['board']}/cards/{their_card}/log"
     assert client.post(url, data={"text": "x"}).status_code == 404
+
+
+def test_the_grants_page_lists_a_periods_grants_for_leads_with_csv(app, client, auth, board):
+    record(app, board)
+    auth.login("lee")
+    page = client.get(f"/b/{board['board']}/grants")
+    assert page.status_code == 200
+    assert "Ann Person" in page.text and "orders-db" in page.text and "Lee Person" in page.text
+    assert 'class="open"' in page.text and "still open" in page.text
+    today = clock.now().date()
+    shown = f"grants.csv?since={today - timedelta(days=89)}&amp;until={today}"
+    assert shown in page.text  # the CSV of the period shown: the last 90 days
+    csv_url = f"/b/{board['board']}/grants.csv?since={today}&until={today}"
+    csv = client.get(csv_url)
+    assert csv.mimetype == "text/csv"
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("grant_id,card,holder,on,why,buddy,granted_at_utc")
+    assert len(lines) == 2 and ",Ann Person,orders-db,fix,Lee Person," in lines[1]
+    earlier = today - timedelta(days=400)
+    empty = client.get(f"/b/{board['board']}/grants?since={earlier}&until={earlier}")
+    assert "No break-glass access was recorded in this period." in empty.text
+    odd = client.get(f"/b/{board['board']}/grants?since=nonsense&until=99999-1-1")
+    assert odd.status_code == 200 and "orders-db" in odd.text  # odd dates: the default period
+
+
+@pytest.mark.parametrize("who", ["ann", "vic", "sam"])
+def test_only_leads_read_the_grants_page(client, auth, board, who):
+    auth.login(who)
+    assert client.get(f"/b/{board['board']}/grants").status_code == 403
+    assert client.get(f"/b/{board['board']}/grants.csv").status_code == 403

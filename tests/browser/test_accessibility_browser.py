@@ -33,11 +33,19 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 
 from tests.browser.helpers import log_in
 from tests.helpers import REQUEST, BoardSpec, CardSpec, actor, build_board, wipe
-from tracker import database
+from tracker import clock, database
 from tracker.domain.vocabulary import NoticeKind
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import cards, conversation, intake, notifications, reports, rotation
+from tracker.services import (
+    cards,
+    conversation,
+    incidents,
+    intake,
+    notifications,
+    reports,
+    rotation,
+)
 from tracker.services.reports import SprintInput
 
 pytestmark = pytest.mark.browser
@@ -82,6 +90,9 @@ SCREENS = (
     Screen("report", "/b/{board}/report"),
     Screen("flow", "/b/{board}/flow"),
     Screen("audit", "/b/{board}/audit"),
+    Screen("incident card", "/b/{board}/cards/{incident}"),
+    Screen("incident card, read only", "/b/{board}/cards/{incident}", who="vic"),
+    Screen("break-glass access", "/b/{board}/grants"),
     Screen("intake", "/b/{board}/intake"),
     Screen("intake, errors", "/b/{board}/intake", status=422, then="submit empty"),
     Screen("my requests", "/b/{board}/requests", who="sam"),
@@ -119,6 +130,7 @@ NOT_PAGES = {
     "audit.export_board": "a CSV download",
     "reports.export": "a CSV download",
     "flow.export": "a CSV download",
+    "incidents.export_grants": "a CSV download",
     "board.live": "the board's poll: 204, or the #board fragment the board page shows",
     "emergency.check": "the banner's poll: 204, or the #emergency fragment every board page shows",
     "conversation.mentions": "the @mention choices: a fragment of the card panel's comment box",
@@ -167,7 +179,20 @@ def world(live_app) -> dict:
         ids["request"] = filed.id
         ids["token"] = intake.create_status_link(board, lee, filed.id).token
         emergency = {**REQUEST, "title": "Checkout is down", "severity": "S1"}
-        intake.file_request(board, sam, emergency, intake.new_intake_key())
+        s1 = intake.file_request(board, sam, emergency, intake.new_intake_key()).card
+        ids["incident"] = s1.id
+        incidents.add_log_entry(board, lee, s1.id, "Checkout answers 502; looking at the pods")
+        now = clock.now()
+        access = incidents.GrantInput(
+            ids["ann"],
+            "orders-db primary, write",
+            "fix stuck orders",
+            ids["lee"],
+            "",
+            now,
+            now + timedelta(hours=2),
+        )
+        incidents.record_grant(board, lee, s1.id, access)
         today = date.today()
         for n, start in enumerate((today - timedelta(days=14), today), start=1):
             data = SprintInput(f"Sprint {n}", start, start + timedelta(days=13), 20, 10)

@@ -23,6 +23,7 @@ EXPECTED = {
     Action.MANAGE_SPRINTS: {LEAD},
     Action.MANAGE_ROTATION: {LEAD},
     Action.VIEW_AUDIT: {LEAD},
+    Action.VIEW_GRANTS: {LEAD},
     Action.HOLD_CARDS: {LEAD, MEMBER},
     Action.OVERRIDE_LIMITS: {LEAD},
     Action.RETRY_MAIL: {LEAD},

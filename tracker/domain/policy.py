@@ -34,6 +34,8 @@ class Action(StrEnum):
     MANAGE_ROTATION = "rotation.manage"
     # The board's audit log (site admins read every board's on /admin/audit).
     VIEW_AUDIT = "audit.view"
+    # The board's break-glass access grants, per period, with CSV (the auditors' list).
+    VIEW_GRANTS = "grants.view"
     # Asked by the use cases only (no route is guarded by these):
     # be assigned cards, or pull one (services.common.assignable_ids),
     HOLD_CARDS = "card.hold"
@@ -56,6 +58,7 @@ _GRANTS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_SPRINTS: frozenset({LEAD}),
     Action.MANAGE_ROTATION: frozenset({LEAD}),
     Action.VIEW_AUDIT: frozenset({LEAD}),
+    Action.VIEW_GRANTS: frozenset({LEAD}),
     Action.HOLD_CARDS: frozenset({LEAD, MEMBER}),
     Action.OVERRIDE_LIMITS: frozenset({LEAD}),
     Action.RETRY_MAIL: frozenset({LEAD}),

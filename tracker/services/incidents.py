@@ -11,14 +11,15 @@ log in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker import clock, store
-from tracker.domain import incidents, policy
+from tracker.domain import incidents, policy, text
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.domain.incidents import Grant, Incident, Recorded
 from tracker.domain.policy import Action
@@ -378,4 +379,86 @@ def _audit(action: str, actor: Actor, card: Card, grant: BreakGlassGrant, more: 
         target_type="card",
         target_id=card.id,
         detail={"card": card.ref, "grant": grant.id, "on": grant.target} | more,
+    )
+
+
+# The grants page (auditors: who held what, how long, with which buddy) --------------------
+
+GRANTS_CSV_HEADER = [
+    "grant_id",
+    "card",
+    "holder",
+    "on",
+    "why",
+    "buddy",
+    "granted_at_utc",
+    "expected_end_utc",
+    "ended_at_utc",
+    "confirmed_revoked_by",
+    "hours",
+    "left_open_reason",
+]
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """One grant as the grants page and its CSV show it."""
+
+    grant: BreakGlassGrant
+    hours: float
+    overdue: bool
+
+
+def grants_between(board_id: int, since: date, until: date, timezone: str) -> list[GrantRow]:
+    """The board's grants given from `since` to `until` (both days included, on the
+    board's clock), oldest first, with how long each was (or is, while open) held."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(since, time(), zone)
+    end = datetime.combine(until + timedelta(days=1), time(), zone)
+    rows = db.session.execute(
+        select(BreakGlassGrant)
+        .options(
+            joinedload(BreakGlassGrant.holder),
+            joinedload(BreakGlassGrant.buddy),
+            joinedload(BreakGlassGrant.ended_by),
+            joinedload(BreakGlassGrant.card),
+        )
+        .where(
+            BreakGlassGrant.board_id == board_id,
+            BreakGlassGrant.granted_at >= start,
+            BreakGlassGrant.granted_at < end,
+        )
+        .order_by(BreakGlassGrant.granted_at, BreakGlassGrant.id)
+    ).scalars()
+    now = clock.now()
+    found = []
+    for row in rows:
+        rule = grant_rule(row)
+        found.append(GrantRow(row, round(rule.hours(now), 2), rule.overdue(now)))
+    return found
+
+
+def grants_csv(rows: list[GrantRow]) -> str:
+    """The grants as CSV (times in UTC), every cell through domain.text's CSV guard."""
+    return text.csv_document(
+        [
+            GRANTS_CSV_HEADER,
+            *(
+                [
+                    r.grant.id,
+                    r.grant.card.ref,
+                    r.grant.holder.name,
+                    r.grant.target,
+                    r.grant.why,
+                    r.grant.buddy_shown,
+                    r.grant.granted_at.isoformat(timespec="seconds"),
+                    r.grant.expected_end.isoformat(timespec="seconds"),
+                    r.grant.ended_at.isoformat(timespec="seconds") if r.grant.ended_at else "",
+                    r.grant.ended_by.name if r.grant.ended_by else "",
+                    r.hours,
+                    r.grant.left_open_reason,
+                ]
+                for r in rows
+            ),
+        ]
     )

@@ -72,6 +72,8 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "incidents.record_grant": Action.CHANGE_CARDS,
     "incidents.end_grant": Action.CHANGE_CARDS,
     "incidents.leave_open": Action.CHANGE_CARDS,
+    "incidents.grants": Action.VIEW_GRANTS,
+    "incidents.export_grants": Action.VIEW_GRANTS,
     "settings.show": Action.CHANGE_SETTINGS,
     "settings.save": Action.CHANGE_SETTINGS,
     "settings.save_columns": Action.CHANGE_SETTINGS,

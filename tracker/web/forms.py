@@ -775,3 +775,13 @@ class LeaveOpenForm(ActionForm):
         [DataRequired("Say why the access stays open."), Length(max=LOG_LENGTH)],
         filters=[strip],
     )
+
+
+class GrantsFilterForm(Form):
+    """The grants page's period (GET): from and to, both days included."""
+
+    class Meta:
+        csrf = False
+
+    since = DateField("From", [Optional(), SensibleDate()])
+    until = DateField("To", [Optional(), SensibleDate()])

@@ -7,10 +7,10 @@ the input or a rule refused it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_htmx import make_response
 
 from tracker import clock
@@ -19,11 +19,18 @@ from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.domain.policy import Action
 from tracker.extensions import htmx
 from tracker.services import board_view, incidents
-from tracker.services.common import get_card
+from tracker.services.common import get_card, today_on
 from tracker.web import errors
 from tracker.web.access import load_board
 from tracker.web.board import panel_context
-from tracker.web.forms import DrillForm, GrantForm, IncidentLogForm, LeaveOpenForm, MitigateForm
+from tracker.web.forms import (
+    DrillForm,
+    GrantForm,
+    GrantsFilterForm,
+    IncidentLogForm,
+    LeaveOpenForm,
+    MitigateForm,
+)
 from tracker.web.presenters.history import describer
 from tracker.web.presenters.incidents import section
 
@@ -153,6 +160,50 @@ def leave_open(board_id: int, grant_id: int):
     grant = incidents.leave_open(board.id, actor, grant_id, form.reason.data)
     card = get_card(board.id, grant.card_id)
     return _done(board, actor, card, "The reason is recorded; end the access when it is revoked.")
+
+
+# --- the grants page ---------------------------------------------------------------------
+
+# The period the grants page shows when none is asked for: the last 90 days.
+DEFAULT_DAYS = 90
+
+
+def _period(board) -> tuple[GrantsFilterForm, date, date]:
+    """The period asked for in the query string (odd dates ignored), else the last 90 days."""
+    form = GrantsFilterForm(request.args)
+    form.validate()
+    today = today_on(board)
+    until = form.until.data if form.until.data and not form.until.errors else today
+    since = form.since.data if form.since.data and not form.since.errors else None
+    since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+    if since > until:
+        since, until = until, since
+    form.since.data, form.until.data = since, until
+    return form, since, until
+
+
+@bp.get("/grants")
+def grants(board_id: int):
+    """The board's break-glass access grants in a period: who, on what, how long, buddy."""
+    board, actor = load_board(board_id)
+    form, since, until = _period(board)
+    rows = incidents.grants_between(board.id, since, until, board.timezone)
+    args = {"since": since.isoformat(), "until": until.isoformat()}
+    return render_template(
+        "incidents/grants.html", board=board, actor=actor, form=form, rows=rows, args=args
+    )
+
+
+@bp.get("/grants.csv")
+def export_grants(board_id: int):
+    """The same grants as CSV."""
+    board, _actor = load_board(board_id)
+    _form, since, until = _period(board)
+    body = incidents.grants_csv(incidents.grants_between(board.id, since, until, board.timezone))
+    name = f"grants-board-{board.id}-{since.isoformat()}-{until.isoformat()}.csv"
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 # --- refusals -----------------------------------------------------------------------------
