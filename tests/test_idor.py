@@ -127,6 +127,7 @@ def object_rules(app):
         "comment_id",
         "label_id",
         "grant_id",
+        "incident_id",
     }
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
@@ -161,6 +162,7 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "colour": "blue",
         "text": "Taken over",
         "drill": "1",
+        "lane": "support",
         "holder": str(ours.lead),
         "buddy_name": "Taken over",
         "expected_end": "2030-01-01T10:00",
@@ -176,6 +178,7 @@ def fill(rule, board: int, objects: Objects) -> str:
     values["comment_id"] = objects.comment
     values["label_id"] = objects.label
     values["grant_id"] = objects.grant
+    values["incident_id"] = objects.card
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -208,6 +208,7 @@ def test_another_boards_card_and_grant_are_not_found(app, client, auth, board):
     for path in ("end", "leave-open"):
         url = f"/b/{other_id}/grants/{grant_id}/{path}"
         assert client.post(url, data={"reason": "x"}).status_code == 404, path
+    auth.logout()
     auth.login("ann")
     url = f"/b/{board['board']}/cards/{their_card}/log"
     assert client.post(url, data={"text": "x"}).status_code == 404

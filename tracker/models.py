@@ -266,6 +266,50 @@ class BreakGlassGrant(db.Model):
         return self.buddy.name if self.buddy is not None else self.buddy_name
 
 
+class IncidentReview(db.Model):
+    """The post-incident review of a resolved incident (services.reviews): its card in the
+    Support lane and the blameless template's sections; written once every section says
+    something (domain.reviews.is_written)."""
+
+    __tablename__ = "incident_review"
+    __table_args__ = (UniqueConstraint("incident_id", name="uq_incident_review_incident"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    what_happened: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[str] = mapped_column(Text, default="")
+    contributing_factors: Mapped[str] = mapped_column(Text, default="")
+    went_well: Mapped[str] = mapped_column(Text, default="")
+    to_change: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    incident: Mapped[Card] = relationship(foreign_keys=[incident_id])
+    card: Mapped[Card] = relationship(foreign_keys=[card_id])
+
+
+class IncidentFollowUp(db.Model):
+    """A card made to follow up an incident (make the temporary fix permanent, an action
+    item of its review), linked to it."""
+
+    __tablename__ = "incident_follow_up"
+    __table_args__ = (
+        UniqueConstraint("card_id", name="uq_incident_follow_up_card"),
+        Index("ix_incident_follow_up_incident", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+
+    card: Mapped[Card] = relationship(foreign_keys=[card_id])
+
+
 class Component(db.Model):
     """A part of the system a board's requests can concern; a lead keeps the list."""
 

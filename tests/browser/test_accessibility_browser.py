@@ -44,6 +44,7 @@ from tracker.services import (
     intake,
     notifications,
     reports,
+    reviews,
     rotation,
 )
 from tracker.services.reports import SprintInput
@@ -93,6 +94,8 @@ SCREENS = (
     Screen("incident card", "/b/{board}/cards/{incident}"),
     Screen("incident card, read only", "/b/{board}/cards/{incident}", who="vic"),
     Screen("break-glass access", "/b/{board}/grants"),
+    Screen("incident review", "/b/{board}/incidents/{resolved}/review"),
+    Screen("incident review, read only", "/b/{board}/incidents/{resolved}/review", who="vic"),
     Screen("intake", "/b/{board}/intake"),
     Screen("intake, errors", "/b/{board}/intake", status=422, then="submit empty"),
     Screen("my requests", "/b/{board}/requests", who="sam"),
@@ -131,6 +134,7 @@ NOT_PAGES = {
     "reports.export": "a CSV download",
     "flow.export": "a CSV download",
     "incidents.export_grants": "a CSV download",
+    "incidents.export_review": "a Markdown download",
     "board.live": "the board's poll: 204, or the #board fragment the board page shows",
     "emergency.check": "the banner's poll: 204, or the #emergency fragment every board page shows",
     "conversation.mentions": "the @mention choices: a fragment of the card panel's comment box",
@@ -157,6 +161,23 @@ SPEC = BoardSpec(
         CardSpec("closed", "feature", "Fax integration"),
     ),
 )
+
+
+def resolved_incident(board: int, lee, ids: dict) -> int:
+    """An S1 worked, mitigated and resolved, with its review written in part and a
+    follow-up card."""
+    expedite = ids["expedite_lane"]
+    fields = {"title": "Search is down", "severity": "S1"}
+    card = cards.create_card(board, lee, expedite, fields)
+    cards.move_card(board, lee, card.id, lane_id=expedite, column_id=ids["In progress"], take=True)
+    incidents.add_log_entry(board, lee, card.id, "Index rebuilt")
+    incidents.mitigate(board, lee, card.id, "restarted the search pods")
+    cards.move_card(board, lee, card.id, lane_id=expedite, column_id=ids["Done"])
+    reviews.start_review(board, lee, card.id)
+    sections = {"what_happened": "Search answered 500.", "impact": "No search for 20 min."}
+    reviews.save_review(board, lee, card.id, sections)
+    reviews.add_follow_up(board, lee, card.id, "Alert when search fails", "support")
+    return card.id
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +214,7 @@ def world(live_app) -> dict:
             now + timedelta(hours=2),
         )
         incidents.record_grant(board, lee, s1.id, access)
+        ids["resolved"] = resolved_incident(board, lee, ids)
         today = date.today()
         for n, start in enumerate((today - timedelta(days=14), today), start=1):
             data = SprintInput(f"Sprint {n}", start, start + timedelta(days=13), 20, 10)

@@ -41,8 +41,10 @@ from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
 from tracker.domain.conversation import COMMENT_LENGTH
 from tracker.domain.incidents import LOG_LENGTH
 from tracker.domain.labels import PALETTE
+from tracker.domain.reviews import SECTION_LENGTH, TITLE_LENGTH
 from tracker.domain.vocabulary import (
     ColumnKind,
+    LaneKind,
     LimitMode,
     MailMode,
     Measure,
@@ -785,3 +787,35 @@ class GrantsFilterForm(Form):
 
     since = DateField("From", [Optional(), SensibleDate()])
     until = DateField("To", [Optional(), SensibleDate()])
+
+
+def _section(label: str) -> TextAreaField:
+    too_long = f"Keep a section to {SECTION_LENGTH:,} characters or fewer."
+    return TextAreaField(label, [Optional(), Length(max=SECTION_LENGTH, message=too_long)])
+
+
+class ReviewForm(ActionForm):
+    """The post-incident review's sections (domain.reviews.SECTIONS)."""
+
+    what_happened = _section("What happened")
+    impact = _section("Impact")
+    contributing_factors = _section("Contributing factors")
+    went_well = _section("What went well")
+    to_change = _section("What to change")
+
+
+class FollowUpForm(ActionForm):
+    """A follow-up card of an incident: its title and lane; `back` says where the form was
+    (the review page, or the card's panel)."""
+
+    title = StringField(
+        "Follow-up",
+        [DataRequired("Give the follow-up a title."), Length(max=TITLE_LENGTH)],
+        filters=[strip],
+    )
+    lane = SelectField(
+        "Lane",
+        choices=choices((LaneKind.SUPPORT, "Support"), (LaneKind.FEATURE, "Feature")),
+        invalid_choice_message="Put a follow-up in the Support or the Feature lane.",
+    )
+    back = HiddenField()

@@ -17,19 +17,25 @@ from tracker import clock
 from tracker.domain import policy
 from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.domain.policy import Action
+from tracker.domain.reviews import SECTION_KEYS, SECTIONS, Line, permanent_fix_title
+from tracker.domain.reviews import Action as ReviewAction
+from tracker.domain.reviews import markdown as review_markdown
+from tracker.domain.vocabulary import CardStatus
 from tracker.extensions import htmx
-from tracker.services import board_view, incidents
+from tracker.services import board_view, incidents, reviews
 from tracker.services.common import get_card, today_on
 from tracker.web import errors
 from tracker.web.access import load_board
 from tracker.web.board import panel_context
 from tracker.web.forms import (
     DrillForm,
+    FollowUpForm,
     GrantForm,
     GrantsFilterForm,
     IncidentLogForm,
     LeaveOpenForm,
     MitigateForm,
+    ReviewForm,
 )
 from tracker.web.presenters.history import describer
 from tracker.web.presenters.incidents import section
@@ -160,6 +166,118 @@ def leave_open(board_id: int, grant_id: int):
     grant = incidents.leave_open(board.id, actor, grant_id, form.reason.data)
     card = get_card(board.id, grant.card_id)
     return _done(board, actor, card, "The reason is recorded; end the access when it is revoked.")
+
+
+# --- the post-incident review and follow-ups ------------------------------------------------
+
+
+def _review_url(board, card_id) -> str:
+    return url_for("incidents.show_review", board_id=board.id, incident_id=card_id)
+
+
+def _go(url: str, notice: str):
+    """To another page after a change: htmx is told to go there (HX-Redirect)."""
+    flash(notice, "info")
+    if _fragment():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+@bp.post("/cards/<int:card_id>/review")
+def start_review(board_id: int, card_id: int):
+    """Make the resolved incident's review card (one click) and open its review."""
+    board, actor = load_board(board_id)
+    review = reviews.start_review(board.id, actor, card_id)
+    return _go(_review_url(board, review.incident_id), "The review card is in the Support lane.")
+
+
+def _review_context(board, actor, card_id, **shown) -> dict:
+    people = board_view.members(board.id)
+    card = get_card(board.id, card_id)
+    history = board_view.card_history(card.id)
+    page = reviews.review_page(board.id, card.id, board.timezone, history)
+    form = shown.pop("form", None) or ReviewForm(obj=page.review, formdata=None)
+    return {
+        "board": board,
+        "actor": actor,
+        "page": page,
+        "form": form,
+        "follow_form": shown.pop("follow_form", None)
+        or FollowUpForm(formdata=None, title=_permanent_fix(page), back="page"),
+        "sections": SECTIONS,
+        "status_words": reviews.status_words,
+        **section(card, history, describer(board, people)),
+        "error": shown.get("error"),
+    }
+
+
+def _permanent_fix(page) -> str:
+    note = page.incident.mitigated.note if page.incident.mitigated else ""
+    return permanent_fix_title(note)
+
+
+@bp.get("/incidents/<int:incident_id>/review")
+def show_review(board_id: int, incident_id: int):
+    """The incident's review: timeline, who took part, the sections, the action items."""
+    board, actor = load_board(board_id)
+    return render_template("incidents/review.html", **_review_context(board, actor, incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/review")
+def save_review(board_id: int, incident_id: int):
+    """Save the review's sections."""
+    card_id = incident_id
+    board, actor = load_board(board_id)
+    form = ReviewForm()
+    _valid(form)
+    sections = {key: getattr(form, key).data or "" for key in SECTION_KEYS}
+    review = reviews.save_review(board.id, actor, card_id, sections)
+    said = "The review is saved." + (
+        "" if review.written_at else " Fill every section to finish it."
+    )
+    return _go(_review_url(board, card_id), said)
+
+
+@bp.get("/incidents/<int:incident_id>/review.md")
+def export_review(board_id: int, incident_id: int):
+    """The review as a Markdown document."""
+    board, actor = load_board(board_id)
+    context = _review_context(board, actor, incident_id)
+    page = context["page"]
+    card = page.incident_card
+    heading = ("Drill: " if card.drill else "") + f"Post-incident review: {card.ref} {card.title}"
+    review = page.review
+    sections = {key: getattr(review, key) for key in SECTION_KEYS} if review else {}
+    actions = [
+        ReviewAction(c.ref, c.title, reviews.status_words(c), c.status == CardStatus.DONE)
+        for c in page.follow_ups
+    ]
+    lines = [
+        Line(e.at.astimezone(ZoneInfo(board.timezone)).strftime("%Y-%m-%d %H:%M"), e.who, e.text)
+        for e in context["timeline"]
+    ]
+    body = review_markdown(heading, page.stages, page.participants, sections, actions, lines)
+    name = f"review-{card.ref}.md"
+    return Response(
+        body,
+        mimetype="text/markdown",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.post("/cards/<int:card_id>/follow-ups")
+def add_follow_up(board_id: int, card_id: int):
+    """Make a follow-up card linked to the incident."""
+    board, actor = load_board(board_id)
+    form = FollowUpForm()
+    _valid(form)
+    made = reviews.add_follow_up(board.id, actor, card_id, form.title.data, form.lane.data)
+    notice = f"{made.ref} is a follow-up of this incident, in {made.lane.name} · Ready."
+    if form.back.data == "page":
+        return _go(_review_url(board, card_id), notice)
+    return _done(board, actor, get_card(board.id, card_id), notice)
 
 
 # --- the grants page ---------------------------------------------------------------------

@@ -10,8 +10,9 @@ from typing import Any
 
 from tracker.domain.emergency import waited
 from tracker.domain.incidents import ACKNOWLEDGED, MITIGATED, OPENED, RESOLVED
+from tracker.domain.reviews import permanent_fix_title
 from tracker.domain.vocabulary import EventKind
-from tracker.services import incidents
+from tracker.services import incidents, reviews
 
 STAGE_WORDS = {
     OPENED: "Opened",
@@ -60,9 +61,18 @@ def section(card, history: list[Any], describe: Callable[[Any], str], **shown) -
     the incident (None: the card never was one), its timeline, and what the last answer
     shows (a notice, or an error with what was typed)."""
     found = incidents.panel(card, history)
+    mitigated = found.incident.mitigated if found is not None else None
     return {
         "incident": found,
         "timeline": timeline(found, history, describe) if found is not None else [],
         "took": took,
         "shown": shown,
+        # After the incident: its review and follow-ups; on a review or follow-up card, the
+        # incident it belongs to.
+        "review": reviews.review_of(card.id) if found is not None else None,
+        "follow_ups": reviews.follow_ups(card.id) if found is not None else [],
+        "permanent_fix": permanent_fix_title(mitigated.note if mitigated else ""),
+        "reviewing": reviews.review_for_card(card.id) if found is None else None,
+        "following": reviews.incident_of_follow_up(card.id) if found is None else None,
+        "status_words": reviews.status_words,
     }
