@@ -13,8 +13,8 @@ from tests.helpers import BoardSpec, CardSpec, actor, make_board, make_card, mak
 from tracker import clock
 from tracker.domain.errors import InvalidRequest, NotAllowed
 from tracker.extensions import db
-from tracker.models import Card, IncidentFollowUp, IncidentReview, User
-from tracker.services import cards, incidents, reviews
+from tracker.models import Board, Card, IncidentFollowUp, IncidentReview, User
+from tracker.services import cards, incidents, reports, reviews
 
 HX = {"HX-Request": "true"}
 SECTIONS = {
@@ -174,3 +174,48 @@ def test_a_review_not_written_within_five_working_days_is_late(app, client, auth
         auth.login("ann")
         page = client.get(f"/b/{board['board']}/incidents/{board['s1']}/review")
     assert "not written within 5 working days" in page.text
+
+
+def test_the_report_counts_incidents_per_period_with_drills_apart(app, client, auth, board):
+    with app.app_context():
+        ann = actor(db.session.get(User, board["ann"]))
+        b = board["board"]
+        lane_id = board["expedite_lane"]
+        drill = make_card(db.session.get(Board, b), ann, "expedite", "Drill", severity="S1")
+        incidents.set_drill(b, ann, drill.id, True)
+        db.session.remove()
+    start = clock.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        with app.app_context():
+            ann = actor(db.session.get(User, board["ann"]))
+            traveller.shift(timedelta(minutes=6))
+            cards.move_card(
+                b, ann, board["s1"], lane_id=lane_id, column_id=board["In progress"], take=True
+            )
+            now = clock.now()
+            given = incidents.GrantInput(
+                ann.id, "orders-db", "fix", board["lee"], "", now, now + timedelta(hours=2)
+            )
+            grant = incidents.record_grant(b, ann, board["s1"], given)
+            traveller.shift(timedelta(minutes=30))
+            incidents.end_grant(b, ann, grant.id)
+            incidents.mitigate(b, ann, board["s1"], "rolled back")
+            traveller.shift(timedelta(minutes=24))
+            cards.move_card(b, ann, board["s1"], lane_id=lane_id, column_id=board["Done"])
+            reviews.add_follow_up(b, ann, board["s1"], "Make it permanent", "feature")
+            report = reports.build_report(db.session.get(Board, b), count=2)
+            db.session.remove()
+    period, figures = report.incidents.rows[-1]
+    assert (figures.count, figures.drills) == (1, 1)
+    assert figures.acknowledge[0] == pytest.approx(0.1, abs=0.01)  # 6 min, in hours
+    assert figures.mitigate[0] == pytest.approx(36 / 60, abs=0.01)
+    assert figures.resolve[0] == pytest.approx(1.0, abs=0.01)
+    assert figures.glass_hours == pytest.approx(0.5)
+    assert figures.late_reviews == 0
+    (follow,) = report.incidents.open_follow_ups
+    assert follow.card_id == board["s1"] and follow.open == 1
+    auth.login("lee")
+    page = client.get(f"/b/{board['board']}/report")
+    assert (
+        'id="incidents-table"' in page.text and "Incidents with follow-ups still open" in page.text
+    )

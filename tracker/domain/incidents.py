@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from tracker.domain.emergency import waited
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.flow import quantile
+from tracker.domain.periods import period_index
 from tracker.domain.vocabulary import CardStatus, LaneKind
 
 # A grant open longer than this is overdue even before its expected end.
@@ -399,3 +400,21 @@ def figures(
         glass_hours=sum(g.hours(now) for i in real for g in grants.get(i.card_id, ())),
         late_reviews=sum(1 for i in real if i.card_id in late_reviews),
     )
+
+
+def figures_by_period(
+    bounds: Sequence[tuple[datetime, datetime]],
+    incidents: Iterable[Incident],
+    grants: dict[int, Sequence[Grant]],
+    late_reviews: set[int],
+    now: datetime,
+) -> list[IncidentFigures]:
+    """The figures of each period (bounds: its aware start and end, sorted), counting each
+    incident in the period it was opened in."""
+    starts = [b[0] for b in bounds]
+    grouped: list[list[Incident]] = [[] for _ in bounds]
+    for found in incidents:
+        i = period_index(found.opened.at, starts, bounds)
+        if i is not None:
+            grouped[i].append(found)
+    return [figures(group, grants, late_reviews, now) for group in grouped]

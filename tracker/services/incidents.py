@@ -10,22 +10,32 @@ log in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from tracker import clock, store
-from tracker.domain import incidents, policy, text
+from tracker.domain import incidents, policy, reviews, text
 from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.domain.incidents import Grant, Incident, Recorded
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus, EventKind, LaneKind
 from tracker.extensions import db
-from tracker.models import BreakGlassGrant, Card, CardEvent, Lane, Membership, User
+from tracker.models import (
+    BreakGlassGrant,
+    Card,
+    CardEvent,
+    IncidentFollowUp,
+    IncidentReview,
+    Lane,
+    Membership,
+    User,
+)
 from tracker.services import audit
 from tracker.services.common import Actor, assignable_ids, get_card
 from tracker.store import snapshot
@@ -462,3 +472,135 @@ def grants_csv(rows: list[GrantRow]) -> str:
             ),
         ]
     )
+
+
+# The capacity report's Incidents section ----------------------------------------------------
+
+# The events that can move a stage: who holds the card, its lane and status, a mitigation.
+STAGE_EVENTS = (
+    EventKind.CREATED,
+    EventKind.MOVED,
+    EventKind.PULLED,
+    EventKind.ASSIGNED,
+    EventKind.ESCALATED,
+    EventKind.DEESCALATED,
+    EventKind.CLOSED,
+    EventKind.REOPENED,
+    EventKind.MITIGATED,
+)
+
+
+@dataclass(frozen=True)
+class FollowUpsOpen:
+    """An incident of the report's periods with follow-up cards still open."""
+
+    card_id: int
+    ref: str
+    title: str
+    open: int
+    drill: bool
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """The report's Incidents section: figures per period, and the incidents whose
+    follow-ups are still open."""
+
+    rows: list[tuple[Any, incidents.IncidentFigures]]
+    open_follow_ups: list[FollowUpsOpen]
+
+
+def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
+    """Per period (the report's), the incidents opened in it: count, drills apart, times to
+    acknowledge, mitigate and resolve (median, 85th percentile), break-glass hours and
+    reviews not written within 5 working days; and the incidents with open follow-ups.
+
+    Reads the expedite cards created in the span and the cards escalated in it, then only
+    their events that can move a stage, their grants, reviews and follow-ups: a handful of
+    statements whatever the length of the history (bench/report.py: incidents_ms).
+    """
+    if not periods:
+        return ReportSection([], [])
+    tz = ZoneInfo(board.timezone)
+    bounds = [p.bounds(tz) for p in periods]
+    start, end = bounds[0][0], bounds[-1][1]
+    kinds = lane_kinds(board.id)
+    expedite = [lane_id for lane_id, kind in kinds.items() if kind == LaneKind.EXPEDITE]
+    escalated = select(CardEvent.card_id).where(
+        CardEvent.board_id == board.id,
+        CardEvent.kind == EventKind.ESCALATED,
+        CardEvent.at >= start,
+        CardEvent.at < end,
+    )
+    created = select(Card.id).where(
+        Card.lane_id.in_(expedite),
+        Card.board_id == board.id,
+        Card.created_at >= start,
+        Card.created_at < end,
+    )
+    ids_query = select(Card.id, Card.ref, Card.title, Card.drill).where(
+        Card.id.in_(created.union(escalated).scalar_subquery())
+    )
+    shown = {row.id: row for row in db.session.execute(ids_query)}
+    if not shown:
+        return ReportSection(
+            [(p, incidents.figures([], {}, set(), clock.now())) for p in periods], []
+        )
+    ids = list(shown)
+    history: dict[int, list[Recorded]] = {card_id: [] for card_id in ids}
+    for row in db.session.execute(
+        select(
+            CardEvent.card_id, CardEvent.kind, CardEvent.at, CardEvent.actor_id, CardEvent.changes
+        )
+        .where(CardEvent.card_id.in_(ids), CardEvent.kind.in_(STAGE_EVENTS))
+        .order_by(CardEvent.card_id, CardEvent.id)
+    ):
+        history[row.card_id].append(Recorded(row.kind, row.at, row.actor_id, row.changes or {}))
+    found = []
+    for card_id, events in history.items():
+        made = incidents.from_history(
+            card_id, events, kinds, mitigated_kind=EventKind.MITIGATED, drill=shown[card_id].drill
+        )
+        if made is not None:
+            found.append(made)
+    grants: dict[int, list[Grant]] = {}
+    for row in db.session.execute(
+        select(
+            BreakGlassGrant.id,
+            BreakGlassGrant.card_id,
+            BreakGlassGrant.target,
+            BreakGlassGrant.granted_at,
+            BreakGlassGrant.expected_end,
+            BreakGlassGrant.ended_at,
+        ).where(BreakGlassGrant.card_id.in_(ids))
+    ):
+        rule = Grant(row.id, "", row.target, row.granted_at, row.expected_end, row.ended_at)
+        grants.setdefault(row.card_id, []).append(rule)
+    written = dict(
+        db.session.execute(
+            select(IncidentReview.incident_id, IncidentReview.written_at).where(
+                IncidentReview.incident_id.in_(ids)
+            )
+        ).all()
+    )
+    now = clock.now()
+    late = {
+        i.card_id
+        for i in found
+        if i.resolved is not None
+        and reviews.is_late(i.resolved.at, written.get(i.card_id), now, tz)
+    }
+    figures = incidents.figures_by_period(bounds, found, grants, late, now)
+    open_counts = dict(
+        db.session.execute(
+            select(IncidentFollowUp.incident_id, func.count())
+            .join(Card, Card.id == IncidentFollowUp.card_id)
+            .where(IncidentFollowUp.incident_id.in_(ids), Card.status == CardStatus.OPEN)
+            .group_by(IncidentFollowUp.incident_id)
+        ).all()
+    )
+    still_open = [
+        FollowUpsOpen(card_id, shown[card_id].ref, shown[card_id].title, n, shown[card_id].drill)
+        for card_id, n in sorted(open_counts.items())
+    ]
+    return ReportSection(list(zip(periods, figures, strict=True)), still_open)
