@@ -21,7 +21,7 @@ from tracker.domain import incidents, policy, reviews
 from tracker.domain.emergency import waited
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus, LaneKind
+from tracker.domain.vocabulary import CardStatus, LaneKind, Severity
 from tracker.extensions import db
 from tracker.models import BreakGlassGrant, Card, IncidentFollowUp, IncidentReview
 from tracker.services import cards
@@ -123,6 +123,8 @@ def start_review(board_id: int, actor: Actor, incident_id: Any) -> IncidentRevie
     fields = {
         "title": reviews.review_title(card.ref, card.title),
         "description": reviews.review_description(card.ref, stages),
+        # Support work like any other request of the lane, not urgent (S3: minor).
+        "severity": Severity.S3,
     }
     review_card = cards.place_new_card(state, actor, lane, fields)
     now = clock.now()
