@@ -29,6 +29,7 @@ from tracker.domain.incidents import (
     check_mitigation,
     check_open_incident,
     figures,
+    figures_by_period,
     from_history,
     incident,
     resolving_refusal,
@@ -313,3 +314,22 @@ def test_a_grant_is_overdue_exactly_past_its_end_or_a_day(minutes, hours):
     now = T0 + timedelta(minutes=minutes)
     expected = now > g.expected_end or now - T0 > timedelta(hours=24)
     assert g.overdue(now) == expected
+
+
+def test_figures_by_period_count_each_incident_in_the_period_it_opened_in():
+    day = timedelta(days=1)
+    bounds = [(T0, T0 + day), (T0 + day, T0 + 2 * day)]
+
+    def opened(card_id, at, drill=False):
+        return Incident(card_id, Mark(at), resolved=Mark(at + timedelta(hours=2)), drill=drill)
+
+    found = [
+        opened(1, T0 + timedelta(hours=1)),
+        opened(2, T0 + day + timedelta(hours=1)),
+        opened(3, T0 + day + timedelta(hours=3), drill=True),
+        opened(4, T0 - timedelta(hours=1)),  # before the first period: left out
+    ]
+    first, second = figures_by_period(bounds, found, {}, {2}, T0 + 2 * day)
+    assert (first.count, first.drills, first.late_reviews) == (1, 0, 0)
+    assert (second.count, second.drills, second.late_reviews) == (1, 1, 1)
+    assert second.resolve == (2.0, 2.0)
