@@ -17,6 +17,7 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 
 from sqlalchemy import select
 
+from tests.browser.helpers import quiet
 from tests.helpers import PASSWORD, make_board, make_user
 from tracker import clock
 from tracker.extensions import db
@@ -73,6 +74,7 @@ def test_the_whole_path_of_an_incident(browser, page: Page, live_server, board_i
     expect(banner).to_contain_text("not mitigated")
 
     # The card's panel on the board: the log, break-glass access recorded and ended.
+    quiet(page)  # each page's polls stop before the next page: none is cut short
     page.goto(f"{live_server}/b/{board_id}?card={card_id}")
     section = page.locator(f"#incident-{card_id}")
     expect(section.locator(".stage-line")).to_contain_text("acknowledged by Ann Person")
@@ -106,6 +108,7 @@ def test_the_whole_path_of_an_incident(browser, page: Page, live_server, board_i
     expect(page.locator(f"#incident-{card_id} .stage-line")).to_contain_text("resolved by Ann")
 
     # The review: one click, written in the template's sections.
+    quiet(page)
     page.get_by_role("button", name="Write the post-incident review").click()
     expect(
         page.get_by_role("heading", name=re.compile("Post-incident review: EXP-1"))
@@ -119,21 +122,25 @@ def test_the_whole_path_of_an_incident(browser, page: Page, live_server, board_i
     }
     for label, text in answers.items():
         page.get_by_label(label, exact=True).fill(text)
+    quiet(page)
     page.get_by_role("button", name="Save the review").click()
     expect(page.locator(".review-page")).to_contain_text("Written ")
 
     # A follow-up: made permanent, then finished; its status is live on the review.
     follow = page.get_by_label("Follow-up card")
     expect(follow).to_have_value("Make the temporary fix permanent: rolled back to 4.2.1")
+    quiet(page)
     page.get_by_role("button", name="Add the follow-up").click()
     items = page.locator(".follow-ups")
     expect(items).to_contain_text("Support · Ready")
     follow_up = items.get_by_role("link", name=re.compile("SUP-")).get_attribute("href")
+    quiet(page)
     page.goto(f"{live_server}/b/{board_id}?card={follow_up.rsplit('/', 1)[1]}")
     expect(page.locator(".incident-link")).to_contain_text("A follow-up of EXP-1")
     page.get_by_label("Move to").select_option(label="Support · Done")
     with page.expect_response(re.compile(r"/move$")) as moved:
         page.get_by_role("button", name="Move", exact=True).click()
     assert moved.value.status == 200
+    quiet(page)
     page.goto(f"{live_server}/b/{board_id}/incidents/{card_id}/review")
     expect(page.locator(".follow-ups")).to_contain_text("Done")
