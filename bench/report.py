@@ -17,11 +17,18 @@ Figures (stdout, `key = value`):
   report_queries   SQL statements per report page
   report_cold_ms   the first report request (nothing warmed up)
   report_csv_ms    median time of the CSV export of the same table
+  incidents_ms     median time of the report's Incidents section alone (services.incidents
+                   .report_section over the page's twelve sprints: the expedite cards
+                   opened in them, their stage events, grants, reviews and follow-ups)
+  incidents_2y_ms  the same over all 52 sprints: the whole two years of history
+  incidents_cpu_ms / incidents_2y_cpu_ms  their median process CPU time (on a loaded
+                   machine the wall clock waits for other work; the CPU time does not)
 """
 
 from __future__ import annotations
 
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -44,8 +51,10 @@ from tracker.domain import rotation as rules  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
     Board,
+    BreakGlassGrant,
     Card,
     CardEvent,
+    Lane,
     Rotation,
     RotationPerson,
     RotationTerm,
@@ -53,6 +62,8 @@ from tracker.models import (  # noqa: E402
     User,
 )
 from tracker.services import boards, users  # noqa: E402
+from tracker.services import incidents as incident_service  # noqa: E402
+from tracker.services import reports as reports_service  # noqa: E402
 
 CARDS = 100_000
 PEOPLE = 30
@@ -310,11 +321,75 @@ def main() -> None:
         page = bench.timed("report page", lambda _i: bench.client.get(path), ok)
         csv = bench.timed("report csv", lambda _i: bench.client.get(path + ".csv"), ok_csv)
         with app.app_context():
+            add_grants(builder.board_id, rng)
+            twelve, twelve_cpu = incidents_timed(builder.board_id, 12)
+            everything, everything_cpu = incidents_timed(builder.board_id, SPRINTS)
             db.engine.dispose()
     print(f"report_ms = {page.median_ms}")
     print(f"report_queries = {max(page.queries)}")
     print(f"report_cold_ms = {round(cold, 2)}")
     print(f"report_csv_ms = {csv.median_ms}")
+    print(f"incidents_ms = {twelve}")
+    print(f"incidents_2y_ms = {everything}")
+    print(f"incidents_cpu_ms = {twelve_cpu}")
+    print(f"incidents_2y_cpu_ms = {everything_cpu}")
+
+
+def add_grants(board_id: int, rng: random.Random) -> None:
+    """Break-glass access on a quarter of the expedite cards (an hour or two each, ended),
+    so the section reads grants too."""
+    expedite = select(Lane.id).where(Lane.board_id == board_id, Lane.kind == "expedite")
+    found = db.session.execute(
+        select(Card.id, Card.created_at, Card.created_by_id).where(
+            Card.lane_id == expedite.scalar_subquery()
+        )
+    ).all()
+    rows = []
+    for card_id, created_at, holder in found[::4]:
+        at = created_at + timedelta(minutes=rng.randint(5, 60))
+        rows.append(
+            {
+                "board_id": board_id,
+                "card_id": card_id,
+                "holder_id": holder,
+                "target": "orders-db primary, write",
+                "why": "bench",
+                "buddy_id": None,
+                "buddy_name": "Ops",
+                "granted_at": at,
+                "expected_end": at + timedelta(hours=2),
+                "recorded_by_id": holder,
+                "ended_at": at + timedelta(minutes=rng.randint(30, 120)),
+                "ended_by_id": holder,
+                "left_open_reason": "",
+            }
+        )
+    db.session.execute(insert(BreakGlassGrant), rows)
+    db.session.commit()
+    log(f"grants: {len(rows)} on {len(found)} expedite cards")
+
+
+def incidents_timed(board_id: int, count: int) -> tuple[float, float]:
+    """The median milliseconds (wall clock, CPU) of the Incidents section over the last
+    `count` sprints."""
+    board = db.session.get(Board, board_id)
+    periods = [reports_service._period(s) for s in reports_service.sprints_of(board_id)]
+    shown = periods[-count:]
+    took, cpu = [], []
+    for _i in range(WARMUP + RUNS):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        section = incident_service.report_section(board, shown)
+        took.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - cpu_start) * 1000)
+        db.session.expire_all()
+        if not section.rows:
+            raise SystemExit("the incidents section has no periods")
+    counted = sum(f.count for _, f in section.rows)
+    log(f"incidents over {len(shown)} sprints: {counted}")
+    return (
+        round(statistics.median(took[WARMUP:]), 2),
+        round(statistics.median(cpu[WARMUP:]), 2),
+    )
 
 
 def ok_csv(answer) -> None:

@@ -21,8 +21,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
-from tracker import create_app
-from tracker.domain.vocabulary import NoticeKind
+from tracker import clock, create_app
+from tracker.domain.vocabulary import LaneKind, NoticeKind
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
@@ -43,6 +43,7 @@ from tracker.services import (
     boards,
     cards,
     conversation,
+    incidents,
     intake,
     labels,
     notifications,
@@ -601,6 +602,34 @@ class World:
         loopback one, written here past add_hook's check): a test event is given up at once."""
         return add_webhook_row(board_id or self.board_id, "http://127.0.0.1:9/hook").id
 
+    def grant(self, board_id: int | None = None) -> int:
+        """Break-glass access just recorded on a fresh S1 incident, held by the lead."""
+        board_id = board_id or self.board_id
+        lead = self.person("lead")
+        board = db.session.get(Board, board_id)
+        expedite = next(lane.id for lane in board.lanes if lane.kind == LaneKind.EXPEDITE)
+        title = f"Outage {next(self.serial)}"
+        s1 = cards.create_card(board_id, lead, expedite, {"title": title, "severity": "S1"})
+        now = clock.now()
+        given = incidents.GrantInput(
+            lead.id, "orders-db", "fix", None, "Ops Olga", now, now + timedelta(hours=2)
+        )
+        return incidents.record_grant(board_id, lead, s1.id, given).id
+
+    def incident(self, board_id: int | None = None) -> int:
+        """A fresh S1 incident, worked by the lead, mitigated and resolved."""
+        board_id = board_id or self.board_id
+        lead = self.person("lead")
+        board = db.session.get(Board, board_id)
+        expedite = next(lane.id for lane in board.lanes if lane.kind == LaneKind.EXPEDITE)
+        doing, done = (next(c.id for c in board.columns if c.kind == k) for k in ("active", "done"))
+        title = f"Outage {next(self.serial)}"
+        s1 = cards.create_card(board_id, lead, expedite, {"title": title, "severity": "S1"})
+        cards.move_card(board_id, lead, s1.id, lane_id=expedite, column_id=doing, take=True)
+        incidents.mitigate(board_id, lead, s1.id, "rolled back")
+        cards.move_card(board_id, lead, s1.id, lane_id=expedite, column_id=done)
+        return s1.id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -640,6 +669,8 @@ FILL = {
     "away_id": World.away,
     "token_id": World.alert_token,
     "hook_id": World.webhook,
+    "grant_id": World.grant,
+    "incident_id": World.incident,
     "filename": lambda world: "app.css",
     "chart": lambda world: "cfd",
 }

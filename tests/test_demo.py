@@ -15,7 +15,16 @@ from tracker import clock, demo
 from tracker.domain import history
 from tracker.domain.periods import week_of
 from tracker.extensions import db
-from tracker.models import Board, Card, CardEvent, Membership, Notification, User
+from tracker.models import (
+    Board,
+    Card,
+    CardEvent,
+    IncidentFollowUp,
+    IncidentReview,
+    Membership,
+    Notification,
+    User,
+)
 from tracker.services import intake, reports, users
 from tracker.store import snapshot
 
@@ -83,6 +92,27 @@ def assert_demo_board(now: datetime, weeks: int) -> None:
     overridden = db.session.get(Card, overrides[0].card_id)
     assert overridden.status == "open" and overridden.lane_id == over[0].id
     assert overridden.column_id in active and overrides[0].reason.strip()
+
+    # Past incidents: each mitigated on its way; the two latest reviewed (written), one
+    # follow-up finished and one still open; the one before them a drill (a demo of a few
+    # weeks, as some tests seed, may have fewer incidents: as many of these as it can).
+    done_expedite = [c for c in expedite if c.status == "done"]
+    mitigated = set(
+        db.session.execute(select(CardEvent.card_id).where(CardEvent.kind == "mitigated"))
+        .scalars()
+        .all()
+    )
+    assert {c.id for c in done_expedite} <= mitigated
+    written = db.session.execute(select(IncidentReview)).scalars().all()
+    finished = len(done_expedite)
+    assert len(written) == min(2, finished) and all(r.written_at for r in written)
+    follow_ups = db.session.execute(
+        select(Card).join(IncidentFollowUp, IncidentFollowUp.card_id == Card.id)
+    ).scalars()
+    assert sorted(c.status for c in follow_ups) == ["done", "open"][: min(2, finished)]
+    assert len([c for c in expedite if c.drill]) == (1 if finished >= 3 else 0)
+    if weeks >= 16:
+        assert finished >= 3  # the real demo shows all of it
 
     # Two or more blocked cards, each saying why.
     blocked = [c for c in open_cards if c.blocked]

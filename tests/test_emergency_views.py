@@ -1,4 +1,5 @@
-"""The production-emergency banner: on every board page while an S1 waits, and its cheap poll."""
+"""The production-emergency banner: on every board page while an S1 incident is not
+mitigated (unassigned for how long, then its stage), and its cheap poll."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.helpers import BoardSpec, CardSpec, actor, make_card, statements_sent
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Board, Card, User
-from tracker.services import cards, emergency
+from tracker.services import cards, emergency, incidents
 
 HX = {"HX-Request": "true"}
 START = "2026-03-04 09:00:00+00:00"
@@ -62,6 +63,9 @@ def change(app, ids, what, card_id) -> None:
             )
         elif what == "close":
             cards.close_card(ids["board"], who, card_id, "duplicate", "Same as EXP-1")
+        elif what == "mitigate":
+            cards.pull_next(ids["board"], who)
+            incidents.mitigate(ids["board"], who, card_id, "rolled back to 4.2.1")
         db.session.remove()
 
 
@@ -125,8 +129,24 @@ def test_several_waiting_are_listed_oldest_first(app, client, auth, board):
     assert f"{second} — unassigned for 1 min" in shown
 
 
-@pytest.mark.parametrize("what", ["assign", "pull", "start", "close"])
-def test_no_banner_once_someone_is_on_it(app, client, auth, board, what):
+@pytest.mark.parametrize("what", ["assign", "pull", "start"])
+def test_once_someone_is_on_it_the_banner_shows_the_stage_until_mitigation(
+    app, client, auth, board, what
+):
+    card_id, ref = file_s1(app, board)
+    change(app, board, what, card_id)
+    auth.login("vic")
+    shown = banner_of(client.get(f"/b/{board['board']}").text)
+    if what == "start":  # moved into work by hand without taking it: nobody holds it yet
+        assert f"Production emergency: {ref} · opened less than 1 min ago" in shown
+        assert "not acknowledged" in shown
+    else:
+        assert f"Production emergency: {ref} · acknowledged by Ann Person" in shown
+        assert "not mitigated" in shown and "unassigned" not in shown
+
+
+@pytest.mark.parametrize("what", ["mitigate", "close"])
+def test_no_banner_once_mitigated_or_closed(app, client, auth, board, what):
     card_id, ref = file_s1(app, board)
     change(app, board, what, card_id)
     auth.login("ann")
@@ -166,7 +186,7 @@ def test_the_poll_answers_the_banner_then_204_while_nothing_changes(app, client,
         assert later.status_code == 200 and "unassigned for 1 min" in later.text
         key = key_of(later.text)
 
-        change(app, board, "pull", card_id)
+        change(app, board, "mitigate", card_id)
         gone = client.get(f"{poll}?key={key}", headers=HX)
     assert gone.status_code == 200
     assert "Production emergency" not in gone.text and key_of(gone.text) == ""
@@ -213,11 +233,14 @@ def test_a_poll_is_one_query_for_the_banner_and_writes_nothing(app, client, auth
         sent, response = sql_of(app, client, path)
         assert response.status_code == status
         queries = [s for s in sent if s != "BEGIN"]  # SQLite's explicit BEGIN (tracker.database)
-        # The person (Flask-Login) with the board and their role, and the banner: nothing else.
+        # The person (Flask-Login) with the board and their role, and the banner (the S1
+        # incidents not mitigated and the break-glass access still open): nothing else
+        # while nobody is on an emergency (once someone is, its history names who).
         assert len(queries) == 2, queries
         assert queries[0].startswith("SELECT user_account.")
         assert "JOIN board" in queries[0] and "JOIN membership" in queries[0]
         assert [s for s in queries if "FROM card" in s] == [queries[1]]
+        assert "FROM break_glass_grant" in queries[1]
         assert all(s.startswith("SELECT") for s in queries)
         assert "Set-Cookie" not in response.headers  # no session refresh, nothing to persist
         assert response.headers.get("Cache-Control") == "no-store"

@@ -189,6 +189,28 @@ CASES = [
         "edited a comment, mentioning a former member",
     ),
     (EventKind.COMMENT_DELETED, {}, "", "deleted a comment"),
+    (EventKind.MITIGATED, {}, "rolled back to 4.2.1", "mitigated it: rolled back to 4.2.1"),
+    (EventKind.INCIDENT_LOG, {}, "restarted the workers", "logged: restarted the workers"),
+    (EventKind.DRILL, {"drill": [False, True]}, "", "marked it a drill"),
+    (EventKind.DRILL, {"drill": [True, False]}, "", "marked it a real incident, not a drill"),
+    (
+        EventKind.GRANT_OPENED,
+        {"grant": [None, 4], "holder": [None, MIA]},
+        "orders-db primary, write",
+        "recorded break-glass access for Mia on orders-db primary, write",
+    ),
+    (
+        EventKind.GRANT_ENDED,
+        {"grant": [4, None], "holder": [MIA, None]},
+        "orders-db",
+        "confirmed break-glass access of Mia revoked on orders-db",
+    ),
+    (
+        EventKind.GRANT_LEFT_OPEN,
+        {"grant": [4, 4]},
+        "orders-db: the vendor revokes it at 18:00",
+        "left break-glass access open on resolving: orders-db: the vendor revokes it at 18:00",
+    ),
     (
         EventKind.WIP_OVERRIDE,
         {},

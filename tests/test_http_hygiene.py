@@ -62,6 +62,7 @@ def get_urls(app, ids) -> dict[str, str]:
     values = {
         "board_id": ids["board_id"],
         "card_id": ids["card_id"],
+        "incident_id": ids["card_id"],  # not an incident: the refusal is checked too
         "user_id": ids["user_id"],
         "token": "A" * 43,
         "mail_token": "A" * 43,

@@ -4,7 +4,7 @@ or status link they have no right to."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -19,9 +19,10 @@ from tests.helpers import (
     make_board,
     make_user,
 )
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
-from tracker.services import alerts, intake, labels, reports, rotation
+from tracker.services import alerts, cards, incidents, intake, labels, reports, rotation
 from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
@@ -55,6 +56,7 @@ class Objects:
     comment: int
     alert_token: int
     hook: int
+    grant: int
 
 
 def objects_of(board, lead, support) -> Objects:
@@ -73,6 +75,7 @@ def objects_of(board, lead, support) -> Objects:
     term = db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
     away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
     label = labels.add_label(board.id, lead, "Bug", "red")
+    grant = _grant(board, lead)
     return Objects(
         board.id,
         filed.id,
@@ -88,7 +91,19 @@ def objects_of(board, lead, support) -> Objects:
         note,
         alert_token,
         hook,
+        grant,
     )
+
+
+def _grant(board, lead) -> int:
+    """Break-glass access recorded on an S1 incident of the board (its holder the lead)."""
+    fields = {"title": f"{SECRET} outage", "severity": "S1"}
+    s1 = cards.create_card(board.id, lead, lane(board, "expedite").id, fields)
+    now = clock.now()
+    given = incidents.GrantInput(
+        lead.id, "orders-db", "fix", None, "Ops Olga", now, now + timedelta(hours=2)
+    )
+    return incidents.record_grant(board.id, lead, s1.id, given).id
 
 
 def _days():
@@ -128,6 +143,8 @@ def object_rules(app):
         "label_id",
         "token_id",
         "hook_id",
+        "grant_id",
+        "incident_id",
     }
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
@@ -160,6 +177,12 @@ def valid_looking(ours: Objects, theirs: Objects) -> dict:
         "watch": "1",
         "name": "Taken over",
         "colour": "blue",
+        "text": "Taken over",
+        "drill": "1",
+        "lane": "support",
+        "holder": str(ours.lead),
+        "buddy_name": "Taken over",
+        "expected_end": "2030-01-01T10:00",
         **{f"s{theirs.sprint}-{k}": v for k, v in sprint.items()},
         f"t{theirs.term}-person": str(ours.lead),
     }
@@ -172,6 +195,8 @@ def fill(rule, board: int, objects: Objects) -> str:
     values["comment_id"] = objects.comment
     values["label_id"] = objects.label
     values |= {"token_id": objects.alert_token, "hook_id": objects.hook}
+    values["grant_id"] = objects.grant
+    values["incident_id"] = objects.card
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

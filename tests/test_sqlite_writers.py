@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from tracker.extensions import db
 from tracker.models import (
     AlertCard,
     BoardColumn,
+    BreakGlassGrant,
     Card,
     CardEvent,
     Comment,
@@ -35,7 +37,7 @@ from tracker.models import (
     Webhook,
 )
 from tracker.models import AuditEvent as Audit
-from tracker.services import alerts, intake
+from tracker.services import alerts, cards, intake
 from tracker.services.common import Actor
 
 PEOPLE = 8  # threads sending at the same moment
@@ -53,6 +55,7 @@ class World:
     column_ids: list[int]
     lead_ids: list[int]
     member_ids: list[int]
+    incident_id: int  # an S1 in the Expedite lane, for the incident scenarios
     alert_token: str = ""
 
 
@@ -94,7 +97,11 @@ def build_world(app) -> World:
         )
         lead = Actor(lead_ids[0], "Lead0 Person", "lead")
         token = alerts.create_token(board.id, lead, "prom").token
-        return World(board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids, token)
+        s1 = {"title": "Checkout is down", "severity": "S1"}
+        incident_id = cards.create_card(board.id, filer, lane_ids[0], s1).id
+        return World(
+            board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids, incident_id, token
+        )
 
 
 # A scenario: who sends (a username prefix, or None for the login scenario's own logins),
@@ -124,6 +131,22 @@ def card_comment_send(world: World, i: int, r: int) -> tuple[str, dict]:
 def watch_send(world: World, i: int, r: int) -> tuple[str, dict]:
     card_id = world.request_ids[r % PEOPLE]  # everyone on the same card each round
     return f"/b/{world.board_id}/cards/{card_id}/watch", {"watch": "1" if (i + r) % 2 else "0"}
+
+
+def incident_log_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Everyone writes in the one incident's log at once."""
+    return f"/b/{world.board_id}/cards/{world.incident_id}/log", {"text": f"Log {i}.{r}"}
+
+
+def grant_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Everyone records break-glass access on the one incident at once."""
+    return f"/b/{world.board_id}/cards/{world.incident_id}/grants", {
+        "holder": str(world.member_ids[i]),
+        "target": f"db {i}.{r}",
+        "why": "fix",
+        "buddy_name": "Ops Olga",
+        "expected_end": (datetime.now(UTC) + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M"),
+    }
 
 
 def intake_send(world: World, i: int, r: int) -> tuple[str, dict]:
@@ -324,11 +347,25 @@ SCENARIOS = {
         None,
         None,
     ),
+    "incident log": Scenario(
+        "incidents",
+        "member",
+        incident_log_send,
+        lambda w: count(CardEvent, CardEvent.kind == EventKind.INCIDENT_LOG),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "break-glass grants": Scenario(
+        "incidents",
+        "member",
+        grant_send,
+        lambda w: count(BreakGlassGrant),
+        lambda w, statuses: answered_ok(statuses),
+    ),
     "intake": Scenario(
         "intake",
         "support",
         intake_send,
-        lambda w: count(Card, Card.board_id == w.board_id) - PEOPLE,
+        lambda w: count(Card, Card.board_id == w.board_id) - PEOPLE - 1,
         lambda w, statuses: answered_ok(statuses),
     ),
     "settings": Scenario(

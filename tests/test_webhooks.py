@@ -34,7 +34,7 @@ from tracker.domain.errors import NotAllowed, WipLimitExceeded
 from tracker.domain.vocabulary import MailStatus, Role, WebhookEvent
 from tracker.extensions import db
 from tracker.models import Board, User, WebhookDelivery
-from tracker.services import cards, intake, webhooks
+from tracker.services import cards, incidents, intake, webhooks
 from tracker.services import queue as outbox_queue
 from tracker.services.mail import background
 
@@ -474,3 +474,20 @@ def test_a_card_event_queued_by_hand_carries_the_cards_json(app, board, receiver
     sent = json.loads(body)
     assert sent["event"] == "expedite.mitigated" and sent["card"]["ref"] == "EXP-1"
     assert sent["note"] == "Rolled back" and sent["actor"]["id"] == board["lee"]
+
+
+def test_mitigating_an_incident_posts_expedite_mitigated(app, board, receiver, private_ok):
+    """Recording an incident mitigated (services.incidents) is the card event a hook on
+    "expedite.mitigated" hears of, posted after the commit like the others."""
+    hook_for(app, board, receiver.url, [WebhookEvent.EXPEDITE_MITIGATED])
+    with app.app_context():
+        the_board = db.session.get(Board, board["board"])
+        lee = person(board, "lee")
+        card = make_card(the_board, lee, "expedite", "Checkout down", severity="S1")
+        incidents.mitigate(board["board"], lee, card.id, "rolled back to 4.2.1")
+        db.session.remove()
+    join_senders()
+    ((_, headers, body, _),) = receiver.received(1)
+    sent = json.loads(body)
+    assert sent["event"] == "expedite.mitigated" and sent["card"]["ref"] == "EXP-1"
+    assert headers["Weatherboard-Event"] == "expedite.mitigated"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -189,6 +190,9 @@ class Card(db.Model):
     requester_email: Mapped[str] = mapped_column(String(254), default="")
     environment: Mapped[str] = mapped_column(String(200), default="")
     intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A rehearsed emergency (services.incidents): it behaves as any, is labelled a drill
+    # everywhere and counted apart from real incidents in every figure.
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -222,6 +226,91 @@ class CardEvent(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class BreakGlassGrant(db.Model):
+    """Elevated production access a responder held during an incident (services.incidents):
+    who, on what, why, with which operations buddy, from when until when expected, and who
+    confirmed it revoked (or why it was left open when the incident was resolved)."""
+
+    __tablename__ = "break_glass_grant"
+    __table_args__ = (
+        Index("ix_break_glass_grant_card", "card_id"),
+        # A board's grants by time (the grants page, the overdue line, the report).
+        Index("ix_break_glass_grant_board_granted", "board_id", "granted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    target: Mapped[str] = mapped_column(String(200))
+    why: Mapped[str] = mapped_column(String(500))
+    # The operations buddy: a board member, or a name typed in (someone off the board).
+    buddy_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    buddy_name: Mapped[str] = mapped_column(String(120), default="")
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expected_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who confirmed the access was revoked.
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Why it was left open when its incident was resolved ("" while none was given).
+    left_open_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    buddy: Mapped[User | None] = relationship(foreign_keys=[buddy_id])
+    ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id])
+    card: Mapped[Card] = relationship()
+
+    @property
+    def buddy_shown(self) -> str:
+        """The buddy's name, a member's or the one typed in."""
+        return self.buddy.name if self.buddy is not None else self.buddy_name
+
+
+class IncidentReview(db.Model):
+    """The post-incident review of a resolved incident (services.reviews): its card in the
+    Support lane and the blameless template's sections; written once every section says
+    something (domain.reviews.is_written)."""
+
+    __tablename__ = "incident_review"
+    __table_args__ = (UniqueConstraint("incident_id", name="uq_incident_review_incident"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    what_happened: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[str] = mapped_column(Text, default="")
+    contributing_factors: Mapped[str] = mapped_column(Text, default="")
+    went_well: Mapped[str] = mapped_column(Text, default="")
+    to_change: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    incident: Mapped[Card] = relationship(foreign_keys=[incident_id])
+    card: Mapped[Card] = relationship(foreign_keys=[card_id])
+
+
+class IncidentFollowUp(db.Model):
+    """A card made to follow up an incident (make the temporary fix permanent, an action
+    item of its review), linked to it."""
+
+    __tablename__ = "incident_follow_up"
+    __table_args__ = (
+        UniqueConstraint("card_id", name="uq_incident_follow_up_card"),
+        Index("ix_incident_follow_up_incident", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+
+    card: Mapped[Card] = relationship(foreign_keys=[card_id])
 
 
 class Component(db.Model):

@@ -33,7 +33,7 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 
 from tests.browser.helpers import log_in
 from tests.helpers import REQUEST, BoardSpec, CardSpec, actor, add_webhook_row, build_board, wipe
-from tracker import database
+from tracker import clock, database
 from tracker.domain.vocabulary import NoticeKind
 from tracker.extensions import db
 from tracker.models import User
@@ -41,9 +41,11 @@ from tracker.services import (
     alerts,
     cards,
     conversation,
+    incidents,
     intake,
     notifications,
     reports,
+    reviews,
     rotation,
     webhooks,
 )
@@ -98,6 +100,11 @@ SCREENS = (
     Screen("report", "/b/{board}/report"),
     Screen("flow", "/b/{board}/flow"),
     Screen("audit", "/b/{board}/audit"),
+    Screen("incident card", "/b/{board}/cards/{incident}"),
+    Screen("incident card, read only", "/b/{board}/cards/{incident}", who="vic"),
+    Screen("break-glass access", "/b/{board}/grants"),
+    Screen("incident review", "/b/{board}/incidents/{resolved}/review"),
+    Screen("incident review, read only", "/b/{board}/incidents/{resolved}/review", who="vic"),
     Screen("intake", "/b/{board}/intake"),
     Screen("intake, errors", "/b/{board}/intake", status=422, then="submit empty"),
     Screen("my requests", "/b/{board}/requests", who="sam"),
@@ -135,6 +142,8 @@ NOT_PAGES = {
     "audit.export_board": "a CSV download",
     "reports.export": "a CSV download",
     "flow.export": "a CSV download",
+    "incidents.export_grants": "a CSV download",
+    "incidents.export_review": "a Markdown download",
     "board.live": "the board's poll: 204, or the #board fragment the board page shows",
     "emergency.check": "the banner's poll: 204, or the #emergency fragment every board page shows",
     "conversation.mentions": "the @mention choices: a fragment of the card panel's comment box",
@@ -163,6 +172,23 @@ SPEC = BoardSpec(
 )
 
 
+def resolved_incident(board: int, lee, ids: dict) -> int:
+    """An S1 worked, mitigated and resolved, with its review written in part and a
+    follow-up card."""
+    expedite = ids["expedite_lane"]
+    fields = {"title": "Search is down", "severity": "S1"}
+    card = cards.create_card(board, lee, expedite, fields)
+    cards.move_card(board, lee, card.id, lane_id=expedite, column_id=ids["In progress"], take=True)
+    incidents.add_log_entry(board, lee, card.id, "Index rebuilt")
+    incidents.mitigate(board, lee, card.id, "restarted the search pods")
+    cards.move_card(board, lee, card.id, lane_id=expedite, column_id=ids["Done"])
+    reviews.start_review(board, lee, card.id)
+    sections = {"what_happened": "Search answered 500.", "impact": "No search for 20 min."}
+    reviews.save_review(board, lee, card.id, sections)
+    reviews.add_follow_up(board, lee, card.id, "Alert when search fails", "support")
+    return card.id
+
+
 @pytest.fixture(scope="module")
 def world(live_app) -> dict:
     """The board and the rest (ids by name), made once for the module; emptied at its end."""
@@ -183,7 +209,21 @@ def world(live_app) -> dict:
         ids["request"] = filed.id
         ids["token"] = intake.create_status_link(board, lee, filed.id).token
         emergency = {**REQUEST, "title": "Checkout is down", "severity": "S1"}
-        intake.file_request(board, sam, emergency, intake.new_intake_key())
+        s1 = intake.file_request(board, sam, emergency, intake.new_intake_key()).card
+        ids["incident"] = s1.id
+        incidents.add_log_entry(board, lee, s1.id, "Checkout answers 502; looking at the pods")
+        now = clock.now()
+        access = incidents.GrantInput(
+            ids["ann"],
+            "orders-db primary, write",
+            "fix stuck orders",
+            ids["lee"],
+            "",
+            now,
+            now + timedelta(hours=2),
+        )
+        incidents.record_grant(board, lee, s1.id, access)
+        ids["resolved"] = resolved_incident(board, lee, ids)
         today = date.today()
         for n, start in enumerate((today - timedelta(days=14), today), start=1):
             data = SprintInput(f"Sprint {n}", start, start + timedelta(days=13), 20, 10)

@@ -1,4 +1,5 @@
-"""The emergency banner in a real browser: it appears on an open board and goes when pulled.
+"""The emergency banner in a real browser: it appears on an open board, says who took it
+once pulled, and goes when the incident is mitigated.
 
 A support person files the S1 through the intake form in a second browser while a
 member's board is open in the first.
@@ -20,7 +21,8 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 from tests.browser.helpers import card_place, cell, log_in, mark_page, same_document
 from tests.helpers import actor, make_board, make_card, make_user
 from tracker.extensions import db
-from tracker.models import Card
+from tracker.models import Card, User
+from tracker.services import incidents
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +60,7 @@ def file_s1(browser, live_server: str, board_id: int, title: str) -> tuple[int, 
     return found
 
 
-def test_an_s1_shows_on_an_open_board_and_goes_when_pulled(
+def test_an_s1_shows_on_an_open_board_and_goes_when_mitigated(
     browser, page: Page, live_server, board_id
 ):
     log_in(page, live_server, "ann", board_id)
@@ -80,6 +82,12 @@ def test_an_s1_shows_on_an_open_board_and_goes_when_pulled(
     assert pulled.value.status == 200
     expect(page.locator("#notices")).to_contain_text(f"You pulled {ref}: Checkout is down")
     expect(cell(page, "Expedite", "In progress")).to_contain_text("Checkout is down")
-    expect(banner).to_have_count(0, timeout=5000)
+    shown = page.locator("#emergency .emergency-banner")
+    expect(shown).to_contain_text(f"{ref} · acknowledged by Ann Person", timeout=5000)
+    db.session.remove()
+    ann = db.session.execute(select(User).where(User.username == "ann")).scalar_one()
+    incidents.mitigate(board_id, actor(ann), card_id, "rolled back to 4.2.1")
+    db.session.remove()
+    expect(shown).to_have_count(0, timeout=5000)
     assert same_document(page)
     assert card_place(card_id) == ("Expedite", "In progress", "ann")

@@ -24,6 +24,7 @@ EXPECTED = {
     Action.MANAGE_ROTATION: {LEAD},
     Action.VIEW_AUDIT: {LEAD},
     Action.MANAGE_INTEGRATIONS: {LEAD},
+    Action.VIEW_GRANTS: {LEAD},
     Action.HOLD_CARDS: {LEAD, MEMBER},
     Action.OVERRIDE_LIMITS: {LEAD},
     Action.RETRY_MAIL: {LEAD},

@@ -128,6 +128,7 @@ def test_events_a_card_history_event_makes():
     assert made(EventKind.PULLED, {"column_id": [1, 2], "assignee_id": [None, 4]}) == [
         WebhookEvent.CARD_MOVED
     ]
+    assert made(EventKind.MITIGATED, lane=LaneKind.EXPEDITE) == [WebhookEvent.EXPEDITE_MITIGATED]
     assert made(EventKind.EDITED, {"title": ["a", "b"]}) == []
     assert made(EventKind.COMMENTED) == []
 

@@ -1,7 +1,9 @@
 """The final scene: a few dozen actions in the last working hours before now that leave
 the board as a newcomer should see it, whatever the replay left: every column of Support
 and Feature in use, some cards done this week, one emergency done and none waiting, two
-cards blocked, and one lane over its limit through a lead's recorded override."""
+cards blocked, and one lane over its limit through a lead's recorded override. Then the
+past incidents: the two latest have their post-incident reviews written, one follow-up
+finished and one still open, and the one before them was a drill."""
 
 from __future__ import annotations
 
@@ -15,13 +17,16 @@ from tracker.demo.script import (
     EXPEDITE,
     FEATURE,
     MEMBERS,
+    MITIGATIONS,
     PROGRESS,
     REVIEW,
+    REVIEW_SECTIONS,
     SCENE_SLOTS,
     SUPPORT,
 )
 from tracker.demo.world import DemoCard, World
-from tracker.services import cards
+from tracker.domain.reviews import permanent_fix_title
+from tracker.services import cards, incidents, reviews
 
 
 class Scene:
@@ -47,6 +52,7 @@ class Scene:
                 else:
                     self.world.add_feature(self.scene_time(2))
         self.leave_two_blocked()
+        self.review_incidents()
 
     def scene_time(self, slots: int = 1) -> datetime:
         """The next moment of the final scene, `slots` steps after the previous one."""
@@ -185,3 +191,37 @@ class Scene:
             reason = self.world.rng.choice(BLOCK_REASONS[lane])
             self.world.block(self.scene_time(3), candidates[0], True, reason)
             blocked.append(candidates[0])
+
+    def review_incidents(self) -> None:
+        """The two latest finished emergencies get their reviews written by the lead, each
+        with a follow-up to make the temporary fix permanent (the older one finished, the
+        newer one still open); the emergency before them is marked a drill."""
+        finished = sorted(
+            (c for c in self.world.cards.values() if c.lane == EXPEDITE and c.done_at),
+            key=lambda c: c.done_at,
+        )
+        reviewed = finished[-2:]
+        lead = self.world.actors["lead"]
+        board_id = self.world.board_id
+        if len(finished) >= 3:  # a short demo (a test's few weeks) may have fewer
+            with self.world.at(self.scene_time(1)):
+                incidents.set_drill(board_id, lead, finished[-3].id, True)
+        for n, card in enumerate(reviewed):
+            with self.world.at(self.scene_time(2)):
+                reviews.start_review(board_id, lead, card.id)
+            with self.world.at(self.scene_time(2)):
+                reviews.save_review(board_id, lead, card.id, dict(REVIEW_SECTIONS))
+            note = MITIGATIONS.get(card.component, "the rollback")
+            with self.world.at(self.scene_time(1)):
+                follow_up = reviews.add_follow_up(
+                    board_id, lead, card.id, permanent_fix_title(note), FEATURE
+                )
+            if n == 0:  # the older incident's follow-up is done already
+                with self.world.at(self.scene_time(2)):
+                    cards.move_card(
+                        board_id,
+                        lead,
+                        follow_up.id,
+                        lane_id=self.world.lane_ids[FEATURE],
+                        column_id=self.world.column_ids[DONE],
+                    )

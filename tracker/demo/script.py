@@ -134,6 +134,23 @@ EMERGENCIES = (
     ("Database disk full, writes failing", "api"),
     ("Login page blank after the CDN change", "login"),
 )
+# How each kind of emergency was mitigated (by its component), and the demo's reviews.
+MITIGATIONS = {
+    "billing": "Rolled the payment service back to the previous release",
+    "login": "Switched sign-in to the standby certificate",
+    "api": "Moved partner traffic to the second gateway pool",
+    "search": "Rebuilt the index from last night's snapshot",
+}
+REVIEW_SECTIONS = {
+    "what_happened": "The alert fired at the start of the morning; the first responder "
+    "found the failing dependency within minutes and the rollback held.",
+    "impact": "Customers could not finish what they came for for a little over an hour.",
+    "contributing_factors": "The change passed every check we had: none of them covered "
+    "this path, and the dashboards showed it only indirectly.",
+    "went_well": "The page reached someone at once, the buddy was on the call, and the "
+    "break-glass access was ended as soon as the fix was in.",
+    "to_change": "Add a check for this path before release, and make the temporary fix permanent.",
+}
 FEATURES = (
     ("Two-factor login with an authenticator app", 5, "login"),
     ("Saved searches", 3, "search"),

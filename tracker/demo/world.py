@@ -28,6 +28,7 @@ from tracker.demo.script import (
     FEATURE,
     FEATURES,
     HOLIDAYS,
+    MITIGATIONS,
     PEOPLE,
     PROGRESS,
     RANDOM_SEED,
@@ -50,7 +51,7 @@ from tracker.domain.wording import counted
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
-from tracker.services import boards, cards, intake, reports, rotation, users
+from tracker.services import boards, cards, incidents, intake, reports, rotation, users
 from tracker.services.common import Actor
 
 
@@ -341,6 +342,10 @@ class World:
     def move(self, moment: datetime, card: DemoCard, column: str, who: str | None = None) -> None:
         actor = self.actors[who] if who else self.actor_for(card)
         with self.at(moment):
+            if card.lane == EXPEDITE and card.column == PROGRESS:
+                # The responder records what mitigated it before it goes to review.
+                note = MITIGATIONS.get(card.component, "Rolled back the last change")
+                incidents.mitigate(self.board_id, actor, card.id, note)
             cards.move_card(
                 self.board_id,
                 actor,

@@ -12,12 +12,14 @@ A drill (a rehearsal) has the same stages and is counted apart from real inciden
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tracker.domain.emergency import waited
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.flow import quantile
+from tracker.domain.periods import period_index
 from tracker.domain.vocabulary import CardStatus, LaneKind
 
 # A grant open longer than this is overdue even before its expected end.
@@ -128,6 +130,157 @@ def incident(
     return Incident(card_id, opened, acknowledged, mitigated, resolved, drill)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """One card event as stored: its kind, time, actor, {field: [old, new]} and reason."""
+
+    kind: str
+    at: datetime
+    actor_id: int | None
+    changes: Mapping[str, Sequence[object]]
+    reason: str = ""
+
+
+def from_history(
+    card_id: int,
+    events: Sequence[Recorded],
+    lane_kinds: Mapping[int, str],
+    *,
+    mitigated_kind: str,
+    drill: bool = False,
+) -> Incident | None:
+    """The card's incident from its whole history, oldest first, the first event its
+    creation (whose changes give every field): the events are replayed into the holder,
+    lane kind and status after each (lane_kinds: lane id -> kind), then read by incident()."""
+    if not events:
+        return None
+    state: dict[str, object] = {}
+    steps = []
+    for event in events:
+        for name, change in event.changes.items():
+            state[name] = change[1]
+        if event is events[0]:
+            continue
+        steps.append(
+            Step(
+                event.kind,
+                event.at,
+                event.actor_id,
+                state.get("assignee_id"),  # type: ignore[arg-type]
+                lane_kinds.get(state.get("lane_id"), ""),  # type: ignore[arg-type]
+                str(state.get("status", CardStatus.OPEN)),
+                event.reason,
+            )
+        )
+    first = events[0]
+    created_lane = (first.changes.get("lane_id") or (None, None))[1]
+    return incident(
+        card_id,
+        first.at,
+        first.actor_id,
+        steps,
+        expedite_at_creation=lane_kinds.get(created_lane) == LaneKind.EXPEDITE,  # type: ignore[arg-type]
+        mitigated_kind=mitigated_kind,
+        drill=drill,
+    )
+
+
+def _ago(then: datetime, now: datetime) -> str:
+    return f"{waited(int((now - then).total_seconds() // 60))} ago"
+
+
+def stage_line(ref: str, found: Incident, name: Callable[[int | None], str], now: datetime) -> str:
+    """The incident's stage in a line: "EXP-7 · acknowledged by Mia 2 min ago · not
+    mitigated" (a drill says so first). name(person id) names a person ("" for nobody)."""
+
+    def by(mark: Mark) -> str:
+        who = name(mark.by)
+        return f" by {who}" if who else ""
+
+    parts = [f"Drill {ref}" if found.drill else ref]
+    if found.resolved is not None:
+        took = found.took(RESOLVED)
+        parts.append(f"resolved{by(found.resolved)} {_ago(found.resolved.at, now)}")
+        parts.append(f"took {waited(int(took.total_seconds() // 60))}" if took else "")
+    elif found.mitigated is not None:
+        parts.append(f"mitigated{by(found.mitigated)} {_ago(found.mitigated.at, now)}")
+        parts.append("not resolved")
+    elif found.acknowledged is not None:
+        parts.append(f"acknowledged{by(found.acknowledged)} {_ago(found.acknowledged.at, now)}")
+        parts.append("not mitigated")
+    else:
+        parts.append(f"opened {_ago(found.opened.at, now)}")
+        parts.append("not acknowledged")
+    return " · ".join(p for p in parts if p)
+
+
+def stage_marks(found: Incident) -> list[tuple[str, Mark, timedelta | None]]:
+    """The stages reached, in order, each with its mark and how long after opening."""
+    marks = [(OPENED, found.opened, None)]
+    for stage, mark in (
+        (ACKNOWLEDGED, found.acknowledged),
+        (MITIGATED, found.mitigated),
+        (RESOLVED, found.resolved),
+    ):
+        if mark is not None:
+            marks.append((stage, mark, found.took(stage)))
+    return marks
+
+
+# An incident log's entry, and a reason to leave a grant open, are short.
+LOG_LENGTH = 500
+
+
+def check_log_entry(text: str) -> str:
+    """A line of the incident log as it is kept, or InvalidRequest saying why not."""
+    text = text.strip()
+    if not text:
+        raise InvalidRequest(
+            "Write what happened or what you did (for example: restarted the workers)."
+        )
+    if len(text) > LOG_LENGTH:
+        raise InvalidRequest(f"Keep a log entry to {LOG_LENGTH} characters or fewer.")
+    return text
+
+
+def check_open_incident(found: Incident | None, ref: str) -> Incident:
+    """The incident, if the card is one still being worked (grants are recorded during an
+    open incident only), or InvalidRequest."""
+    if found is None:
+        raise InvalidRequest(f"{ref} is not an incident: only Expedite cards are.")
+    if found.resolved is not None:
+        raise InvalidRequest(f"{ref} is resolved; reopen it to record more access.")
+    return found
+
+
+def check_ending(grant: Grant) -> None:
+    """Refuse ending a grant that was ended already."""
+    if not grant.open:
+        raise InvalidRequest("That access was ended already.")
+
+
+def check_left_open(grant: Grant, reason: str) -> str:
+    """Why an open grant stays open when its incident is resolved, as kept."""
+    check_ending(grant)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRequest(
+            "Say why the access stays open (for example: the vendor revokes it at 18:00)."
+        )
+    if len(reason) > LOG_LENGTH:
+        raise InvalidRequest(f"Keep the reason to {LOG_LENGTH} characters or fewer.")
+    return reason
+
+
+def resolving_refusal(ref: str, blocking: Sequence[Grant]) -> str:
+    """What a person is told when resolving an incident whose grants still block it."""
+    held = "; ".join(f"{g.holder} on {g.target}" for g in blocking)
+    return (
+        f"{ref} still has break-glass access open ({held}). End each grant, or write why "
+        "it stays open, before moving the card to done."
+    )
+
+
 def check_mitigation(incident: Incident, note: str) -> str:
     """The note of a "Mitigated" a responder records, or InvalidRequest saying why not."""
     note = note.strip()
@@ -181,6 +334,25 @@ def check_grant(target: str, why: str, granted_at: datetime, expected_end: datet
         raise InvalidRequest("Break-glass access is for hours, not weeks: a week at most.")
 
 
+def check_buddy(buddy_id: int | None, buddy_name: str, holder_id: int) -> str:
+    """The buddy typed in (a member chosen leaves it ""), or InvalidRequest: break-glass
+    access is paired with someone from operations who is not the holder."""
+    buddy_name = buddy_name.strip()
+    if buddy_id is None and not buddy_name:
+        raise InvalidRequest("Name the operations buddy: a board member, or type their name.")
+    if buddy_id is not None and buddy_id == holder_id:
+        raise InvalidRequest("The buddy is someone other than the person holding the access.")
+    if len(buddy_name) > 120:
+        raise InvalidRequest("Keep the buddy's name to 120 characters or fewer.")
+    return "" if buddy_id is not None else buddy_name
+
+
+def check_granted_at(granted_at: datetime, now: datetime) -> None:
+    """Access is recorded when given or after, never ahead of time."""
+    if granted_at > now + timedelta(minutes=5):
+        raise InvalidRequest("Record access once it is granted: the time granted is in the future.")
+
+
 def blocking_grants(grants: Iterable[Grant], reasons: dict[int, str]) -> list[Grant]:
     """The open grants that stop an incident from being resolved: every open grant without
     a written reason to leave it open (reasons: grant id -> reason)."""
@@ -228,3 +400,21 @@ def figures(
         glass_hours=sum(g.hours(now) for i in real for g in grants.get(i.card_id, ())),
         late_reviews=sum(1 for i in real if i.card_id in late_reviews),
     )
+
+
+def figures_by_period(
+    bounds: Sequence[tuple[datetime, datetime]],
+    incidents: Iterable[Incident],
+    grants: dict[int, Sequence[Grant]],
+    late_reviews: set[int],
+    now: datetime,
+) -> list[IncidentFigures]:
+    """The figures of each period (bounds: its aware start and end, sorted), counting each
+    incident in the period it was opened in."""
+    starts = [b[0] for b in bounds]
+    grouped: list[list[Incident]] = [[] for _ in bounds]
+    for found in incidents:
+        i = period_index(found.opened.at, starts, bounds)
+        if i is not None:
+            grouped[i].append(found)
+    return [figures(group, grants, late_reviews, now) for group in grouped]

@@ -36,6 +36,8 @@ class Action(StrEnum):
     VIEW_AUDIT = "audit.view"
     # The board's integrations: alert tokens and their severities, outgoing webhooks.
     MANAGE_INTEGRATIONS = "integrations.manage"
+    # The board's break-glass access grants, per period, with CSV (the auditors' list).
+    VIEW_GRANTS = "grants.view"
     # Asked by the use cases only (no route is guarded by these):
     # be assigned cards, or pull one (services.common.assignable_ids),
     HOLD_CARDS = "card.hold"
@@ -59,6 +61,7 @@ _GRANTS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_ROTATION: frozenset({LEAD}),
     Action.VIEW_AUDIT: frozenset({LEAD}),
     Action.MANAGE_INTEGRATIONS: frozenset({LEAD}),
+    Action.VIEW_GRANTS: frozenset({LEAD}),
     Action.HOLD_CARDS: frozenset({LEAD, MEMBER}),
     Action.OVERRIDE_LIMITS: frozenset({LEAD}),
     Action.RETRY_MAIL: frozenset({LEAD}),

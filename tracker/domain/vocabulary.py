@@ -103,6 +103,15 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     # A support card taken into work by someone off support duty (services.rotation).
     INTERRUPTED = "interrupted"
+    # Incidents (services.incidents): a responder recorded the emergency mitigated (with a
+    # note), wrote a line of its log, marked it a drill (or not: changes {"drill": [old,
+    # new]}), recorded break-glass access, confirmed it revoked, or left it open on resolving.
+    MITIGATED = "mitigated"
+    INCIDENT_LOG = "incident_log"
+    DRILL = "drill_marked"
+    GRANT_OPENED = "grant_opened"
+    GRANT_ENDED = "grant_ended"
+    GRANT_LEFT_OPEN = "grant_left_open"
 
 
 class Visibility(StrEnum):

@@ -37,6 +37,7 @@ CARD_KINDS = frozenset(
         EventKind.ESCALATED,
         EventKind.DEESCALATED,
         EventKind.INTERRUPTED,
+        EventKind.MITIGATED,
     }
 )
 
@@ -154,7 +155,8 @@ def events_for(
     filed: bool,
 ) -> list[WebhookEvent]:
     """The webhook events one card history event makes: a card created (and a request
-    filed, an Expedite card opened), moved (and done, or opened by an escalation)."""
+    filed, an Expedite card opened), moved (and done, or opened by an escalation), an
+    incident mitigated."""
     found: list[WebhookEvent] = []
     if kind == EventKind.CREATED:
         found.append(WebhookEvent.CARD_CREATED)
@@ -172,6 +174,8 @@ def events_for(
         found.append(WebhookEvent.CARD_DONE)
     if kind == EventKind.ESCALATED:
         found.append(WebhookEvent.EXPEDITE_OPENED)
+    if kind == EventKind.MITIGATED:  # an incident's (services.incidents.mitigate)
+        found.append(WebhookEvent.EXPEDITE_MITIGATED)
     return found
 
 

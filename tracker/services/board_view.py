@@ -89,6 +89,7 @@ class Tile(NamedTuple):
     blocked: bool
     blocked_reason: str
     column_entered_at: datetime
+    drill: bool  # a rehearsed emergency (services.incidents): labelled on its tile
     assignee: Assignee | None
     days: int  # whole days in its column, 0 on the first day
     labels: tuple[TileLabel, ...] = ()
@@ -120,6 +121,7 @@ TILE_COLUMNS = (
     Card.blocked,
     Card.blocked_reason,
     Card.column_entered_at,
+    Card.drill,
     User.name.label("assignee_name"),
     User.username.label("assignee_username"),
     _labels_column(),

@@ -18,9 +18,9 @@ from tracker.domain import policy, pull, ranks, undo, wip
 from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, StaleCard
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus, EventKind
+from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind
 from tracker.models import BoardColumn, Card, Lane
-from tracker.services import audit, labels, rotation
+from tracker.services import audit, incidents, labels, rotation
 from tracker.services.common import (
     Actor,
     assignable_ids,
@@ -263,6 +263,8 @@ def _move(
     overrides = _check_limits(state, actor, was, target, reason)
     same_cell = (card.lane_id, card.column_id) == (lane.id, column.id)
     was_done = card.status == CardStatus.DONE
+    if column.kind == ColumnKind.DONE and not was_done:
+        incidents.check_resolvable(card)  # no break-glass access left open unexplained
     rank = _rank(card.id, lane.id, column.id, after, read=read)
     values = {"lane_id": lane.id, "rank": rank, "assignee_id": holder}
     placed = store.place(card, values | _entering(card, column, clock.now()))

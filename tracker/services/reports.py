@@ -57,6 +57,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import audit
+from tracker.services import incidents as incident_service
 from tracker.services.common import Actor, require_lead, today_on
 from tracker.store import bump_version, lock_board
 
@@ -277,6 +278,7 @@ class Report:
     count: int
     until: date
     rotation: RotationFigures | None = None
+    incidents: incident_service.ReportSection | None = None
 
     @property
     def measure(self) -> str:
@@ -349,6 +351,7 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
         count=count,
         until=until,
         rotation=figures,
+        incidents=incident_service.report_section(board, shown),
     )
 
 

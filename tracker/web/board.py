@@ -51,6 +51,7 @@ from tracker.web.forms import (
 from tracker.web.params import page_number, parse_id, search_term, whole_number
 from tracker.web.presenters import conversation, grid
 from tracker.web.presenters.history import describer
+from tracker.web.presenters.incidents import section as incident_section
 
 bp = Blueprint("board", __name__, url_prefix="/b/<int:board_id>")
 
@@ -201,6 +202,8 @@ def render_panel(board, actor, card, *, oob=False, form=None, error=None, yours=
 def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours=None) -> dict:
     """What templates/board/_panel.html needs (the card page includes it too)."""
     people = board_view.members(board.id)
+    history = board_view.card_history(card.id)
+    describe = describer(board, people)
     form = form or EditCardForm(obj=card, formdata=None)
     if form.labels.data is None:  # not posted: the labels the card carries
         form.labels.data = [label.id for label in labels.card_labels(card.id)]
@@ -210,11 +213,11 @@ def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours
         "card": card,
         "form": form,
         "board_labels": labels.board_labels(board.id),
-        "history": board_view.card_history(card.id),
+        "history": history,
         "members": people,
         # Whom the assignee list offers: the people the policy lets hold cards.
         "assignable": [user for user, role in people if policy.may(role, Action.HOLD_CARDS)],
-        "describe": describer(board, people),
+        "describe": describe,
         "lanes": board.lanes,
         "columns": board.columns,
         "oob": oob,
@@ -222,6 +225,8 @@ def panel_context(board, actor, card, *, oob=False, form=None, error=None, yours
         "yours": yours,
         # The card's comments, the comment form and the watch button (web.conversation).
         "talk": conversation.thread(board, actor, card),
+        # The incident on an Expedite card: stages, timeline, grants (web.incidents).
+        **incident_section(card, history, describe),
     }
 
 

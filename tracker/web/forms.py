@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     FieldList,
     FloatField,
     FormField,
@@ -38,9 +39,12 @@ from wtforms.widgets import HiddenInput
 
 from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
 from tracker.domain.conversation import COMMENT_LENGTH
+from tracker.domain.incidents import LOG_LENGTH
 from tracker.domain.labels import PALETTE
+from tracker.domain.reviews import SECTION_LENGTH, TITLE_LENGTH
 from tracker.domain.vocabulary import (
     ColumnKind,
+    LaneKind,
     LimitMode,
     MailMode,
     Measure,
@@ -758,3 +762,105 @@ class WebhookForm(Form):
         filters=[strip],
     )
     events = SelectMultipleField("Events", validate_choice=False)
+
+
+# Incidents (tracker.web.incidents) --------------------------------------------------------
+
+TIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class MitigateForm(ActionForm):
+    note = StringField(
+        "What mitigated it",
+        [DataRequired("Say what mitigated it."), Length(max=LOG_LENGTH)],
+        filters=[strip],
+    )
+
+
+class IncidentLogForm(ActionForm):
+    text = StringField(
+        "Log entry",
+        [DataRequired("Write the log entry first."), Length(max=LOG_LENGTH)],
+        filters=[strip],
+    )
+
+
+class DrillForm(ActionForm):
+    """Mark a drill (1) or a real incident (0): the choice, not a toggle."""
+
+    drill = HiddenField(
+        validators=[
+            DataRequired("Choose a drill or a real incident."),
+            Regexp("^[01]$", message="Choose a drill or a real incident."),
+        ]
+    )
+
+
+class GrantForm(ActionForm):
+    """Break-glass access as a responder records it. Times are the board's local time."""
+
+    holder = IntegerField("Who holds it", [InputRequired("Choose who holds the access.")])
+    target = StringField(
+        "On what",
+        [DataRequired("Say what the access is on."), Length(max=200)],
+        filters=[strip],
+    )
+    why = StringField(
+        "Why", [DataRequired("Say why the access is needed."), Length(max=500)], filters=[strip]
+    )
+    buddy = IntegerField("Operations buddy", [Optional()])
+    buddy_name = StringField("or their name", [Optional(), Length(max=120)], filters=[strip])
+    granted_at = DateTimeLocalField("Granted at", [Optional()], format=TIME_FORMAT)
+    expected_end = DateTimeLocalField(
+        "Expected end", [InputRequired("Give the expected end.")], format=TIME_FORMAT
+    )
+
+
+class LeaveOpenForm(ActionForm):
+    reason = StringField(
+        "Why it stays open",
+        [DataRequired("Say why the access stays open."), Length(max=LOG_LENGTH)],
+        filters=[strip],
+    )
+
+
+class GrantsFilterForm(Form):
+    """The grants page's period (GET): from and to, both days included."""
+
+    class Meta:
+        csrf = False
+
+    since = DateField("From", [Optional(), SensibleDate()])
+    until = DateField("To", [Optional(), SensibleDate()])
+
+
+def _section(label: str) -> TextAreaField:
+    too_long = f"Keep a section to {SECTION_LENGTH:,} characters or fewer."
+    return TextAreaField(label, [Optional(), Length(max=SECTION_LENGTH, message=too_long)])
+
+
+class ReviewForm(ActionForm):
+    """The post-incident review's sections (domain.reviews.SECTIONS)."""
+
+    what_happened = _section("What happened")
+    impact = _section("Impact")
+    contributing_factors = _section("Contributing factors")
+    went_well = _section("What went well")
+    to_change = _section("What to change")
+
+
+class FollowUpForm(ActionForm):
+    """A follow-up card of an incident: its title and lane; `back` says where the form was
+    (the review page, or the card's panel)."""
+
+    title = StringField(
+        "Follow-up",
+        [DataRequired("Give the follow-up a title."), Length(max=TITLE_LENGTH)],
+        filters=[strip],
+    )
+    lane = SelectField(
+        "Lane",
+        choices=choices((LaneKind.SUPPORT, "Support"), (LaneKind.FEATURE, "Feature")),
+        invalid_choice_message="Put a follow-up in the Support or the Feature lane.",
+    )
+    back = HiddenField()

@@ -19,7 +19,7 @@ from tracker.domain.periods import timezone_names
 from tracker.domain.policy import Action
 from tracker.domain.wording import counted
 from tracker.web import access
-from tracker.web.presenters.report import duration, fmt, measured
+from tracker.web.presenters.report import duration, fmt, hours_taken, measured
 
 
 def local(moment: datetime | None, timezone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
@@ -63,6 +63,7 @@ def register(app) -> None:
     app.add_template_filter(days_since, "days_since")
     app.add_template_filter(fmt, "figure")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(hours_taken, "hours_taken")
     app.add_template_filter(counted, "counted")
     app.add_template_filter(measured, "measured")
     app.jinja_env.globals["csrf_token"] = generate_csrf

@@ -170,6 +170,33 @@ class Words:
         # services.cards records who took it, and who was on duty, as the reason.
         return f"noted an interruption: {reason}" if reason else "noted an interruption"
 
+    # Incidents (services.incidents): the reason holds the note, the log line, or what a
+    # grant is on; the changes name the grant's holder.
+
+    def _mitigated(self, changes, reason, actor_id) -> str:
+        return f"mitigated it: {reason}" if reason else "mitigated it"
+
+    def _incident_log(self, changes, reason, actor_id) -> str:
+        return f"logged: {reason}" if reason else "wrote in the incident log"
+
+    def _drill_marked(self, changes, reason, actor_id) -> str:
+        marked = (changes.get("drill") or [False, True])[1]
+        return "marked it a drill" if marked else "marked it a real incident, not a drill"
+
+    def _grant_opened(self, changes, reason, actor_id) -> str:
+        holder = (changes.get("holder") or [None, None])[1]
+        who = f" for {self.person(holder)}" if holder is not None else ""
+        return f"recorded break-glass access{who}" + (f" on {reason}" if reason else "")
+
+    def _grant_ended(self, changes, reason, actor_id) -> str:
+        holder = (changes.get("holder") or [None, None])[0]
+        who = f" of {self.person(holder)}" if holder is not None else ""
+        return f"confirmed break-glass access{who} revoked" + (f" on {reason}" if reason else "")
+
+    def _grant_left_open(self, changes, reason, actor_id) -> str:
+        text = "left break-glass access open on resolving"
+        return f"{text}: {reason}" if reason else text
+
     def _wip_override(self, changes, reason, actor_id) -> str:
         return f"went over a WIP limit: {reason}" if reason else "went over a WIP limit"
 

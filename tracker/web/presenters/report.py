@@ -215,6 +215,11 @@ def measured(value: float | None, unit: str) -> str:
     return f"{shown} {unit.removesuffix('s') if shown == '1' else unit}"
 
 
+def hours_taken(value: float | None) -> str:
+    """A time in hours (an incident figure) in the same words as duration."""
+    return duration(None if value is None else timedelta(hours=value))
+
+
 def duration(value: timedelta | None) -> str:
     """A waiting time in words: 25 min, 3 h 10 min, 2 d 4 h."""
     if value is None:
