@@ -43,6 +43,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("templates/flow/", "blocked"): "the Flow page's chart named blocked",
     ("templates/flow/", "lead"): "the lead-time chart's id prefix",
     ("templates/flow/", "cards"): "prose and the id of the Pareto's cards table",
+    ("templates/notifications/_list.html", "read"): "a notification's attribute named read",
 }
 
 

@@ -110,6 +110,7 @@ def register_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from tracker.extensions import csrf
     from tracker.web import (
         account,
         admin,
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         rotation,
         settings,
     )
+    from tracker.web.api import views as api
 
     for module in (
         auth,
@@ -144,8 +146,12 @@ def register_blueprints(app: Flask) -> None:
         account,
         audit,
         notifications,
+        api,
     ):
         app.register_blueprint(module.bp)
+    # The API takes bearer tokens only, never the session cookie (tracker.web.access), so
+    # no cross-site form can act through it: it needs no CSRF token.
+    csrf.exempt(api.bp)
 
 
 def register_rate_limits(app: Flask) -> None:
@@ -163,8 +169,10 @@ def register_cli(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     from tracker.web import errors, ops, security
+    from tracker.web.api import answers
 
     errors.register(app)
+    answers.register_app(app)
     ops.register(app)
     security.register(app)
 

@@ -239,6 +239,14 @@ class Measure(StrEnum):
         return self.value.replace("_", "-")
 
 
+class TokenScope(StrEnum):
+    """What a personal access token may do (tracker.domain.tokens): read only, or read and
+    write. Either way never more than its person's role on the board allows."""
+
+    READ = "read"
+    READ_WRITE = "read-write"
+
+
 # Every vocabulary, by the name templates know it under (tracker.web.presenters).
 ALL: dict[str, type[StrEnum]] = {
     "LaneKind": LaneKind,
@@ -255,4 +263,5 @@ ALL: dict[str, type[StrEnum]] = {
     "NoticeKind": NoticeKind,
     "MailMode": MailMode,
     "Measure": Measure,
+    "TokenScope": TokenScope,
 }

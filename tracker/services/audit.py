@@ -50,6 +50,8 @@ ACTIONS: dict[str, str] = {
     "wip.override": "WIP limit overridden",
     "status_link.created": "Status link made",
     "status_link.revoked": "Status link revoked",
+    "token.created": "API token made",
+    "token.revoked": "API token revoked",
     "requester.erased": "Requester's personal data erased",
     "demo.seed_started": "Demo seeding started",
     "demo.seeded": "Demo seeded",

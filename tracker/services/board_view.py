@@ -500,3 +500,19 @@ def archive(board: Board, *, text: str, page: int, per_page: int) -> search.Rank
         ).scalars()
     )
     return search.Ranked(cards, total)
+
+
+def listed_cards(
+    board: Board, *, shown: BoardFilter | None, me: int | None, after: int | None, limit: int
+) -> tuple[list[Tile], bool]:
+    """One page of the board's open cards that the filter admits (as the board page shows
+    them: its chips and its search), by id, after the card id `after`; and whether more
+    follow. The API's card list."""
+    lanes, _columns = lanes_and_columns(board.id)
+    tiles = [tile for (tile,) in _tiles(_open_statement(), {"board_id": board.id}, clock.now())]
+    admitted = _admitted(tiles, lanes, shown, me)
+    ordered = sorted(
+        (t for t in tiles if (admitted is None or t.id in admitted) and (after or 0) < t.id),
+        key=lambda t: t.id,
+    )
+    return ordered[:limit], len(ordered) > limit
