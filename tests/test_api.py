@@ -303,6 +303,14 @@ def test_cards_are_listed_with_the_board_s_filters_a_page_at_a_time(call, board)
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     seen = [c["id"] for c in first["items"] + rest["items"]]
     assert seen == sorted(seen) and len(set(seen)) == 3
+    # a filtered list pages the same way
+    feature = call("member", "GET", "cards?lane=feature&limit=1").json
+    assert len(feature["items"]) == 1 and feature["next_cursor"]
+    cursor = feature["next_cursor"]
+    last = call("member", "GET", f"cards?lane=feature&limit=1&cursor={cursor}").json
+    assert last["next_cursor"] is None
+    both = {c["title"] for c in feature["items"] + last["items"]}
+    assert both == {"Export to CSV", "Import from CSV"}
     bad = call("member", "GET", "cards?cursor=nonsense")
     assert bad.status_code == 422 and "cursor" in bad.json["fields"]
     assert call("member", "GET", "cards?limit=0").status_code == 422

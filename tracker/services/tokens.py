@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, bindparam, select, update
 
-from tracker import clock
+from tracker import clock, database
 from tracker.domain import tokens as rules
 from tracker.extensions import db
 from tracker.models import ApiToken, User
@@ -107,6 +107,14 @@ def authenticate(secret: str) -> tuple[ApiToken, User] | None:
         return None
     token, person = row
     if token.last_used_at is None or now - token.last_used_at >= USE_STEP:
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        db.session.commit()
+        _note_use(token.id, now)
     return token, person
+
+
+def _note_use(token_id: int, now: datetime) -> None:
+    """Write a token's last use in a write transaction of its own (on SQLite one that takes
+    the write lock first: a read request's transaction only reads)."""
+    db.session.commit()  # end the read (the token and person are read again when used)
+    with database.writing():
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        db.session.commit()

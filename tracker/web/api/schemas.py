@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    field_validator,
+)
 
 from tracker.domain.conversation import COMMENT_LENGTH
 from tracker.domain.vocabulary import (
@@ -18,7 +25,7 @@ from tracker.domain.vocabulary import (
     Severity,
     Visibility,
 )
-from tracker.web.params import ID_MAX
+from tracker.web.params import ID_MAX, clean_text
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
@@ -28,9 +35,15 @@ Estimate = Annotated[int, Field(ge=0, le=1000)]
 
 
 class Strict(BaseModel):
-    """A request body: unknown fields are refused, so a typo is not silently ignored."""
+    """A request body: unknown fields are refused, so a typo is not silently ignored; text
+    loses NUL and other control characters (tab and newlines stay), as every form's does."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _clean(cls, value: Any) -> Any:
+        return clean_text(value)
 
 
 class Answer(BaseModel):

@@ -18,6 +18,7 @@ reads (304 for a matching If-None-Match).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class Operation:
     public: bool = False
     description: str = ""
     extra: dict[int, str] = field(default_factory=dict)
+    # Other successful answers, with the same body: status -> what it means.
+    also: dict[int, str] = field(default_factory=dict)
 
 
 # endpoint -> its operation, for every blueprint that declares its routes here.
@@ -115,8 +118,14 @@ def _is_list(annotation: Any) -> bool:
 
 def as_json(model: BaseModel | None, status: int, *, terse: bool = False) -> Response:
     """A model as a JSON answer; a read's has an ETag and answers 304 when it matches.
-    `terse`: leave out the fields that are None (an error's that do not apply)."""
-    body = b"" if model is None else model.model_dump_json(exclude_none=terse).encode()
+    `terse`: leave out the top-level fields that are None (an error's that do not apply)."""
+    if model is None:
+        body = b""
+    elif terse:
+        values = {k: v for k, v in model.model_dump(mode="json").items() if v is not None}
+        body = json.dumps(values, separators=(",", ":")).encode()
+    else:
+        body = model.model_dump_json().encode()
     response = current_app.response_class(body, status=status, mimetype=JSON)
     if request.method == "GET" and status == 200:
         # Not for any cache's disk (tracker.web.security: no-store); a client keeps the
@@ -140,6 +149,7 @@ def operation(
     errors: tuple[int, ...] | None = None,
     public: bool = False,
     extra: dict[int, str] | None = None,
+    also: dict[int, str] | None = None,
 ) -> Callable:
     """Declare and route one operation of the API (see the module's docstring)."""
 
@@ -158,6 +168,7 @@ def operation(
             public,
             (view.__doc__ or "").strip(),
             extra or {},
+            also or {},
         )
 
         @functools.wraps(view)
@@ -243,6 +254,8 @@ def document(app, *, title: str = "Weatherboard API") -> dict:
         if op.answer is not None:
             answer["content"] = {JSON: {"schema": ref(op.answer)}}
         responses[str(op.status)] = answer
+        for code, words in op.also.items():
+            responses[str(code)] = answer | {"description": words}
         if op.method == "get":
             responses["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
         for code in op.errors:
