@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from tests.helpers import (
+    PASSWORD,
     REQUEST,
     ROLES,
     Auth,
@@ -520,3 +521,21 @@ def test_every_api_route_is_in_the_openapi_document(app, client):
     assert {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith(API)} <= set(
         REGISTRY
     )
+
+
+def test_with_csrf_on_a_bearer_call_needs_no_csrf_token_and_a_cookie_still_gets_nothing(app, board):
+    """The one app with CSRF on: the API's writes work with a token alone (the blueprint is
+    exempt), and a logged-in browser's cookie does not reach them."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    strict = new_app(app_config(url, WTF_CSRF_ENABLED=True))
+    secret = token_for(app, "member")
+    client = strict.test_client()
+    pulled = client.post(f"{API}/boards/{board['board']}/pull", headers=bearer(secret))
+    assert pulled.status_code == 200 and pulled.json["card"] is not None
+    browser = strict.test_client()
+    form = browser.get("/login").text
+    csrf = form.split('name="csrf_token"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    login = {"username": "member", "password": PASSWORD, "csrf_token": csrf}
+    assert browser.post("/login", data=login).status_code == 302
+    assert browser.post(f"{API}/boards/{board['board']}/pull").status_code == 401
+    assert browser.post("/account/tokens", data={"name": "x", "scope": "read"}).status_code == 400
