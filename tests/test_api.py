@@ -351,6 +351,8 @@ def test_create_edit_move_assign_block_close_reopen(call, board):
         moved.json["column_id"] == board["Review"]
         and moved.json["assignee"]["username"] == "member"
     )
+    shown = call("member", "GET", f"cards/{card['id']}").json
+    assert {k: v for k, v in shown.items() if k not in ("history", "comments")} == moved.json
     assigned = call(
         "member", "POST", f"cards/{card['id']}/assign", json={"assignee_id": board["lead"]}
     )
