@@ -9,12 +9,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 
 from tracker import clock, database
 from tracker.domain import tokens as rules
 from tracker.extensions import db
-from tracker.models import ApiToken, User
+from tracker.models import ApiToken, Board, Membership, User
 from tracker.services import audit
 
 # A token's last use is written at most this often: not a database write per request.
@@ -86,29 +86,48 @@ def revoke_token(user: User, token_id: int, *, address: str = "") -> ApiToken | 
     return token
 
 
+@dataclass(frozen=True)
+class Bearer:
+    """Who a usable token acts for, and (when the request names one) the board with the
+    person's membership role on it (each None: no such board, or no role there)."""
+
+    token: ApiToken
+    person: User
+    board: Board | None = None
+    role: str | None = None
+
+
 @functools.cache
-def _token_and_person() -> Select:
+def _bearer() -> Select:
+    """A token by its digest with its active person, a board and their role on it: every
+    API request reads all three, in one statement (as a session's board request does,
+    users.person_and_board; bench: api_move_ms)."""
+    membership = and_(Membership.board_id == Board.id, Membership.user_id == User.id)
     return (
-        select(ApiToken, User)
+        select(ApiToken, User, Board, Membership.role)
+        .select_from(ApiToken)
         .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Board, Board.id == bindparam("board_id"))
+        .outerjoin(Membership, membership)
         .where(ApiToken.token_hash == bindparam("hashed"), User.active.is_(True))
     )
 
 
-def authenticate(secret: str) -> tuple[ApiToken, User] | None:
-    """The usable token a bearer secret is, with its (active) person; None for anything
-    else: malformed, unknown, revoked, expired, or a deactivated person. Notes the token's
-    last use (at most once a USE_STEP)."""
+def authenticate(secret: str, board_id: int | None = None) -> Bearer | None:
+    """The usable token a bearer secret is, with its (active) person and, for a board id,
+    that board and their role on it; None for anything else: malformed, unknown, revoked,
+    expired, or a deactivated person. Notes the token's last use (at most once a USE_STEP)."""
     if not rules.well_formed(secret):
         return None
-    row = db.session.execute(_token_and_person(), {"hashed": rules.digest(secret)}).one_or_none()
+    params = {"hashed": rules.digest(secret), "board_id": board_id}
+    row = db.session.execute(_bearer(), params).one_or_none()
     now = clock.now()
     if row is None or not rules.usable(row[0].expires_at, row[0].revoked_at, now):
         return None
-    token, person = row
+    token, person, board, role = row
     if token.last_used_at is None or now - token.last_used_at >= USE_STEP:
         _note_use(token.id, now)
-    return token, person
+    return Bearer(token, person, board, role)
 
 
 def _note_use(token_id: int, now: datetime) -> None:

@@ -247,20 +247,21 @@ def guard_token(rule: str):
     if rule == PUBLIC:
         return None
     secret = bearer_secret()
-    found = token_service.authenticate(secret) if secret else None
+    board_id = _board_of_request()
+    found = token_service.authenticate(secret, board_id) if secret else None
     if found is None:
         abort(401)
-    token, person = found
+    person = found.person
     g._login_user = person  # Flask-Login's current_user for this request; no session
-    g.token_scope = token.scope
-    g.token_id = token.id
+    g.token_scope = found.token.scope
+    g.token_id = found.token.id
     if rule == ADMIN and not person.is_admin:
         abort(403)
     if rule in (LOGIN, ADMIN):
         return None
-    board_id = _board_of_request()
     if board_id is None:
         abort(403)
+    g.person_board = (person.id, board_id, found.board, found.role)  # for load_board
     load_board(board_id)
     return None
 
