@@ -442,7 +442,9 @@ def test_unknown_and_foreign_ids_are_404(app, call, board):
     foreign_lane = call("lead", "POST", "cards", json={"lane_id": other["lane"], "title": "x"})
     assert foreign_lane.status_code in (404, 422)
     assert call("lead", "GET", f"{API}/nowhere").json["error"] == "not_found"
-    assert call("lead", "DELETE", f"{API}/boards").status_code == 405
+    wrong_method = call("lead", "DELETE", f"{API}/boards")
+    assert wrong_method.status_code == 405 and wrong_method.json["error"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["Allow"]
 
 
 def make_board_elsewhere() -> dict:

@@ -74,10 +74,9 @@ def http_error(failure: HTTPException):
     response = error(status, CODES.get(status, "error"), message)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="weatherboard"'
-    if status == 405 and isinstance(failure.get_headers(), list):
-        for name, value in failure.get_headers():
-            if name == "Allow":
-                response.headers["Allow"] = value
+    allow = dict(failure.get_headers()).get("Allow")
+    if allow:  # 405: the methods the path takes
+        response.headers["Allow"] = allow
     return response
 
 
