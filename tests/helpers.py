@@ -22,7 +22,7 @@ from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
 from tracker import clock, create_app
-from tracker.domain.vocabulary import LaneKind, NoticeKind
+from tracker.domain.vocabulary import LaneKind, NoticeKind, TokenScope
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
@@ -49,6 +49,7 @@ from tracker.services import (
     notifications,
     reports,
     rotation,
+    tokens,
     users,
 )
 from tracker.services.common import Actor
@@ -405,7 +406,8 @@ def everything_in_the_database(app) -> str:
 # Left out of the "a refused request wrote nothing" fingerprint: the audit log records
 # refusals too (a failed login is audited; append-only, with its own tests), and the report
 # page re-rendered with a 422 fills its cache of computed periods (derived data).
-NOT_FINGERPRINTED = ("audit", "report_period_cache")
+# (api_token: a token's last use is noted as it is used, whatever the request asked.)
+NOT_FINGERPRINTED = ("audit", "report_period_cache", "api_token")
 
 
 def fingerprint() -> str:
@@ -630,6 +632,13 @@ class World:
         cards.move_card(board_id, lead, s1.id, lane_id=expedite, column_id=done)
         return s1.id
 
+    def api_token(self) -> int:
+        """A personal access token of the lead's (others revoking it are told it is none)."""
+        lead = db.session.get(User, self.user_ids["lead"])
+        return tokens.create_token(
+            lead, f"token {next(self.serial)}", TokenScope.READ, None
+        ).token.id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -667,10 +676,11 @@ FILL = {
     "user_id": World.target_person,
     "term_id": World.rotation_term,
     "away_id": World.away,
-    "token_id": World.alert_token,
+    "alert_token_id": World.alert_token,
     "hook_id": World.webhook,
     "grant_id": World.grant,
     "incident_id": World.incident,
+    "token_id": World.api_token,
     "filename": lambda world: "app.css",
     "chart": lambda world: "cfd",
 }

@@ -165,7 +165,13 @@ def next_of(login_url: str) -> str | None:
 def every_target(app, world):
     for rule in app.url_map.iter_rules():
         for method in ("GET", "POST"):
-            if method in rule.methods and ROUTES[rule.endpoint] not in ("public", "bearer"):
+            # The API answers programs (401 JSON, see tests/test_api.py), not people.
+            api = rule.endpoint.startswith("api.")
+            if (
+                method in rule.methods
+                and ROUTES[rule.endpoint] not in ("public", "bearer")
+                and not api
+            ):
                 with app.app_context():
                     url = url_for_rule(world, rule)
                 yield rule, method, url  # outside the app context: requests push their own

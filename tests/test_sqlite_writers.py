@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import PASSWORD, REQUEST, Auth, make_board, make_user, serve_app
 from tests.helpers import app_config as config_for
-from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind
+from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind, TokenScope
 from tracker.extensions import db
 from tracker.models import (
     AlertCard,
@@ -37,7 +37,7 @@ from tracker.models import (
     Webhook,
 )
 from tracker.models import AuditEvent as Audit
-from tracker.services import alerts, cards, intake
+from tracker.services import alerts, cards, intake, tokens
 from tracker.services.common import Actor
 
 PEOPLE = 8  # threads sending at the same moment
@@ -305,12 +305,24 @@ class Scenario:
     # What the database holds afterwards: (a count query, how many of the answers were writes).
     count: Callable[[World], int] | None
     expected: Callable[[World, list[int]], int] | None
-    # Sent as JSON with the board's alert token as a bearer token (the alerts API).
+    # Sent as JSON with a bearer token: a board's alert token (the alerts API, sender
+    # None) or each sender's own API token (tracker.web.api).
     bearer: bool = False
 
 
 def answered_ok(statuses: list[int]) -> int:
-    return sum(1 for status in statuses if status in (200, 302, 303))
+    return sum(1 for status in statuses if status in (200, 201, 302, 303))
+
+
+def api_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Through the API: add a card, move one's own request, comment on it (in turn)."""
+    base = f"/api/v1/boards/{world.board_id}"
+    if r == 0:
+        return base + "/cards", {"lane_id": world.lane_ids[2], "title": f"API card {i}"}
+    if r == 1:
+        target = {"lane_id": world.lane_ids[1], "column_id": world.column_ids[1 + i % 2]}
+        return f"{base}/cards/{world.request_ids[i]}/move", target | {"reason": "all at once"}
+    return f"{base}/cards/{world.request_ids[i]}/comments", {"body": f"API note {i}"}
 
 
 def count(model, *where) -> int:
@@ -458,6 +470,18 @@ SCENARIOS = {
         lambda w: count(Webhook, Webhook.board_id == w.board_id),
         lambda w, statuses: answered_ok(statuses),
     ),
+    "api": Scenario(
+        "api",
+        "lead",
+        api_send,
+        lambda w: (
+            count(Card, Card.title.like("API card %"))
+            + count(CardEvent, CardEvent.board_id == w.board_id, CardEvent.kind == EventKind.MOVED)
+            + count(Comment, Comment.body.like("API note %"))
+        ),
+        lambda w, statuses: answered_ok(statuses),
+        bearer=True,
+    ),
     "account": Scenario(
         "account",
         "member",
@@ -473,7 +497,13 @@ def run_at_once(app, world: World, scenario: Scenario) -> list[int]:
     clients = []
     for i in range(PEOPLE):
         client = app.test_client()
-        if scenario.sender is not None:
+        if scenario.bearer and scenario.sender is not None:
+            with app.app_context():
+                who = f"{scenario.sender}{i}"
+                user = db.session.execute(select(User).filter_by(username=who)).scalar_one()
+                secret = tokens.create_token(user, "writers", TokenScope.READ_WRITE, None).secret
+            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        elif scenario.sender is not None:
             assert Auth(client).login(f"{scenario.sender}{i}").status_code == 302
         clients.append(client)
     barrier = threading.Barrier(PEOPLE)
@@ -487,9 +517,11 @@ def run_at_once(app, world: World, scenario: Scenario) -> list[int]:
                 path, data = scenario.send(world, i, r)
                 # Each login from a browser of its own: a logged-in one is sent onwards.
                 client = clients[i] if scenario.sender else app.test_client()
-                if scenario.bearer:
+                if scenario.bearer and scenario.sender is None:
                     headers = {"Authorization": f"Bearer {world.alert_token}"}
                     answer = client.post(path, json=data, headers=headers)
+                elif scenario.bearer:  # the client bears its person's API token
+                    answer = client.post(path, json=data)
                 else:
                     answer = client.post(path, data=data)
                 statuses[i].append(answer.status_code)
@@ -564,6 +596,12 @@ def test_a_page_that_writes_takes_the_write_lock_first(file_app):
             client = file_app.test_client()
             if identity:
                 Auth(client).login(identity)
+                with file_app.app_context():  # the API's reads: a token's use is noted
+                    user = db.session.execute(
+                        select(User).filter_by(username=identity)
+                    ).scalar_one()
+                    made = tokens.create_token(user, "reads", TokenScope.READ, None)
+                client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {made.secret}"
             for url in urls:
                 unlocked.clear()
                 status = client.get(url).status_code

@@ -44,6 +44,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("templates/flow/", "lead"): "the lead-time chart's id prefix",
     ("templates/flow/", "cards"): "prose and the id of the Pareto's cards table",
     ("tracker/domain/incidents.py", "mitigated"): "the incident stage named mitigated (MITIGATED)",
+    ("templates/notifications/_list.html", "read"): "a notification's attribute named read",
 }
 
 

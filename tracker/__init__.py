@@ -131,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         settings,
         webhooks,
     )
+    from tracker.web.api import views as api
 
     for module in (
         auth,
@@ -151,10 +152,14 @@ def register_blueprints(app: Flask) -> None:
         notifications,
         webhooks,
         alerts,
+        api,
     ):
         app.register_blueprint(module.bp)
     # Alertmanager authenticates with a board's alert token, never a session: no CSRF token.
     csrf.exempt(alerts.bp)
+    # The API takes bearer tokens only, never the session cookie (tracker.web.access), so
+    # no cross-site form can act through it: it needs no CSRF token.
+    csrf.exempt(api.bp)
 
 
 def register_rate_limits(app: Flask) -> None:
@@ -172,8 +177,10 @@ def register_cli(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     from tracker.web import errors, ops, security
+    from tracker.web.api import answers
 
     errors.register(app)
+    answers.register_app(app)
     ops.register(app)
     security.register(app)
 

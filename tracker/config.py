@@ -31,6 +31,8 @@ DEFAULTS: dict[str, object] = {
     # Redis URL is given.
     "LOGIN_RATE_PER_IP": "30 per minute",
     "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
+    # API requests per personal access token (tracker.web.ratelimit), every request counted.
+    "API_RATE_PER_TOKEN": "600 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_KEY_PREFIX": "weatherboard",
@@ -125,6 +127,7 @@ def _from_environment(app) -> None:
     for variable, key in (
         ("TRACKER_LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_IP"),
         ("TRACKER_LOGIN_RATE_PER_ACCOUNT", "LOGIN_RATE_PER_ACCOUNT"),
+        ("TRACKER_API_RATE_PER_TOKEN", "API_RATE_PER_TOKEN"),
     ):
         if os.environ.get(variable, "").strip():
             app.config[key] = os.environ[variable].strip()

@@ -490,6 +490,26 @@ class StatusLink(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
+class ApiToken(db.Model):
+    """A person's personal access token for the API (tracker.services.tokens). Only the
+    token's SHA-256 is kept; `shown` is its first characters, to tell tokens apart."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    scope: Mapped[str] = mapped_column(String(16))  # tracker.domain.vocabulary.TokenScope
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    shown: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class Sprint(db.Model):
     """A board's sprint: dates in the board's time zone, both days included, and the
     capacity the lead planned for it. Sprints of a board never overlap (domain.periods)."""

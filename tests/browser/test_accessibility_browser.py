@@ -117,6 +117,7 @@ SCREENS = (
     Screen("rotation, read only", "/b/{board}/rotation", who="vic"),
     Screen("rotation, errors", "/b/{board}/rotation", status=422, then="submit empty"),
     Screen("password, errors", "/account/password", status=422, then="submit empty"),
+    Screen("password, new token", "/account/password", then="make token"),
     Screen("people", "/admin/people"),
     Screen("new person", "/admin/people/new"),
     Screen("new person, errors", "/admin/people/new", status=422, then="submit empty"),
@@ -147,6 +148,21 @@ NOT_PAGES = {
     "board.live": "the board's poll: 204, or the #board fragment the board page shows",
     "emergency.check": "the banner's poll: 204, or the #emergency fragment every board page shows",
     "conversation.mentions": "the @mention choices: a fragment of the card panel's comment box",
+    # The JSON API (tracker.web.api): answers for programs, never HTML.
+    **{
+        endpoint: "the JSON API (tests/test_api.py)"
+        for endpoint in (
+            "api.openapi",
+            "api.list_boards",
+            "api.show_board",
+            "api.list_lanes",
+            "api.list_columns",
+            "api.list_cards",
+            "api.show_card",
+            "api.show_request",
+            "api.show_rotation",
+        )
+    },
 }
 
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -290,6 +306,14 @@ def add_person(page: Page) -> None:
     expect(page.get_by_label("Temporary password")).to_be_visible()
 
 
+def make_token(page: Page) -> None:
+    """Make an API token: the page shows it once, and the list of tokens with Revoke."""
+    page.get_by_label("Name", exact=True).fill("deploy script")
+    page.get_by_role("button", name="Make a token").click()
+    expect(page.locator("#new-token")).to_be_visible()
+    expect(page.get_by_role("button", name="Revoke the token deploy script")).to_be_visible()
+
+
 def move_to_full(page: Page) -> None:
     """Move the open card into the full Support lane: refused, with the lead's override form."""
     page.locator("#panel").get_by_label("Move to").select_option(label="Support · In progress")
@@ -303,6 +327,7 @@ ACTIONS = {
     "submit empty": submit_empty,
     "move to full": move_to_full,
     "add person": add_person,
+    "make token": make_token,
 }
 
 

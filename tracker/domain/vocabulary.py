@@ -289,6 +289,14 @@ _WEBHOOK_EVENT_LABELS = {
 }
 
 
+class TokenScope(StrEnum):
+    """What a personal access token may do (tracker.domain.tokens): read only, or read and
+    write. Either way never more than its person's role on the board allows."""
+
+    READ = "read"
+    READ_WRITE = "read-write"
+
+
 # Every vocabulary, by the name templates know it under (tracker.web.presenters).
 ALL: dict[str, type[StrEnum]] = {
     "LaneKind": LaneKind,
@@ -306,4 +314,5 @@ ALL: dict[str, type[StrEnum]] = {
     "MailMode": MailMode,
     "Measure": Measure,
     "WebhookEvent": WebhookEvent,
+    "TokenScope": TokenScope,
 }

@@ -53,6 +53,8 @@ ACTIONS: dict[str, str] = {
     "grant.left_open": "Break-glass access left open on resolving",
     "status_link.created": "Status link made",
     "status_link.revoked": "Status link revoked",
+    "token.created": "API token made",
+    "token.revoked": "API token revoked",
     "requester.erased": "Requester's personal data erased",
     "alert_token.created": "Alert token made",
     "alert_token.revoked": "Alert token revoked",

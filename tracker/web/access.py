@@ -9,10 +9,11 @@ from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, select
 
-from tracker.domain import policy
+from tracker.domain import policy, tokens
 from tracker.domain.policy import Action
 from tracker.extensions import db, login_manager
 from tracker.models import Board, Membership, User
+from tracker.services import tokens as token_service
 from tracker.services import users
 from tracker.services.common import Actor
 
@@ -149,7 +150,36 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     # Alertmanager's receiver (tracker.web.alerts) checks its own bearer token (a board's
     # alert token); no session is read or needed.
     "alerts.alertmanager": BEARER,
+    # A person's API tokens (tracker.web.account).
+    "account.create_token": LOGIN,
+    "account.revoke_token": LOGIN,
+    # The JSON API (tracker.web.api): bearer tokens only, never the session cookie (see
+    # guard_token); a token's scope narrows its person's role (tracker.domain.tokens).
+    "api.openapi": PUBLIC,
+    "api.list_boards": LOGIN,
+    "api.show_board": Action.VIEW_BOARD,
+    "api.list_lanes": Action.VIEW_BOARD,
+    "api.list_columns": Action.VIEW_BOARD,
+    "api.list_cards": Action.VIEW_BOARD,
+    "api.show_card": Action.VIEW_BOARD,
+    "api.create_card": Action.CHANGE_CARDS,
+    "api.edit_card": Action.CHANGE_CARDS,
+    "api.move_card": Action.CHANGE_CARDS,
+    "api.assign_card": Action.CHANGE_CARDS,
+    "api.block_card": Action.CHANGE_CARDS,
+    "api.close_card": Action.CHANGE_CARDS,
+    "api.reopen_card": Action.CHANGE_CARDS,
+    "api.comment_card": Action.COMMENT_ON_REQUEST,
+    "api.pull": Action.CHANGE_CARDS,
+    "api.file_request": Action.FILE_REQUEST,
+    "api.show_request": Action.VIEW_BOARD,
+    "api.reply_request": Action.COMMENT_ON_REQUEST,
+    "api.show_rotation": Action.VIEW_BOARD,
 }
+
+# Endpoints whose callers prove who they are with a bearer token (tracker.web.api), not a
+# session: their blueprints are exempt from CSRF, which a cookie would need.
+BEARER_BLUEPRINTS = ("api",)
 
 # GET endpoints that answer no page a person could land on after logging in. FRAGMENT_ONLY:
 # the board page's polls, which answer a fragment or 204 (a person asking one while logged
@@ -157,15 +187,31 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
 # itself. tests/test_login_redirects.py walks the URL map: every other GET endpoint answers
 # a whole page (or a download) and every one listed here does not.
 FRAGMENT_ONLY = frozenset({"board.live", "emergency.check", "conversation.mentions"})
-NOT_PAGES = FRAGMENT_ONLY | frozenset(
-    {
-        "static",
-        "ops.healthz",
-        "ops.readyz",
-        "ops.favicon",
-        "observability.show_metrics",
-        "auth.login",
-    }
+NOT_PAGES = (
+    FRAGMENT_ONLY
+    | frozenset(
+        {
+            "static",
+            "ops.healthz",
+            "ops.readyz",
+            "ops.favicon",
+            "observability.show_metrics",
+            "auth.login",
+        }
+    )
+    | frozenset(
+        {  # the API's reads answer JSON to programs, never a page to land on
+            "api.openapi",
+            "api.list_boards",
+            "api.show_board",
+            "api.list_lanes",
+            "api.list_columns",
+            "api.list_cards",
+            "api.show_card",
+            "api.show_request",
+            "api.show_rotation",
+        }
+    )
 )
 
 
@@ -196,6 +242,8 @@ def guard_request():
     rule = ROUTES.get(endpoint)
     if rule is None:
         abort(403)
+    if request.blueprint in BEARER_BLUEPRINTS:
+        return guard_token(rule)
     if rule in (PUBLIC, BEARER):
         return None
     if not current_user.is_authenticated:
@@ -209,6 +257,38 @@ def guard_request():
     board_id = _board_of_request()
     if board_id is None:
         abort(403)
+    load_board(board_id)
+    return None
+
+
+def bearer_secret() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+def guard_token(rule: str):
+    """The ROUTES row of an API endpoint, for the person whose token the request bears: the
+    session cookie is never read (so no cross-site form can act through it), and the
+    token's scope narrows the person's role (load_board asks tracker.domain.tokens)."""
+    if rule == PUBLIC:
+        return None
+    secret = bearer_secret()
+    board_id = _board_of_request()
+    found = token_service.authenticate(secret, board_id) if secret else None
+    if found is None:
+        abort(401)
+    person = found.person
+    g._login_user = person  # Flask-Login's current_user for this request; no session
+    g.token_scope = found.token.scope
+    g.token_id = found.token.id
+    if rule == ADMIN and not person.is_admin:
+        abort(403)
+    if rule in (LOGIN, ADMIN):
+        return None
+    if board_id is None:
+        abort(403)
+    g.person_board = (person.id, board_id, found.board, found.role)  # for load_board
     load_board(board_id)
     return None
 
@@ -256,9 +336,18 @@ def load_board(board_id: int, permission: str | None = None) -> tuple[Board, Act
     board, actor = g.get("board"), g.get("actor")
     if board is None or board.id != board_id or actor is None or actor.id != current_user.id:
         board, actor = _load(board_id)
-    if not policy.may(actor.role, permission):
+    if not may_here(actor.role, permission):
         abort(403)
     return board, actor
+
+
+def may_here(role: str | None, permission: str) -> bool:
+    """Whether this request may take the action: the person's role, narrowed by the scope of
+    the token it bears (an API request)."""
+    scope = g.get("token_scope")
+    if scope is not None:
+        return tokens.may(scope, role, permission)
+    return policy.may(role, permission)
 
 
 def _load(board_id: int) -> tuple[Board, Actor]:

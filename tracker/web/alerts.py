@@ -19,6 +19,8 @@ from tracker.domain.errors import DomainError
 from tracker.services import alerts
 from tracker.web import ratelimit
 from tracker.web.access import client_address
+from tracker.web.api import spec
+from tracker.web.api.schemas import AlertmanagerPayload, AlertsReceived
 from tracker.web.errors import PLAIN, refusal
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts")
@@ -68,6 +70,19 @@ def alertmanager():
         return _error(422, "invalid_payload", invalid.message, where=invalid.where)
     result = alerts.receive(token.board_id, token.id, payload, client_address())
     return jsonify(result.as_json(payload.truncated))
+
+
+spec.declare(
+    "alerts.alertmanager",
+    "POST",
+    summary="Receive Alertmanager's webhook: each firing alert opens an Expedite card",
+    tag="alerts",
+    answer=AlertsReceived,
+    body=AlertmanagerPayload,
+    errors=(400, 401, 413, 415, 422, 429),
+    description=(alertmanager.__doc__ or "").strip(),
+    security=spec.ALERTS,
+)
 
 
 @bp.errorhandler(DomainError)

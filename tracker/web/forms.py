@@ -51,6 +51,7 @@ from tracker.domain.vocabulary import (
     NoticeKind,
     Role,
     Severity,
+    TokenScope,
     Visibility,
 )
 from tracker.web.params import (
@@ -637,6 +638,23 @@ for _kind in NoticeKind:
         _kind.value,
         SelectField(_kind.label, choices=choices(*[(mode.value, mode.label) for mode in MailMode])),
     )
+
+
+class TokenForm(Form):
+    """A new personal access token: its name, read or read-write, an optional expiry."""
+
+    name = StringField(
+        "Name", [InputRequired("Give the token a name."), Length(max=80)], filters=[strip]
+    )
+    scope = RadioField(
+        "Access",
+        choices=choices(
+            (TokenScope.READ, "Read: look at boards, cards and requests"),
+            (TokenScope.READ_WRITE, "Read and write: also change cards and file requests"),
+        ),
+        default=TokenScope.READ,
+    )
+    expires_on = DateField("Expires on (optional)", [Optional(), SensibleDate()])
 
 
 class MarkReadForm(Form):

@@ -28,6 +28,8 @@ from limits import parse_many
 from tracker import observability
 from tracker.config import ConfigError
 from tracker.domain.accounts import normal_username
+from tracker.web import access
+from tracker.web.api import answers
 from tracker.web.errors import message_page
 from tracker.web.forms import LoginForm
 
@@ -68,8 +70,20 @@ def failed(response) -> bool:
     return bool(g.get("wrong_credentials"))
 
 
+def _per_token() -> str:
+    return current_app.config["API_RATE_PER_TOKEN"]
+
+
+def token_key() -> str:
+    """The API token a request bears (tracker.web.access.guard_token found it): each token
+    has its own budget, whoever uses it from wherever."""
+    return f"token:{g.get('token_id')}"
+
+
 def too_many_attempts(error: RateLimitExceeded):
     """The login form again, with the typed username kept and a message saying what to do."""
+    if request.blueprint in access.BEARER_BLUEPRINTS:
+        return answers.http_error(error)  # JSON, as every API answer
     observability.note_error(error)
     if request.endpoint != LOGIN_ENDPOINT:
         return message_page(429, TOO_MANY)
@@ -115,7 +129,7 @@ def allow(scope: str, key: str, rate: str) -> bool:
 def register(app: Flask) -> Limiter:
     """Bind a limiter of this app's own (its storage and switch are per app) and put the two
     limits on the login view (see login_limits)."""
-    for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT", "ALERT_RATE"):
+    for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT", "ALERT_RATE", "API_RATE_PER_TOKEN"):
         try:
             parse_many(app.config[key])
         except ValueError:
@@ -132,5 +146,12 @@ def register(app: Flask) -> Limiter:
         _per_account, key_func=account_key, scope="login-account", **failures_only
     )(view)
     app.extensions[LIMITED_LOGIN] = view
+    # Every API request bearing a token counts against that token (the guard has found it
+    # before the limiter runs; a request without one was answered 401 already).
+    from tracker.web.api.views import bp as api
+
+    limiter.limit(
+        _per_token, key_func=token_key, scope="api-token", exempt_when=lambda: "token_id" not in g
+    )(api)
     app.register_error_handler(RateLimitExceeded, too_many_attempts)
     return limiter

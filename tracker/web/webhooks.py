@@ -78,12 +78,12 @@ def create_token(board_id: int):
     return _page(board, actor, new_token=made)
 
 
-@bp.post("/alert-tokens/<int:token_id>/revoke")
-def revoke_token(board_id: int, token_id: int):
+@bp.post("/alert-tokens/<int:alert_token_id>/revoke")
+def revoke_token(board_id: int, alert_token_id: int):
     """Revoke an alert token: it stops working at once."""
     board, actor = load_board(board_id)
     if EmptyForm().validate_on_submit():
-        row = alerts.revoke_token(board.id, actor, token_id)
+        row = alerts.revoke_token(board.id, actor, alert_token_id)
         flash(f"The alert token {row.name} no longer works.", "info")
     return _again()
 
