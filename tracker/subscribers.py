@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tracker import observability, store
 from tracker.extensions import db
-from tracker.services import audit, notifications, watching
+from tracker.services import audit, flow_weeks, notifications, watching
 from tracker.services.mail import background, outbox
 
 # Where an event comes from.
@@ -93,6 +93,14 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         notifications.note_event,
         "tell the people a card event concerns (in-app, and mail through the outbox), in the "
         "event's own transaction: notifications come from history events only",
+    ),
+    Subscription(
+        STORE,
+        "event_written",
+        flow_weeks.note_event,
+        "an event that rewrites a board's past as flow reads it (a reopen, a move to another "
+        "lane or component, a backdated event) spoils the stored flow weeks after it, in "
+        "the event's own transaction",
     ),
     Subscription(
         EVERY_SESSION,

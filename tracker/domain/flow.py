@@ -30,7 +30,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -180,7 +180,8 @@ def cumulative_flow(
     Each place a card held is a span of time; the days whose end falls in it count the card
     in that place's column. A sweep over the spans (by bisection into the days), so a long
     range over many cards costs their places, not days times cards."""
-    moments = [end_of_day(day, tz) - timedelta(microseconds=1) for day in days]
+    # In UTC: comparing datetimes of one tzinfo skips a time zone look-up per comparison.
+    moments = [(end_of_day(day, tz) - timedelta(microseconds=1)).astimezone(UTC) for day in days]
     wanted = set(columns)
     diff = {column: [0] * (len(days) + 1) for column in columns}
     for track in tracks:
@@ -267,6 +268,16 @@ class Aging:
         return self.p85 is not None and self.days > self.p85
 
 
+def aging_thresholds(history: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Each lane kind's 85th percentile cycle time, for kinds with at least
+    AGING_MIN_HISTORY finished cards."""
+    return {
+        kind: quantile(values, 0.85)  # type: ignore[misc]
+        for kind, values in history.items()
+        if len(values) >= AGING_MIN_HISTORY
+    }
+
+
 def aging(
     tracks: Iterable[Track],
     active_columns: frozenset[int] | set[int],
@@ -276,11 +287,17 @@ def aging(
     """Every card in an active column now, oldest first; `history` holds each lane kind's
     finished cycle times (days) that its percentile comes from (none with fewer than
     AGING_MIN_HISTORY of them)."""
-    p85 = {
-        kind: quantile(values, 0.85)
-        for kind, values in history.items()
-        if len(values) >= AGING_MIN_HISTORY
-    }
+    return aged(tracks, active_columns, now, aging_thresholds(history))
+
+
+def aged(
+    tracks: Iterable[Track],
+    active_columns: frozenset[int] | set[int],
+    now: datetime,
+    p85: Mapping[str, float],
+) -> list[Aging]:
+    """Every card in an active column now, oldest first, against its lane kind's 85th
+    percentile (aging_thresholds)."""
     result = []
     for track in tracks:
         if track.column_at(now) not in active_columns or track.started_at is None:
@@ -290,6 +307,27 @@ def aging(
     return sorted(result, key=lambda a: -a.days)
 
 
+def thin(cycles: Sequence[float | None], leads: Sequence[float], limit: int) -> list[int]:
+    """Which of many finished cards a scatter draws (their indexes, in order): all of them
+    up to `limit`; past it, the limit // 8 longest cycle times and the limit // 8 longest
+    lead times (the outliers a reader looks for) and an even sample of the rest."""
+    count = len(leads)
+    if count <= limit:
+        return list(range(count))
+    share = limit // 8
+    by_cycle = sorted(
+        (i for i in range(count) if cycles[i] is not None),
+        key=lambda i: (-cycles[i], i),  # type: ignore[operator]
+    )
+    by_lead = sorted(range(count), key=lambda i: (-leads[i], i))
+    kept = set(by_cycle[:share]) | set(by_lead[:share])
+    rest = [i for i in range(count) if i not in kept]
+    room = limit - len(kept)
+    step = len(rest) / room
+    kept.update(rest[int(n * step)] for n in range(room))
+    return sorted(kept)
+
+
 # -- blocked time -----------------------------------------------------------------------
 
 
@@ -297,16 +335,27 @@ def block_reasons(
     tracks: Iterable[Track], start: datetime, end: datetime, top: int = 5
 ) -> list[tuple[str, int]]:
     """The most frequent block reasons of blocks begun in [start, end) (case and
-    surrounding space ignored), most frequent first."""
-    counted: Counter[str] = Counter()
-    shown: dict[str, str] = {}
+    surrounding space ignored), most frequent first, each as first written."""
+    found: dict[str, tuple[str, int, datetime]] = {}
     for track in tracks:
         for begin, _, reason in track.blocks:
-            if start <= begin < end and reason.strip():
-                key = reason.strip().casefold()
-                counted[key] += 1
-                shown.setdefault(key, reason.strip())
-    return [(shown[key], n) for key, n in counted.most_common(top)]
+            text = reason.strip()
+            if start <= begin < end and text:
+                key = text.casefold()
+                shown, n, first = found.get(key, (text, 0, begin))
+                if begin < first:
+                    shown, first = text, begin
+                found[key] = (shown, n + 1, first)
+    return top_reasons(found, top)
+
+
+def top_reasons(
+    found: Mapping[str, tuple[str, int, datetime]], top: int = 5
+) -> list[tuple[str, int]]:
+    """From {reason folded: (as first written, blocks, first begun)}: the `top` most
+    frequent, ties by which was first written earlier."""
+    ranked = sorted(found.values(), key=lambda r: (-r[1], r[2], r[0]))
+    return [(shown, n) for shown, n, _ in ranked[:top]]
 
 
 # -- where support comes from (Pareto) -----------------------------------------------------

@@ -27,7 +27,7 @@ from tracker.domain.errors import InvalidRequest
 from tracker.domain.vocabulary import EventKind
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
-from tracker.services import audit
+from tracker.services import audit, flow_weeks
 from tracker.services.common import Actor
 from tracker.services.mail import outbox
 from tracker.store import bump_version, lock_board
@@ -224,6 +224,8 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
                 cancelled += 1
             elif row.last_error:
                 row.last_error = PLACEHOLDER
+        # A block reason may name the requester: stored flow weeks are computed again.
+        flow_weeks.forget_cards(db.session(), [(card.board_id, card.id)])
         per_board["mails"] += mails
         per_board["cancelled"] += cancelled
         result.mails += mails
