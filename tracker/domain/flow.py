@@ -6,8 +6,9 @@ each change on, when it first entered work, when it was done (the last time, if 
 reopened) or closed, and when it was blocked. Every figure reads tracks:
 
 - Cumulative flow: at the end of each day, how many cards are in each column. A card
-  counts from its creation until it is closed (a closed card leaves the board); a done card
-  stays in its done column. So the bands of a day always sum to the cards existing then.
+  counts from its creation until it is closed (a closed card leaves the board, and comes
+  back when reopened); a done card stays in its done column. So the bands of a day always
+  sum to the cards existing then, and a day's counts depend only on what happened by then.
 - Cycle time: from the first entry into an active column to done; lead time: from
   creation to done. A card reopened and done again is measured to its last done, and counts
   in the week of that done. A card never in an active column has no cycle time.
@@ -16,7 +17,8 @@ reopened) or closed, and when it was blocked. Every figure reads tracks:
 - Throughput: cards done per (ISO) week, by the week of their last done.
 - Aging: a card in an active column now, its age since it first entered work, against its
   lane kind's cycle-time percentiles.
-- Blocked time: the time a card spent blocked (wall clock), per period by when it was.
+- Blocked time: the time a card spent blocked (wall clock) until it was unblocked, done
+  or closed, per period by when it was.
 - Pareto: work by component, largest first, with the cumulative share, and the fewest
   components behind 80% of it.
 - Forecast: arrivals next sprint by Monte Carlo over weekly arrival counts.
@@ -68,14 +70,16 @@ class Track:
     places: list[tuple[datetime, int]] = field(default_factory=list)
     started_at: datetime | None = None  # first entry into an active column
     done_at: datetime | None = None  # the last time it was done, while it is done
-    closed_at: datetime | None = None
+    closed_at: datetime | None = None  # while closed: since when
+    # (closed, reopened or None while still closed) for each time it was closed
+    closures: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     # (from, until or None while still blocked, reason)
     blocks: list[tuple[datetime, datetime | None, str]] = field(default_factory=list)
     component: str = ""
 
     def column_at(self, moment: datetime) -> int | None:
         """The column the card was in at moment (None: not created yet, or closed)."""
-        if moment < self.created_at or (self.closed_at is not None and moment >= self.closed_at):
+        if moment < self.created_at or self.closed_then(moment):
             return None
         column = None
         for since, place in self.places:
@@ -83,6 +87,29 @@ class Track:
                 break
             column = place
         return column
+
+    def closed_then(self, moment: datetime) -> bool:
+        return any(
+            since <= moment and (until is None or moment < until) for since, until in self.closures
+        )
+
+    def present(
+        self, begin: datetime, until: datetime | None
+    ) -> list[tuple[datetime, datetime | None]]:
+        """[begin, until) less the times the card was closed."""
+        pieces: list[tuple[datetime, datetime | None]] = [(begin, until)]
+        for shut, back in self.closures:
+            cut: list[tuple[datetime, datetime | None]] = []
+            for first, last in pieces:
+                if (last is not None and last <= shut) or (back is not None and back <= first):
+                    cut.append((first, last))
+                    continue
+                if first < shut:
+                    cut.append((first, shut))
+                if back is not None and (last is None or back < last):
+                    cut.append((back, last))
+            pieces = cut
+        return pieces
 
     @property
     def cycle_time(self) -> timedelta | None:
@@ -129,8 +156,16 @@ def replay(
                 track.done_at = event.at
             elif status == CardStatus.CLOSED:
                 track.closed_at, track.done_at = event.at, None
+                track.closures.append((event.at, None))
             else:  # reopened
+                if track.closed_at is not None:
+                    track.closures[-1] = (track.closed_at, event.at)
                 track.closed_at = track.done_at = None
+            if status != CardStatus.OPEN and blocked_since is not None:
+                # A block ends when its card leaves work (done or closed), flagged or not.
+                begin, _, reason = track.blocks[-1]
+                track.blocks[-1] = (begin, event.at, reason)
+                blocked_since = None
         if "blocked" in changes:
             if changes["blocked"][1] and blocked_since is None:
                 blocked_since = event.at
@@ -191,13 +226,13 @@ def cumulative_flow(
                 continue
             begin = max(since, track.created_at)
             until = places[i + 1][0] if i + 1 < len(places) else None
-            if track.closed_at is not None and (until is None or track.closed_at < until):
-                until = track.closed_at
-            lo = bisect_left(moments, begin)
-            hi = len(moments) if until is None else bisect_left(moments, until)
-            if hi > lo:
-                diff[column][lo] += 1
-                diff[column][hi] -= 1
+            spans = track.present(begin, until) if track.closures else [(begin, until)]
+            for first, last in spans:
+                lo = bisect_left(moments, first)
+                hi = len(moments) if last is None else bisect_left(moments, last)
+                if hi > lo:
+                    diff[column][lo] += 1
+                    diff[column][hi] -= 1
     result = [dict.fromkeys(columns, 0) for _ in days]
     for column in columns:
         running = 0
