@@ -19,6 +19,7 @@ from tracker.domain.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, FlowRewrite, FlowWeekCache
 from tracker.services import cards, erasure, flow, flow_weeks
+from tracker.services.reports import _basis as basis
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday
 END = START + timedelta(weeks=3)
@@ -193,11 +194,22 @@ def test_a_rewrite_during_a_read_keeps_what_that_read_stored_from_being_used(ctx
     monday = START.date()
     with time_machine.travel(START + timedelta(weeks=2), tick=False):
         flow_weeks.weeks(board, [monday])
-        with clock.fixed(clock.now() + timedelta(seconds=5)):
-            db.session.add(
-                FlowRewrite(board_id=board.id, since=START, at=clock.now())
-            )  # committed after the read began
-            db.session.commit()
-        stored = db.session.execute(select(FlowWeekCache)).scalars().all()
-        assert len(stored) == 1
-        assert flow_weeks._usable(board.id, stored) == []
+        assert len(flow_weeks._stored(board, flow_weeks.WEEK, [monday], basis(board), [])) == 1
+        # A rewrite whose time was taken 30 s before the read began, committed after it.
+        with clock.fixed(clock.now() - timedelta(seconds=30)):
+            flow_weeks.forget(db.session(), board.id, START, clock.now())
+        db.session.execute(select(FlowRewrite)).all()
+        db.session.commit()
+        assert db.session.execute(select(func.count()).select_from(FlowWeekCache)).scalar_one() == 0
+        db.session.add(  # what the read stored after the rewrite removed the rows
+            FlowWeekCache(
+                board_id=board.id,
+                part=flow_weeks.WEEK,
+                week_on=monday,
+                ends_at=START + timedelta(weeks=1),
+                basis=basis(board),
+                computed_at=clock.now(),
+            )
+        )
+        db.session.commit()
+        assert flow_weeks._stored(board, flow_weeks.WEEK, [monday], basis(board), []) == {}

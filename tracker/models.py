@@ -490,8 +490,9 @@ class FlowWeekCache(db.Model):
 class FlowRewrite(db.Model):
     """A change that rewrote a board's past as flow reads it (a card reopened, moved to
     another lane or another component, its data erased, or an event dated in the past):
-    stored flow figures ending after `since` and computed before `at` are not used again.
-    board_id None: every board (a backdated event moves people's shared time everywhere)."""
+    stored flow figures ending after `since` and computed before `at` (the change's time and
+    a minute for transactions open then) are not used again. board_id None: every board (a
+    backdated event moves people's shared time everywhere)."""
 
     __tablename__ = "flow_rewrite"
     __table_args__ = (Index("ix_flow_rewrite_board_at", "board_id", "at"),)

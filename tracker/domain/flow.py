@@ -342,6 +342,15 @@ def aged(
     return sorted(result, key=lambda a: -a.days)
 
 
+def aged_words(started_on: date, p85: float, lane_kind: str) -> str:
+    """A board tile's aging marker, in words that stay the same while it stays aged."""
+    shown = f"{p85:.1f}".removesuffix(".0")
+    return (
+        f"In progress since {started_on.day} {started_on:%b}: longer than 85% of recent "
+        f"{lane_kind} cards took ({shown} days)"
+    )
+
+
 def thin(cycles: Sequence[float | None], leads: Sequence[float], limit: int) -> list[int]:
     """Which of many finished cards a scatter draws (their indexes, in order): all of them
     up to `limit`; past it, the limit // 8 longest cycle times and the limit // 8 longest

@@ -281,32 +281,6 @@ def aging(board: Board) -> Aging:
     return Aging(cards, figures.percentiles)
 
 
-def aging_marks(board: Board) -> tuple[dict[int, str], datetime | None]:
-    """The board tiles' aging marker: for each card in progress older than its lane kind's
-    85th percentile cycle time, the marker's words; and when the next card crosses its
-    percentile (a kept board grid is good until then)."""
-    now = clock.now()
-    marks: dict[int, str] = {}
-    crossing: datetime | None = None
-    for a in aging(board).cards:
-        if a.p85 is None:
-            continue
-        if a.old:
-            marks[a.card.id] = mark_words(a.days, a.p85, a.card.lane_kind)
-        else:
-            at = now + timedelta(days=a.p85 - a.days)
-            crossing = at if crossing is None else min(crossing, at)
-    return marks, crossing
-
-
-def mark_words(days: float, p85: float, lane_kind: str) -> str:
-    """A board tile's aging marker, in words."""
-    return (
-        f"In progress {fmt_days(days)} days: longer than 85% of recent "
-        f"{lane_kind} cards took ({fmt_days(p85)} days)"
-    )
-
-
 def fmt_days(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, literal, or_, select
+from sqlalchemy import delete, exists, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,8 +49,9 @@ WEEK = "week"
 AGING = "aging"
 # The finished weeks whose cycle times the aging chart and the board's marker compare with.
 AGING_HISTORY_WEEKS = 12
-# A rewrite recorded this long after a request began reading still spoils what it computed:
-# the rewrite's transaction may have committed after the read began, its time taken before.
+# A rewrite spoils what was computed until this long after it: a request that began reading
+# before the rewrite's transaction committed stores figures that miss it (the rewrite's time
+# is taken before its commit, and no transaction here takes a minute).
 RACE = timedelta(minutes=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -277,51 +278,46 @@ def _runs(some: Sequence[date]) -> list[list[date]]:
     return runs
 
 
-def _usable(board_id: int, rows: list[FlowWeekCache]) -> list[FlowWeekCache]:
-    """The stored rows no rewrite spoiled (see the module's docstring)."""
-    if not rows:
-        return []
-    oldest = min(row.computed_at for row in rows) - RACE
-    rewrites = db.session.execute(
-        select(FlowRewrite.since, FlowRewrite.at).where(
-            or_(FlowRewrite.board_id == board_id, FlowRewrite.board_id.is_(None)),
-            FlowRewrite.at >= oldest,
-        )
-    ).all()
-    return [
-        row
-        for row in rows
-        if not any(since < row.ends_at and at >= row.computed_at - RACE for since, at in rewrites)
-    ]
+def _unspoiled():
+    """No rewrite spoiled the row: none since before its end, recorded after its reading."""
+    return ~exists().where(
+        or_(FlowRewrite.board_id == FlowWeekCache.board_id, FlowRewrite.board_id.is_(None)),
+        FlowRewrite.since < FlowWeekCache.ends_at,
+        FlowRewrite.at > FlowWeekCache.computed_at,
+    )
 
 
 def _stored(
     board: Any, part: str, mondays: Sequence[date], basis: str, columns: Iterable[str]
 ) -> dict[date, dict[str, Any]]:
-    """The usable stored rows of these weeks: {Monday: {column: its JSON}}."""
+    """The usable stored rows of these weeks, in one statement: {Monday: {column: JSON}}."""
     names = list(columns)
     rows = db.session.execute(
-        select(
-            FlowWeekCache.week_on,
-            FlowWeekCache.ends_at,
-            FlowWeekCache.computed_at,
-            *(getattr(FlowWeekCache, name) for name in names),
-        ).where(
+        select(FlowWeekCache.week_on, *(getattr(FlowWeekCache, name) for name in names)).where(
             FlowWeekCache.board_id == board.id,
             FlowWeekCache.part == part,
             FlowWeekCache.basis == basis,
             FlowWeekCache.week_on >= min(mondays),
             FlowWeekCache.week_on <= max(mondays),
+            _unspoiled(),
         )
     ).all()
-    return {
-        row.week_on: {name: getattr(row, name) for name in names} for row in _usable(board.id, rows)
-    }
+    return {row.week_on: {name: getattr(row, name) for name in names} for row in rows}
 
 
 def _store(board_id: int, part: str, basis: str, rows: list[tuple[date, datetime, dict]], began):
     """Keep figures of settled weeks, in a write transaction of their own (the page is a
-    GET; its reads ran read-only), replacing any spoiled row of the same week."""
+    GET; its reads ran read-only), replacing any spoiled row of the same week. What the
+    request loaded stays loaded (the board page goes on with its lanes and columns)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        _write(board_id, part, basis, rows, began)
+    finally:
+        session.expire_on_commit = True
+
+
+def _write(board_id: int, part: str, basis: str, rows: list[tuple[date, datetime, dict]], began):
     db.session.commit()  # end the read
     with database.writing():
         for monday, ends_at, figures in rows:
@@ -445,11 +441,11 @@ def compute_percentiles(board: Any, monday: date) -> Percentiles:
 
 def aging_percentiles(board: Any) -> Percentiles:
     """The percentiles aging compares with (compute_percentiles), stored per board and week:
-    the board page reads one small row."""
+    the board page reads one small row (one statement)."""
     tz = ZoneInfo(board.timezone)
     began = clock.now()
     monday = monday_of(began.astimezone(tz).date())
-    basis = reports._basis(board)
+    basis = board.timezone  # the cards' own times, by the board's weeks: nothing else
     stored = _stored(board, AGING, [monday], basis, ["finished"]).get(monday, {}).get("finished")
     if stored is not None:
         return Percentiles(
@@ -507,8 +503,10 @@ def note_event(session: Session, _event_id: int, values: dict[str, Any]) -> None
 
 def forget(session: Session, board_id: int | None, what: int | datetime, now: datetime) -> None:
     """Record a rewrite of a board's past (every board's: board_id None) since a moment, or
-    since a card's creation (`what` a card id), and remove the stored weeks it spoils."""
+    since a card's creation (`what` a card id), and remove the stored weeks it spoils. The
+    rewrite's `at` is RACE after `now`: figures computed before then are not used."""
     connection = session.connection()
+    now = now + RACE
     if isinstance(what, datetime):
         connection.execute(insert(FlowRewrite).values(board_id=board_id, since=what, at=now))
         since: Any = what
