@@ -213,3 +213,24 @@ def test_a_rewrite_during_a_read_keeps_what_that_read_stored_from_being_used(ctx
         )
         db.session.commit()
         assert flow_weeks._stored(board, flow_weeks.WEEK, [monday], basis(board), []) == {}
+
+
+def test_an_event_dated_in_the_settled_past_spoils_the_weeks_after_it(ctx):
+    from tracker import store
+    from tracker.domain.vocabulary import EventKind
+
+    board = make_board("Team")
+    ann = actor(make_user("ann", board=board, role="lead"), "lead")
+    with clock.fixed(START + timedelta(hours=1)):
+        card = cards.create_card(board.id, ann, board.lanes[1].id, {"title": "x"})
+    with time_machine.travel(START + timedelta(weeks=3), tick=False):
+        flow_weeks.weeks(board, mondays(START.date(), 3))  # three weeks ended: all stored
+        assert db.session.execute(select(func.count()).select_from(FlowWeekCache)).scalar_one() == 3
+        card = db.session.get(Card, card.id)
+        at = START + timedelta(weeks=1, days=2)  # in the second week, written now
+        store.append_event(card, EventKind.COMMENTED, ann.id, store.snapshot(card), at=at)
+        db.session.commit()
+        spoiled = db.session.execute(select(FlowRewrite)).scalars().one()
+        assert (spoiled.board_id, spoiled.since) == (None, at)
+        kept = db.session.execute(select(FlowWeekCache.week_on)).scalars().all()
+        assert kept == [START.date()]  # the first week ended before the event

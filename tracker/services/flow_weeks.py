@@ -39,7 +39,7 @@ from tracker import clock, database
 from tracker.domain import flow as rules
 from tracker.domain import working_time
 from tracker.domain.periods import monday_of
-from tracker.domain.vocabulary import CardStatus
+from tracker.domain.vocabulary import CardStatus, EventKind
 from tracker.extensions import db
 from tracker.models import Card, FlowRewrite, FlowWeekCache, Lane
 from tracker.services import flow_history as read
@@ -481,6 +481,9 @@ def aging_percentiles(board: Any) -> Percentiles:
 
 
 def _rewrites(values: dict[str, Any]) -> bool:
+    """Whether a card's event changes how flow reads its past (a new card has no past)."""
+    if values["kind"] == EventKind.CREATED:
+        return False
     changes = values["changes"] or {}
     status = changes.get("status")
     return (
