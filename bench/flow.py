@@ -17,7 +17,7 @@ Figures (stdout, `key = value`, median server time over RUNS requests):
   flow_cold_ms       the first request (cumulative flow, 12 weeks): computes and stores
                      the eleven finished weeks
   flow_cfd_ms        cumulative flow
-  flow_cycle_ms      cycle and lead time of the cards done in the range (400 dots drawn)
+  flow_cycle_ms      cycle and lead time of the cards done in the range (240 dots drawn)
   flow_aging_ms      aging work in progress against the last twelve weeks' percentiles
   flow_pareto_ms     where support comes from: cards and person-days by component
   flow_forecast_ms   the Monte Carlo forecast (10,000 trials)

@@ -26,6 +26,7 @@ reopened) or closed, and when it was blocked. Every figure reads tracks:
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from bisect import bisect_left
@@ -359,12 +360,9 @@ def thin(cycles: Sequence[float | None], leads: Sequence[float], limit: int) -> 
     if count <= limit:
         return list(range(count))
     share = limit // 8
-    by_cycle = sorted(
-        (i for i in range(count) if cycles[i] is not None),
-        key=lambda i: (-cycles[i], i),  # type: ignore[operator]
-    )
-    by_lead = sorted(range(count), key=lambda i: (-leads[i], i))
-    kept = set(by_cycle[:share]) | set(by_lead[:share])
+    timed = [i for i in range(count) if cycles[i] is not None]
+    kept = set(heapq.nsmallest(share, timed, key=lambda i: (-cycles[i], i)))  # type: ignore[operator]
+    kept.update(heapq.nsmallest(share, range(count), key=lambda i: (-leads[i], i)))
     rest = [i for i in range(count) if i not in kept]
     room = limit - len(kept)
     step = len(rest) / room

@@ -141,7 +141,7 @@ def card_infos(board: Board, card_ids: Sequence[int]) -> dict[int, CardInfo]:
 
 # The scatter draws at most this many dots per chart (the outliers and an even sample of
 # the rest); the percentiles come from every card, and the CSV lists every card.
-SCATTER_DOTS = 400
+SCATTER_DOTS = 240
 
 
 @dataclass
