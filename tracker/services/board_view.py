@@ -160,8 +160,10 @@ class BoardView:
     placed: Placed | None = None
     # What the filter's chips offer (see filter_options), when the whole board was read.
     options: FilterOptions | None = None
-    # When the next tile in progress ages past its kind's 85th percentile (see mark_aging).
+    # When the next tile in progress ages past its kind's 85th percentile (see mark_aging),
+    # and those percentiles by lane kind, once read.
     aging_next: datetime | None = None
+    aging_p85: dict[str, float] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -442,7 +444,9 @@ def mark_aging(view: BoardView, tiles: list[Tile]) -> list[Tile]:
     active = {c.id for c in view.columns if c.kind == wip.ACTIVE}
     if not any(t.column_id in active and t.started_at is not None for t in tiles):
         return tiles
-    p85 = flow_weeks.aging_percentiles(view.board).p85
+    if view.aging_p85 is None:
+        view.aging_p85 = flow_weeks.aging_percentiles(view.board).p85
+    p85 = view.aging_p85
     kinds = {lane.id: lane.kind for lane in view.lanes}
     marked = []
     for tile in tiles:

@@ -24,6 +24,7 @@ random histories, with reopens, lane moves and erasure among them.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, exists, insert, literal, or_, select
+from sqlalchemy import bindparam, delete, exists, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -442,6 +443,19 @@ def compute_percentiles(board: Any, monday: date) -> Percentiles:
     )
 
 
+@functools.cache
+def _aging_statement() -> Any:
+    """The board's stored percentiles of a week, if unspoiled: composed once (the board page
+    reads it on every render of its grid; composing costs more than running it)."""
+    return select(FlowWeekCache.finished).where(
+        FlowWeekCache.board_id == bindparam("board_id"),
+        FlowWeekCache.part == AGING,
+        FlowWeekCache.week_on == bindparam("week_on"),
+        FlowWeekCache.basis == bindparam("basis"),
+        _unspoiled(),
+    )
+
+
 def aging_percentiles(board: Any) -> Percentiles:
     """The percentiles aging compares with (compute_percentiles), stored per board and week:
     the board page reads one small row (one statement)."""
@@ -449,7 +463,8 @@ def aging_percentiles(board: Any) -> Percentiles:
     began = clock.now()
     monday = monday_of(began.astimezone(tz).date())
     basis = board.timezone  # the cards' own times, by the board's weeks: nothing else
-    stored = _stored(board, AGING, [monday], basis, ["finished"]).get(monday, {}).get("finished")
+    params = {"board_id": board.id, "week_on": monday, "basis": basis}
+    stored = db.session.execute(_aging_statement(), params).scalar()
     if stored is not None:
         return Percentiles(
             {k: dict(zip(rules.QUANTILES, v, strict=True)) for k, v in stored["q"].items()},
