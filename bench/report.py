@@ -35,6 +35,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -269,37 +270,44 @@ class HistoryBuilder(Builder):
         return written
 
 
+def build_history(url: str, *, rotation: bool = True) -> tuple[Flask, HistoryBuilder, QueryCounter]:
+    """The two years of history bench/report.py and bench/flow.py measure, on the database
+    at `url` (CARDS cards, PEOPLE people, SPRINTS sprints, with a support rotation unless
+    told not to): the app, the builder (the board's ids) and a statement counter."""
+    app = create_app(
+        {
+            "SECRET_KEY": "bench-only-secret",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
+    builder = HistoryBuilder(random.Random(SEED))
+    with app.app_context():
+        db.create_all()
+        builder.setup()
+        builder.people()
+        builder.sprints()
+        if rotation:
+            builder.rotation()
+        started = time.perf_counter()
+        written = builder.build(CARDS)
+        cards = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
+        people = db.session.execute(select(func.count()).select_from(User)).scalar_one()
+        took = time.perf_counter() - started
+        log(f"history: {cards} cards, {written} events, {people} people, {SPRINTS} sprints")
+        log(f"built in {took:.1f} s")
+        assert (
+            db.session.execute(select(func.count()).select_from(CardEvent)).scalar_one() == written
+        )
+        counter = QueryCounter(db.engine)
+        db.session.remove()
+    return app, builder, counter
+
+
 def main() -> None:
-    rng = random.Random(SEED)
     with tempfile.TemporaryDirectory(prefix="wb-bench-report-") as tmp:
         url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
-        app = create_app(
-            {
-                "SECRET_KEY": "bench-only-secret",
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
-                "SQLALCHEMY_DATABASE_URI": url,
-            }
-        )
-        builder = HistoryBuilder(rng)
-        with app.app_context():
-            db.create_all()
-            builder.setup()
-            builder.people()
-            builder.sprints()
-            builder.rotation()
-            started = time.perf_counter()
-            written = builder.build(CARDS)
-            cards = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
-            people = db.session.execute(select(func.count()).select_from(User)).scalar_one()
-            took = time.perf_counter() - started
-            log(f"history: {cards} cards, {written} events, {people} people, {SPRINTS} sprints")
-            log(f"built in {took:.1f} s")
-            assert (
-                db.session.execute(select(func.count()).select_from(CardEvent)).scalar_one()
-                == written
-            )
-            counter = QueryCounter(db.engine)
-            db.session.remove()
+        app, builder, counter = build_history(url)
         bench = Bench(app, builder, counter)
         bench.login()
         path = f"{bench.base}/report"
@@ -321,7 +329,7 @@ def main() -> None:
         page = bench.timed("report page", lambda _i: bench.client.get(path), ok)
         csv = bench.timed("report csv", lambda _i: bench.client.get(path + ".csv"), ok_csv)
         with app.app_context():
-            add_grants(builder.board_id, rng)
+            add_grants(builder.board_id, builder.rng)
             twelve, twelve_cpu = incidents_timed(builder.board_id, 12)
             everything, everything_cpu = incidents_timed(builder.board_id, SPRINTS)
             db.engine.dispose()

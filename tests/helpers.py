@@ -407,7 +407,7 @@ def everything_in_the_database(app) -> str:
 # refusals too (a failed login is audited; append-only, with its own tests), and the report
 # page re-rendered with a 422 fills its cache of computed periods (derived data).
 # (api_token: a token's last use is noted as it is used, whatever the request asked.)
-NOT_FINGERPRINTED = ("audit", "report_period_cache", "api_token")
+NOT_FINGERPRINTED = ("audit", "report_period_cache", "api_token", "flow_week_cache")
 
 
 def fingerprint() -> str:

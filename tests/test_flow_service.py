@@ -17,7 +17,7 @@ from tracker import clock
 from tracker.domain import flow as rules
 from tracker.extensions import db
 from tracker.models import Card, CardEvent
-from tracker.services import cards, flow
+from tracker.services import board_view, cards, flow
 
 NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # a Friday
 
@@ -145,13 +145,16 @@ def test_aging_flags_work_older_than_its_kinds_85th_percentile(history, ctx):
     with time_machine.travel(at(30, 9), tick=False):
         ages = flow.aging(board)
         assert [(a.card.title, a.days, a.old) for a in ages.cards] == [("wip", 7, False)]
-        assert flow.aging_marks(board) == ({}, at(23, 9) + timedelta(days=10))
+        view = board_view.load_board_view(board, done_per_lane=5)
+        assert [t.aged for cell in view.cells.values() for t in cell if t.id == made["wip"]] == [""]
+        assert view.aging_next == at(23, 9) + timedelta(days=10)
     with time_machine.travel(at(23, 9) + timedelta(days=11), tick=False):
-        marks, crossing = flow.aging_marks(board)
-        assert crossing is None
+        view = board_view.load_board_view(board, done_per_lane=5)
+        assert view.aging_next is None
+        marks = {t.id: t.aged for cell in view.cells.values() for t in cell if t.aged}
         assert marks == {
-            made["wip"]: "In progress 11 days: longer than 85% of recent feature cards took "
-            "(10 days)"
+            made["wip"]: "In progress since 23 Mar: longer than 85% of recent feature cards "
+            "took (10 days)"
         }
 
 

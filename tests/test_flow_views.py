@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 
-from tests.test_flow_service import NOW, history  # noqa: F401 (the fixture)
+from tests.test_flow_service import NOW, at, history  # noqa: F401 (the fixture)
 from tracker.web.presenters.flow import SECTIONS
 
 CHART_TITLES = (
@@ -168,3 +169,41 @@ def test_the_capacity_report_shows_the_forecast_beside_the_allowance(client, aut
         f"arriving in {figures.period_name}: at most {figures.figures[0.5]} (50% likely), "
         f"{figures.figures[0.85]} (85%) or {figures.figures[0.95]} (95%)"
     ) in allowance
+
+
+def test_the_board_tile_gets_its_aging_marker_when_it_crosses_the_percentile(
+    client,
+    auth,
+    team,
+    history,  # noqa: F811
+):
+    """The feature "wip" entered work on 23 March at 9:00 (and Review on the 27th at 15:00,
+    when its days in the column move on); the five features finished before took ten days.
+    The board's kept grid is good only until the tile crosses its percentile."""
+    import time_machine
+
+    from tests.helpers import actor, column
+    from tracker import clock
+    from tracker.extensions import db
+    from tracker.models import Card, User
+    from tracker.services import cards
+
+    board, made = history
+    mia = actor(db.session.execute(db.select(User).filter_by(username="mia")).scalar_one())
+    card = db.session.get(Card, made["wip"])
+    with clock.fixed(at(27, 15)):
+        cards.move_card(
+            board.id, mia, card.id, lane_id=card.lane_id, column_id=column(board, "Review").id
+        )
+    auth.login("lead")
+    before = at(23, 9) + timedelta(days=9, hours=23)  # 2 April, 8:00
+    with time_machine.travel(before, tick=False):
+        page = client.get(f"/b/{team}")
+        tile = re.search(rf'<li[^>]*id="card-{made["wip"]}".*?</li>', page.text).group(0)
+        assert 'class="aged"' not in tile
+    with time_machine.travel(before + timedelta(hours=2), tick=False):
+        # The same board version, day, and days in the column: the kept grid expired.
+        page = client.get(f"/b/{team}")
+        tile = re.search(rf'<li[^>]*id="card-{made["wip"]}".*?</li>', page.text).group(0)
+        assert 'class="aged"' in tile
+        assert "longer than 85% of recent feature cards took (10 days)" in tile

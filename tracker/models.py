@@ -156,6 +156,16 @@ class Card(db.Model):
         # My requests (services.intake.my_requests): a person's filed cards on a board,
         # newest first, read straight from the index.
         Index("ix_card_filed_by_board_created", "filed_by_id", "board_id", "created_at"),
+        # Flow (services.flow_weeks): the cards done before a week, counted per place from
+        # the index alone; and the cards that arrived in a week.
+        Index(
+            "ix_card_board_status_done_place",
+            "board_id",
+            "status",
+            "done_at",
+            "lane_id",
+            "column_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -561,6 +571,48 @@ class ReportPeriodCache(db.Model):
     basis: Mapped[str] = mapped_column(String(64))
     load: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FlowWeekCache(db.Model):
+    """A finished week's flow figures (tracker.services.flow_weeks.Week, as JSON), derived
+    from the history alone and stored on first view, so the Flow page replays only the
+    running week. One JSON column per chart family, so a chart reads only its own. `part`
+    is "week" for those, or "aging" for the cycle-time percentiles of the twelve weeks
+    before `week_on` that the board's aging marker reads (in `finished`). `ends_at`: the end of
+    the last moment the figures depend on; `basis` as in ReportPeriodCache."""
+
+    __tablename__ = "flow_week_cache"
+    __table_args__ = (
+        UniqueConstraint("board_id", "part", "week_on", "basis", name="uq_flow_week_cache_week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    part: Mapped[str] = mapped_column(String(16))
+    week_on: Mapped[date] = mapped_column(Date)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    basis: Mapped[str] = mapped_column(String(64))
+    cfd: Mapped[Any | None] = mapped_column(JSON)
+    finished: Mapped[Any | None] = mapped_column(JSON)
+    blocks: Mapped[Any | None] = mapped_column(JSON)
+    sources: Mapped[Any | None] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FlowRewrite(db.Model):
+    """A change that rewrote a board's past as flow reads it (a card reopened, moved to
+    another lane or another component, its data erased, or an event dated in the past):
+    stored flow figures ending after `since` and computed before `at` (the change's time and
+    a minute for transactions open then) are not used again. board_id None: every board (a
+    backdated event moves people's shared time everywhere)."""
+
+    __tablename__ = "flow_rewrite"
+    __table_args__ = (Index("ix_flow_rewrite_board_at", "board_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int | None] = mapped_column(ForeignKey("board.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboundMail(db.Model):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tracker import observability, store
 from tracker.extensions import db
-from tracker.services import audit, notifications, watching, webhooks
+from tracker.services import audit, flow_weeks, notifications, watching, webhooks
 from tracker.services.mail import background, outbox
 
 # Where an event comes from.
@@ -119,6 +119,14 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         webhooks.note_event,
         "write a delivery for each outgoing webhook that hears of a card event (created, "
         "moved, done, expedite opened, request filed), in the event's own transaction",
+    ),
+    Subscription(
+        STORE,
+        "event_written",
+        flow_weeks.note_event,
+        "an event that rewrites a board's past as flow reads it (a reopen, a move to another "
+        "lane or component, a backdated event) spoils the stored flow weeks after it, in "
+        "the event's own transaction",
     ),
     Subscription(
         EVERY_SESSION,

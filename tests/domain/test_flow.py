@@ -22,6 +22,7 @@ from tracker.domain.flow import (
     pareto,
     quantile,
     replay,
+    thin,
     throughput,
     weekly_arrivals,
 )
@@ -222,3 +223,59 @@ def test_forecast_is_reproducible_and_within_what_history_allows():
 def test_weekly_arrivals():
     created = [START, START + timedelta(days=1), START + timedelta(days=8)]
     assert weekly_arrivals(created, [date(2026, 3, 2), date(2026, 3, 9)], BERLIN) == [2, 1]
+
+
+@given(
+    st.lists(st.tuples(st.none() | st.floats(0, 100), st.floats(0, 200)), max_size=300),
+    st.integers(16, 120),
+)
+def test_a_thinned_scatter_keeps_the_longest_times_and_at_most_its_limit(cards, limit):
+    cycles = [c for c, _ in cards]
+    leads = [lead for _, lead in cards]
+    kept = thin(cycles, leads, limit)
+    assert kept == sorted(set(kept))
+    if len(cards) <= limit:
+        assert kept == list(range(len(cards)))
+        return
+    assert len(kept) == limit
+    share = limit // 8
+    longest_cycle = sorted((c for c in cycles if c is not None), reverse=True)[:share]
+    assert (
+        sorted((cycles[i] for i in kept if cycles[i] is not None), reverse=True)[
+            : len(longest_cycle)
+        ]
+        == longest_cycle
+    )
+    assert (
+        sorted((leads[i] for i in kept), reverse=True)[:share]
+        == sorted(leads, reverse=True)[:share]
+    )
+
+
+def test_a_card_closed_and_reopened_is_off_the_board_only_while_closed():
+    events = [
+        Change(1, START, {"column_id": [None, READY]}),
+        Change(1, START + timedelta(days=1), {"status": ["open", "closed"]}),
+        Change(
+            1,
+            START + timedelta(days=3),
+            {"column_id": [READY, READY], "status": ["closed", "open"]},
+        ),
+    ]
+    track = replay(1, "support", START, events, ACTIVE)
+    days = [START.date() + timedelta(days=i) for i in range(5)]
+    counts = [c[READY] for c in cumulative_flow([track], COLUMNS, days, BERLIN)]
+    assert counts == [1, 0, 0, 1, 1]
+
+
+def test_a_block_ends_when_its_card_is_done():
+    events = [
+        Change(1, START, {"column_id": [None, DOING]}),
+        Change(1, START + timedelta(hours=1), {"blocked": [False, True]}, "vendor"),
+        Change(
+            1, START + timedelta(hours=3), {"column_id": [DOING, DONE], "status": ["open", "done"]}
+        ),
+    ]
+    track = replay(1, "support", START, events, ACTIVE)
+    later = START + timedelta(days=5)
+    assert track.blocked_between(START, later, later) == timedelta(hours=2)

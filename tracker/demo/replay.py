@@ -23,6 +23,8 @@ from tracker.demo.script import (
     DONE,
     EXPEDITE,
     FEATURE,
+    LONG_BLOCK_CHANCE,
+    LONG_BLOCK_HOURS,
     MEMBERS,
     PROGRESS,
     READY,
@@ -141,7 +143,10 @@ class Replay:
         if card.column == PROGRESS and rng.random() < chance:
             part = rng.uniform(0.2, 0.8)
             blocked_at = self.work.add(moment, hours * part)
-            unblocked_at = self.work.add(blocked_at, rng.uniform(2, 20))
+            waited = rng.uniform(2, 20)
+            if rng.random() < LONG_BLOCK_CHANCE:
+                waited = rng.uniform(*LONG_BLOCK_HOURS)
+            unblocked_at = self.work.add(blocked_at, waited)
             self.plan(blocked_at, Happening.BLOCK, (card.id, card.stay))
             self.plan(unblocked_at, Happening.UNBLOCK, (card.id, card.stay))
             finish = self.work.add(unblocked_at, hours * (1 - part))

@@ -20,6 +20,7 @@ from tracker.demo.script import (
     BOARD_NAME,
     CAPACITY,
     CLOSED,
+    COMPONENT_WEIGHTS,
     COMPONENTS,
     DEMO_PASSWORD,
     DONE,
@@ -238,7 +239,9 @@ class World:
 
     def file_request(self, moment: datetime, severity: str | None = None) -> DemoCard:
         """A customer reports a problem; support staff (sam) file it through intake."""
-        component = self.rng.choice(list(COMPONENTS))
+        component = self.rng.choices(list(COMPONENTS), [COMPONENT_WEIGHTS[c] for c in COMPONENTS])[
+            0
+        ]
         if not self.titles[component]:
             self.titles[component] = list(COMPONENTS[component])
         title = self.titles[component].pop(self.rng.randrange(len(self.titles[component])))

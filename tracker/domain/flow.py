@@ -6,8 +6,9 @@ each change on, when it first entered work, when it was done (the last time, if 
 reopened) or closed, and when it was blocked. Every figure reads tracks:
 
 - Cumulative flow: at the end of each day, how many cards are in each column. A card
-  counts from its creation until it is closed (a closed card leaves the board); a done card
-  stays in its done column. So the bands of a day always sum to the cards existing then.
+  counts from its creation until it is closed (a closed card leaves the board, and comes
+  back when reopened); a done card stays in its done column. So the bands of a day always
+  sum to the cards existing then, and a day's counts depend only on what happened by then.
 - Cycle time: from the first entry into an active column to done; lead time: from
   creation to done. A card reopened and done again is measured to its last done, and counts
   in the week of that done. A card never in an active column has no cycle time.
@@ -16,7 +17,8 @@ reopened) or closed, and when it was blocked. Every figure reads tracks:
 - Throughput: cards done per (ISO) week, by the week of their last done.
 - Aging: a card in an active column now, its age since it first entered work, against its
   lane kind's cycle-time percentiles.
-- Blocked time: the time a card spent blocked (wall clock), per period by when it was.
+- Blocked time: the time a card spent blocked (wall clock) until it was unblocked, done
+  or closed, per period by when it was.
 - Pareto: work by component, largest first, with the cumulative share, and the fewest
   components behind 80% of it.
 - Forecast: arrivals next sprint by Monte Carlo over weekly arrival counts.
@@ -24,13 +26,14 @@ reopened) or closed, and when it was blocked. Every figure reads tracks:
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -68,14 +71,16 @@ class Track:
     places: list[tuple[datetime, int]] = field(default_factory=list)
     started_at: datetime | None = None  # first entry into an active column
     done_at: datetime | None = None  # the last time it was done, while it is done
-    closed_at: datetime | None = None
+    closed_at: datetime | None = None  # while closed: since when
+    # (closed, reopened or None while still closed) for each time it was closed
+    closures: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     # (from, until or None while still blocked, reason)
     blocks: list[tuple[datetime, datetime | None, str]] = field(default_factory=list)
     component: str = ""
 
     def column_at(self, moment: datetime) -> int | None:
         """The column the card was in at moment (None: not created yet, or closed)."""
-        if moment < self.created_at or (self.closed_at is not None and moment >= self.closed_at):
+        if moment < self.created_at or self.closed_then(moment):
             return None
         column = None
         for since, place in self.places:
@@ -83,6 +88,29 @@ class Track:
                 break
             column = place
         return column
+
+    def closed_then(self, moment: datetime) -> bool:
+        return any(
+            since <= moment and (until is None or moment < until) for since, until in self.closures
+        )
+
+    def present(
+        self, begin: datetime, until: datetime | None
+    ) -> list[tuple[datetime, datetime | None]]:
+        """[begin, until) less the times the card was closed."""
+        pieces: list[tuple[datetime, datetime | None]] = [(begin, until)]
+        for shut, back in self.closures:
+            cut: list[tuple[datetime, datetime | None]] = []
+            for first, last in pieces:
+                if (last is not None and last <= shut) or (back is not None and back <= first):
+                    cut.append((first, last))
+                    continue
+                if first < shut:
+                    cut.append((first, shut))
+                if back is not None and (last is None or back < last):
+                    cut.append((back, last))
+            pieces = cut
+        return pieces
 
     @property
     def cycle_time(self) -> timedelta | None:
@@ -129,8 +157,16 @@ def replay(
                 track.done_at = event.at
             elif status == CardStatus.CLOSED:
                 track.closed_at, track.done_at = event.at, None
+                track.closures.append((event.at, None))
             else:  # reopened
+                if track.closed_at is not None:
+                    track.closures[-1] = (track.closed_at, event.at)
                 track.closed_at = track.done_at = None
+            if status != CardStatus.OPEN and blocked_since is not None:
+                # A block ends when its card leaves work (done or closed), flagged or not.
+                begin, _, reason = track.blocks[-1]
+                track.blocks[-1] = (begin, event.at, reason)
+                blocked_since = None
         if "blocked" in changes:
             if changes["blocked"][1] and blocked_since is None:
                 blocked_since = event.at
@@ -180,7 +216,8 @@ def cumulative_flow(
     Each place a card held is a span of time; the days whose end falls in it count the card
     in that place's column. A sweep over the spans (by bisection into the days), so a long
     range over many cards costs their places, not days times cards."""
-    moments = [end_of_day(day, tz) - timedelta(microseconds=1) for day in days]
+    # In UTC: comparing datetimes of one tzinfo skips a time zone look-up per comparison.
+    moments = [(end_of_day(day, tz) - timedelta(microseconds=1)).astimezone(UTC) for day in days]
     wanted = set(columns)
     diff = {column: [0] * (len(days) + 1) for column in columns}
     for track in tracks:
@@ -190,13 +227,13 @@ def cumulative_flow(
                 continue
             begin = max(since, track.created_at)
             until = places[i + 1][0] if i + 1 < len(places) else None
-            if track.closed_at is not None and (until is None or track.closed_at < until):
-                until = track.closed_at
-            lo = bisect_left(moments, begin)
-            hi = len(moments) if until is None else bisect_left(moments, until)
-            if hi > lo:
-                diff[column][lo] += 1
-                diff[column][hi] -= 1
+            spans = track.present(begin, until) if track.closures else [(begin, until)]
+            for first, last in spans:
+                lo = bisect_left(moments, first)
+                hi = len(moments) if last is None else bisect_left(moments, last)
+                if hi > lo:
+                    diff[column][lo] += 1
+                    diff[column][hi] -= 1
     result = [dict.fromkeys(columns, 0) for _ in days]
     for column in columns:
         running = 0
@@ -267,6 +304,16 @@ class Aging:
         return self.p85 is not None and self.days > self.p85
 
 
+def aging_thresholds(history: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Each lane kind's 85th percentile cycle time, for kinds with at least
+    AGING_MIN_HISTORY finished cards."""
+    return {
+        kind: quantile(values, 0.85)  # type: ignore[misc]
+        for kind, values in history.items()
+        if len(values) >= AGING_MIN_HISTORY
+    }
+
+
 def aging(
     tracks: Iterable[Track],
     active_columns: frozenset[int] | set[int],
@@ -276,11 +323,17 @@ def aging(
     """Every card in an active column now, oldest first; `history` holds each lane kind's
     finished cycle times (days) that its percentile comes from (none with fewer than
     AGING_MIN_HISTORY of them)."""
-    p85 = {
-        kind: quantile(values, 0.85)
-        for kind, values in history.items()
-        if len(values) >= AGING_MIN_HISTORY
-    }
+    return aged(tracks, active_columns, now, aging_thresholds(history))
+
+
+def aged(
+    tracks: Iterable[Track],
+    active_columns: frozenset[int] | set[int],
+    now: datetime,
+    p85: Mapping[str, float],
+) -> list[Aging]:
+    """Every card in an active column now, oldest first, against its lane kind's 85th
+    percentile (aging_thresholds)."""
     result = []
     for track in tracks:
         if track.column_at(now) not in active_columns or track.started_at is None:
@@ -290,6 +343,33 @@ def aging(
     return sorted(result, key=lambda a: -a.days)
 
 
+def aged_words(started_on: date, p85: float, lane_kind: str) -> str:
+    """A board tile's aging marker, in words that stay the same while it stays aged."""
+    shown = f"{p85:.1f}".removesuffix(".0")
+    return (
+        f"In progress since {started_on.day} {started_on:%b}: longer than 85% of recent "
+        f"{lane_kind} cards took ({shown} days)"
+    )
+
+
+def thin(cycles: Sequence[float | None], leads: Sequence[float], limit: int) -> list[int]:
+    """Which of many finished cards a scatter draws (their indexes, in order): all of them
+    up to `limit`; past it, the limit // 8 longest cycle times and the limit // 8 longest
+    lead times (the outliers a reader looks for) and an even sample of the rest."""
+    count = len(leads)
+    if count <= limit:
+        return list(range(count))
+    share = limit // 8
+    timed = [i for i in range(count) if cycles[i] is not None]
+    kept = set(heapq.nsmallest(share, timed, key=lambda i: (-cycles[i], i)))  # type: ignore[operator]
+    kept.update(heapq.nsmallest(share, range(count), key=lambda i: (-leads[i], i)))
+    rest = [i for i in range(count) if i not in kept]
+    room = limit - len(kept)
+    step = len(rest) / room
+    kept.update(rest[int(n * step)] for n in range(room))
+    return sorted(kept)
+
+
 # -- blocked time -----------------------------------------------------------------------
 
 
@@ -297,16 +377,27 @@ def block_reasons(
     tracks: Iterable[Track], start: datetime, end: datetime, top: int = 5
 ) -> list[tuple[str, int]]:
     """The most frequent block reasons of blocks begun in [start, end) (case and
-    surrounding space ignored), most frequent first."""
-    counted: Counter[str] = Counter()
-    shown: dict[str, str] = {}
+    surrounding space ignored), most frequent first, each as first written."""
+    found: dict[str, tuple[str, int, datetime]] = {}
     for track in tracks:
         for begin, _, reason in track.blocks:
-            if start <= begin < end and reason.strip():
-                key = reason.strip().casefold()
-                counted[key] += 1
-                shown.setdefault(key, reason.strip())
-    return [(shown[key], n) for key, n in counted.most_common(top)]
+            text = reason.strip()
+            if start <= begin < end and text:
+                key = text.casefold()
+                shown, n, first = found.get(key, (text, 0, begin))
+                if begin < first:
+                    shown, first = text, begin
+                found[key] = (shown, n + 1, first)
+    return top_reasons(found, top)
+
+
+def top_reasons(
+    found: Mapping[str, tuple[str, int, datetime]], top: int = 5
+) -> list[tuple[str, int]]:
+    """From {reason folded: (as first written, blocks, first begun)}: the `top` most
+    frequent, ties by which was first written earlier."""
+    ranked = sorted(found.values(), key=lambda r: (-r[1], r[2], r[0]))
+    return [(shown, n) for shown, n, _ in ranked[:top]]
 
 
 # -- where support comes from (Pareto) -----------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from sqlalchemy import Select, String, bindparam, cast, func, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker import clock
+from tracker.domain import flow as flow_rules
 from tracker.domain import periods, wip
 from tracker.domain.board_filter import BoardFilter
 from tracker.domain.search import parse_query
@@ -29,7 +30,7 @@ from tracker.models import (
     Sprint,
     User,
 )
-from tracker.services import search
+from tracker.services import flow_weeks, search
 from tracker.store import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
@@ -90,9 +91,12 @@ class Tile(NamedTuple):
     blocked_reason: str
     column_entered_at: datetime
     drill: bool  # a rehearsed emergency (services.incidents): labelled on its tile
+    started_at: datetime | None  # first entry into an active column
     assignee: Assignee | None
     days: int  # whole days in its column, 0 on the first day
     labels: tuple[TileLabel, ...] = ()
+    # The aging marker's words: in progress longer than most recent cards of its kind took.
+    aged: str = ""
 
 
 def _labels_column():
@@ -122,6 +126,7 @@ TILE_COLUMNS = (
     Card.blocked_reason,
     Card.column_entered_at,
     Card.drill,
+    Card.started_at,
     User.name.label("assignee_name"),
     User.username.label("assignee_username"),
     _labels_column(),
@@ -157,6 +162,10 @@ class BoardView:
     placed: Placed | None = None
     # What the filter's chips offer (see filter_options), when the whole board was read.
     options: FilterOptions | None = None
+    # When the next tile in progress ages past its kind's 85th percentile (see mark_aging),
+    # and those percentiles by lane kind, once read.
+    aging_next: datetime | None = None
+    aging_p85: dict[str, float] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -353,6 +362,7 @@ def load_board_view(
         board.per_person_limit,
     )
     view = _view(board, lanes, columns, counts, now)
+    open_cards = mark_aging(view, open_cards)
     done_cards = _done_tiles(view, lanes, done_per_lane)
     view.options = filter_options(open_cards + done_cards, lanes)
     admitted = _admitted(open_cards + done_cards, lanes, shown, me)
@@ -417,15 +427,42 @@ def load_changed_view(
             "lanes": sorted({lane_id for lane_id, _ in open_cells}),
             "columns": sorted({column_id for _, column_id in open_cells}),
         }
-        for (tile,) in _tiles(_cells_statement(), params, view.now):
+        found = [tile for (tile,) in _tiles(_cells_statement(), params, view.now)]
+        for tile in mark_aging(view, found):
             if (tile.lane_id, tile.column_id) in open_cells:
                 view.cells.setdefault((tile.lane_id, tile.column_id), []).append(tile)
     if done_lanes:
         _add_done(view, [lane for lane in lanes if lane.id in done_lanes], done_per_lane)
     if placed is not None:
         ((tile, after),) = _tiles(_placed_statement(), {"card_id": placed}, view.now)
-        view.placed = Placed(tile, after)
+        view.placed = Placed(mark_aging(view, [tile])[0], after)
     return view
+
+
+def mark_aging(view: BoardView, tiles: list[Tile]) -> list[Tile]:
+    """The tiles, each in progress longer than its lane kind's 85th percentile cycle time
+    (flow_weeks.aging_percentiles: one small stored row) with its marker's words; notes in
+    the view when the next one crosses its percentile (a kept grid is good until then)."""
+    active = {c.id for c in view.columns if c.kind == wip.ACTIVE}
+    if not any(t.column_id in active and t.started_at is not None for t in tiles):
+        return tiles
+    if view.aging_p85 is None:
+        view.aging_p85 = flow_weeks.aging_percentiles(view.board).p85
+    p85 = view.aging_p85
+    kinds = {lane.id: lane.kind for lane in view.lanes}
+    marked = []
+    for tile in tiles:
+        kind = kinds.get(tile.lane_id, "")
+        limit = p85.get(kind)
+        if limit is not None and tile.column_id in active and tile.started_at is not None:
+            crossing = tile.started_at + timedelta(days=limit)
+            if view.now > crossing:
+                started_on = tile.started_at.astimezone(view.tz).date()
+                tile = tile._replace(aged=flow_rules.aged_words(started_on, limit, kind))
+            elif view.aging_next is None or crossing < view.aging_next:
+                view.aging_next = crossing
+        marked.append(tile)
+    return marked
 
 
 def _view(board, lanes, columns, counts, now, *, period=True) -> BoardView:

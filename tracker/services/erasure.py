@@ -28,7 +28,7 @@ from tracker.domain.errors import InvalidRequest
 from tracker.domain.vocabulary import EventKind
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
-from tracker.services import audit
+from tracker.services import audit, flow_weeks
 from tracker.services.common import Actor
 from tracker.services.mail import outbox
 from tracker.store import bump_version, lock_board
@@ -246,6 +246,8 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
             # back"): its words go, the mail itself is the member's and stays as it was.
             row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
             row.body = text.erase_mentions(row.body, mentions, PLACEHOLDER)
+        # A block reason may name the requester: stored flow weeks are computed again.
+        flow_weeks.forget_cards(db.session(), [(card.board_id, card.id)])
         per_board["mails"] += mails
         per_board["cancelled"] += cancelled
         result.mails += mails

@@ -103,12 +103,15 @@ def _rendered(view: board_view.BoardView, can_change: bool) -> Markup:
 
 
 def _next_day_change(view: board_view.BoardView) -> datetime:
-    """When the first tile's count of days in its column moves on (or the period ends)."""
+    """When the first tile's count of days in its column moves on, a tile in progress ages
+    past its kind's 85th percentile (its aging marker), or the period ends."""
     changes = [
         tile.column_entered_at + timedelta(days=tile.days + 1)
         for cell in view.cells.values()
         for tile in cell
     ]
+    if view.aging_next is not None:
+        changes.append(view.aging_next)
     return min([view.period_end, *changes])
 
 
