@@ -120,6 +120,9 @@ class RequestStatus(StrEnum):
     REVIEW = "review"
     DONE = "done"
     CLOSED = "closed"
+    # Set by the team when they asked the requester something; the requester's reply ends
+    # it (the status is then again where the card sits). Kept as RequestWait rows.
+    WAITING = "waiting"
 
     @property
     def label(self) -> str:
@@ -133,7 +136,20 @@ _REQUEST_STATUS_LABELS = {
     RequestStatus.REVIEW: "in review",
     RequestStatus.DONE: "done",
     RequestStatus.CLOSED: "closed",
+    RequestStatus.WAITING: "waiting for the requester",
 }
+
+
+class TargetKind(StrEnum):
+    """A support desk response target (tracker.domain.targets): the first reply to the
+    requester, or the request's resolution (done or closed)."""
+
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+    @property
+    def label(self) -> str:
+        return "first response" if self is TargetKind.FIRST_RESPONSE else "resolution"
 
 
 class MailStatus(StrEnum):
@@ -255,4 +271,5 @@ ALL: dict[str, type[StrEnum]] = {
     "NoticeKind": NoticeKind,
     "MailMode": MailMode,
     "Measure": Measure,
+    "TargetKind": TargetKind,
 }
