@@ -152,6 +152,8 @@ class Card(db.Model):
         # My requests (services.intake.my_requests): a person's filed cards on a board,
         # newest first, read straight from the index.
         Index("ix_card_filed_by_board_created", "filed_by_id", "board_id", "created_at"),
+        # The support desk's queue (services.desk): a board's requests, newest first.
+        Index("ix_card_board_created", "board_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +188,9 @@ class Card(db.Model):
     requester_email: Mapped[str] = mapped_column(String(254), default="")
     environment: Mapped[str] = mapped_column(String(200), default="")
     intake_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The first reply to the requester (not an internal note, not the requester's own):
+    # when the first response target was met (tracker.domain.targets).
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -248,6 +253,9 @@ class Comment(db.Model):
     visibility: Mapped[str] = mapped_column(String(8))
     # When its author last edited it (None: as first written).
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written by the requester through the status link (services.desk): no author, always
+    # a reply (the thread marks it as theirs).
+    from_requester: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     author: Mapped[User | None] = relationship()
 
@@ -519,3 +527,46 @@ class AuditEvent(db.Model):
     ip: Mapped[str] = mapped_column(String(45), default="")
 
     actor: Mapped[User | None] = relationship()
+
+
+class ResponseTarget(db.Model):
+    """A board's response targets for one severity (tracker.domain.targets), set by a lead;
+    a severity without a row has the defaults."""
+
+    __tablename__ = "response_target"
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(2), primary_key=True)  # vocabulary.Severity
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    # True: counted in working hours (Mon–Fri 09–17, the board's zone); False: around the clock.
+    working_hours: Mapped[bool] = mapped_column(Boolean)
+
+
+class CannedReply(db.Model):
+    """One of a board's canned replies: a lead keeps a short list; choosing one on a
+    request fills the reply box with its text."""
+
+    __tablename__ = "canned_reply"
+    __table_args__ = (UniqueConstraint("board_id", "title", name="uq_canned_reply_board_title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    title: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class RequestWait(db.Model):
+    """A time a request waited for its requester: from when the team asked (started_at)
+    until the requester answered or the team took it back (ended_at; None: still waiting).
+    Response targets do not count this time."""
+
+    __tablename__ = "request_wait"
+    __table_args__ = (Index("ix_request_wait_card", "card_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

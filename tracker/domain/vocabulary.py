@@ -103,6 +103,10 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     # A support card taken into work by someone off support duty (services.rotation).
     INTERRUPTED = "interrupted"
+    # The support desk (services.desk): the team asked the requester something and waits
+    # for their answer; the waiting ended (the requester answered, or the team took it back).
+    AWAITING = "awaiting"
+    RESUMED = "resumed"
 
 
 class Visibility(StrEnum):

@@ -50,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "wip.override": "WIP limit overridden",
     "status_link.created": "Status link made",
     "status_link.revoked": "Status link revoked",
+    "desk.target_set": "Response target set",
     "requester.erased": "Requester's personal data erased",
     "demo.seed_started": "Demo seeding started",
     "demo.seeded": "Demo seeded",

@@ -19,6 +19,7 @@ EDITED_FIELDS = ("title", "description", "estimate", "severity", "component", "r
 COMMENTS = {
     "internal note": "wrote an internal note",
     "reply to requester": "replied to the requester",
+    "reply from requester": "filed the requester's reply",
 }
 NOUNS = {
     "estimate": "the estimate",
@@ -169,6 +170,17 @@ class Words:
     def _interrupted(self, changes, reason, actor_id) -> str:
         # services.cards records who took it, and who was on duty, as the reason.
         return f"noted an interruption: {reason}" if reason else "noted an interruption"
+
+    def _awaiting(self, changes, reason, actor_id) -> str:
+        return "set it to wait for the requester"
+
+    def _resumed(self, changes, reason, actor_id) -> str:
+        # services.desk records why the waiting ended as the reason.
+        return (
+            f"stopped waiting for the requester: {reason}"
+            if reason
+            else ("stopped waiting for the requester")
+        )
 
     def _wip_override(self, changes, reason, actor_id) -> str:
         return f"went over a WIP limit: {reason}" if reason else "went over a WIP limit"
