@@ -41,6 +41,7 @@ from tracker.services import (
     boards,
     cards,
     conversation,
+    desk,
     intake,
     labels,
     notifications,
@@ -589,6 +590,12 @@ class World:
         who = self.person("support")
         return conversation.add_comment(board_id or self.board_id, who, card_id, "Noted.").id
 
+    def canned_reply(self, board_id: int | None = None) -> int:
+        """One of the board's canned replies (support desk), made by its lead."""
+        title = f"Canned {next(self.serial)}"
+        lead = self.person("lead")
+        return desk.add_canned_reply(board_id or self.board_id, lead, title, "Thanks!").id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -608,6 +615,7 @@ FILL = {
     "user_id": World.target_person,
     "term_id": World.rotation_term,
     "away_id": World.away,
+    "canned_id": World.canned_reply,
     "filename": lambda world: "app.css",
     "chart": lambda world: "cfd",
 }

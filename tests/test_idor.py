@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.helpers import Auth, actor, column, fingerprint, lane, make_board, make_user
 from tracker.extensions import db
 from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
-from tracker.services import intake, labels, reports, rotation
+from tracker.services import desk, intake, labels, reports, rotation
 from tracker.web.access import PERMISSIONS, ROUTES
 
 SECRET = "Quartz-only secret"
@@ -44,6 +44,7 @@ class Objects:
     away: int
     lead: int
     comment: int
+    canned: int
 
 
 def objects_of(board, lead, support) -> Objects:
@@ -60,6 +61,7 @@ def objects_of(board, lead, support) -> Objects:
     term = db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
     away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
     label = labels.add_label(board.id, lead, "Bug", "red")
+    canned = desk.add_canned_reply(board.id, lead, "Need logs", "Could you send the logs?")
     return Objects(
         board.id,
         filed.id,
@@ -73,6 +75,7 @@ def objects_of(board, lead, support) -> Objects:
         away.scalar_one(),
         lead.id,
         note,
+        canned.id,
     )
 
 
@@ -111,6 +114,7 @@ def object_rules(app):
         "away_id",
         "comment_id",
         "label_id",
+        "canned_id",
     }
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
@@ -154,6 +158,7 @@ def fill(rule, board: int, objects: Objects) -> str:
     values |= {"term_id": objects.term, "away_id": objects.away, "chart": "cfd"}
     values["comment_id"] = objects.comment
     values["label_id"] = objects.label
+    values["canned_id"] = objects.canned
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -24,11 +24,13 @@ from tracker.extensions import db
 from tracker.models import AuditEvent as Audit
 from tracker.models import (
     BoardColumn,
+    CannedReply,
     Card,
     CardEvent,
     Comment,
     Component,
     Lane,
+    RequestWait,
     RotationAway,
     Sprint,
     User,
@@ -51,6 +53,7 @@ class World:
     column_ids: list[int]
     lead_ids: list[int]
     member_ids: list[int]
+    tokens: list[str]  # a status link of each request
 
 
 @pytest.fixture
@@ -89,7 +92,10 @@ def build_world(app) -> World:
                 .order_by(BoardColumn.position)
             ).scalars()
         )
-        return World(board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids)
+        tokens = [
+            intake.create_status_link(board.id, filer, card_id).token for card_id in request_ids
+        ]
+        return World(board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids, tokens)
 
 
 # A scenario: who sends (a username prefix, or None for the login scenario's own logins),
@@ -242,6 +248,31 @@ def notifications_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return "/account/notifications", modes
 
 
+def waiting_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Each member sets their request to wait for its requester, stops, waits again."""
+    path = f"/b/{world.board_id}/requests/{world.request_ids[i]}/waiting"
+    return path, {"action": "wait" if r % 2 == 0 else "resume"}
+
+
+def waits_started(statuses: list[int]) -> int:
+    """The answers to waiting_send's "wait" rounds (rounds 0 and 2 of each person)."""
+    return sum(
+        1 for k, status in enumerate(statuses) if k % ROUNDS % 2 == 0 and status in (302, 303)
+    )
+
+
+def requester_reply_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Requesters answer on their status pages, all at once (no login: the link is it)."""
+    return f"/status/{world.tokens[(i + r) % PEOPLE]}/reply", {"body": f"Answer {i}.{r}"}
+
+
+def canned_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return f"/b/{world.board_id}/settings/desk/canned", {
+        "title": f"Canned {i}.{r}",
+        "body": "Could you send the logs?",
+    }
+
+
 @dataclass
 class Scenario:
     family: str  # the blueprint whose POST routes it stands for
@@ -261,6 +292,27 @@ def count(model, *where) -> int:
 
 
 SCENARIOS = {
+    "desk waiting": Scenario(
+        "desk",
+        "member",
+        waiting_send,
+        lambda w: count(RequestWait),
+        lambda w, statuses: waits_started(statuses),
+    ),
+    "requester replies": Scenario(
+        "desk",
+        None,
+        requester_reply_send,
+        lambda w: count(Comment, Comment.from_requester.is_(True)),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "canned replies": Scenario(
+        "desk",
+        "lead",
+        canned_send,
+        lambda w: count(CannedReply),
+        lambda w, statuses: answered_ok(statuses),
+    ),
     "login": Scenario(
         "auth",
         None,

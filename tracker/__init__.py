@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         board,
         boards,
         conversation,
+        desk,
         emergency,
         flow,
         intake,
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
         account,
         audit,
         notifications,
+        desk,
     ):
         app.register_blueprint(module.bp)
 

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, object] = {
     # Redis URL is given.
     "LOGIN_RATE_PER_IP": "30 per minute",
     "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
+    # Replies a requester may post through one status link (tracker.web.desk).
+    "STATUS_REPLY_RATE": "10 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_KEY_PREFIX": "weatherboard",
@@ -118,6 +120,9 @@ def _from_environment(app) -> None:
     for variable, key in (
         ("TRACKER_LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_IP"),
         ("TRACKER_LOGIN_RATE_PER_ACCOUNT", "LOGIN_RATE_PER_ACCOUNT"),
+        # TRACKER_STATUS_REPLY_RATE: replies a requester may post through one status link,
+        # e.g. "10 per hour" (the default).
+        ("TRACKER_STATUS_REPLY_RATE", "STATUS_REPLY_RATE"),
     ):
         if os.environ.get(variable, "").strip():
             app.config[key] = os.environ[variable].strip()

@@ -29,7 +29,7 @@ from tracker.models import (
     Sprint,
     User,
 )
-from tracker.services import search
+from tracker.services import desk, search
 from tracker.store import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
@@ -92,6 +92,9 @@ class Tile(NamedTuple):
     assignee: Assignee | None
     days: int  # whole days in its column, 0 on the first day
     labels: tuple[TileLabel, ...] = ()
+    # A request's response target clock (services.desk): "" (nothing to show), TILE_NEAR
+    # (under 20% left) or TILE_LATE. Part of the tile, so its kept markup follows it.
+    clock: str = ""
 
 
 def _labels_column():
@@ -155,6 +158,8 @@ class BoardView:
     placed: Placed | None = None
     # What the filter's chips offer (see filter_options), when the whole board was read.
     options: FilterOptions | None = None
+    # When the first request tile's clock would change look (services.desk.tile_clocks).
+    clocks_change_at: datetime | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -351,6 +356,7 @@ def load_board_view(
         board.per_person_limit,
     )
     view = _view(board, lanes, columns, counts, now)
+    open_cards = _clocked(view, open_cards)
     done_cards = _done_tiles(view, lanes, done_per_lane)
     view.options = filter_options(open_cards + done_cards, lanes)
     admitted = _admitted(open_cards + done_cards, lanes, shown, me)
@@ -415,15 +421,32 @@ def load_changed_view(
             "lanes": sorted({lane_id for lane_id, _ in open_cells}),
             "columns": sorted({column_id for _, column_id in open_cells}),
         }
-        for (tile,) in _tiles(_cells_statement(), params, view.now):
+        found = [tile for (tile,) in _tiles(_cells_statement(), params, view.now)]
+        for tile in _clocked(view, found):
             if (tile.lane_id, tile.column_id) in open_cells:
                 view.cells.setdefault((tile.lane_id, tile.column_id), []).append(tile)
     if done_lanes:
         _add_done(view, [lane for lane in lanes if lane.id in done_lanes], done_per_lane)
     if placed is not None:
         ((tile, after),) = _tiles(_placed_statement(), {"card_id": placed}, view.now)
+        (tile,) = _clocked(view, [tile])
         view.placed = Placed(tile, after)
     return view
+
+
+def _clocked(view: BoardView, tiles: list[Tile]) -> list[Tile]:
+    """The open tiles with their response target clocks (requests with a severity only:
+    one statement for those, none when there are none); notes when the first changes."""
+    asked = [tile.id for tile in tiles if tile.severity]
+    if not asked:
+        return tiles
+    shown = desk.tile_clocks(view.board, asked, view.now)
+    if shown.changes_at is not None:
+        earlier = view.clocks_change_at
+        view.clocks_change_at = min(shown.changes_at, earlier or shown.changes_at)
+    if not shown.looks:
+        return tiles
+    return [tile._replace(clock=shown.looks.get(tile.id, "")) for tile in tiles]
 
 
 def _view(board, lanes, columns, counts, now, *, period=True) -> BoardView:
