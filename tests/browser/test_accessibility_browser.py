@@ -37,7 +37,15 @@ from tracker import database
 from tracker.domain.vocabulary import NoticeKind
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import cards, conversation, intake, notifications, reports, rotation
+from tracker.services import (
+    cards,
+    conversation,
+    desk,
+    intake,
+    notifications,
+    reports,
+    rotation,
+)
 from tracker.services.reports import SprintInput
 
 pytestmark = pytest.mark.browser
@@ -86,6 +94,9 @@ SCREENS = (
     Screen("intake, errors", "/b/{board}/intake", status=422, then="submit empty"),
     Screen("my requests", "/b/{board}/requests", who="sam"),
     Screen("request", "/b/{board}/requests/{request}"),
+    Screen("requests", "/b/{board}/queue"),
+    Screen("requests, most urgent", "/b/{board}/queue?sort=urgent&severity=S1", who="sam"),
+    Screen("desk settings", "/b/{board}/settings/desk"),
     Screen("status", "/status/{token}", who=None),
     Screen("password", "/account/password"),
     Screen("notifications", "/notifications", who="ann"),
@@ -166,6 +177,7 @@ def world(live_app) -> dict:
         intake.add_comment(board, lee, filed.id, "Probably the export job.", "internal")
         ids["request"] = filed.id
         ids["token"] = intake.create_status_link(board, lee, filed.id).token
+        desk.add_canned_reply(board, lee, "Need logs", "Could you send the logs, please?")
         emergency = {**REQUEST, "title": "Checkout is down", "severity": "S1"}
         intake.file_request(board, sam, emergency, intake.new_intake_key())
         today = date.today()
