@@ -327,3 +327,17 @@ def test_the_tiles_clock_shows_on_a_kept_grid_as_time_passes(app, client, board)
             )
             db.session.remove()
     assert clock_of(START + timedelta(minutes=33)) == ""  # 4 h to resolve from filing
+
+
+def test_the_report_shows_the_share_within_target(app, client, board):
+    with time_machine.travel(START, tick=False):
+        quick = filed(app, board, severity="S1")
+        filed(app, board, severity="S1")
+        with app.app_context():
+            intake.add_comment(board["board"], person(board, "ann", "member"), quick, "Hi", "reply")
+            db.session.remove()
+        Auth(client).login("lee")
+    with time_machine.travel(START + timedelta(hours=2), tick=False):
+        page = client.get(url(board, "/report"))
+    table = parse(page.text).find("targets-table").text()
+    assert "50%<small>(1 of 2)</small>" in table  # answered: one in time, one late
