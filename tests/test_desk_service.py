@@ -86,7 +86,7 @@ def test_waiting_pauses_the_clock_and_the_requesters_reply_restores_the_status(d
     # Three hours later the requester answers: only the first hour counted.
     with clock.fixed(MONDAY + timedelta(hours=4)):
         made = intake.create_status_link(board.id, sam, card.id)
-        desk.reply_through_link(made.token, "  Here are the logs.  ")
+        intake.reply_through_link(made.token, "  Here are the logs.  ")
         page = desk.queue(board, desk.QueueFilter())
     row = page.rows[0]
     assert row.status.key == RequestStatus.RECEIVED
@@ -105,14 +105,14 @@ def test_a_revoked_or_unknown_link_cannot_post_and_text_is_checked(desk_board):
     card = file(board, sam, MONDAY)
     made = intake.create_status_link(board.id, sam, card.id)
     with pytest.raises(InvalidRequest):
-        desk.reply_through_link(made.token, "   ")
+        intake.reply_through_link(made.token, "   ")
     with pytest.raises(InvalidRequest, match="5,000"):
-        desk.reply_through_link(made.token, "x" * 5001)
+        intake.reply_through_link(made.token, "x" * 5001)
     intake.revoke_status_link(board.id, sam, card.id)
     with pytest.raises(NotFound):
-        desk.reply_through_link(made.token, "hello")
+        intake.reply_through_link(made.token, "hello")
     with pytest.raises(NotFound):
-        desk.reply_through_link("not a token", "hello")
+        intake.reply_through_link("not a token", "hello")
 
 
 def test_only_a_reply_to_the_requester_is_a_first_response(desk_board):

@@ -14,7 +14,7 @@ from tracker.domain.vocabulary import Role
 from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, User
-from tracker.services import boards, notifications, reports, users
+from tracker.services import boards, inbound, notifications, reports, users
 from tracker.services.mail import background, delivery, outbox
 
 
@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
         seed_demo,
         send_mail,
         send_digests,
+        fetch_replies,
     )
     for command in commands:
         app.cli.add_command(command)
@@ -162,3 +163,22 @@ def send_digests(day) -> None:
         f"that day. Mail sent now: {delivered.sent}; {delivered.retrying} will be retried "
         "(by `flask send-mail`)."
     )
+
+
+@click.command("fetch-replies")
+@with_appcontext
+def fetch_replies() -> None:
+    """File the requesters' replies by email: read the desk's IMAP mailbox (TRACKER_IMAP_*
+    settings) and put each new reply on its request. Run it every few minutes from cron;
+    a mail is never filed twice."""
+    if inbound.imap_settings() is None:
+        click.echo(
+            "Replies by email are not set up (TRACKER_MAIL_REPLY_ADDRESS, TRACKER_IMAP_HOST, "
+            "TRACKER_IMAP_USER and friends): nothing to read."
+        )
+        return
+    done = inbound.fetch_replies()
+    for thread in background.background_senders():  # the polite answers to attachments
+        thread.join(timeout=60)
+    words = ", ".join(f"{outcome} {n}" for outcome, n in sorted(done.outcomes.items()))
+    click.echo(f"Read {done.seen} mails" + (f": {words}." if words else "."))

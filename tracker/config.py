@@ -201,6 +201,19 @@ MAIL_VARIABLES = {
     # The address people reach the tracker at, e.g. https://tracker.example.com: links in
     # mail are built on it (mail is sent outside any web request). Required with a host.
     "TRACKER_PUBLIC_URL": "PUBLIC_URL",
+    # Requesters' replies by email (services.inbound, `flask fetch-replies`): the desk's
+    # mailbox address, e.g. support@example.com. Set, mail to a requester carries the
+    # Reply-To support+<token>@example.com (the server must deliver plus addresses to it).
+    "TRACKER_MAIL_REPLY_ADDRESS": "MAIL_REPLY_ADDRESS",
+    # The IMAP server holding that mailbox, its port (default 993, or 143 with
+    # TRACKER_IMAP_SSL=0), the login, and the folder read (default INBOX).
+    "TRACKER_IMAP_HOST": "IMAP_HOST",
+    "TRACKER_IMAP_PORT": "IMAP_PORT",
+    "TRACKER_IMAP_USER": "IMAP_USER",
+    "TRACKER_IMAP_PASSWORD": "IMAP_PASSWORD",
+    "TRACKER_IMAP_MAILBOX": "IMAP_MAILBOX",
+    # 1 (the default): TLS from the first byte; 0: a plain connection (loopback only).
+    "TRACKER_IMAP_SSL": "IMAP_SSL",
 }
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}

@@ -570,3 +570,17 @@ class RequestWait(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundMail(db.Model):
+    """One mail `flask fetch-replies` read from the desk's mailbox (services.inbound), by
+    its Message-ID: a mail is filed once however often the command runs, even at once."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # filed, bounced, unmatched or empty (vocabulary.InboundOutcome).
+    outcome: Mapped[str] = mapped_column(String(16))

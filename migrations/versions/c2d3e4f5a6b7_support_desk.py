@@ -1,4 +1,5 @@
-"""support desk: response targets, canned replies, waits for the requester, first replies
+"""support desk: response targets, canned replies, waits for the requester, first replies,
+mails read from the desk's mailbox
 
 Revision ID: c2d3e4f5a6b7
 Revises: a5b6c7d8e9f0
@@ -66,6 +67,17 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_request_wait")),
     )
     op.create_index("ix_request_wait_card", "request_wait", ["card_id", "started_at"])
+    op.create_table(
+        "inbound_mail",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("card_id", sa.Integer(), nullable=True),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(["card_id"], ["card.id"], name=op.f("fk_inbound_mail_card_id_card")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_mail")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_inbound_mail_message_id")),
+    )
     op.add_column("card", sa.Column("first_reply_at", sa.DateTime(), nullable=True))
     op.create_index("ix_card_board_created", "card", ["board_id", "created_at"])
     op.add_column(
@@ -82,6 +94,7 @@ def downgrade():
     op.drop_column("comment", "from_requester")
     op.drop_index("ix_card_board_created", table_name="card")
     op.drop_column("card", "first_reply_at")
+    op.drop_table("inbound_mail")
     op.drop_index("ix_request_wait_card", table_name="request_wait")
     op.drop_table("request_wait")
     op.drop_index(op.f("ix_canned_reply_board_id"), table_name="canned_reply")

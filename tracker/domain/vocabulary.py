@@ -178,6 +178,8 @@ class MailKind(StrEnum):
     # the day's digest of them.
     NOTICE = "notice"
     DIGEST = "digest"
+    # To whoever emailed a reply with attachments (services.inbound): not filed, say so.
+    BOUNCE = "bounce"
 
     @classmethod
     def label_of(cls, kind: str) -> str:
@@ -193,7 +195,19 @@ _MAIL_KIND_LABELS = {
     MailKind.REOPENED: "Reopened",
     MailKind.NOTICE: "Notification",
     MailKind.DIGEST: "Daily digest",
+    MailKind.BOUNCE: "Reply by email refused (attachments)",
 }
+
+
+class InboundOutcome(StrEnum):
+    """What `flask fetch-replies` did with one mail (InboundMail.outcome): filed it as the
+    requester's reply, refused it with a polite answer (attachments), or left it (no valid
+    reply address, nothing written in it)."""
+
+    FILED = "filed"
+    BOUNCED = "bounced"
+    UNMATCHED = "unmatched"
+    EMPTY = "empty"
 
 
 class NoticeKind(StrEnum):
@@ -276,4 +290,5 @@ ALL: dict[str, type[StrEnum]] = {
     "MailMode": MailMode,
     "Measure": Measure,
     "TargetKind": TargetKind,
+    "InboundOutcome": InboundOutcome,
 }

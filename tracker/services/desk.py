@@ -41,9 +41,9 @@ from tracker.models import (
     CannedReply,
     Card,
     Comment,
+    Component,
     RequestWait,
     ResponseTarget,
-    StatusLink,
     User,
 )
 from tracker.services import audit, search, watching
@@ -242,26 +242,16 @@ def clean_requester_text(body: str) -> str:
     return body
 
 
-def active_link_card(token: str) -> Card:
-    """The request a working status link leads to: NotFound for an unknown or revoked one."""
-    from tracker.services.intake import STATUS_TOKEN, _hash
-
-    if not STATUS_TOKEN.fullmatch(token or ""):
-        raise NotFound("There is nothing here.")
-    link = db.session.execute(
-        select(StatusLink).where(StatusLink.token_hash == _hash(token))
-    ).scalar_one_or_none()
-    if link is None or link.revoked_at is not None:
-        raise NotFound("There is nothing here.")
-    return db.session.get(Card, link.card_id)
-
-
-def add_requester_reply(card: Card, body: str, *, at: datetime | None = None) -> Comment:
+def add_requester_reply(
+    card: Card, body: str, *, at: datetime | None = None, also: Sequence[Any] = ()
+) -> Comment:
     """File a reply from the requester on their request: in its thread, marked as theirs;
     a wait for them ends (the request is back where it was); its assignee and watchers hear
-    of it (the assignee watches it from now on, if not already)."""
+    of it (the assignee watches it from now on, if not already). `also`: rows to write in
+    the same transaction (the mail it came in, services.inbound)."""
     body = clean_requester_text(body)
     board = lock_board(card.board_id)
+    db.session.add_all(also)
     now = at or clock.now()
     comment = Comment(
         board_id=card.board_id,
@@ -281,13 +271,6 @@ def add_requester_reply(card: Card, body: str, *, at: datetime | None = None) ->
     bump_version(board)
     db.session.commit()
     return comment
-
-
-def reply_through_link(token: str, body: str) -> Comment:
-    """The requester answers on the status page (the link is the credential)."""
-    body = clean_requester_text(body)
-    card = active_link_card(token)
-    return add_requester_reply(card, body)
 
 
 # Clocks --------------------------------------------------------------------------------
@@ -712,8 +695,6 @@ def request_status_of(
 
 def queue_choices(board: Board, page: QueuePage) -> QueuePage:
     """The filter's choices: the board's members who hold requests, and its components."""
-    from tracker.services.intake import components
-
     page.assignees = [
         (user_id, name)
         for user_id, name in db.session.execute(
@@ -728,7 +709,8 @@ def queue_choices(board: Board, page: QueuePage) -> QueuePage:
             .order_by(User.name)
         )
     ]
-    page.components = [*components(board.id), intake.OTHER_COMPONENT]
+    names = select(Component.name).where(Component.board_id == board.id).order_by(Component.name)
+    page.components = [*db.session.execute(names).scalars(), intake.OTHER_COMPONENT]
     return page
 
 

@@ -331,6 +331,25 @@ def active_status_link(card_id: int) -> StatusLink | None:
     ).scalar_one_or_none()
 
 
+def active_link_card(token: str) -> Card:
+    """The request a working status link leads to: NotFound for an unknown or revoked one."""
+    if not STATUS_TOKEN.fullmatch(token or ""):
+        raise NotFound("There is nothing here.")
+    link = db.session.execute(
+        select(StatusLink).where(StatusLink.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if link is None or link.revoked_at is not None:
+        raise NotFound("There is nothing here.")
+    return db.session.get(Card, link.card_id)
+
+
+def reply_through_link(token: str, body: str) -> Comment:
+    """The requester answers on the status page (the link is the credential): their reply
+    in the request's thread (services.desk.add_requester_reply)."""
+    body = desk.clean_requester_text(body)
+    return desk.add_requester_reply(active_link_card(token), body)
+
+
 @dataclass(frozen=True)
 class Reply:
     at: datetime

@@ -208,7 +208,7 @@ def requester_reply(token: str):
         return _status_page(token, form=form, error="Check your reply below.", status=422)
     if not within_rate("status-reply", _link_key(token), current_app.config["STATUS_REPLY_RATE"]):
         return _status_page(token, form=form, error=TOO_MANY_REPLIES, status=429)
-    desk.reply_through_link(token, form.body.data)
+    intake.reply_through_link(token, form.body.data)
     if htmx and not htmx.boosted:
         return _status_page(token, notice="Thank you: your reply was sent to the team.")
     return redirect(url_for("intake.status", token=token) + "#thread", 303)
