@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, bindparam, cast, func, select, union_all
+from sqlalchemy import Select, String, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker import clock
@@ -89,6 +89,7 @@ class Tile(NamedTuple):
     blocked: bool
     blocked_reason: str
     column_entered_at: datetime
+    request: bool
     assignee: Assignee | None
     days: int  # whole days in its column, 0 on the first day
     labels: tuple[TileLabel, ...] = ()
@@ -123,6 +124,9 @@ TILE_COLUMNS = (
     Card.blocked,
     Card.blocked_reason,
     Card.column_entered_at,
+    # A support request (filed through intake, or with a requester): its tile shows its
+    # response target clock (services.desk.tile_clocks).
+    or_(Card.filed_by_id.is_not(None), Card.requester != "").label("is_request"),
     User.name.label("assignee_name"),
     User.username.label("assignee_username"),
     _labels_column(),
@@ -437,7 +441,7 @@ def load_changed_view(
 def _clocked(view: BoardView, tiles: list[Tile]) -> list[Tile]:
     """The open tiles with their response target clocks (requests with a severity only:
     one statement for those, none when there are none); notes when the first changes."""
-    asked = [tile.id for tile in tiles if tile.severity]
+    asked = [tile.id for tile in tiles if tile.severity and tile.request]
     if not asked:
         return tiles
     shown = desk.tile_clocks(view.board, asked, view.now)

@@ -32,16 +32,19 @@ from tracker.domain.vocabulary import (
     ColumnKind,
     EventKind,
     RequestStatus,
+    Role,
     Severity,
 )
 from tracker.extensions import db
 from tracker.models import (
+    REQUEST_SQL,
     Board,
     BoardColumn,
     CannedReply,
     Card,
     Comment,
     Component,
+    Membership,
     RequestWait,
     ResponseTarget,
     User,
@@ -352,7 +355,8 @@ def _standings(board: Board, rows: list[ClockInputs], now: datetime) -> dict[int
 
 
 def _request_condition():
-    return or_(Card.filed_by_id.is_not(None), Card.requester != "")
+    """Support requests: the same SQL as the queue's partial index (models.REQUEST_SQL)."""
+    return text(f"({REQUEST_SQL})")
 
 
 @dataclass(frozen=True)
@@ -540,9 +544,10 @@ def _search_condition(text_: str):
 
 
 def _conditions(board: Board, shown: QueueFilter) -> list:
-    found = [Card.board_id == board.id, _request_condition()]
-    if shown.filed_by is not None:
-        found.append(Card.filed_by_id == shown.filed_by)
+    if shown.filed_by is not None:  # what a person filed: requests all (their own index)
+        found = [Card.board_id == board.id, Card.filed_by_id == shown.filed_by]
+    else:
+        found = [Card.board_id == board.id, _request_condition()]
     if shown.status:
         found.append(_status_condition(shown.status, list(board.columns)))
     if shown.severity:
@@ -694,18 +699,14 @@ def request_status_of(
 
 
 def queue_choices(board: Board, page: QueuePage) -> QueuePage:
-    """The filter's choices: the board's members who hold requests, and its components."""
+    """The filter's choices: the board's people who can hold cards, and its components."""
+    holders = [role for role in Role if policy.may(role, Action.HOLD_CARDS)]
     page.assignees = [
         (user_id, name)
         for user_id, name in db.session.execute(
             select(User.id, User.name)
-            .where(
-                User.id.in_(
-                    select(Card.assignee_id).where(
-                        Card.board_id == board.id, Card.assignee_id.is_not(None)
-                    )
-                )
-            )
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.board_id == board.id, Membership.role.in_(holders))
             .order_by(User.name)
         )
     ]
