@@ -205,3 +205,17 @@ def test_the_report_counts_requests_within_target_per_period(desk_board):
     assert before.response[Severity.S1].counted == 0
     assert (this.response[Severity.S1].met, this.response[Severity.S1].counted) == (1, 2)
     assert this.response[Severity.S1].share == 0.5
+
+
+def test_the_assignee_reads_that_the_requester_answered(desk_board):
+    from tracker.services import notifications
+
+    board, _, ann, sam, _ = desk_board
+    card = file(board, sam, MONDAY)
+    with clock.fixed(MONDAY):
+        cards.assign_card(board.id, ann, card.id, ann.id)
+        made = intake.create_status_link(board.id, sam, card.id)
+    with clock.fixed(MONDAY + timedelta(hours=1)):
+        intake.reply_through_link(made.token, "Thanks")
+    page = notifications.page(ann.id)
+    assert any("The requester answered on" in item.sentence for item in page.items)

@@ -22,6 +22,7 @@ from sqlalchemy import Integer, Select, and_, column, exists, func, or_, select,
 from tracker import clock
 from tracker.domain import conversation as conversation_rules
 from tracker.domain import intake, policy, targets
+from tracker.domain import notifications as notice_rules
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
 from tracker.domain.policy import Action
@@ -57,7 +58,8 @@ PAGE_SIZE = 50
 MAX_CANNED = 20
 CANNED_TITLE_LENGTH = 60
 REQUESTER_REPLY_LENGTH = 5_000
-REQUESTER_REPLY = "reply from requester"  # the event's reason (presenters.history.COMMENTS)
+# The event's reason (presenters.history.COMMENTS; the notification's sentence).
+REQUESTER_REPLY = notice_rules.REQUESTER_REPLY
 ANSWERED = "the requester answered"
 TAKEN_BACK = "the team stopped waiting"
 
