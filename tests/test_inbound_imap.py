@@ -327,7 +327,7 @@ def test_malformed_and_hostile_mail_is_recorded_and_left(desk_app, mailbox):
 
 
 def test_the_requesters_mail_carries_the_reply_address(desk_app):
-    from tracker.services.mail import delivery
+    from tracker.services.mail import delivery, outbox
     from tracker.services.mail.outbox import settings
 
     card_id, address = a_request(desk_app)
@@ -339,6 +339,9 @@ def test_the_requesters_mail_carries_the_reply_address(desk_app):
             assert message["Reply-To"] == address
             team = delivery._Claimed(2, 1, None, "ann@team.example", "S", "B", 1, None)
             assert delivery._message(team, settings())["Reply-To"] is None
+            told = outbox.queue_reply(db.session.get(Card, card_id), "We are on it.", "Ann")
+            assert "You can answer this email" in told.body
+            db.session.rollback()
     finally:
         for key in ("SMTP_HOST", "SMTP_SENDER", "PUBLIC_URL"):
             desk_app.config.pop(key, None)
