@@ -224,7 +224,7 @@ def run(app) -> inbound.Fetched:
 def test_a_reply_is_filed_once_without_its_quote_and_signature(desk_app, mailbox):
     card_id, address = a_request(desk_app)
     with desk_app.app_context():
-        sam = db.session.execute(select(Card.filed_by_id)).scalar_one()
+        sam = db.session.get(Card, card_id).filed_by_id
         desk.set_waiting(
             db.session.get(Card, card_id).board_id, actor_of(sam, "support"), card_id, True
         )
