@@ -13,7 +13,11 @@ with CSRF on: server time, no network.
 Figures (stdout, `key = value`; medians over RUNS requests after WARMUP warm-ups):
   intake_submit_ms   POST /b/<id>/intake as a support person (a valid S2/S3/S4 request with
                      a fresh one-time token each time), up to the 303 to the request page
-  my_requests_ms     GET /b/<id>/requests as the person with 500 filed requests
+  my_requests_ms     GET /b/<id>/requests as the person with 500 filed requests (its first
+                     page: 50 of them)
+  queue_ms           GET /b/<id>/queue?severity=S3&component=Search, the support desk's
+                     Requests page filtered, newest first, on a board with 20,500 requests
+                     (20,000 more filed by "support" over the last year, shaped as above)
 """
 
 from __future__ import annotations
@@ -46,8 +50,10 @@ from tracker import create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Board, Card, Comment, Component  # noqa: E402
 from tracker.services import boards, users  # noqa: E402
+from tracker.services.desk import PAGE_SIZE  # noqa: E402
 
 FILED = 500
+QUEUED = 20_000  # the support person's requests: the queue's bulk
 COMPONENTS = (
     "Checkout", "Invoices", "Search", "Login", "Mobile app", "Reports",
     "Exports", "Email", "Billing", "Admin", "API", "Notifications",
@@ -76,9 +82,11 @@ class IntakeBuilder(Builder):
             self.support_ids[username] = user.id
         db.session.commit()
 
-    def filed_requests(self, count: int) -> None:
-        """count requests filed by "filer" over the last year, with their events and comments."""
-        filer = self.support_ids["filer"]
+    def filed_requests(self, count: int, username: str = "filer", open_s1: bool = True) -> None:
+        """count requests filed by `username` over the last year, with their events and
+        comments. Without open_s1, every S1 is done (a real board has an emergency or two
+        open, not hundreds: the banner on every page would show them all)."""
+        filer = self.support_ids[username]
         ready = self.columns["Ready"]
         cards, events, notes = [], [], []
         for _ in range(count):
@@ -91,6 +99,8 @@ class IntakeBuilder(Builder):
                 if x < total:
                     column_name, status = name, state
                     break
+            if severity == "S1" and not open_s1:
+                column_name, status = "Done", "done"
             column = self.columns[column_name]
             created = self.now - timedelta(hours=self.rng.uniform(1, 365 * 24))
             moved = created + (self.now - created) * self.rng.uniform(0.1, 0.9)
@@ -183,11 +193,24 @@ class IntakeBench(Bench):
             if answer.status_code != 200:
                 raise SystemExit(f"My requests answered {answer.status_code}")
             rows = len(re.findall(r'<span class="ref">', answer.text))
-            if rows != FILED:
-                raise SystemExit(f"My requests shows {rows} requests, not {FILED}")
+            if rows != min(FILED, PAGE_SIZE):
+                raise SystemExit(f"My requests shows {rows} requests, not {PAGE_SIZE}")
 
         send = lambda _i: self.client.get(self.base + "/requests")  # noqa: E731
         return self.timed("my requests", send, ok).median_ms
+
+    def queue(self) -> float:
+        path = self.base + "/queue?severity=S3&component=Search"
+
+        def ok(answer):
+            if answer.status_code != 200:
+                raise SystemExit(f"the queue answered {answer.status_code}")
+            rows = len(re.findall(r'<tr id="request-', answer.text))
+            if rows != PAGE_SIZE or "page 1 of" not in answer.text:
+                raise SystemExit(f"the queue shows {rows} requests, not a page of {PAGE_SIZE}")
+
+        send = lambda _i: self.client.get(path)  # noqa: E731
+        return self.timed("queue", send, ok).median_ms
 
 
 def main() -> None:
@@ -210,6 +233,7 @@ def main() -> None:
             builder.history(HISTORY_CARDS)
             builder.open_cards(SIZES[0])
             builder.filed_requests(FILED)
+            builder.filed_requests(QUEUED, "support", open_s1=False)
             cards = db.session.execute(select(func.count()).select_from(Card)).scalar_one()
             log(f"built {cards} cards in {time.perf_counter() - started:.1f} s")
             counter = QueryCounter(db.engine)
@@ -220,10 +244,14 @@ def main() -> None:
         following = IntakeBench(app, builder, counter)
         following.login_as("filer")
         my_requests_ms = following.my_requests()
+        desk = IntakeBench(app, builder, counter)
+        desk.login_as("support")
+        queue_ms = desk.queue()
         with app.app_context():
             db.engine.dispose()
     print(f"intake_submit_ms = {intake_submit_ms}")
     print(f"my_requests_ms = {my_requests_ms}")
+    print(f"queue_ms = {queue_ms}")
 
 
 if __name__ == "__main__":

@@ -206,8 +206,40 @@
     box.setSelectionRange(start + inserted.length, start + inserted.length);
   }
 
+  // The support desk: a canned reply fills the reply box (and makes it a reply to the
+  // requester); the Copy button copies a new status link.
+  function fillCanned(select) {
+    var option = select.selectedOptions[0];
+    var box = document.getElementById(select.dataset.fills);
+    if (!option || !option.value || !box) { return; }
+    box.value = option.dataset.body;
+    var reply = box.form && box.form.querySelector('input[name="visibility"][value="reply"]');
+    if (reply) { reply.checked = true; }
+    box.focus();
+  }
+
+  function copyLink(button) {
+    var field = document.getElementById(button.dataset.copy);
+    var said = button.parentNode.querySelector(".copied");
+    function done(words) { if (said) { said.textContent = words; } }
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { done("Copied."); },
+        function () { done("Press Ctrl+C (or Cmd+C) to copy the selected link."); });
+    } else {
+      done(document.execCommand("copy") ? "Copied." : "Press Ctrl+C (or Cmd+C) to copy the selected link.");
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body;
+    body.addEventListener("change", function (evt) {
+      if (evt.target.matches && evt.target.matches("select[data-fills]")) { fillCanned(evt.target); }
+    });
+    body.addEventListener("click", function (evt) {
+      var button = evt.target.closest && evt.target.closest("button[data-copy]");
+      if (button) { copyLink(button); }
+    });
     columnSwitch();
     expireUndoNotices();
     body.addEventListener("htmx:afterSettle", expireUndoNotices);

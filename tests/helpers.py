@@ -43,6 +43,7 @@ from tracker.services import (
     boards,
     cards,
     conversation,
+    desk,
     incidents,
     intake,
     labels,
@@ -51,6 +52,7 @@ from tracker.services import (
     rotation,
     tokens,
     users,
+    webhooks,
 )
 from tracker.services.common import Actor
 from tracker.services.mail import background
@@ -473,10 +475,12 @@ class SmtpServer:
 
 
 def join_senders() -> None:
-    """Wait for every background mail sender of this process to finish."""
-    for thread in background.background_senders():
-        thread.join(timeout=20)
-        assert not thread.is_alive()
+    """Wait for every background sender of this process to finish: mail's and the
+    outgoing webhooks' (a sender updates its outbox rows after the request that woke it)."""
+    for name in (background.MAIL.name, webhooks.THREAD_NAME):
+        for thread in background.background_senders(name):
+            thread.join(timeout=20)
+            assert not thread.is_alive()
 
 
 def settled_mail(app, inbox: Inbox) -> list:
@@ -639,6 +643,12 @@ class World:
             lead, f"token {next(self.serial)}", TokenScope.READ, None
         ).token.id
 
+    def canned_reply(self, board_id: int | None = None) -> int:
+        """One of the board's canned replies (support desk), made by its lead."""
+        title = f"Canned {next(self.serial)}"
+        lead = self.person("lead")
+        return desk.add_canned_reply(board_id or self.board_id, lead, title, "Thanks!").id
+
     def target_person(self) -> int:
         board = db.session.get(Board, self.board_id)
         return make_user(f"target{next(self.serial)}", board=board, role="member").id
@@ -681,6 +691,7 @@ FILL = {
     "grant_id": World.grant,
     "incident_id": World.incident,
     "token_id": World.api_token,
+    "canned_id": World.canned_reply,
     "filename": lambda world: "app.css",
     "chart": lambda world: "cfd",
 }

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tracker import clock, demo
 from tracker.domain import history
 from tracker.domain.periods import week_of
+from tracker.domain.vocabulary import RequestStatus
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -25,7 +26,7 @@ from tracker.models import (
     Notification,
     User,
 )
-from tracker.services import intake, reports, users
+from tracker.services import desk, intake, reports, users
 from tracker.store import snapshot
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -180,6 +181,18 @@ def assert_support_follows_requests() -> None:
     assert replies and all(c.author_id != sam.id for c in replies)
 
 
+def assert_desk_shows_late_and_on_time(now: datetime) -> None:
+    """The support desk's queue has open requests late on their targets and in time, and
+    one waiting for its requester."""
+    board = db.session.execute(select(Board)).scalar_one()
+    page = desk.queue(board, desk.QueueFilter(sort="urgent"))
+    open_rows = [row for row in page.rows if row.standing and not row.standing.current.stopped]
+    assert any(row.standing.late for row in open_rows), "a request late on its target"
+    assert any(not row.standing.late for row in open_rows), "a request in time"
+    waiting = desk.queue(board, desk.QueueFilter(status=RequestStatus.WAITING))
+    assert waiting.total >= 1, "a request waiting for its requester"
+
+
 def assert_history_was_read() -> None:
     """The demo's weeks of history were read long ago: a demo person's bell counts only what
     the final scene brought (a handful at most), and the count is the unread rows'."""
@@ -232,6 +245,7 @@ def test_seed_demo_builds_the_demo_once(app, monkeypatch):
         assert_demo_sprints(now, finished_at_least=CLI_WEEKS // 2 - 2)  # two-week sprints
         assert_history_was_read()
         assert_support_follows_requests()
+        assert_desk_shows_late_and_on_time(now)
         db.session.remove()
 
 
@@ -250,6 +264,7 @@ def test_the_board_is_right_whatever_the_day(app, local_now):
         demo.seed(weeks=2)
         assert_demo_board(now, 2)
         assert_demo_sprints(now, finished_at_least=0)
+        assert_desk_shows_late_and_on_time(now)
         db.session.remove()
 
 

@@ -182,6 +182,14 @@ CASES = [
         "wrote an internal note, mentioning Bob and Mia",
     ),
     (EventKind.COMMENT_EDITED, {}, "", "edited a comment"),
+    (EventKind.AWAITING, {}, "", "set it to wait for the requester"),
+    (
+        EventKind.RESUMED,
+        {},
+        "the requester answered",
+        "stopped waiting for the requester: the requester answered",
+    ),
+    (EventKind.COMMENTED, {}, "reply from requester", "filed the requester's reply"),
     (
         EventKind.COMMENT_EDITED,
         {"mentioned": [[], [99]]},

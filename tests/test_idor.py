@@ -23,7 +23,17 @@ from tracker import clock
 from tracker.domain.vocabulary import TokenScope
 from tracker.extensions import db
 from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
-from tracker.services import alerts, cards, incidents, intake, labels, reports, rotation, tokens
+from tracker.services import (
+    alerts,
+    cards,
+    desk,
+    incidents,
+    intake,
+    labels,
+    reports,
+    rotation,
+    tokens,
+)
 from tracker.web.access import PERMISSIONS, ROUTES
 from tracker.web.api.spec import REGISTRY
 
@@ -59,6 +69,7 @@ class Objects:
     alert_token: int
     hook: int
     grant: int
+    canned: int
 
 
 def objects_of(board, lead, support) -> Objects:
@@ -78,6 +89,7 @@ def objects_of(board, lead, support) -> Objects:
     away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
     label = labels.add_label(board.id, lead, "Bug", "red")
     grant = _grant(board, lead)
+    canned = desk.add_canned_reply(board.id, lead, "Need logs", "Could you send the logs?")
     return Objects(
         board.id,
         filed.id,
@@ -94,6 +106,7 @@ def objects_of(board, lead, support) -> Objects:
         alert_token,
         hook,
         grant,
+        canned.id,
     )
 
 
@@ -168,6 +181,7 @@ def object_rules(app):
         "hook_id",
         "grant_id",
         "incident_id",
+        "canned_id",
     }
     return [rule for rule in board_rules(app) if rule.arguments & objects]
 
@@ -220,6 +234,7 @@ def fill(rule, board: int, objects: Objects) -> str:
     values |= {"alert_token_id": objects.alert_token, "hook_id": objects.hook}
     values["grant_id"] = objects.grant
     values["incident_id"] = objects.card
+    values["canned_id"] = objects.canned
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
 

@@ -26,11 +26,13 @@ from tracker.models import (
     AlertCard,
     BoardColumn,
     BreakGlassGrant,
+    CannedReply,
     Card,
     CardEvent,
     Comment,
     Component,
     Lane,
+    RequestWait,
     RotationAway,
     Sprint,
     User,
@@ -56,6 +58,7 @@ class World:
     lead_ids: list[int]
     member_ids: list[int]
     incident_id: int  # an S1 in the Expedite lane, for the incident scenarios
+    tokens: list[str]  # a status link of each request
     alert_token: str = ""
 
 
@@ -99,8 +102,19 @@ def build_world(app) -> World:
         token = alerts.create_token(board.id, lead, "prom").token
         s1 = {"title": "Checkout is down", "severity": "S1"}
         incident_id = cards.create_card(board.id, filer, lane_ids[0], s1).id
+        tokens = [
+            intake.create_status_link(board.id, filer, card_id).token for card_id in request_ids
+        ]
         return World(
-            board.id, request_ids, lane_ids, column_ids, lead_ids, member_ids, incident_id, token
+            board.id,
+            request_ids,
+            lane_ids,
+            column_ids,
+            lead_ids,
+            member_ids,
+            incident_id,
+            tokens,
+            token,
         )
 
 
@@ -297,6 +311,31 @@ def notifications_send(world: World, i: int, r: int) -> tuple[str, dict]:
     return "/account/notifications", modes
 
 
+def waiting_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Each member sets their request to wait for its requester, stops, waits again."""
+    path = f"/b/{world.board_id}/requests/{world.request_ids[i]}/waiting"
+    return path, {"action": "wait" if r % 2 == 0 else "resume"}
+
+
+def waits_started(statuses: list[int]) -> int:
+    """The answers to waiting_send's "wait" rounds (rounds 0 and 2 of each person)."""
+    return sum(
+        1 for k, status in enumerate(statuses) if k % ROUNDS % 2 == 0 and status in (302, 303)
+    )
+
+
+def requester_reply_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    """Requesters answer on their status pages, all at once (no login: the link is it)."""
+    return f"/status/{world.tokens[(i + r) % PEOPLE]}/reply", {"body": f"Answer {i}.{r}"}
+
+
+def canned_send(world: World, i: int, r: int) -> tuple[str, dict]:
+    return f"/b/{world.board_id}/settings/desk/canned", {
+        "title": f"Canned {i}.{r}",
+        "body": "Could you send the logs?",
+    }
+
+
 @dataclass
 class Scenario:
     family: str  # the blueprint whose POST routes it stands for
@@ -330,6 +369,27 @@ def count(model, *where) -> int:
 
 
 SCENARIOS = {
+    "desk waiting": Scenario(
+        "desk",
+        "member",
+        waiting_send,
+        lambda w: count(RequestWait),
+        lambda w, statuses: waits_started(statuses),
+    ),
+    "requester replies": Scenario(
+        "desk",
+        None,
+        requester_reply_send,
+        lambda w: count(Comment, Comment.from_requester.is_(True)),
+        lambda w, statuses: answered_ok(statuses),
+    ),
+    "canned replies": Scenario(
+        "desk",
+        "lead",
+        canned_send,
+        lambda w: count(CannedReply),
+        lambda w, statuses: answered_ok(statuses),
+    ),
     "login": Scenario(
         "auth",
         None,

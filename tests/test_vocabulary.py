@@ -33,6 +33,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("tracker/web/emergency.py", "cards"): "the banner poll's query parameter named cards",
     ("templates/reports/page.html", "cards"): "prose: 1 card, 2 cards",
     ("tracker/store.py", "cards"): "the label of a count column in the WIP statement",
+    ("tracker/store.py", "waiting"): "the label of a count column in the pull statement",
     ("tracker/store.py", "reason"): "the name of an event column the one-statement write binds",
     ("tracker/domain/board_filter.py", "blocked"): "the filter's query-string name blocked",
     ("tracker/web/flow.py", "blocked"): "the Flow page's chart (section) named blocked",

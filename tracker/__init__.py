@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         board,
         boards,
         conversation,
+        desk,
         emergency,
         flow,
         incidents,
@@ -153,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks,
         alerts,
         api,
+        desk,
     ):
         app.register_blueprint(module.bp)
     # Alertmanager authenticates with a board's alert token, never a session: no CSRF token.

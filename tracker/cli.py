@@ -14,7 +14,7 @@ from tracker.domain.vocabulary import Role
 from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, User
-from tracker.services import boards, notifications, reports, users, webhooks
+from tracker.services import boards, inbound, notifications, reports, users, webhooks
 from tracker.services.mail import background, delivery, outbox
 
 
@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
         send_mail,
         send_digests,
         send_webhooks,
+        fetch_replies,
     )
     for command in commands:
         app.cli.add_command(command)
@@ -175,3 +176,22 @@ def send_webhooks(limit: int) -> None:
     click.echo(f"Sent {done.sent}; {done.retrying} will be retried; {done.given_up} given up.")
     if done.retrying or done.given_up:
         raise click.exceptions.Exit(1)  # cron or the timer reports the failure
+
+
+@click.command("fetch-replies")
+@with_appcontext
+def fetch_replies() -> None:
+    """File the requesters' replies by email: read the desk's IMAP mailbox (TRACKER_IMAP_*
+    settings) and put each new reply on its request. Run it every few minutes from cron;
+    a mail is never filed twice."""
+    if inbound.imap_settings() is None:
+        click.echo(
+            "Replies by email are not set up (TRACKER_MAIL_REPLY_ADDRESS, TRACKER_IMAP_HOST, "
+            "TRACKER_IMAP_USER and friends): nothing to read."
+        )
+        return
+    done = inbound.fetch_replies()
+    for thread in background.background_senders():  # the polite answers to attachments
+        thread.join(timeout=60)
+    words = ", ".join(f"{outcome} {n}" for outcome, n in sorted(done.outcomes.items()))
+    click.echo(f"Read {done.seen} mails" + (f": {words}." if words else "."))

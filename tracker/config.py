@@ -33,6 +33,8 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
     # API requests per personal access token (tracker.web.ratelimit), every request counted.
     "API_RATE_PER_TOKEN": "600 per minute",
+    # Replies a requester may post through one status link (tracker.web.desk).
+    "STATUS_REPLY_RATE": "10 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_KEY_PREFIX": "weatherboard",
@@ -128,6 +130,9 @@ def _from_environment(app) -> None:
         ("TRACKER_LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_IP"),
         ("TRACKER_LOGIN_RATE_PER_ACCOUNT", "LOGIN_RATE_PER_ACCOUNT"),
         ("TRACKER_API_RATE_PER_TOKEN", "API_RATE_PER_TOKEN"),
+        # TRACKER_STATUS_REPLY_RATE: replies a requester may post through one status link,
+        # e.g. "10 per hour" (the default).
+        ("TRACKER_STATUS_REPLY_RATE", "STATUS_REPLY_RATE"),
     ):
         if os.environ.get(variable, "").strip():
             app.config[key] = os.environ[variable].strip()
@@ -221,6 +226,19 @@ MAIL_VARIABLES = {
     # The address people reach the tracker at, e.g. https://tracker.example.com: links in
     # mail are built on it (mail is sent outside any web request). Required with a host.
     "TRACKER_PUBLIC_URL": "PUBLIC_URL",
+    # Requesters' replies by email (services.inbound, `flask fetch-replies`): the desk's
+    # mailbox address, e.g. support@example.com. Set, mail to a requester carries the
+    # Reply-To support+<token>@example.com (the server must deliver plus addresses to it).
+    "TRACKER_MAIL_REPLY_ADDRESS": "MAIL_REPLY_ADDRESS",
+    # The IMAP server holding that mailbox, its port (default 993, or 143 with
+    # TRACKER_IMAP_SSL=0), the login, and the folder read (default INBOX).
+    "TRACKER_IMAP_HOST": "IMAP_HOST",
+    "TRACKER_IMAP_PORT": "IMAP_PORT",
+    "TRACKER_IMAP_USER": "IMAP_USER",
+    "TRACKER_IMAP_PASSWORD": "IMAP_PASSWORD",
+    "TRACKER_IMAP_MAILBOX": "IMAP_MAILBOX",
+    # 1 (the default): TLS from the first byte; 0: a plain connection (loopback only).
+    "TRACKER_IMAP_SSL": "IMAP_SSL",
 }
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -145,6 +146,11 @@ class Membership(db.Model):
     board: Mapped[Board] = relationship()
 
 
+# Which cards are support requests (filed through intake, or with a requester), as SQL: the
+# queue's condition and its partial index's, spelled alike so the planner sees they match.
+REQUEST_SQL = "filed_by_id IS NOT NULL OR requester != ''"
+
+
 class Card(db.Model):
     __table_args__ = (
         UniqueConstraint("board_id", "ref", name="uq_card_board_ref"),
@@ -165,6 +171,19 @@ class Card(db.Model):
             "done_at",
             "lane_id",
             "column_id",
+        ),
+        # The support desk's queue (services.desk.REQUEST): a board's requests, newest
+        # first, with what its filters and count read (partial: requests only).
+        Index(
+            "ix_card_request_queue",
+            "board_id",
+            "created_at",
+            "severity",
+            "component",
+            "status",
+            "assignee_id",
+            sqlite_where=text(REQUEST_SQL),
+            postgresql_where=text(REQUEST_SQL),
         ),
     )
 
@@ -203,6 +222,9 @@ class Card(db.Model):
     # A rehearsed emergency (services.incidents): it behaves as any, is labelled a drill
     # everywhere and counted apart from real incidents in every figure.
     drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The first reply to the requester (not an internal note, not the requester's own):
+    # when the first response target was met (tracker.domain.targets).
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -350,6 +372,9 @@ class Comment(db.Model):
     visibility: Mapped[str] = mapped_column(String(8))
     # When its author last edited it (None: as first written).
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written by the requester through the status link (services.desk): no author, always
+    # a reply (the thread marks it as theirs).
+    from_requester: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     author: Mapped[User | None] = relationship()
 
@@ -779,3 +804,60 @@ class WebhookDelivery(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ResponseTarget(db.Model):
+    """A board's response targets for one severity (tracker.domain.targets), set by a lead;
+    a severity without a row has the defaults."""
+
+    __tablename__ = "response_target"
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(2), primary_key=True)  # vocabulary.Severity
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    # True: counted in working hours (Mon–Fri 09–17, the board's zone); False: around the clock.
+    working_hours: Mapped[bool] = mapped_column(Boolean)
+
+
+class CannedReply(db.Model):
+    """One of a board's canned replies: a lead keeps a short list; choosing one on a
+    request fills the reply box with its text."""
+
+    __tablename__ = "canned_reply"
+    __table_args__ = (UniqueConstraint("board_id", "title", name="uq_canned_reply_board_title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"), index=True)
+    title: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class RequestWait(db.Model):
+    """A time a request waited for its requester: from when the team asked (started_at)
+    until the requester answered or the team took it back (ended_at; None: still waiting).
+    Response targets do not count this time."""
+
+    __tablename__ = "request_wait"
+    __table_args__ = (Index("ix_request_wait_card", "card_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("board.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundMail(db.Model):
+    """One mail `flask fetch-replies` read from the desk's mailbox (services.inbound), by
+    its Message-ID: a mail is filed once however often the command runs, even at once."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # filed, bounced, unmatched or empty (vocabulary.InboundOutcome).
+    outcome: Mapped[str] = mapped_column(String(16))

@@ -41,6 +41,7 @@ from tracker.services import (
     alerts,
     cards,
     conversation,
+    desk,
     incidents,
     intake,
     notifications,
@@ -109,6 +110,9 @@ SCREENS = (
     Screen("intake, errors", "/b/{board}/intake", status=422, then="submit empty"),
     Screen("my requests", "/b/{board}/requests", who="sam"),
     Screen("request", "/b/{board}/requests/{request}"),
+    Screen("requests", "/b/{board}/queue"),
+    Screen("requests, most urgent", "/b/{board}/queue?sort=urgent&severity=S1", who="sam"),
+    Screen("desk settings", "/b/{board}/settings/desk"),
     Screen("status", "/status/{token}", who=None),
     Screen("password", "/account/password"),
     Screen("notifications", "/notifications", who="ann"),
@@ -224,6 +228,7 @@ def world(live_app) -> dict:
         intake.add_comment(board, lee, filed.id, "Probably the export job.", "internal")
         ids["request"] = filed.id
         ids["token"] = intake.create_status_link(board, lee, filed.id).token
+        desk.add_canned_reply(board, lee, "Need logs", "Could you send the logs, please?")
         emergency = {**REQUEST, "title": "Checkout is down", "severity": "S1"}
         s1 = intake.file_request(board, sam, emergency, intake.new_intake_key()).card
         ids["incident"] = s1.id

@@ -29,6 +29,9 @@ EXPECTED = {
     Action.OVERRIDE_LIMITS: {LEAD},
     Action.RETRY_MAIL: {LEAD},
     Action.ACT_ON_ANY_REQUEST: {LEAD, MEMBER},
+    Action.VIEW_QUEUE: {LEAD, MEMBER, SUPPORT},
+    Action.WORK_REQUEST: {LEAD, MEMBER, SUPPORT},
+    Action.MANAGE_DESK: {LEAD},
 }
 
 

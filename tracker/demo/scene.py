@@ -26,6 +26,7 @@ from tracker.demo.script import (
 )
 from tracker.demo.world import DemoCard, World
 from tracker.domain.reviews import permanent_fix_title
+from tracker.domain.vocabulary import Severity
 from tracker.services import cards, incidents, reviews
 
 
@@ -53,6 +54,7 @@ class Scene:
                     self.world.add_feature(self.scene_time(2))
         self.leave_two_blocked()
         self.review_incidents()
+        self.show_the_desk()
 
     def scene_time(self, slots: int = 1) -> datetime:
         """The next moment of the final scene, `slots` steps after the previous one."""
@@ -174,6 +176,20 @@ class Scene:
         self.world.ready[FEATURE].remove(card.id)
         self.world.enter(card, PROGRESS)
         self.world.assign(self.scene_time(2), card, self.world.least_busy(MEMBERS), by="lead")
+
+    def show_the_desk(self) -> None:
+        """The support desk's queue shows requests on time and late: those being worked on
+        get their first reply now (one of them asks the requester something and waits);
+        the older ones in Ready stay unanswered, late on their targets."""
+        working = [
+            c
+            for column in (PROGRESS, REVIEW)
+            for c in self.world.open_in(SUPPORT, column)
+            if c.assignee is not None
+        ]
+        for n, card in enumerate(working[:2]):
+            self.world.answer(self.scene_time(1), card, ask=n == 1)
+        self.world.file_request(self.scene_time(1), Severity.S3)  # just in: well in time
 
     def leave_two_blocked(self) -> None:
         """Exactly two cards blocked, with reasons: unblock extras, or block one per lane."""

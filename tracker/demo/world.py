@@ -52,7 +52,7 @@ from tracker.domain.wording import counted
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, User
-from tracker.services import boards, cards, incidents, intake, reports, rotation, users
+from tracker.services import boards, cards, desk, incidents, intake, reports, rotation, users
 from tracker.services.common import Actor
 
 
@@ -284,6 +284,16 @@ class World:
             return
         with self.at(self.last + timedelta(minutes=3)):
             intake.add_comment(self.board_id, actor, card.id, REPLY, Visibility.REPLY)
+
+    def answer(self, moment: datetime, card: DemoCard, *, ask: bool = False) -> None:
+        """The request's holder replies to the requester (its first response); asking them
+        something, the request then waits for their answer (services.desk)."""
+        actor = self.actor_for(card)
+        text = "Could you tell us which browser you use?" if ask else REPLY
+        with self.at(moment):
+            intake.add_comment(self.board_id, actor, card.id, text, Visibility.REPLY)
+            if ask:
+                desk.set_waiting(self.board_id, actor, card.id, True)
 
     def add_feature(self, moment: datetime) -> DemoCard:
         """The lead adds a feature: a new one, or now and then a follow-up to one done.

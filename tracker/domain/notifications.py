@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 from tracker.domain import conversation
 from tracker.domain.vocabulary import EventKind, MailMode, NoticeKind, Severity
 
+# The reason of the COMMENTED event that files a requester's own reply (services.desk).
+REQUESTER_REPLY = "reply from requester"
+
 # The reasons, most specific first: someone assigned and watching hears "assigned".
 REASONS = (
     NoticeKind.ASSIGNED,
@@ -240,6 +243,8 @@ def sentence(told: Told) -> str:
         return f"{who} took your card {card} over a WIP limit" + (
             f": {told.reason}" if told.reason else ""
         )
+    if told.event_kind == EventKind.COMMENTED and told.reason == REQUESTER_REPLY:
+        return f"The requester answered on {card}"
     if told.event_kind == EventKind.COMMENTED:
         return f"{who} commented on {card} (you watch it)"
     where = f" to {told.to_column}" if told.to_column else ""

@@ -38,6 +38,12 @@ class Action(StrEnum):
     MANAGE_INTEGRATIONS = "integrations.manage"
     # The board's break-glass access grants, per period, with CSV (the auditors' list).
     VIEW_GRANTS = "grants.view"
+    # The support desk: the Requests queue; setting "waiting for the requester" on a
+    # request (support staff on the requests they filed); the board's response targets and
+    # canned replies.
+    VIEW_QUEUE = "desk.queue"
+    WORK_REQUEST = "desk.work"
+    MANAGE_DESK = "desk.settings"
     # Asked by the use cases only (no route is guarded by these):
     # be assigned cards, or pull one (services.common.assignable_ids),
     HOLD_CARDS = "card.hold"
@@ -66,6 +72,9 @@ _GRANTS: dict[Action, frozenset[Role]] = {
     Action.OVERRIDE_LIMITS: frozenset({LEAD}),
     Action.RETRY_MAIL: frozenset({LEAD}),
     Action.ACT_ON_ANY_REQUEST: frozenset({LEAD, MEMBER}),
+    Action.VIEW_QUEUE: frozenset({LEAD, MEMBER, SUPPORT}),
+    Action.WORK_REQUEST: frozenset({LEAD, MEMBER, SUPPORT}),
+    Action.MANAGE_DESK: frozenset({LEAD}),
 }
 # action -> the board roles that may take it (read-only).
 GRANTS: Mapping[Action, frozenset[Role]] = MappingProxyType(_GRANTS)
@@ -82,6 +91,8 @@ REFUSALS: Mapping[Action, str] = MappingProxyType(
         Action.FILE_REQUEST: READ_ONLY,
         Action.COMMENT_ON_REQUEST: READ_ONLY,
         Action.SHARE_REQUEST: READ_ONLY,
+        Action.WORK_REQUEST: READ_ONLY,
+        Action.MANAGE_DESK: "Only a lead of this board can change its support desk settings.",
         Action.RETRY_MAIL: "Only a lead of this board can retry its mail.",
     }
 )

@@ -112,6 +112,10 @@ class EventKind(StrEnum):
     GRANT_OPENED = "grant_opened"
     GRANT_ENDED = "grant_ended"
     GRANT_LEFT_OPEN = "grant_left_open"
+    # The support desk (services.desk): the team asked the requester something and waits
+    # for their answer; the waiting ended (the requester answered, or the team took it back).
+    AWAITING = "awaiting"
+    RESUMED = "resumed"
 
 
 class Visibility(StrEnum):
@@ -129,6 +133,9 @@ class RequestStatus(StrEnum):
     REVIEW = "review"
     DONE = "done"
     CLOSED = "closed"
+    # Set by the team when they asked the requester something; the requester's reply ends
+    # it (the status is then again where the card sits). Kept as RequestWait rows.
+    WAITING = "waiting"
 
     @property
     def label(self) -> str:
@@ -142,7 +149,20 @@ _REQUEST_STATUS_LABELS = {
     RequestStatus.REVIEW: "in review",
     RequestStatus.DONE: "done",
     RequestStatus.CLOSED: "closed",
+    RequestStatus.WAITING: "waiting for the requester",
 }
+
+
+class TargetKind(StrEnum):
+    """A support desk response target (tracker.domain.targets): the first reply to the
+    requester, or the request's resolution (done or closed)."""
+
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+    @property
+    def label(self) -> str:
+        return "first response" if self is TargetKind.FIRST_RESPONSE else "resolution"
 
 
 class MailStatus(StrEnum):
@@ -167,6 +187,8 @@ class MailKind(StrEnum):
     # the day's digest of them.
     NOTICE = "notice"
     DIGEST = "digest"
+    # To whoever emailed a reply with attachments (services.inbound): not filed, say so.
+    BOUNCE = "bounce"
 
     @classmethod
     def label_of(cls, kind: str) -> str:
@@ -182,7 +204,19 @@ _MAIL_KIND_LABELS = {
     MailKind.REOPENED: "Reopened",
     MailKind.NOTICE: "Notification",
     MailKind.DIGEST: "Daily digest",
+    MailKind.BOUNCE: "Reply by email refused (attachments)",
 }
+
+
+class InboundOutcome(StrEnum):
+    """What `flask fetch-replies` did with one mail (InboundMail.outcome): filed it as the
+    requester's reply, refused it with a polite answer (attachments), or left it (no valid
+    reply address, nothing written in it)."""
+
+    FILED = "filed"
+    BOUNCED = "bounced"
+    UNMATCHED = "unmatched"
+    EMPTY = "empty"
 
 
 class NoticeKind(StrEnum):
@@ -315,4 +349,6 @@ ALL: dict[str, type[StrEnum]] = {
     "Measure": Measure,
     "WebhookEvent": WebhookEvent,
     "TokenScope": TokenScope,
+    "TargetKind": TargetKind,
+    "InboundOutcome": InboundOutcome,
 }

@@ -55,6 +55,7 @@ ACTIONS: dict[str, str] = {
     "status_link.revoked": "Status link revoked",
     "token.created": "API token made",
     "token.revoked": "API token revoked",
+    "desk.target_set": "Response target set",
     "requester.erased": "Requester's personal data erased",
     "alert_token.created": "Alert token made",
     "alert_token.revoked": "Alert token revoked",

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, bindparam, cast, func, select, union_all
+from sqlalchemy import Select, String, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker import clock
@@ -30,7 +30,7 @@ from tracker.models import (
     Sprint,
     User,
 )
-from tracker.services import flow_weeks, search
+from tracker.services import desk, flow_weeks, search
 from tracker.store import column_rule, lane_rule, lanes_and_columns, plain_rows
 
 
@@ -92,11 +92,15 @@ class Tile(NamedTuple):
     column_entered_at: datetime
     drill: bool  # a rehearsed emergency (services.incidents): labelled on its tile
     started_at: datetime | None  # first entry into an active column
+    request: bool
     assignee: Assignee | None
     days: int  # whole days in its column, 0 on the first day
     labels: tuple[TileLabel, ...] = ()
     # The aging marker's words: in progress longer than most recent cards of its kind took.
     aged: str = ""
+    # A request's response target clock (services.desk): "" (nothing to show), TILE_NEAR
+    # (under 20% left) or TILE_LATE. Part of the tile, so its kept markup follows it.
+    clock: str = ""
 
 
 def _labels_column():
@@ -127,6 +131,9 @@ TILE_COLUMNS = (
     Card.column_entered_at,
     Card.drill,
     Card.started_at,
+    # A support request (filed through intake, or with a requester): its tile shows its
+    # response target clock (services.desk.tile_clocks).
+    or_(Card.filed_by_id.is_not(None), Card.requester != "").label("is_request"),
     User.name.label("assignee_name"),
     User.username.label("assignee_username"),
     _labels_column(),
@@ -166,6 +173,8 @@ class BoardView:
     # and those percentiles by lane kind, once read.
     aging_next: datetime | None = None
     aging_p85: dict[str, float] | None = None
+    # When the first request tile's clock would change look (services.desk.tile_clocks).
+    clocks_change_at: datetime | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -362,7 +371,7 @@ def load_board_view(
         board.per_person_limit,
     )
     view = _view(board, lanes, columns, counts, now)
-    open_cards = mark_aging(view, open_cards)
+    open_cards = _clocked(view, mark_aging(view, open_cards))
     done_cards = _done_tiles(view, lanes, done_per_lane)
     view.options = filter_options(open_cards + done_cards, lanes)
     admitted = _admitted(open_cards + done_cards, lanes, shown, me)
@@ -428,15 +437,31 @@ def load_changed_view(
             "columns": sorted({column_id for _, column_id in open_cells}),
         }
         found = [tile for (tile,) in _tiles(_cells_statement(), params, view.now)]
-        for tile in mark_aging(view, found):
+        for tile in _clocked(view, mark_aging(view, found)):
             if (tile.lane_id, tile.column_id) in open_cells:
                 view.cells.setdefault((tile.lane_id, tile.column_id), []).append(tile)
     if done_lanes:
         _add_done(view, [lane for lane in lanes if lane.id in done_lanes], done_per_lane)
     if placed is not None:
         ((tile, after),) = _tiles(_placed_statement(), {"card_id": placed}, view.now)
-        view.placed = Placed(mark_aging(view, [tile])[0], after)
+        (tile,) = _clocked(view, mark_aging(view, [tile]))
+        view.placed = Placed(tile, after)
     return view
+
+
+def _clocked(view: BoardView, tiles: list[Tile]) -> list[Tile]:
+    """The open tiles with their response target clocks (requests with a severity only:
+    one statement for those, none when there are none); notes when the first changes."""
+    asked = [tile.id for tile in tiles if tile.severity and tile.request]
+    if not asked:
+        return tiles
+    shown = desk.tile_clocks(view.board, asked, view.now)
+    if shown.changes_at is not None:
+        earlier = view.clocks_change_at
+        view.clocks_change_at = min(shown.changes_at, earlier or shown.changes_at)
+    if not shown.looks:
+        return tiles
+    return [tile._replace(clock=shown.looks.get(tile.id, "")) for tile in tiles]
 
 
 def mark_aging(view: BoardView, tiles: list[Tile]) -> list[Tile]:

@@ -22,11 +22,11 @@ from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import EventKind, Visibility
 from tracker.extensions import db
-from tracker.models import Card, Comment, Membership, User
-from tracker.services import watching
+from tracker.models import Board, Card, Comment, Membership, User
+from tracker.services import desk, watching
 from tracker.services.common import Actor, get_card, whole_id
 from tracker.services.mail import outbox
-from tracker.store import append_event, snapshot
+from tracker.store import append_event, bump_version, snapshot
 
 # What the history says of each kind of comment (tracker.web.presenters.history.COMMENTS).
 WHY = {Visibility.INTERNAL: "internal note", Visibility.REPLY: "reply to requester"}
@@ -116,6 +116,8 @@ def add_comment(
     )
     if visibility == Visibility.REPLY:  # an internal note is never mailed
         outbox.queue_reply(card, body, actor.name)
+        if desk.mark_first_reply(card, now):  # the first response target is met
+            bump_version(db.session.get(Board, board_id))
     db.session.commit()
     return comment
 

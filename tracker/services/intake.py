@@ -22,7 +22,7 @@ from tracker.domain import intake, policy
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus
+from tracker.domain.vocabulary import CardStatus, RequestStatus
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -35,7 +35,7 @@ from tracker.models import (
     StatusLink,
     User,
 )
-from tracker.services import audit, cards, conversation, host
+from tracker.services import audit, cards, conversation, desk, host
 from tracker.services.board_view import card_history
 from tracker.services.common import Actor, get_card, require_lead
 from tracker.services.mail import outbox
@@ -338,11 +338,31 @@ def active_status_link(card_id: int) -> StatusLink | None:
     ).scalar_one_or_none()
 
 
+def active_link_card(token: str) -> Card:
+    """The request a working status link leads to: NotFound for an unknown or revoked one."""
+    if not STATUS_TOKEN.fullmatch(token or ""):
+        raise NotFound("There is nothing here.")
+    link = db.session.execute(
+        select(StatusLink).where(StatusLink.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if link is None or link.revoked_at is not None:
+        raise NotFound("There is nothing here.")
+    return db.session.get(Card, link.card_id)
+
+
+def reply_through_link(token: str, body: str) -> Comment:
+    """The requester answers on the status page (the link is the credential): their reply
+    in the request's thread (services.desk.add_requester_reply)."""
+    body = desk.clean_requester_text(body)
+    return desk.add_requester_reply(active_link_card(token), body)
+
+
 @dataclass(frozen=True)
 class Reply:
     at: datetime
     body: str
     author: str  # a first name, or "" (the public page names no one further)
+    from_requester: bool = False  # the requester's own reply (services.desk)
 
 
 @dataclass(frozen=True)
@@ -379,15 +399,18 @@ def public_status(token: str) -> PublicStatus:
         ).scalars()
     )
     rows = db.session.execute(
-        select(Comment.at, Comment.body, User.name)
+        select(Comment.at, Comment.body, User.name, Comment.from_requester)
         .outerjoin(User, User.id == Comment.author_id)
         .where(Comment.card_id == card.id, Comment.visibility == intake.REPLY)
         .order_by(Comment.id)
     )
-    replies = [Reply(at, body, intake.first_name(name or "")) for at, body, name in rows]
-    return PublicStatus(
-        card.ref, card.title, status_of(card, columns), card.created_at, board.timezone, replies
-    )
+    replies = [
+        Reply(at, body, intake.first_name(name or ""), bool(mine)) for at, body, name, mine in rows
+    ]
+    status = status_of(card, columns)
+    if card.status == CardStatus.OPEN and desk.open_wait(card.id) is not None:
+        status = PlainStatus(RequestStatus.WAITING, RequestStatus.WAITING.label)
+    return PublicStatus(card.ref, card.title, status, card.created_at, board.timezone, replies)
 
 
 # Following --------------------------------------------------------------------------
@@ -408,9 +431,13 @@ class RequestRow(NamedTuple):
     last_activity: datetime
 
 
-def my_requests(board: Board, user_id: int) -> list[RequestRow]:
+def my_requests(
+    board: Board, user_id: int, ids: list[int] | None = None, waiting: frozenset = frozenset()
+) -> list[RequestRow]:
     """Everything the person filed on the board, newest first, with status, assignee and
-    the time of the last event (comments included), in one query."""
+    the time of the last event (comments included), in one query. With `ids` (a page of
+    the queue's filter, services.desk), only those, in that order; `waiting`: the ids of
+    those waiting for their requester (their status says so)."""
     last = (
         select(func.max(CardEvent.at))
         .where(CardEvent.card_id == Card.id)
@@ -432,9 +459,16 @@ def my_requests(board: Board, user_id: int) -> list[RequestRow]:
             last,
         )
         .outerjoin(User, User.id == Card.assignee_id)
-        .where(Card.filed_by_id == user_id, Card.board_id == board.id)
+        .where(
+            Card.filed_by_id == user_id,
+            Card.board_id == board.id,
+            *([Card.id.in_(ids)] if ids is not None else []),
+        )
         .order_by(Card.created_at.desc(), Card.id.desc())
     ).all()
+    if ids is not None:
+        place = {card_id: i for i, card_id in enumerate(ids)}
+        rows.sort(key=lambda row: place[row.id])
     if not rows:
         return []
     columns = list(board.columns)
@@ -445,6 +479,8 @@ def my_requests(board: Board, user_id: int) -> list[RequestRow]:
     for row in rows:
         column = by_id.get(row.column_id)
         status = intake.request_status(row.status, row.column_id, kinds, row.close_reason)
+        if row.id in waiting and row.status == CardStatus.OPEN:
+            status = PlainStatus(RequestStatus.WAITING, RequestStatus.WAITING.label)
         lane = lanes.get(row.lane_id)
         found.append(
             RequestRow(
@@ -473,19 +509,28 @@ class RequestPage:
     history: list[CardEvent]
     link: StatusLink | None
     filed_by: User | None
+    waiting: bool = False
+    # The request's response target clocks (services.desk), None without a severity.
+    standing: Any = None
 
 
 def request_page(board: Board, card_id: Any) -> RequestPage:
     """A request's status, place on the board, comments (both kinds), history and link."""
     card = get_card(board.id, card_id)
     filed_by = db.session.get(User, card.filed_by_id) if card.filed_by_id else None
+    status = status_of(card, list(board.columns))
+    waiting = card.status == CardStatus.OPEN and desk.open_wait(card.id) is not None
+    if waiting:
+        status = PlainStatus(RequestStatus.WAITING, RequestStatus.WAITING.label)
     return RequestPage(
         card,
-        status_of(card, list(board.columns)),
+        status,
         comments(card.id),
         card_history(card.id),
         active_status_link(card.id),
         filed_by,
+        waiting,
+        desk.standings(board, [card.id], clock.now()).get(card.id),
     )
 
 

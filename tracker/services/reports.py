@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,7 +56,7 @@ from tracker.models import (
     Sprint,
     User,
 )
-from tracker.services import audit
+from tracker.services import audit, desk
 from tracker.services import incidents as incident_service
 from tracker.services.common import Actor, require_lead, today_on
 from tracker.store import bump_version, lock_board
@@ -279,6 +279,9 @@ class Report:
     until: date
     rotation: RotationFigures | None = None
     incidents: incident_service.ReportSection | None = None
+    # Per period shown: the share of its requests answered and resolved within their
+    # response targets, per severity (services.desk.within_targets).
+    targets: list = field(default_factory=list)
 
     @property
     def measure(self) -> str:
@@ -352,7 +355,14 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
         until=until,
         rotation=figures,
         incidents=incident_service.report_section(board, shown),
+        targets=_targets(board, shown, tz),
     )
+
+
+def _targets(board: Board, shown: Sequence[Period], tz: ZoneInfo) -> list:
+    """(period, its shares within target) for the periods shown."""
+    bounds = [period.bounds(tz) for period in shown]
+    return list(zip(shown, desk.within_targets(board, bounds, clock.now()), strict=True))
 
 
 def _rotation_figures(

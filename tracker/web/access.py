@@ -43,6 +43,8 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "auth.login": PUBLIC,
     "auth.logout": LOGIN,
     "intake.status": PUBLIC,
+    # The requester's reply through a status link (the link is the credential).
+    "desk.requester_reply": PUBLIC,
     "boards.index": LOGIN,
     "boards.create": ADMIN,
     "board.show": Action.VIEW_BOARD,
@@ -96,6 +98,14 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "intake.show": Action.VIEW_BOARD,
     "intake.comment": Action.COMMENT_ON_REQUEST,
     "intake.status_link": Action.SHARE_REQUEST,
+    # The support desk (tracker.web.desk): support staff set waiting on the requests they
+    # filed (the service checks which).
+    "desk.queue": Action.VIEW_QUEUE,
+    "desk.set_waiting": Action.WORK_REQUEST,
+    "desk.settings": Action.MANAGE_DESK,
+    "desk.save_target": Action.MANAGE_DESK,
+    "desk.add_canned": Action.MANAGE_DESK,
+    "desk.remove_canned": Action.MANAGE_DESK,
     "reports.show": Action.VIEW_REPORT,
     "reports.export": Action.VIEW_REPORT,
     "flow.show": Action.VIEW_REPORT,

@@ -882,3 +882,65 @@ class FollowUpForm(ActionForm):
         invalid_choice_message="Put a follow-up in the Support or the Feature lane.",
     )
     back = HiddenField()
+
+
+# The support desk (tracker.web.desk) ------------------------------------------------------
+
+REQUESTER_REPLY_LENGTH = 5_000  # tracker.services.desk.REQUESTER_REPLY_LENGTH
+
+
+class WaitingForm(Form):
+    """Set a request to wait for its requester, or stop waiting."""
+
+    action = SelectField(
+        choices=choices(("wait", "wait"), ("resume", "resume")),
+        invalid_choice_message="Choose to wait for the requester or to stop waiting.",
+    )
+
+
+class TargetForm(Form):
+    """One severity's response targets, as a lead types them ("30m", "4h", "2d")."""
+
+    severity = SelectField(
+        choices=choices(*((s, s) for s in Severity)),
+        invalid_choice_message="Choose a severity from the list (S1 to S4).",
+    )
+    first_response = StringField(
+        "First response",
+        [DataRequired("Give a first response target, like 4h."), Length(max=12)],
+        filters=[strip],
+    )
+    resolution = StringField(
+        "Resolution",
+        [DataRequired("Give a resolution target, like 2d."), Length(max=12)],
+        filters=[strip],
+    )
+    working_hours = BooleanField("Working hours only (Mon–Fri 09:00–17:00)")
+
+
+class CannedReplyForm(Form):
+    title = StringField(
+        "Title",
+        [
+            DataRequired("Give the canned reply a short title."),
+            Length(max=60, message="A title is at most 60 characters."),
+        ],
+        filters=[strip],
+    )
+    body = comment_body("Text", "Write the reply's text.")
+
+
+class RequesterReplyForm(Form):
+    """The requester's reply on the status page: plain text, like the intake form's."""
+
+    body = TextAreaField(
+        "Your reply",
+        [
+            DataRequired("Write your reply first."),
+            Length(
+                max=REQUESTER_REPLY_LENGTH,
+                message=f"Keep your reply to {REQUESTER_REPLY_LENGTH:,} characters or fewer.",
+            ),
+        ],
+        filters=[strip],
+    )

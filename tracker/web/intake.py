@@ -18,13 +18,19 @@ from flask_htmx import make_response
 from tracker.domain.errors import DomainError, InvalidRequest
 from tracker.domain.intake import OTHER_COMPONENT
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import Visibility
+from tracker.domain.vocabulary import RequestStatus, Visibility
 from tracker.extensions import htmx
-from tracker.services import board_view, conversation, intake
+from tracker.services import board_view, conversation, desk, intake
 from tracker.services.mail import outbox
 from tracker.web import errors
 from tracker.web.access import can, load_board
-from tracker.web.forms import CommentForm, IntakeForm, StatusLinkForm, choices
+from tracker.web.forms import (
+    CommentForm,
+    IntakeForm,
+    RequesterReplyForm,
+    StatusLinkForm,
+    choices,
+)
 from tracker.web.presenters.conversation import rendered
 from tracker.web.presenters.history import describer
 
@@ -90,25 +96,34 @@ def file(board_id: int):
 def my_requests(board_id: int):
     """Everything the person filed on this board, newest first, with its status."""
     board, actor = load_board(board_id)
-    rows = intake.my_requests(board, actor.id)
-    return render_template("intake/my_requests.html", board=board, actor=actor, rows=rows)
+    shown = desk.QueueFilter.from_args(request.args, filed_by=actor.id)
+    page = desk.queue_choices(board, desk.queue(board, shown))
+    ids = [row.id for row in page.rows]
+    waiting = frozenset(row.id for row in page.rows if row.status.key == RequestStatus.WAITING)
+    rows = intake.my_requests(board, actor.id, ids, waiting) if ids else []
+    return render_template(
+        "intake/my_requests.html", board=board, actor=actor, rows=rows, page=page
+    )
 
 
 def _request_context(board, actor, card_id, *, form=None, error=None, new_link=None, refused=None):
     """What the request page needs: `error` is the comment form's, `refused` the message of
     another refused change, shown at the top."""
     page = intake.request_page(board, card_id)
+    may_comment = can(actor, Action.COMMENT_ON_REQUEST) and intake.may_act_on(actor, page.card)
+    canned = desk.canned_replies(board.id) if may_comment else []
     return {
         "board": board,
         "actor": actor,
         "page": page,
         "card": page.card,
-        "form": form or CommentForm(formdata=None),
+        "form": form or _comment_form(canned),
+        "canned": canned,
+        "may_wait": can(actor, Action.WORK_REQUEST) and intake.may_act_on(actor, page.card),
         "error": error,
         "refused": refused,
         "new_link": new_link,
-        "may_comment": can(actor, Action.COMMENT_ON_REQUEST)
-        and intake.may_act_on(actor, page.card),
+        "may_comment": may_comment,
         "may_link": can(actor, Action.SHARE_REQUEST) and intake.may_act_on(actor, page.card),
         "mail_on": outbox.configured(),
         "mails": outbox.card_mail(page.card.id),
@@ -118,6 +133,18 @@ def _request_context(board, actor, card_id, *, form=None, error=None, new_link=N
             rendered, usernames=conversation.member_ids_by_username(board.id).keys()
         ),
     }
+
+
+def _comment_form(canned) -> CommentForm:
+    """An empty comment form; or, when a canned reply was chosen (?canned=<id>, the picker
+    without script), a reply to the requester with its text."""
+    chosen = request.args.get("canned", "") if request.method == "GET" else ""
+    for reply in canned:
+        if chosen == str(reply.id):
+            return CommentForm(
+                formdata=None, data={"body": reply.body, "visibility": Visibility.REPLY}
+            )
+    return CommentForm(formdata=None)
 
 
 def _request_response(
@@ -213,7 +240,8 @@ def status_link(board_id: int, card_id: int):
 def status(token: str):
     """The requester's view through a status link: no login, title, status and replies only."""
     shown = intake.public_status(token)
-    return make_response(render_template("intake/status.html", shown=shown))
+    form = RequesterReplyForm(formdata=None)
+    return make_response(render_template("intake/status.html", shown=shown, token=token, form=form))
 
 
 # --- refusals -----------------------------------------------------------------------------

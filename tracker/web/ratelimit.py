@@ -129,7 +129,13 @@ def allow(scope: str, key: str, rate: str) -> bool:
 def register(app: Flask) -> Limiter:
     """Bind a limiter of this app's own (its storage and switch are per app) and put the two
     limits on the login view (see login_limits)."""
-    for key in ("LOGIN_RATE_PER_IP", "LOGIN_RATE_PER_ACCOUNT", "ALERT_RATE", "API_RATE_PER_TOKEN"):
+    for key in (
+        "LOGIN_RATE_PER_IP",
+        "LOGIN_RATE_PER_ACCOUNT",
+        "ALERT_RATE",
+        "API_RATE_PER_TOKEN",
+        "STATUS_REPLY_RATE",
+    ):
         try:
             parse_many(app.config[key])
         except ValueError:
@@ -155,3 +161,12 @@ def register(app: Flask) -> Limiter:
     )(api)
     app.register_error_handler(RateLimitExceeded, too_many_attempts)
     return limiter
+
+
+def within_rate(scope: str, key: str, rate: str) -> bool:
+    """Count one try against `rate` for this key (with the login limits' storage), and say
+    whether it is within the rate. Always within when rate limits are off."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    strategy = current_app.extensions[LIMITER].limiter
+    return all(strategy.hit(item, scope, key) for item in parse_many(rate))

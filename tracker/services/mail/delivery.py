@@ -18,6 +18,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from tracker import clock
+from tracker.domain import inbound as inbound_rules
 from tracker.domain import intake as intake_rules
 from tracker.models import OutboundMail
 from tracker.services import host, queue
@@ -81,8 +82,21 @@ def _message(mail: _Claimed, config: Settings) -> EmailMessage:
     domain = parseaddr(config.sender)[1].rpartition("@")[2] or "weatherboard.invalid"
     message["Message-ID"] = make_msgid(f"mail{mail.id}", domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no autoreplies, please
+    reply_to = _reply_to(mail.card_id)
+    if reply_to:  # the requester's answer by email comes back to the request (inbound)
+        message["Reply-To"] = reply_to
     message.set_content(_body(mail, config))
     return message
+
+
+def _reply_to(card_id: int | None) -> str | None:
+    """A requester mail's reply address (support+<token>@...), when replies by email are
+    set up (TRACKER_MAIL_REPLY_ADDRESS); None for a team member's mail (no card)."""
+    mailbox = str(host.config().get("MAIL_REPLY_ADDRESS") or "")
+    if card_id is None or "@" not in mailbox:
+        return None
+    token = inbound_rules.reply_token(host.config()["SECRET_KEY"], card_id)
+    return inbound_rules.reply_address(mailbox, token)
 
 
 def _tls_context() -> ssl.SSLContext:

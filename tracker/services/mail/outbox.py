@@ -107,6 +107,8 @@ def _queue(
         return None
     now = clock.now()
     values |= {"card": card, "greeting": _one_line(card.requester or "")}
+    # Replies by email are on (services.inbound): the mail's Reply-To files the answer.
+    values["answerable"] = "@" in str(host.config().get("MAIL_REPLY_ADDRESS") or "")
     row = OutboundMail(
         board_id=card.board_id,
         card_id=card.id,

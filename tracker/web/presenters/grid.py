@@ -5,10 +5,12 @@ renders no cell.
 A board's version moves on with every change to it (a card, its settings, its sprints, an
 erasure, its support rotation: store.bump_version), which is what the live poll already
 relies on to answer 204. The header's "on support duty" line is kept with the grid.
-The grid also depends on the time: a tile's days in its column, and the period (the sprint
+The grid also depends on the time: a tile's days in its column, a request tile's response
+target clock (under 20% left, late: services.desk.tile_clocks), and the period (the sprint
 running, or the week) whose done cards it shows. So a kept grid is for one local date and
-only until its first tile's count of days moves on; and on the viewer's role, which decides
-whether the queue cells offer "+ Add card". A filtered page (any chip or text: a
+only until its first tile's count of days moves on or its first clock changes look (a
+wait, a reply or new targets bump the board's version: a new key); and on the viewer's
+role, which decides whether the queue cells offer "+ Add card". A filtered page (any chip or text: a
 domain.board_filter.BoardFilter that is not empty) is never kept, nor served from a kept
 grid: the kept grid is the whole board, under a key that says nothing of a filter.
 A database restored from a backup goes back to earlier versions: restart the servers after
@@ -104,7 +106,8 @@ def _rendered(view: board_view.BoardView, can_change: bool) -> Markup:
 
 def _next_day_change(view: board_view.BoardView) -> datetime:
     """When the first tile's count of days in its column moves on, a tile in progress ages
-    past its kind's 85th percentile (its aging marker), or the period ends."""
+    past its kind's 85th percentile (its aging marker), a request tile's response target
+    clock would change look (under 20% left, late), or the period ends."""
     changes = [
         tile.column_entered_at + timedelta(days=tile.days + 1)
         for cell in view.cells.values()
@@ -112,6 +115,8 @@ def _next_day_change(view: board_view.BoardView) -> datetime:
     ]
     if view.aging_next is not None:
         changes.append(view.aging_next)
+    if view.clocks_change_at is not None:
+        changes.append(view.clocks_change_at)
     return min([view.period_end, *changes])
 
 

@@ -19,6 +19,7 @@ EDITED_FIELDS = ("title", "description", "estimate", "severity", "component", "r
 COMMENTS = {
     "internal note": "wrote an internal note",
     "reply to requester": "replied to the requester",
+    "reply from requester": "filed the requester's reply",
 }
 NOUNS = {
     "estimate": "the estimate",
@@ -196,6 +197,17 @@ class Words:
     def _grant_left_open(self, changes, reason, actor_id) -> str:
         text = "left break-glass access open on resolving"
         return f"{text}: {reason}" if reason else text
+
+    def _awaiting(self, changes, reason, actor_id) -> str:
+        return "set it to wait for the requester"
+
+    def _resumed(self, changes, reason, actor_id) -> str:
+        # services.desk records why the waiting ended as the reason.
+        return (
+            f"stopped waiting for the requester: {reason}"
+            if reason
+            else ("stopped waiting for the requester")
+        )
 
     def _wip_override(self, changes, reason, actor_id) -> str:
         return f"went over a WIP limit: {reason}" if reason else "went over a WIP limit"
