@@ -31,6 +31,7 @@ from tests.helpers import (
 )
 from tracker import clock, config
 from tracker.domain.errors import NotAllowed
+from tracker.domain.vocabulary import MailStatus
 from tracker.extensions import db
 from tracker.models import Card, OutboundMail, StatusLink
 from tracker.services import intake
@@ -649,7 +650,7 @@ def test_given_up_mail_counts_its_tries(app, client, auth, board, monkeypatch, a
     card = the_card(app)
     with app.app_context():
         mail = db.session.execute(select(OutboundMail)).scalar_one()
-        mail.status, mail.attempts, mail.given_up_at = outbox.FAILED, attempts, clock.now()
+        mail.status, mail.attempts, mail.given_up_at = MailStatus.FAILED, attempts, clock.now()
         db.session.commit()
     request_page = client.get(f"/b/{board['board']}/requests/{card.id}").text
     assert f"<strong>not delivered</strong> {said};" in request_page

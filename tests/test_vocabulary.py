@@ -135,6 +135,100 @@ def test_every_exception_is_still_needed():
     assert set(ALLOWED) - used == set()
 
 
+# (path, name): why that module-level name is bound to a member. These name a rule, not the
+# member under another name; an alias of a member (DONE = ColumnKind.DONE) has no place here.
+NAMED_MEMBERS: dict[tuple[str, str], str] = {
+    ("tracker/domain/policy.py", "ADMIN_ROLE"): "the role a site admin without a membership has",
+    ("tracker/domain/board_setup.py", "DEFAULT_MODE"): "the limit mode a new board's lanes get",
+    ("tracker/domain/alerts.py", "DEFAULT_SEVERITY"): "an alert's severity when no label maps",
+}
+
+
+def _module_level(body: list[ast.stmt]):
+    """The statements a module runs at import, inside if/try blocks too (not def/class)."""
+    for stmt in body:
+        yield stmt
+        for name in ("body", "orelse", "finalbody"):
+            if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                yield from _module_level(getattr(stmt, name, []))
+        for handler in getattr(stmt, "handlers", []):
+            yield from _module_level(handler.body)
+
+
+def _is_member(value: ast.AST) -> bool:
+    """`Enum.MEMBER` or `vocabulary.Enum.MEMBER`, with Enum one of the vocabulary's."""
+    if not isinstance(value, ast.Attribute):
+        return False
+    owner = value.value
+    name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+    enum = vocabulary.ALL.get(name)
+    return enum is not None and value.attr in enum.__members__
+
+
+def member_names(source: str) -> list[tuple[int, str]]:
+    """Module-level names bound to a vocabulary member: `DONE = ColumnKind.DONE`,
+    `A, B = Role.LEAD, Role.MEMBER`, `X: str = Role.LEAD`."""
+    found = []
+    for stmt in _module_level(ast.parse(source).body):
+        if isinstance(stmt, ast.Assign):
+            pairs = []
+            for target in stmt.targets:
+                if isinstance(target, ast.Tuple) and isinstance(stmt.value, ast.Tuple):
+                    pairs += zip(target.elts, stmt.value.elts, strict=False)
+                else:
+                    pairs.append((target, stmt.value))
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            pairs = [(stmt.target, stmt.value)]
+        else:
+            continue
+        found += [
+            (stmt.lineno, target.id)
+            for target, value in pairs
+            if isinstance(target, ast.Name) and _is_member(value)
+        ]
+    return found
+
+
+def test_no_module_keeps_a_member_under_a_name_of_its_own():
+    """Code names the member itself (LaneKind.EXPEDITE), not a module's alias of it
+    (wip.EXPEDITE): one spelling per word, and no DONE that is a column kind in one module
+    and a mail kind in another."""
+    problems, used = [], set()
+    for path in sorted((ROOT / "tracker").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        for line, name in member_names(path.read_text(encoding="utf-8")):
+            if (relative, name) in NAMED_MEMBERS:
+                used.add((relative, name))
+            else:
+                problems.append(f"{relative}:{line}: {name}")
+    assert problems == [], (
+        "use the member itself (e.g. ColumnKind.DONE) instead of these module-level names, "
+        "or, for the name of a rule, add it to NAMED_MEMBERS with its reason:\n"
+        + "\n".join(problems)
+    )
+    assert set(NAMED_MEMBERS) - used == set(), "a NAMED_MEMBERS row no longer matches"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("DONE = ColumnKind.DONE\n", [(1, "DONE")]),
+        ("A, B = Role.LEAD, Role.MEMBER\n", [(1, "A"), (1, "B")]),
+        ("X = Y = vocabulary.MailStatus.ERASED\n", [(1, "X"), (1, "Y")]),
+        ("N: str = Measure.POINTS\n", [(1, "N")]),
+        ("if True:\n    CLOSED = CardStatus.CLOSED\n", [(2, "CLOSED")]),
+        ("A, B = Role.LEAD, 1\n", [(1, "A")]),
+        ("KINDS = tuple(LaneKind)\n", []),
+        ("DONE = Outcome.DONE\n", []),  # not a vocabulary enum
+        ("X = Role.NOBODY\n", []),  # not a member
+        ("def f():\n    DONE = ColumnKind.DONE\n", []),
+        ("class C:\n    DONE = ColumnKind.DONE\n", []),
+    ],
+)
+def test_the_member_name_scan_reads_module_level_bindings(source, expected):
+    assert member_names(source) == expected
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

@@ -146,7 +146,7 @@ class BoardState:
         """Queue columns left of the first active one, nearest first."""
         ready: list[BoardColumn] = []
         for column in self.columns:
-            if column.kind != wip.QUEUE:
+            if column.kind != ColumnKind.QUEUE:
                 break
             ready.append(column)
         return list(reversed(ready))

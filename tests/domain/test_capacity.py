@@ -20,15 +20,8 @@ from tracker.domain.allowance import (
     period_to_plan,
 )
 from tracker.domain.emergency_figures import Emergency, expedite_summary, percentile
-from tracker.domain.periods import (
-    CARDS,
-    PERSON_DAYS,
-    POINTS,
-    BadSprint,
-    Period,
-    check_sprint,
-    weeks,
-)
+from tracker.domain.periods import BadSprint, Period, check_sprint, weeks
+from tracker.domain.vocabulary import Measure
 from tracker.domain.working_time import Change, Stint, credit, stints_from_events, working_days
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -187,8 +180,8 @@ def test_loads_count_done_cards_points_unestimated_and_overrides_per_period():
     assert second.points == {"support": 2, "feature": 0, "expedite": 0}
     assert second.unestimated["expedite"] == 1
     assert (first.overrides, second.overrides) == (1, 2)
-    assert second.share(CARDS) == 1.0 and first.share(CARDS) == 0.0
-    assert Load(periods[0]).share(PERSON_DAYS) is None
+    assert second.share(Measure.CARDS) == 1.0 and first.share(Measure.CARDS) == 0.0
+    assert Load(periods[0]).share(Measure.PERSON_DAYS) is None
 
 
 def load(days_support, days_expedite, days_feature) -> Load:
@@ -199,8 +192,8 @@ def load(days_support, days_expedite, days_feature) -> Load:
 
 def test_allowance_is_the_average_support_load_of_the_last_n_finished_periods():
     finished = [load(20, 0, 10), load(4, 1, 25), load(6, 2, 22), load(5, 1.5, 23.5)]
-    result = allowance(finished, 3, PERSON_DAYS, planned=30, threshold=50)
-    assert [w.support(PERSON_DAYS) for w in result.window] == [5, 8, 6.5]
+    result = allowance(finished, 3, Measure.PERSON_DAYS, planned=30, threshold=50)
+    assert [w.support(Measure.PERSON_DAYS) for w in result.window] == [5, 8, 6.5]
     assert result.average == pytest.approx(6.5)
     assert (result.low, result.high) == (5, 8)
     assert result.feature_capacity == pytest.approx(23.5)
@@ -209,10 +202,10 @@ def test_allowance_is_the_average_support_load_of_the_last_n_finished_periods():
 
 
 def test_allowance_with_fewer_finished_periods_uses_what_there_is():
-    result = allowance([load(3, 0, 7)], 3, PERSON_DAYS, planned=None, threshold=50)
+    result = allowance([load(3, 0, 7)], 3, Measure.PERSON_DAYS, planned=None, threshold=50)
     assert result.short and len(result.window) == 1
     assert result.average == 3 and result.feature_capacity is None
-    empty = allowance([], 3, PERSON_DAYS, planned=30, threshold=50)
+    empty = allowance([], 3, Measure.PERSON_DAYS, planned=30, threshold=50)
     assert empty.average is None and empty.feature_capacity is None and not empty.alarm
 
 
@@ -221,8 +214,8 @@ def test_the_allowance_counts_the_unestimated_support_work_of_its_window():
     counts = [(9, 9, 9), (2, 1, 5), (0, 3, 7)]  # support, expedite, feature per period
     for period, (support, expedite, feature) in zip(finished, counts, strict=True):
         period.unestimated.update(support=support, expedite=expedite, feature=feature)
-    assert allowance(finished, 2, POINTS, 30, threshold=50).unestimated_support == 6
-    assert allowance(finished[:1], 2, POINTS, 30, threshold=50).unestimated_support == 18
+    assert allowance(finished, 2, Measure.POINTS, 30, threshold=50).unestimated_support == 6
+    assert allowance(finished[:1], 2, Measure.POINTS, 30, threshold=50).unestimated_support == 18
 
 
 SPRINTS = [
@@ -255,14 +248,14 @@ def test_without_sprints_the_next_calendar_week_is_planned():
 def test_the_headline_holds_back_the_average_and_leaves_the_rest_of_the_plan():
     target = period_to_plan(SPRINTS, date(2026, 3, 10))
     finished = [load(1, 0, 9), load(2, 1, 7)]
-    said = headline(allowance(finished, 3, PERSON_DAYS, 10, threshold=50), target)
+    said = headline(allowance(finished, 3, Measure.PERSON_DAYS, 10, threshold=50), target)
     assert (said.kind, said.hold_back, said.left) == (FIGURE, 2, 8)
     assert said.target == SPRINTS[2] and not said.fallback
 
 
 def test_the_headline_says_when_it_plans_the_running_sprint():
     target = period_to_plan(SPRINTS, date(2026, 3, 18))
-    said = headline(allowance([load(2, 0, 8)], 3, PERSON_DAYS, 10, threshold=50), target)
+    said = headline(allowance([load(2, 0, 8)], 3, Measure.PERSON_DAYS, 10, threshold=50), target)
     assert (said.kind, said.hold_back, said.left) == (FIGURE, 2, 8)
     assert said.fallback and said.target == SPRINTS[2]
 
@@ -278,31 +271,31 @@ def test_in_points_support_cards_without_estimates_give_no_allowance_at_all():
     """Zero points because nothing was estimated is missing data, not an allowance of 0."""
     target = period_to_plan(SPRINTS, date(2026, 3, 10))
     finished = [points_load(0, 2), points_load(0, 1)]
-    said = headline(allowance(finished, 3, POINTS, 10, threshold=50), target)
+    said = headline(allowance(finished, 3, Measure.POINTS, 10, threshold=50), target)
     assert said.kind == NO_ESTIMATES
     assert said.hold_back is None and said.left is None and said.unestimated == 3
 
 
 def test_in_points_some_estimated_support_work_still_gives_a_figure():
     target = period_to_plan(SPRINTS, date(2026, 3, 10))
-    partly = headline(allowance([points_load(4, 1)], 3, POINTS, 10, threshold=50), target)
+    partly = headline(allowance([points_load(4, 1)], 3, Measure.POINTS, 10, threshold=50), target)
     assert (partly.kind, partly.hold_back, partly.unestimated) == (FIGURE, 4, 1)
     # No support work at all is a true zero.
-    none = headline(allowance([points_load(0, 0)], 3, POINTS, 10, threshold=50), target)
+    none = headline(allowance([points_load(0, 0)], 3, Measure.POINTS, 10, threshold=50), target)
     assert (none.kind, none.hold_back, none.left) == (FIGURE, 0, 10)
 
 
 def test_without_a_finished_period_the_headline_has_no_figure():
     target = period_to_plan(SPRINTS, date(2026, 3, 4))
-    said = headline(allowance([], 3, PERSON_DAYS, 10, threshold=50), target)
+    said = headline(allowance([], 3, Measure.PERSON_DAYS, 10, threshold=50), target)
     assert said.kind == NO_HISTORY and said.hold_back is None and said.left is None
 
 
 def test_alarm_when_support_share_is_above_the_threshold():
     finished = [load(12, 3, 10), load(10, 2, 12)]  # shares 60 % and 50 %: average 55 %
-    assert allowance(finished, 3, PERSON_DAYS, 30, threshold=50).alarm
-    assert not allowance(finished, 3, PERSON_DAYS, 30, threshold=55).alarm
-    assert not allowance(finished, 3, POINTS, 30, threshold=50).alarm  # no points: no share
+    assert allowance(finished, 3, Measure.PERSON_DAYS, 30, threshold=50).alarm
+    assert not allowance(finished, 3, Measure.PERSON_DAYS, 30, threshold=55).alarm
+    assert not allowance(finished, 3, Measure.POINTS, 30, threshold=50).alarm  # no points: no share
 
 
 def test_check_sprint_refuses_bad_dates_and_overlaps():

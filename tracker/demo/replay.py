@@ -19,21 +19,17 @@ from tracker.demo.script import (
     ACTIVE,
     BLOCK_REASONS,
     CAPACITY,
-    CLOSED,
     DONE,
-    EXPEDITE,
-    FEATURE,
     LONG_BLOCK_CHANCE,
     LONG_BLOCK_HOURS,
     MEMBERS,
     PROGRESS,
     READY,
     REVIEW,
-    SUPPORT,
     SUPPORT_RATE,
 )
 from tracker.demo.world import DemoCard, World
-from tracker.domain.vocabulary import Severity
+from tracker.domain.vocabulary import CardStatus, LaneKind, Severity
 
 
 class Happening(StrEnum):
@@ -132,14 +128,14 @@ class Replay:
     def start_stay(self, moment: datetime, card: DemoCard) -> None:
         """Plan when the card leaves its column, and maybe a block on the way."""
         rng = self.rng
-        if card.lane == EXPEDITE:
+        if card.lane == LaneKind.EXPEDITE:
             hours = rng.uniform(0.7, 2.2) if card.column == PROGRESS else rng.uniform(0.2, 0.6)
-        elif card.lane == SUPPORT:
+        elif card.lane == LaneKind.SUPPORT:
             hours = rng.uniform(1, 12) if card.column == PROGRESS else rng.uniform(0.3, 3)
         else:
             estimate = card.estimate or 3
             hours = estimate * rng.uniform(5, 9) if card.column == PROGRESS else rng.uniform(1, 6)
-        chance = {EXPEDITE: 0, SUPPORT: 0.08, FEATURE: 0.15}[card.lane]
+        chance = {LaneKind.EXPEDITE: 0, LaneKind.SUPPORT: 0.08, LaneKind.FEATURE: 0.15}[card.lane]
         if card.column == PROGRESS and rng.random() < chance:
             part = rng.uniform(0.2, 0.8)
             blocked_at = self.work.add(moment, hours * part)
@@ -161,22 +157,23 @@ class Replay:
 
     def on_planning(self, moment: datetime, _: Any) -> None:
         """Monday planning: maybe drop a feature, then fill the backlog to six."""
-        ready = [self.world.cards[cid] for cid in self.world.ready[FEATURE]]
+        ready = [self.world.cards[cid] for cid in self.world.ready[LaneKind.FEATURE]]
         if len(ready) > 3 and self.rng.random() < 0.3:
             dropped = self.rng.choice(ready)
             self.world.close(
                 moment, dropped, "wont_do", "Dropped at planning: no customer asked for it."
             )
-        for i in range(6 - len(self.world.ready[FEATURE])):
+        for i in range(6 - len(self.world.ready[LaneKind.FEATURE])):
             self.world.add_feature(moment + timedelta(minutes=3 * (i + 1)))
-        if len(self.world.ready[FEATURE]) > 1 and self.rng.random() < 0.5:
+        if len(self.world.ready[LaneKind.FEATURE]) > 1 and self.rng.random() < 0.5:
             self.world.to_top(
-                moment + timedelta(minutes=30), self.world.cards[self.world.ready[FEATURE][-1]]
+                moment + timedelta(minutes=30),
+                self.world.cards[self.world.ready[LaneKind.FEATURE][-1]],
             )
         self.dispatch(moment)
 
     def on_refill(self, moment: datetime, _: Any) -> None:
-        for i in range(3 - len(self.world.ready[FEATURE])):
+        for i in range(3 - len(self.world.ready[LaneKind.FEATURE])):
             self.world.add_feature(moment + timedelta(minutes=4 * (i + 1)))
 
     def on_arrival(self, moment: datetime, _: Any) -> None:
@@ -197,7 +194,7 @@ class Replay:
         earlier = [
             c
             for c in self.world.cards.values()
-            if c.lane == SUPPORT and c.component == card.component and c.id < card.id
+            if c.lane == LaneKind.SUPPORT and c.component == card.component and c.id < card.id
         ]
         if earlier and self.rng.random() < 0.6:
             original = self.rng.choice(earlier)
@@ -209,7 +206,7 @@ class Replay:
 
     def on_retriage(self, moment: datetime, card_id: int) -> None:
         card = self.world.cards[card_id]
-        if card.column == CLOSED:
+        if card.column == CardStatus.CLOSED:
             return
         s2, s3, s4 = Severity.S2, Severity.S3, Severity.S4
         new = {s2: s3, s3: s2, s4: s3}[card.severity or s3]
@@ -218,9 +215,9 @@ class Replay:
 
     def on_emergency(self, moment: datetime, _: Any) -> None:
         if (
-            self.world.ready[EXPEDITE]
-            or self.world.lane_count(EXPEDITE)
-            or self.world.done_this_week(EXPEDITE)
+            self.world.ready[LaneKind.EXPEDITE]
+            or self.world.lane_count(LaneKind.EXPEDITE)
+            or self.world.done_this_week(LaneKind.EXPEDITE)
         ):
             return  # one emergency at a time, and one a week, is plenty
         card = self.world.report_emergency(moment)
@@ -245,7 +242,7 @@ class Replay:
         if card is None:
             return
         self.start_stay(moment, card)
-        if card.lane == FEATURE and self.rng.random() < 0.2:
+        if card.lane == LaneKind.FEATURE and self.rng.random() < 0.2:
             estimate = card.estimate or 3
             bigger = {1: 2, 2: 3, 3: 5, 5: 8, 8: 13}.get(estimate, estimate + 1)
             self.plan(
@@ -279,7 +276,7 @@ class Replay:
         if card.column == PROGRESS:
             author = self.world.usernames[card.assignee] if card.assignee else "lead"
             self.world.move(moment, card, REVIEW)
-            if card.lane == FEATURE and self.rng.random() < 0.35:
+            if card.lane == LaneKind.FEATURE and self.rng.random() < 0.35:
                 others = tuple(name for name in MEMBERS if name != author)
                 reviewer = self.world.least_busy(others)
                 self.world.assign(moment + timedelta(minutes=5), card, reviewer, by=author)

@@ -14,19 +14,16 @@ from tracker.demo.script import (
     BLOCK_REASONS,
     CAPACITY,
     DONE,
-    EXPEDITE,
-    FEATURE,
     MEMBERS,
     MITIGATIONS,
     PROGRESS,
     REVIEW,
     REVIEW_SECTIONS,
     SCENE_SLOTS,
-    SUPPORT,
 )
 from tracker.demo.world import DemoCard, World
 from tracker.domain.reviews import permanent_fix_title
-from tracker.domain.vocabulary import Severity
+from tracker.domain.vocabulary import LaneKind, Severity
 from tracker.services import cards, incidents, reviews
 
 
@@ -40,15 +37,15 @@ class Scene:
     def play(self) -> None:
         """Leave the board as a newcomer should see it, whatever the simulation left."""
         self.finish_emergencies()
-        for lane in (SUPPORT, FEATURE):
+        for lane in (LaneKind.SUPPORT, LaneKind.FEATURE):
             self.ensure_done_this_week(lane)
             self.ensure_in(lane, REVIEW)
             self.ensure_in(lane, PROGRESS)
         self.give_everyone_work()
         self.override_feature_limit()
-        for lane, wanted in ((SUPPORT, 2), (FEATURE, 3)):
+        for lane, wanted in ((LaneKind.SUPPORT, 2), (LaneKind.FEATURE, 3)):
             while len(self.world.ready[lane]) < wanted:
-                if lane == SUPPORT:
+                if lane == LaneKind.SUPPORT:
                     self.world.file_request(self.scene_time(4))
                 else:
                     self.world.add_feature(self.scene_time(2))
@@ -68,14 +65,14 @@ class Scene:
 
     def finish_emergencies(self) -> None:
         """No emergency left open, and one handled this week."""
-        for card_id in list(self.world.ready[EXPEDITE]):
+        for card_id in list(self.world.ready[LaneKind.EXPEDITE]):
             self.world.pull(self.scene_time(8), self.world.least_busy())
             assert self.world.cards[card_id].column == PROGRESS
-        for card in self.world.open_in(EXPEDITE, PROGRESS):
+        for card in self.world.open_in(LaneKind.EXPEDITE, PROGRESS):
             self.world.move(self.scene_time(20), card, REVIEW)
-        for card in self.world.open_in(EXPEDITE, REVIEW):
+        for card in self.world.open_in(LaneKind.EXPEDITE, REVIEW):
             self.world.move(self.scene_time(10), card, DONE)
-        if not self.world.done_this_week(EXPEDITE):
+        if not self.world.done_this_week(LaneKind.EXPEDITE):
             card = self.world.report_emergency(self.scene_time())
             self.world.pull(self.scene_time(8), self.world.least_busy())
             self.world.move(self.scene_time(30), card, REVIEW)
@@ -84,15 +81,15 @@ class Scene:
     def take_top(self, lane: str) -> DemoCard:
         """Someone with the least work takes the top ready card of lane."""
         if not self.world.ready[lane]:
-            if lane == SUPPORT:
+            if lane == LaneKind.SUPPORT:
                 self.world.file_request(self.scene_time(2))
             else:
                 self.world.add_feature(self.scene_time(2))
         who = self.world.least_busy()
-        takes_lane = lane == SUPPORT or not (
-            self.world.ready[SUPPORT] and self.world.has_room(SUPPORT)
+        takes_lane = lane == LaneKind.SUPPORT or not (
+            self.world.ready[LaneKind.SUPPORT] and self.world.has_room(LaneKind.SUPPORT)
         )
-        if takes_lane and not self.world.ready[EXPEDITE]:
+        if takes_lane and not self.world.ready[LaneKind.EXPEDITE]:
             card = self.world.pull(self.scene_time(3), who)
             assert card is not None and card.lane == lane
             return card
@@ -144,7 +141,7 @@ class Scene:
         for who in CAPACITY:
             if self.world.load(who):
                 continue
-            if self.world.pullable() and not self.world.ready[EXPEDITE]:
+            if self.world.pullable() and not self.world.ready[LaneKind.EXPEDITE]:
                 card = self.world.pull(self.scene_time(3), who)
                 if card is not None:
                     continue
@@ -158,22 +155,22 @@ class Scene:
 
     def override_feature_limit(self) -> None:
         """The lead starts one feature over the limit, saying why: a recorded override."""
-        while self.world.has_room(FEATURE):
-            self.take_top(FEATURE)
-        if not self.world.ready[FEATURE]:
+        while self.world.has_room(LaneKind.FEATURE):
+            self.take_top(LaneKind.FEATURE)
+        if not self.world.ready[LaneKind.FEATURE]:
             self.world.add_feature(self.scene_time(2))
-        card = self.world.cards[self.world.ready[FEATURE][0]]
+        card = self.world.cards[self.world.ready[LaneKind.FEATURE][0]]
         reason = "Promised to a key customer for their audit next week; agreed in stand-up."
         with self.world.at(self.scene_time(4)):
             cards.move_card(
                 self.world.board_id,
                 self.world.actors["lead"],
                 card.id,
-                lane_id=self.world.lane_ids[FEATURE],
+                lane_id=self.world.lane_ids[LaneKind.FEATURE],
                 column_id=self.world.column_ids[PROGRESS],
                 reason=reason,
             )
-        self.world.ready[FEATURE].remove(card.id)
+        self.world.ready[LaneKind.FEATURE].remove(card.id)
         self.world.enter(card, PROGRESS)
         self.world.assign(self.scene_time(2), card, self.world.least_busy(MEMBERS), by="lead")
 
@@ -184,7 +181,7 @@ class Scene:
         working = [
             c
             for column in (PROGRESS, REVIEW)
-            for c in self.world.open_in(SUPPORT, column)
+            for c in self.world.open_in(LaneKind.SUPPORT, column)
             if c.assignee is not None
         ]
         for n, card in enumerate(working[:2]):
@@ -197,7 +194,7 @@ class Scene:
         for card in blocked[2:]:
             self.world.block(self.scene_time(3), card, False)
         blocked = blocked[:2]
-        for lane in (SUPPORT, FEATURE):
+        for lane in (LaneKind.SUPPORT, LaneKind.FEATURE):
             if len(blocked) >= 2 or any(c.lane == lane for c in blocked):
                 continue
             candidates = [c for c in self.world.open_in(lane, PROGRESS) if not c.blocked]
@@ -213,7 +210,7 @@ class Scene:
         with a follow-up to make the temporary fix permanent (the older one finished, the
         newer one still open); the emergency before them is marked a drill."""
         finished = sorted(
-            (c for c in self.world.cards.values() if c.lane == EXPEDITE and c.done_at),
+            (c for c in self.world.cards.values() if c.lane == LaneKind.EXPEDITE and c.done_at),
             key=lambda c: c.done_at,
         )
         reviewed = finished[-2:]
@@ -230,7 +227,7 @@ class Scene:
             note = MITIGATIONS.get(card.component, "the rollback")
             with self.world.at(self.scene_time(1)):
                 follow_up = reviews.add_follow_up(
-                    board_id, lead, card.id, permanent_fix_title(note), FEATURE
+                    board_id, lead, card.id, permanent_fix_title(note), LaneKind.FEATURE
                 )
             if n == 0:  # the older incident's follow-up is done already
                 with self.world.at(self.scene_time(2)):
@@ -238,6 +235,6 @@ class Scene:
                         board_id,
                         lead,
                         follow_up.id,
-                        lane_id=self.world.lane_ids[FEATURE],
+                        lane_id=self.world.lane_ids[LaneKind.FEATURE],
                         column_id=self.world.column_ids[DONE],
                     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from tracker.domain.vocabulary import CardStatus, LaneKind, Role
+from tracker.domain.vocabulary import LaneKind, Role
 
 DEMO_PASSWORD = "weatherboard"  # noqa: S105 - the README shows it; demo mode only
 # (username, name, site admin, role on the demo board); names with distinct initials,
@@ -47,9 +47,7 @@ ROTATION_TERM_SPRINTS = 2
 # The final scene's window is cut into this many steps (it takes a few dozen actions).
 SCENE_SLOTS = 160
 
-EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
 READY, PROGRESS, REVIEW, DONE = "Ready", "In progress", "Review", "Done"
-CLOSED = CardStatus.CLOSED
 ACTIVE = (PROGRESS, REVIEW)
 # Cards a person takes on before they stop pulling; the lead also runs the team.
 CAPACITY = {"lead": 1, "mia": 2, "max": 2, "noor": 2}
@@ -230,13 +228,13 @@ FEATURES = (
     ("Per-partner API usage dashboard", 5, "api"),
 )
 BLOCK_REASONS = {
-    SUPPORT: (
+    LaneKind.SUPPORT: (
         "Waiting for the customer's log files",
         "Waiting for the customer to confirm the steps to reproduce",
         "Needs access to the customer's tenant; asked their admin",
         "Waiting for the payment provider's support to answer",
     ),
-    FEATURE: (
+    LaneKind.FEATURE: (
         "Waiting for the payment provider's sandbox keys",
         "Design review of the new screens is on Thursday",
         "Needs a decision from product on the pricing rules",

@@ -19,14 +19,11 @@ from tracker.demo.script import (
     ACTIVE,
     BOARD_NAME,
     CAPACITY,
-    CLOSED,
     COMPONENT_WEIGHTS,
     COMPONENTS,
     DEMO_PASSWORD,
     DONE,
     EMERGENCIES,
-    EXPEDITE,
-    FEATURE,
     FEATURES,
     HOLIDAYS,
     MITIGATIONS,
@@ -41,13 +38,12 @@ from tracker.demo.script import (
     ROTATION_TERM_SPRINTS,
     SPRINT_DAYS,
     SPRINT_POINTS,
-    SUPPORT,
     TEAM_DAYS,
     TIMEZONE,
     requester_email,
 )
 from tracker.domain.periods import week_of
-from tracker.domain.vocabulary import CardStatus, Severity, Visibility
+from tracker.domain.vocabulary import CardStatus, LaneKind, Severity, Visibility
 from tracker.domain.wording import counted
 from tracker.domain.working_time import WorkingTime
 from tracker.extensions import db
@@ -91,7 +87,11 @@ class World:
         self.weeks = weeks
         self.last = (self.start - timedelta(days=7)).astimezone(UTC)
         self.cards: dict[int, DemoCard] = {}
-        self.ready: dict[str, list[int]] = {EXPEDITE: [], SUPPORT: [], FEATURE: []}
+        self.ready: dict[str, list[int]] = {
+            LaneKind.EXPEDITE: [],
+            LaneKind.SUPPORT: [],
+            LaneKind.FEATURE: [],
+        }
         self.features = list(FEATURES)
         self.titles = {component: list(titles) for component, titles in COMPONENTS.items()}
         self.emergencies = list(EMERGENCIES)
@@ -258,7 +258,7 @@ class World:
             "component": component,
             "environment": "Production",
         }
-        return self.file(moment, SUPPORT, values)
+        return self.file(moment, LaneKind.SUPPORT, values)
 
     def file(self, moment: datetime, lane: str, values: dict[str, Any]) -> DemoCard:
         """File through the intake service, which ranks the queue by severity: the sim's
@@ -280,7 +280,7 @@ class World:
 
     def reply(self, card: DemoCard, actor: Actor) -> None:
         """Now and then the person who finished a request writes to the requester."""
-        if card.lane != SUPPORT or random.Random(card.id).random() < 0.4:
+        if card.lane != LaneKind.SUPPORT or random.Random(card.id).random() < 0.4:
             return
         with self.at(self.last + timedelta(minutes=3)):
             intake.add_comment(self.board_id, actor, card.id, REPLY, Visibility.REPLY)
@@ -303,7 +303,7 @@ class World:
         done = [
             c
             for c in self.cards.values()
-            if c.lane == FEATURE and c.column == DONE and not c.followed_up
+            if c.lane == LaneKind.FEATURE and c.column == DONE and not c.followed_up
         ]
         reserve = 8 if moment < self.week_start else 0
         if done and (len(self.features) <= reserve or self.rng.random() < 0.2):
@@ -323,7 +323,7 @@ class World:
             "estimate": estimate,
             "component": component,
         }
-        card = self.create(moment, "lead", FEATURE, fields)
+        card = self.create(moment, "lead", LaneKind.FEATURE, fields)
         card.followed_up = ": " in title  # no follow-ups of follow-ups
         return card
 
@@ -339,7 +339,7 @@ class World:
             "component": component,
             "environment": "Production",
         }
-        return self.file(moment, EXPEDITE, values)
+        return self.file(moment, LaneKind.EXPEDITE, values)
 
     def pull(self, moment: datetime, who: str) -> DemoCard | None:
         with self.at(moment):
@@ -355,7 +355,7 @@ class World:
     def move(self, moment: datetime, card: DemoCard, column: str, who: str | None = None) -> None:
         actor = self.actors[who] if who else self.actor_for(card)
         with self.at(moment):
-            if card.lane == EXPEDITE and card.column == PROGRESS:
+            if card.lane == LaneKind.EXPEDITE and card.column == PROGRESS:
                 # The responder records what mitigated it before it goes to review.
                 note = MITIGATIONS.get(card.component, "Rolled back the last change")
                 incidents.mitigate(self.board_id, actor, card.id, note)
@@ -393,7 +393,7 @@ class World:
             cards.close_card(self.board_id, self.actors["lead"], card.id, why, note)
         if card.column == READY:
             self.ready[card.lane].remove(card.id)
-        card.column = CLOSED
+        card.column = CardStatus.CLOSED
 
     def edit(self, moment: datetime, card: DemoCard, who: str, fields: dict[str, Any]) -> None:
         version = db.session.get(Card, card.id).version

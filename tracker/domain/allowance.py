@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracker.domain.periods import CARDS, PERSON_DAYS, POINTS, Period, period_index, weeks
+from tracker.domain.periods import Period, period_index, weeks
 from tracker.domain.rotation import OFF_DUTY_MARK, PersonDuty, Term, duty_figures
-from tracker.domain.wip import EXPEDITE, FEATURE, SUPPORT
+from tracker.domain.vocabulary import LaneKind, Measure
 from tracker.domain.working_time import Stint, credit
 
-KINDS = (SUPPORT, FEATURE, EXPEDITE)
+KINDS = (LaneKind.SUPPORT, LaneKind.FEATURE, LaneKind.EXPEDITE)
 DEFAULT_WINDOW, DEFAULT_THRESHOLD = 3, 50
 
 
@@ -76,12 +76,16 @@ class Load:
         return absorbed is not None and 1 - absorbed > OFF_DUTY_MARK + 1e-9
 
     def of(self, measure: str) -> dict[str, float]:
-        return {PERSON_DAYS: self.days, POINTS: self.points, CARDS: self.cards}[measure]
+        return {
+            Measure.PERSON_DAYS: self.days,
+            Measure.POINTS: self.points,
+            Measure.CARDS: self.cards,
+        }[measure]
 
     def support(self, measure: str) -> float:
         """Support plus expedite: the interrupt work."""
         values = self.of(measure)
-        return values[SUPPORT] + values[EXPEDITE]
+        return values[LaneKind.SUPPORT] + values[LaneKind.EXPEDITE]
 
     def total(self, measure: str) -> float:
         return sum(self.of(measure).values())
@@ -159,7 +163,10 @@ class Allowance:
         """Support and expedite cards done in the window without an estimate: not in a
         figure measured in points."""
         return int(
-            sum(load.unestimated[SUPPORT] + load.unestimated[EXPEDITE] for load in self.window)
+            sum(
+                load.unestimated[LaneKind.SUPPORT] + load.unestimated[LaneKind.EXPEDITE]
+                for load in self.window
+            )
         )
 
 
@@ -234,10 +241,10 @@ class Headline:
 
 def headline(allowance: Allowance, target: Target) -> Headline:
     """Decide whether the data give an allowance, and for which period (see Headline)."""
-    unestimated = allowance.unestimated_support if allowance.measure == POINTS else 0
+    unestimated = allowance.unestimated_support if allowance.measure == Measure.POINTS else 0
     if allowance.average is None:
         kind = NO_HISTORY
-    elif unestimated and not any(load.support(POINTS) for load in allowance.window):
+    elif unestimated and not any(load.support(Measure.POINTS) for load in allowance.window):
         kind = NO_ESTIMATES
     else:
         kind = FIGURE

@@ -6,21 +6,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.domain.errors import InvalidRequest
-from tracker.domain.wip import ACTIVE, DONE, EXPEDITE, FEATURE, QUEUE, STRICT, SUPPORT
+from tracker.domain.vocabulary import ColumnKind, LaneKind, LimitMode
 
 # (kind, name, WIP limit, reference prefix), top to bottom.
 DEFAULT_LANES = (
-    (EXPEDITE, "Expedite", 1, "EXP"),
-    (SUPPORT, "Support", 3, "SUP"),
-    (FEATURE, "Feature", 4, "FEAT"),
+    (LaneKind.EXPEDITE, "Expedite", 1, "EXP"),
+    (LaneKind.SUPPORT, "Support", 3, "SUP"),
+    (LaneKind.FEATURE, "Feature", 4, "FEAT"),
 )
 DEFAULT_COLUMNS = (
-    (QUEUE, "Ready"),
-    (ACTIVE, "In progress"),
-    (ACTIVE, "Review"),
-    (DONE, "Done"),
+    (ColumnKind.QUEUE, "Ready"),
+    (ColumnKind.ACTIVE, "In progress"),
+    (ColumnKind.ACTIVE, "Review"),
+    (ColumnKind.DONE, "Done"),
 )
-DEFAULT_MODE = STRICT
+DEFAULT_MODE = LimitMode.STRICT
 MAX_COLUMNS = 12
 
 
@@ -42,13 +42,13 @@ def check_columns(columns: Sequence[ColumnSpec]) -> None:
     if len(set(names)) != len(names):
         raise InvalidRequest("Two columns have the same name; give each its own.")
     kinds = [c.kind for c in columns]
-    if kinds[0] != QUEUE:
+    if kinds[0] != ColumnKind.QUEUE:
         raise InvalidRequest("The first column must be a queue (such as Ready).")
-    if kinds[-1] != DONE:
+    if kinds[-1] != ColumnKind.DONE:
         raise InvalidRequest("The last column must be a done column.")
-    if ACTIVE not in kinds:
+    if ColumnKind.ACTIVE not in kinds:
         raise InvalidRequest("A board needs at least one active column (such as In progress).")
-    order = {QUEUE: 0, ACTIVE: 1, DONE: 2}
+    order = {ColumnKind.QUEUE: 0, ColumnKind.ACTIVE: 1, ColumnKind.DONE: 2}
     if any(order[a] > order[b] for a, b in zip(kinds, kinds[1:], strict=False)):
         raise InvalidRequest("Columns must go queue, then active, then done, left to right.")
 

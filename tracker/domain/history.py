@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tracker.domain.vocabulary import EventKind
-
 # The fields of a card that its events describe; replaying the events yields them.
 TRACKED_FIELDS = (
     "lane_id",
@@ -23,8 +21,6 @@ TRACKED_FIELDS = (
     "status",
     "close_reason",
 )
-
-EVENT_KINDS = tuple(EventKind)
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

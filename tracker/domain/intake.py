@@ -9,13 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.domain.errors import InvalidRequest
-from tracker.domain.vocabulary import CardStatus, RequestStatus, Severity, Visibility
-from tracker.domain.wip import ACTIVE, DONE, EXPEDITE, SUPPORT
+from tracker.domain.vocabulary import (
+    CardStatus,
+    ColumnKind,
+    LaneKind,
+    RequestStatus,
+    Severity,
+    Visibility,
+)
 
 # Most urgent first. S1 pre-empts everything (the Expedite lane); the rest queue in Support.
 SEVERITIES = tuple(Severity)
 SEVERITY_NAMES = {severity: severity.label for severity in Severity}
-INTERNAL, REPLY = Visibility.INTERNAL, Visibility.REPLY
 VISIBILITIES = tuple(Visibility)
 OTHER_COMPONENT = "Other"
 MAX_COMPONENTS = 100
@@ -38,7 +43,7 @@ def check_severity(severity: str) -> str:
 
 def lane_kind_for(severity: str) -> str:
     """S1 (production down) goes to the Expedite lane; S2 to S4 go to Support."""
-    return EXPEDITE if check_severity(severity) == Severity.S1 else SUPPORT
+    return LaneKind.EXPEDITE if check_severity(severity) == Severity.S1 else LaneKind.SUPPORT
 
 
 def slot_after(queue: Sequence[tuple[int, str | None]], severity: str) -> int:
@@ -106,9 +111,9 @@ def plain_status(
         closed = RequestStatus.CLOSED
         label = f"{closed.label} ({close_reason})" if close_reason else closed.label
         return PlainStatus(closed, label)
-    if status == CardStatus.DONE or column_kind == DONE:
+    if status == CardStatus.DONE or column_kind == ColumnKind.DONE:
         key = RequestStatus.DONE
-    elif column_kind == ACTIVE:
+    elif column_kind == ColumnKind.ACTIVE:
         key = RequestStatus.REVIEW if active_index else RequestStatus.WORKING
     else:
         key = RequestStatus.RECEIVED
@@ -124,7 +129,7 @@ def request_status(
     columns are the board's (id, kind) pairs, left to right.
     """
     kinds = dict(columns)
-    active = [column for column, kind in columns if kind == ACTIVE]
+    active = [column for column, kind in columns if kind == ColumnKind.ACTIVE]
     index = active.index(column_id) if column_id in active else None
     return plain_status(status, kinds.get(column_id, ""), index, close_reason)
 

@@ -22,7 +22,6 @@ LAST_DAY = date(2100, 12, 31)
 MAX_SPRINT_DAYS = 92
 
 # What a period's work (and a sprint's planned capacity) is measured in.
-PERSON_DAYS, POINTS, CARDS = Measure.PERSON_DAYS, Measure.POINTS, Measure.CARDS
 MEASURES = {measure: measure.unit for measure in Measure}
 
 
@@ -50,9 +49,9 @@ class Period:
         return self.start <= today <= self.end
 
     def planned(self, measure: str) -> float | None:
-        if measure == PERSON_DAYS:
+        if measure == Measure.PERSON_DAYS:
             return self.planned_days
-        if measure == POINTS:
+        if measure == Measure.POINTS:
             return self.planned_points
         return None
 

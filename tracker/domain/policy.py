@@ -12,8 +12,6 @@ from types import MappingProxyType
 from tracker.domain.errors import NotAllowed
 from tracker.domain.vocabulary import Role
 
-LEAD, MEMBER, SUPPORT, VIEWER = Role.LEAD, Role.MEMBER, Role.SUPPORT, Role.VIEWER
-
 
 class Action(StrEnum):
     """Something a person does on a board. The values are the names tracker.web.access.ROUTES
@@ -56,31 +54,31 @@ class Action(StrEnum):
 
 
 _GRANTS: dict[Action, frozenset[Role]] = {
-    Action.VIEW_BOARD: frozenset({LEAD, MEMBER, SUPPORT, VIEWER}),
-    Action.CHANGE_CARDS: frozenset({LEAD, MEMBER}),
-    Action.CHANGE_SETTINGS: frozenset({LEAD}),
-    Action.FILE_REQUEST: frozenset({LEAD, MEMBER, SUPPORT}),
-    Action.COMMENT_ON_REQUEST: frozenset({LEAD, MEMBER, SUPPORT}),
-    Action.SHARE_REQUEST: frozenset({LEAD, MEMBER, SUPPORT}),
-    Action.VIEW_REPORT: frozenset({LEAD, MEMBER, VIEWER}),
-    Action.MANAGE_SPRINTS: frozenset({LEAD}),
-    Action.MANAGE_ROTATION: frozenset({LEAD}),
-    Action.VIEW_AUDIT: frozenset({LEAD}),
-    Action.MANAGE_INTEGRATIONS: frozenset({LEAD}),
-    Action.VIEW_GRANTS: frozenset({LEAD}),
-    Action.HOLD_CARDS: frozenset({LEAD, MEMBER}),
-    Action.OVERRIDE_LIMITS: frozenset({LEAD}),
-    Action.RETRY_MAIL: frozenset({LEAD}),
-    Action.ACT_ON_ANY_REQUEST: frozenset({LEAD, MEMBER}),
-    Action.VIEW_QUEUE: frozenset({LEAD, MEMBER, SUPPORT}),
-    Action.WORK_REQUEST: frozenset({LEAD, MEMBER, SUPPORT}),
-    Action.MANAGE_DESK: frozenset({LEAD}),
+    Action.VIEW_BOARD: frozenset({Role.LEAD, Role.MEMBER, Role.SUPPORT, Role.VIEWER}),
+    Action.CHANGE_CARDS: frozenset({Role.LEAD, Role.MEMBER}),
+    Action.CHANGE_SETTINGS: frozenset({Role.LEAD}),
+    Action.FILE_REQUEST: frozenset({Role.LEAD, Role.MEMBER, Role.SUPPORT}),
+    Action.COMMENT_ON_REQUEST: frozenset({Role.LEAD, Role.MEMBER, Role.SUPPORT}),
+    Action.SHARE_REQUEST: frozenset({Role.LEAD, Role.MEMBER, Role.SUPPORT}),
+    Action.VIEW_REPORT: frozenset({Role.LEAD, Role.MEMBER, Role.VIEWER}),
+    Action.MANAGE_SPRINTS: frozenset({Role.LEAD}),
+    Action.MANAGE_ROTATION: frozenset({Role.LEAD}),
+    Action.VIEW_AUDIT: frozenset({Role.LEAD}),
+    Action.MANAGE_INTEGRATIONS: frozenset({Role.LEAD}),
+    Action.VIEW_GRANTS: frozenset({Role.LEAD}),
+    Action.HOLD_CARDS: frozenset({Role.LEAD, Role.MEMBER}),
+    Action.OVERRIDE_LIMITS: frozenset({Role.LEAD}),
+    Action.RETRY_MAIL: frozenset({Role.LEAD}),
+    Action.ACT_ON_ANY_REQUEST: frozenset({Role.LEAD, Role.MEMBER}),
+    Action.VIEW_QUEUE: frozenset({Role.LEAD, Role.MEMBER, Role.SUPPORT}),
+    Action.WORK_REQUEST: frozenset({Role.LEAD, Role.MEMBER, Role.SUPPORT}),
+    Action.MANAGE_DESK: frozenset({Role.LEAD}),
 }
 # action -> the board roles that may take it (read-only).
 GRANTS: Mapping[Action, frozenset[Role]] = MappingProxyType(_GRANTS)
 
 # A site admin without a membership of the board reads it as a viewer.
-ADMIN_ROLE = VIEWER
+ADMIN_ROLE = Role.VIEWER
 
 READ_ONLY = "Your role on this board is read-only."
 NOT_YOUR_ROLE = "Your role on this board does not allow this."

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tracker.domain.vocabulary import ColumnKind, LaneKind
-from tracker.domain.wip import EXPEDITE, BoardWip, Lane, Placement
+from tracker.domain.wip import BoardWip, Lane, Placement
 
 DEFAULT_PULL_ORDER = (LaneKind.SUPPORT, LaneKind.FEATURE)
 
@@ -62,7 +62,7 @@ class PullPlan:
 
 def lanes_in_pull_order(lanes: Sequence[Lane], order: Sequence[str]) -> list[Lane]:
     """Expedite first, then the lane kinds in the board's pull order, then any others."""
-    rank = {EXPEDITE: -1} | {kind: i for i, kind in enumerate(order)}
+    rank = {LaneKind.EXPEDITE: -1} | {kind: i for i, kind in enumerate(order)}
     return sorted(lanes, key=lambda lane: rank.get(lane.kind, len(order)))
 
 

@@ -17,12 +17,7 @@ from tracker.domain.errors import WipLimitExceeded
 from tracker.domain.vocabulary import ColumnKind, LaneKind, LimitMode
 from tracker.domain.wording import counted
 
-# The vocabulary's members under the names the rules have always used.
-EXPEDITE, SUPPORT, FEATURE = LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE
-LANE_KINDS = tuple(LaneKind)
-QUEUE, ACTIVE, DONE = ColumnKind.QUEUE, ColumnKind.ACTIVE, ColumnKind.DONE
 COLUMN_KINDS = tuple(ColumnKind)
-STRICT, WITH_REASON = LimitMode.STRICT, LimitMode.WITH_REASON
 LIMIT_MODES = tuple(LimitMode)
 
 
@@ -32,7 +27,7 @@ class Lane:
     kind: str
     name: str
     wip_limit: int | None = None
-    mode: str = STRICT
+    mode: str = LimitMode.STRICT
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,7 @@ def counts_in(column: Column) -> bool:
     """Whether a card in this column counts toward any limit: the column is active (its
     lane's and its assignee's counts), or has a limit of its own. Cards anywhere else (an
     unlimited ready queue, which may hold most of a board) need not be counted at all."""
-    return column.kind == ACTIVE or column.wip_limit is not None
+    return column.kind == ColumnKind.ACTIVE or column.wip_limit is not None
 
 
 class Placement(NamedTuple):
@@ -67,7 +62,7 @@ class Breach:
     name: str
     count: int
     limit: int
-    mode: str = STRICT
+    mode: str = LimitMode.STRICT
 
     def message(self) -> str:
         state = "at" if self.count == self.limit else "over"
@@ -129,8 +124,8 @@ class BoardWip:
         if p is None:
             return None, None, None
         lane = self.lanes[p.lane_id]
-        active = self.columns[p.column_id].kind == ACTIVE
-        if lane.kind == EXPEDITE:
+        active = self.columns[p.column_id].kind == ColumnKind.ACTIVE
+        if lane.kind == LaneKind.EXPEDITE:
             return (p.lane_id if active else None), None, None
         return (
             p.lane_id if active else None,
@@ -193,7 +188,9 @@ def authorise(breaches: list[Breach], *, is_lead: bool, reason: str | None) -> l
     """
     if not breaches:
         return []
-    overridable = is_lead or all(b.scope == "lane" and b.mode == WITH_REASON for b in breaches)
+    overridable = is_lead or all(
+        b.scope == "lane" and b.mode == LimitMode.WITH_REASON for b in breaches
+    )
     reason = (reason or "").strip()
     if not overridable or not reason:
         raise WipLimitExceeded(breaches, overridable=overridable, reason_given=bool(reason))

@@ -21,8 +21,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tracker.domain.vocabulary import CardStatus
-from tracker.domain.wip import FEATURE
+from tracker.domain.vocabulary import CardStatus, LaneKind
 
 WORK_START = 9  # local hour the working day starts
 WORK_HOURS = 8  # hours of one person-day
@@ -174,7 +173,7 @@ def stints_from_events(
             and state.get("assignee_id") is not None
             and state.get("status", CardStatus.OPEN) == CardStatus.OPEN
         )
-        holder = (state.get("assignee_id"), lane_kinds.get(state.get("lane_id"), FEATURE))
+        holder = (state.get("assignee_id"), lane_kinds.get(state.get("lane_id"), LaneKind.FEATURE))
         if current is not None and (not counting or (current[0], current[1]) != holder):
             close(event.at)
         if counting and current is None:

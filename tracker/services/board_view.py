@@ -16,7 +16,7 @@ from tracker.domain import flow as flow_rules
 from tracker.domain import periods, wip
 from tracker.domain.board_filter import BoardFilter
 from tracker.domain.search import parse_query
-from tracker.domain.vocabulary import CardStatus
+from tracker.domain.vocabulary import CardStatus, ColumnKind
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -427,9 +427,9 @@ def load_changed_view(
     columns and WIP counts come from the change, which read them under the board lock;
     the cells' cards are read now, unfiltered."""
     kinds = {column.id: column.kind for column in columns}
-    done_lanes = {lane_id for lane_id, column_id in cells if kinds[column_id] == wip.DONE}
+    done_lanes = {lane_id for lane_id, column_id in cells if kinds[column_id] == ColumnKind.DONE}
     view = _view(board, lanes, columns, counts, clock.now(), period=bool(done_lanes))
-    open_cells = [cell for cell in cells if kinds[cell[1]] != wip.DONE]
+    open_cells = [cell for cell in cells if kinds[cell[1]] != ColumnKind.DONE]
     if open_cells:
         params = {
             "board_id": board.id,
@@ -468,7 +468,7 @@ def mark_aging(view: BoardView, tiles: list[Tile]) -> list[Tile]:
     """The tiles, each in progress longer than its lane kind's 85th percentile cycle time
     (flow_weeks.aging_percentiles: one small stored row) with its marker's words; notes in
     the view when the next one crosses its percentile (a kept grid is good until then)."""
-    active = {c.id for c in view.columns if c.kind == wip.ACTIVE}
+    active = {c.id for c in view.columns if c.kind == ColumnKind.ACTIVE}
     if not any(t.column_id in active and t.started_at is not None for t in tiles):
         return tiles
     if view.aging_p85 is None:

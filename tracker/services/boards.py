@@ -12,6 +12,7 @@ from tracker.domain import board_setup, wip
 from tracker.domain.errors import InvalidRequest
 from tracker.domain.periods import valid_timezone
 from tracker.domain.pull import DEFAULT_PULL_ORDER
+from tracker.domain.vocabulary import ColumnKind, LaneKind
 from tracker.domain.wording import counted
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, Lane, Membership, User
@@ -140,7 +141,7 @@ def update_settings(
     if not valid_timezone(timezone):
         raise InvalidRequest(f"{timezone} is not a time zone name (for example Europe/Berlin).")
     order = [kind for kind in pull_order.split(",") if kind]
-    if sorted(order) != sorted([wip.SUPPORT, wip.FEATURE]):
+    if sorted(order) != sorted([LaneKind.SUPPORT, LaneKind.FEATURE]):
         raise InvalidRequest("The pull order lists Support and Feature once each.")
     before = _settings_snapshot(board)
     board.timezone = timezone
@@ -164,7 +165,7 @@ def update_settings(
         if column is None:
             raise InvalidRequest("That column is not on this board.")
         limit = _limit(value, column.name)
-        if limit is not None and column.kind == wip.DONE:
+        if limit is not None and column.kind == ColumnKind.DONE:
             raise InvalidRequest("A done column cannot have a WIP limit.")
         column.wip_limit = limit
     changes = _settings_changes(before, _settings_snapshot(board))
@@ -261,7 +262,7 @@ def update_columns(board_id: int, actor: Actor, specs: list[tuple[int | None, st
                     f"The {column.name} column has cards; empty it before changing its kind."
                 )
         column.kind, column.name, column.position = kind, name, position
-        if kind == wip.DONE:
+        if kind == ColumnKind.DONE:
             column.wip_limit = None
     db.session.flush()
     db.session.refresh(board, ["columns"])

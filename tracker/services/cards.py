@@ -18,7 +18,7 @@ from tracker.domain import policy, pull, ranks, undo, wip
 from tracker.domain.board_setup import reference
 from tracker.domain.errors import InvalidRequest, StaleCard
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind
+from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind, LaneKind
 from tracker.models import BoardColumn, Card, Lane
 from tracker.services import audit, incidents, labels, rotation
 from tracker.services.common import (
@@ -83,9 +83,9 @@ def _entering(card: Card, column: BoardColumn, now) -> dict[str, Any]:
     values: dict[str, Any] = {"column_id": column.id}
     if card.column_id != column.id:
         values["column_entered_at"] = now
-    if column.kind == wip.ACTIVE and card.started_at is None:
+    if column.kind == ColumnKind.ACTIVE and card.started_at is None:
         values["started_at"] = now
-    if column.kind == wip.DONE:
+    if column.kind == ColumnKind.DONE:
         values |= {"status": CardStatus.DONE, "done_at": card.done_at or now}
     else:
         values |= {"status": CardStatus.OPEN, "done_at": None}
@@ -204,9 +204,9 @@ def _move_kind(same_cell: bool, from_lane_kind: str, to_lane_kind: str) -> str:
     """How history names a move: within a cell, into or out of Expedite, or plain."""
     if same_cell:
         return EventKind.REORDERED
-    if to_lane_kind == wip.EXPEDITE and from_lane_kind != wip.EXPEDITE:
+    if to_lane_kind == LaneKind.EXPEDITE and from_lane_kind != LaneKind.EXPEDITE:
         return EventKind.ESCALATED
-    if from_lane_kind == wip.EXPEDITE and to_lane_kind != wip.EXPEDITE:
+    if from_lane_kind == LaneKind.EXPEDITE and to_lane_kind != LaneKind.EXPEDITE:
         return EventKind.DEESCALATED
     return EventKind.MOVED
 
@@ -274,8 +274,8 @@ def _move(
     events = [store.new_event(card, kind, actor.id, before, reason=why)]
     if overrides:
         events.append(_record_override(card, actor, overrides, reason or ""))
-    entering_work = column.kind == wip.ACTIVE and was_kind != wip.ACTIVE
-    if entering_work and lane.kind == wip.SUPPORT:  # read the rotation only when it matters
+    entering_work = column.kind == ColumnKind.ACTIVE and was_kind != ColumnKind.ACTIVE
+    if entering_work and lane.kind == LaneKind.SUPPORT:  # read the rotation only when it matters
         duty = rotation.duty_for_pull(state.board) if state.rotating else None
         if pull.interrupts(lane.kind, entering_work, holder, duty):
             events.append(_record_interruption(card, actor, holder, duty))
@@ -341,7 +341,7 @@ def pull_next(
         actor.id,
         state.wip,
     )
-    to_column = state.first(wip.ACTIVE)
+    to_column = state.first(ColumnKind.ACTIVE)
     plan = pull.plan_pull(state.wip, lanes, ready, actor.id, to_column.id)
     if plan.card_id is None:
         store.rollback()

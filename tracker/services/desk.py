@@ -35,6 +35,7 @@ from tracker.domain.vocabulary import (
     RequestStatus,
     Role,
     Severity,
+    Visibility,
 )
 from tracker.extensions import db
 from tracker.models import (
@@ -264,7 +265,7 @@ def add_requester_reply(
         author_id=None,
         at=now,
         body=body,
-        visibility=intake.REPLY,
+        visibility=Visibility.REPLY,
         from_requester=True,
     )
     db.session.add(comment)

@@ -25,12 +25,11 @@ from sqlalchemy import text as sql
 from tracker import clock
 from tracker.domain import text
 from tracker.domain.errors import InvalidRequest
-from tracker.domain.vocabulary import EventKind
+from tracker.domain.vocabulary import EventKind, MailStatus
 from tracker.extensions import db
 from tracker.models import Board, Card, CardEvent, Comment, OutboundMail
 from tracker.services import audit, flow_weeks
 from tracker.services.common import Actor
-from tracker.services.mail import outbox
 from tracker.store import bump_version, lock_board
 
 PLACEHOLDER = "[erased]"
@@ -236,8 +235,9 @@ def erase(actor: Actor, card_ids: list[Any]) -> Erased:
             row.to_address = row.body = PLACEHOLDER
             row.link_seed = None
             row.subject = text.erase_mentions(row.subject, mentions, PLACEHOLDER)
-            if row.status in (outbox.PENDING, outbox.FAILED):  # never to be sent, nor retried
-                row.status, row.given_up_at, row.last_error = outbox.CANCELLED, now, CANCELLED
+            # never to be sent, nor retried
+            if row.status in (MailStatus.PENDING, MailStatus.FAILED):
+                row.status, row.given_up_at, row.last_error = MailStatus.ERASED, now, CANCELLED
                 cancelled += 1
             elif row.last_error:
                 row.last_error = PLACEHOLDER

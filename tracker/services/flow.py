@@ -24,7 +24,6 @@ from tracker.domain import flow as rules
 from tracker.domain.allowance import period_to_plan
 from tracker.domain.periods import monday_of
 from tracker.domain.vocabulary import CardStatus, ColumnKind
-from tracker.domain.wip import EXPEDITE, FEATURE, SUPPORT  # noqa: F401 - the page's kinds
 from tracker.extensions import db
 from tracker.models import Board, Card
 from tracker.services import flow_weeks, reports

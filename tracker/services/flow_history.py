@@ -15,13 +15,12 @@ from sqlalchemy import func, select, union_all
 
 from tracker.domain import flow as rules
 from tracker.domain.periods import monday_of
-from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind
-from tracker.domain.wip import EXPEDITE, FEATURE, SUPPORT
+from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind, LaneKind
 from tracker.extensions import db
 from tracker.models import Board, BoardColumn, Card, CardEvent, Lane
 
-KINDS = (EXPEDITE, SUPPORT, FEATURE)
-SUPPORT_KINDS = (EXPEDITE, SUPPORT)
+KINDS = (LaneKind.EXPEDITE, LaneKind.SUPPORT, LaneKind.FEATURE)
+SUPPORT_KINDS = (LaneKind.EXPEDITE, LaneKind.SUPPORT)
 RANGES = (4, 8, 12, 26, 52)
 DEFAULT_RANGE = 12
 NO_COMPONENT = "(no component)"

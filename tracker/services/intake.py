@@ -22,7 +22,7 @@ from tracker.domain import intake, policy
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus, RequestStatus
+from tracker.domain.vocabulary import CardStatus, RequestStatus, Visibility
 from tracker.extensions import db
 from tracker.models import (
     Board,
@@ -401,7 +401,7 @@ def public_status(token: str) -> PublicStatus:
     rows = db.session.execute(
         select(Comment.at, Comment.body, User.name, Comment.from_requester)
         .outerjoin(User, User.id == Comment.author_id)
-        .where(Comment.card_id == card.id, Comment.visibility == intake.REPLY)
+        .where(Comment.card_id == card.id, Comment.visibility == Visibility.REPLY)
         .order_by(Comment.id)
     )
     replies = [

@@ -21,7 +21,6 @@ from tracker import clock
 from tracker.domain.vocabulary import MailStatus
 from tracker.extensions import db
 
-PENDING = MailStatus.PENDING
 # Minutes to wait after the 1st, 2nd, ... failed attempt; after the last, give up (about a
 # day in all).
 RETRY_MINUTES = (1, 5, 15, 60, 180, 360, 720)
@@ -41,7 +40,7 @@ def due_ids(model: Any, limit: int, now: datetime) -> list[int]:
     ids = list(
         db.session.execute(
             select(model.id)
-            .where(model.status == PENDING, model.next_attempt_at <= now)
+            .where(model.status == MailStatus.PENDING, model.next_attempt_at <= now)
             .order_by(model.next_attempt_at, model.id)
             .limit(limit)
         ).scalars()
@@ -59,7 +58,7 @@ def claim(
     now = clock.now()
     claimed = db.session.execute(
         update(model)
-        .where(model.id == row_id, model.status == PENDING, model.next_attempt_at <= now)
+        .where(model.id == row_id, model.status == MailStatus.PENDING, model.next_attempt_at <= now)
         .values(attempts=model.attempts + 1, last_attempt_at=now, next_attempt_at=now + LEASE)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -78,7 +77,7 @@ def settle(model: Any, row_id: int, **values: Any) -> None:
     cancelled by an erasure)."""
     db.session.execute(
         update(model)
-        .where(model.id == row_id, model.status == PENDING)
+        .where(model.id == row_id, model.status == MailStatus.PENDING)
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -29,7 +29,6 @@ from tracker.domain.periods import (
     FIRST_DAY,
     LAST_DAY,
     MEASURES,
-    PERSON_DAYS,
     BadSprint,
     Period,
     check_sprint,
@@ -37,8 +36,7 @@ from tracker.domain.periods import (
 )
 from tracker.domain.policy import Action
 from tracker.domain.rotation import Away, Cover, PersonDuty, Term
-from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind
-from tracker.domain.wip import EXPEDITE
+from tracker.domain.vocabulary import CardStatus, ColumnKind, EventKind, LaneKind, Measure
 from tracker.domain.working_time import Change, Stint, stints_from_events
 from tracker.extensions import db
 from tracker.models import (
@@ -82,7 +80,7 @@ DEFAULT_RANGE = 12
 @dataclass(frozen=True)
 class Settings:
     window_size: int = weather.DEFAULT_WINDOW
-    measure: str = PERSON_DAYS
+    measure: str = Measure.PERSON_DAYS
     threshold: int = weather.DEFAULT_THRESHOLD
 
 
@@ -336,7 +334,7 @@ def build_report(board: Board, *, count: int = DEFAULT_RANGE, until: date | None
     if (
         figures is not None
         and figures.cover is not None
-        and settings.measure == PERSON_DAYS
+        and settings.measure == Measure.PERSON_DAYS
         and headline.kind == weather.FIGURE
     ):
         # The plan holds back the larger of the rotation's cover and yesterday's weather.
@@ -393,7 +391,7 @@ def _rotation_figures(
             rotation_terms(board.id, period.start, period.end), away, period.start, period.end
         )
         in_days = weather.allowance(
-            window, settings.window_size, PERSON_DAYS, None, settings.threshold
+            window, settings.window_size, Measure.PERSON_DAYS, None, settings.threshold
         )
         cover = Cover(days, in_days.average, period.planned_days)
     since = today - timedelta(days=duty_rules.FAIRNESS_DAYS)
@@ -659,7 +657,7 @@ def emergencies(board: Board, periods: Sequence[Period]) -> list[Emergency]:
         return []
     tz = ZoneInfo(board.timezone)
     start, end = _span(periods, tz)
-    expedite = select(Lane.id).where(Lane.board_id == board.id, Lane.kind == EXPEDITE)
+    expedite = select(Lane.id).where(Lane.board_id == board.id, Lane.kind == LaneKind.EXPEDITE)
     escalated = set(
         db.session.execute(
             select(CardEvent.card_id).where(

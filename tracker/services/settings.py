@@ -11,11 +11,11 @@ from sqlalchemy import func, select, update
 from tracker import clock
 from tracker.domain import policy, text
 from tracker.domain.policy import Action
+from tracker.domain.vocabulary import MailStatus
 from tracker.extensions import db
 from tracker.models import Card, OutboundMail
 from tracker.services.common import Actor
 from tracker.services.mail import delivery, outbox
-from tracker.services.mail.outbox import FAILED, PENDING, SENT
 from tracker.store import lock_board
 
 
@@ -57,7 +57,7 @@ def mail_summary(board_id: int, *, failures: int = 5) -> MailSummary:
         .outerjoin(Card, Card.id == OutboundMail.card_id)
         .where(
             OutboundMail.board_id == board_id,
-            OutboundMail.status.in_((PENDING, FAILED)),
+            OutboundMail.status.in_((MailStatus.PENDING, MailStatus.FAILED)),
             OutboundMail.last_error != "",
         )
         .order_by(OutboundMail.last_attempt_at.desc(), OutboundMail.id.desc())
@@ -66,9 +66,9 @@ def mail_summary(board_id: int, *, failures: int = 5) -> MailSummary:
     return MailSummary(
         config is not None,
         config.sender if config else "",
-        counts.get(PENDING, 0),
-        counts.get(SENT, 0),
-        counts.get(FAILED, 0),
+        counts.get(MailStatus.PENDING, 0),
+        counts.get(MailStatus.SENT, 0),
+        counts.get(MailStatus.FAILED, 0),
         [
             Failure(
                 row.last_attempt_at,
@@ -101,12 +101,15 @@ def retry_mail(board_id: int, actor: Actor) -> int:
             OutboundMail.status,
             OutboundMail.next_attempt_at,
             OutboundMail.last_attempt_at,
-        ).where(OutboundMail.board_id == board_id, OutboundMail.status.in_((PENDING, FAILED)))
+        ).where(
+            OutboundMail.board_id == board_id,
+            OutboundMail.status.in_((MailStatus.PENDING, MailStatus.FAILED)),
+        )
     ).all()
     count = 0
     for mail_id, status, next_attempt_at, last_attempt_at in rows:
         sending = delivery.held_by_sender(last_attempt_at, next_attempt_at)
-        if status == PENDING and sending and next_attempt_at > now:
+        if status == MailStatus.PENDING and sending and next_attempt_at > now:
             continue  # a sender holds it right now
         # Only if nobody changed it since it was read (a sender claiming it, say).
         count += db.session.execute(
@@ -116,7 +119,7 @@ def retry_mail(board_id: int, actor: Actor) -> int:
                 OutboundMail.status == status,
                 OutboundMail.next_attempt_at == next_attempt_at,
             )
-            .values(status=PENDING, next_attempt_at=now, attempts=0, given_up_at=None)
+            .values(status=MailStatus.PENDING, next_attempt_at=now, attempts=0, given_up_at=None)
             .execution_options(synchronize_session=False)
         ).rowcount
     if count:

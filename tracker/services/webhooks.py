@@ -56,7 +56,6 @@ from tracker.store import lock_board
 
 log = logging.getLogger("tracker.webhooks")
 
-PENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENT, MailStatus.FAILED
 THREAD_NAME = "weatherboard-webhooks"
 BATCH = 50
 LOG_SIZE = 20  # deliveries shown per hook
@@ -249,7 +248,7 @@ def _write(
             uid=uid,
             event=str(event),
             body=_body(uid, event, at or now, data),
-            status=PENDING,
+            status=MailStatus.PENDING,
             created_at=now,
             attempts=0,
             next_attempt_at=now,
@@ -482,7 +481,7 @@ def _failed(
         queue.settle(
             WebhookDelivery,
             row.id,
-            status=FAILED,
+            status=MailStatus.FAILED,
             given_up_at=now,
             last_error=error[:1000],
             last_status_code=code,
@@ -534,7 +533,7 @@ def deliver_pending(limit: int = BATCH) -> Delivery:
             queue.settle(
                 WebhookDelivery,
                 row.id,
-                status=SENT,
+                status=MailStatus.SENT,
                 sent_at=clock.now(),
                 last_status_code=answer.status,
                 last_error="",

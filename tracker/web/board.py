@@ -20,7 +20,7 @@ from flask_htmx import make_response
 from flask_login import current_user
 from markupsafe import Markup
 
-from tracker.domain import policy, undo, wip
+from tracker.domain import policy, undo
 from tracker.domain.board_filter import AGES, BoardFilter, parse_filter
 from tracker.domain.errors import (
     DomainError,
@@ -30,7 +30,7 @@ from tracker.domain.errors import (
     WipLimitExceeded,
 )
 from tracker.domain.policy import Action
-from tracker.domain.vocabulary import CardStatus
+from tracker.domain.vocabulary import CardStatus, ColumnKind
 from tracker.extensions import htmx
 from tracker.services import board_view, cards, labels
 from tracker.services.common import get_card
@@ -136,7 +136,7 @@ def _touched(change) -> Touched:
     shows only its latest cards and the count of the rest, so it is redrawn whenever the
     card entered or left it."""
     state, left, entered = change.state, change.left, change.entered
-    done = [c for c in dict.fromkeys([left, entered]) if state.column(c[1]).kind == wip.DONE]
+    done = [c for c in dict.fromkeys([left, entered]) if state.column(c[1]).kind == ColumnKind.DONE]
     if entered in done:
         return Touched([] if left in done else [change.card.id], done, None)
     return Touched([change.card.id], done, change.card.id)

@@ -20,9 +20,10 @@ from typing import Any
 from tracker import clock
 from tracker.domain import inbound as inbound_rules
 from tracker.domain import intake as intake_rules
+from tracker.domain.vocabulary import MailStatus
 from tracker.models import OutboundMail
 from tracker.services import host, queue
-from tracker.services.mail.outbox import FAILED, LINK_MARK, SENT, Settings, settings
+from tracker.services.mail.outbox import LINK_MARK, Settings, settings
 
 log = logging.getLogger("tracker.mail")
 
@@ -158,7 +159,7 @@ def _record_failure(mail: _Claimed, error: Exception, result: Delivery) -> None:
     again = None if _permanent(error) else queue.retry_at(mail.attempts, now)
     given_up = again is None
     if given_up:
-        _set(mail.id, status=FAILED, given_up_at=now, last_error=error_text)
+        _set(mail.id, status=MailStatus.FAILED, given_up_at=now, last_error=error_text)
         result.given_up += 1
     else:
         _set(mail.id, next_attempt_at=again, last_error=error_text)
@@ -204,7 +205,9 @@ def deliver_pending(limit: int = BATCH) -> Delivery:
                 if server is None or isinstance(error, OSError | smtplib.SMTPServerDisconnected):
                     break  # the server is away: the others wait for the next run
                 continue
-            _set(mail.id, status=SENT, sent_at=clock.now(), last_error="", link_seed=None)
+            _set(
+                mail.id, status=MailStatus.SENT, sent_at=clock.now(), last_error="", link_seed=None
+            )
             result.sent += 1
     finally:
         if server is not None:

@@ -23,13 +23,6 @@ from tracker.extensions import db
 from tracker.models import BoardColumn, Card, OutboundMail, StatusLink
 from tracker.services import host
 
-PENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENT, MailStatus.FAILED
-# Cancelled because the requester's data was erased (services.erasure): never sent, never
-# retried, not counted as a failure.
-CANCELLED = MailStatus.ERASED
-FILED, REPLY, DONE, CLOSED = MailKind.FILED, MailKind.REPLY, MailKind.DONE, MailKind.CLOSED
-REOPENED = MailKind.REOPENED
-KINDS = tuple(MailKind)
 # Where the "filed" mail's status link goes; the sender puts the link there and keeps it
 # nowhere (the stored body keeps this mark).
 LINK_MARK = "[your status link: in the email only]"
@@ -118,7 +111,7 @@ def _queue(
         # .txt templates are not HTML-escaped.
         body=host.current().render_text(f"mail/{kind}.txt", values),
         link_seed=link_seed,
-        status=PENDING,
+        status=MailStatus.PENDING,
         created_at=now,
         attempts=0,
         next_attempt_at=now,
@@ -158,7 +151,7 @@ def queue_filed(card: Card, link_seed: str) -> OutboundMail | None:
     link_seed and the secret key (domain.intake.status_token) when it sends, then forgets
     the seed, so the database never holds the token (only the link's hash, as always).
     """
-    return _queue(card, FILED, "We have your request", link=LINK_MARK, link_seed=link_seed)
+    return _queue(card, MailKind.FILED, "We have your request", link=LINK_MARK, link_seed=link_seed)
 
 
 def queue_reply(card: Card, body: str, author: str) -> OutboundMail | None:
@@ -166,7 +159,7 @@ def queue_reply(card: Card, body: str, author: str) -> OutboundMail | None:
     only replies, and this takes only the reply's text)."""
     return _queue(
         card,
-        REPLY,
+        MailKind.REPLY,
         "Reply to your request",
         reply=body,
         author=intake_rules.first_name(author),
@@ -177,18 +170,20 @@ def queue_reply(card: Card, body: str, author: str) -> OutboundMail | None:
 
 def queue_done(card: Card) -> OutboundMail | None:
     """The request reached a done column."""
-    return _queue(card, DONE, "Done", has_link=_has_link(card))
+    return _queue(card, MailKind.DONE, "Done", has_link=_has_link(card))
 
 
 def queue_closed(card: Card) -> OutboundMail | None:
     """The request was closed without doing it (won't do, duplicate), with the reason the
     team wrote for the requester (the status link shows it too)."""
-    return _queue(card, CLOSED, "Closed", reason=card.close_reason, has_link=_has_link(card))
+    return _queue(
+        card, MailKind.CLOSED, "Closed", reason=card.close_reason, has_link=_has_link(card)
+    )
 
 
 def queue_reopened(card: Card, reason: str) -> OutboundMail | None:
     """A request that was done or closed is back on the team's board, with why."""
-    return _queue(card, REOPENED, "Reopened", reason=reason, has_link=_has_link(card))
+    return _queue(card, MailKind.REOPENED, "Reopened", reason=reason, has_link=_has_link(card))
 
 
 def card_mail(card_id: int) -> list[OutboundMail]:

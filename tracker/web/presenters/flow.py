@@ -9,12 +9,17 @@ from zoneinfo import ZoneInfo
 
 from tracker.domain import text
 from tracker.domain.flow import QUANTILES
+from tracker.domain.vocabulary import LaneKind
 from tracker.services import flow
 from tracker.web.params import sensible_date, whole_number
 from tracker.web.presenters.report import _nice_ceiling, fmt
 
 SECTIONS = ("cfd", "cycle", "throughput", "aging", "blocked", "pareto", "forecast")
-KIND_NAMES = {flow.EXPEDITE: "Expedite", flow.SUPPORT: "Support", flow.FEATURE: "Feature"}
+KIND_NAMES = {
+    LaneKind.EXPEDITE: "Expedite",
+    LaneKind.SUPPORT: "Support",
+    LaneKind.FEATURE: "Feature",
+}
 
 
 def flow_range(weeks: str | None, until: str | None, today: date) -> flow.Range:

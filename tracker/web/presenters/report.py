@@ -10,7 +10,7 @@ from typing import Any
 
 from tracker.domain import text
 from tracker.domain.periods import MEASURES
-from tracker.domain.wip import EXPEDITE, FEATURE, SUPPORT
+from tracker.domain.vocabulary import LaneKind
 from tracker.services import reports
 from tracker.web.params import sensible_date, whole_number
 
@@ -32,7 +32,7 @@ def report_range(count: str | None, until: str | None) -> tuple[int, date | None
 # -- the CSV ----------------------------------------------------------------------------------
 
 # The order of the chart's stacked segments (bottom up) and of the CSV's columns.
-KINDS = (SUPPORT, EXPEDITE, FEATURE)
+KINDS = (LaneKind.SUPPORT, LaneKind.EXPEDITE, LaneKind.FEATURE)
 CSV_HEADER = (
     ["period", "first_day", "last_day", "finished", "planned_person_days", "planned_points"]
     + [f"{k}_person_days" for k in KINDS]
