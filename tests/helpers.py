@@ -22,7 +22,7 @@ from sqlalchemy import event, func, make_url, select, text
 from werkzeug.routing import Rule
 
 from tracker import clock, create_app
-from tracker.domain.vocabulary import LaneKind, NoticeKind, TokenScope
+from tracker.domain.vocabulary import LaneKind, NoticeKind, TokenScope, WebhookEvent
 from tracker.domain.wip import Column as WipColumn
 from tracker.domain.wip import Lane as WipLane
 from tracker.extensions import db
@@ -606,7 +606,10 @@ class World:
     def webhook(self, board_id: int | None = None) -> int:
         """A hook of the board, to an address the sender refuses without any network (a
         loopback one, written here past add_hook's check): a test event is given up at once."""
-        return add_webhook_row(board_id or self.board_id, "http://127.0.0.1:9/hook").id
+        # It hears only the test event, so the walks' card changes queue no deliveries (a
+        # background sender would write them while the next test runs).
+        url = "http://127.0.0.1:9/hook"
+        return add_webhook_row(board_id or self.board_id, url, (WebhookEvent.PING,)).id
 
     def grant(self, board_id: int | None = None) -> int:
         """Break-glass access just recorded on a fresh S1 incident, held by the lead."""

@@ -20,7 +20,7 @@ from tests.helpers import (
     make_user,
 )
 from tracker import clock
-from tracker.domain.vocabulary import TokenScope
+from tracker.domain.vocabulary import TokenScope, WebhookEvent
 from tracker.extensions import db
 from tracker.models import Card, RotationAway, RotationTerm, StatusLink, User
 from tracker.services import (
@@ -84,9 +84,16 @@ def objects_of(board, lead, support) -> Objects:
     )
     rotation.add_away(board.id, lead, lead.id, date(2027, 3, 1), date(2027, 3, 5))
     alert_token = alerts.create_token(board.id, lead, "prom").row.id
-    hook = add_webhook_row(board.id, "http://127.0.0.1:9/hook").id
-    term = db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
-    away = db.session.execute(select(RotationAway.id).where(RotationAway.board_id == board.id))
+    hook = add_webhook_row(board.id, "http://127.0.0.1:9/hook", (WebhookEvent.PING,)).id
+    term = (
+        db.session.execute(select(RotationTerm.id).where(RotationTerm.board_id == board.id))
+        .scalars()
+        .first()
+    )
+    away = db.session.execute(
+        select(RotationAway.id).where(RotationAway.board_id == board.id)
+    ).scalar_one()
+    db.session.commit()  # no read left open before the next use case takes the write lock
     label = labels.add_label(board.id, lead, "Bug", "red")
     grant = _grant(board, lead)
     canned = desk.add_canned_reply(board.id, lead, "Need logs", "Could you send the logs?")
@@ -99,8 +106,8 @@ def objects_of(board, lead, support) -> Objects:
         token,
         lane(board, "feature").id,
         column(board, "Ready").id,
-        term.scalars().first(),
-        away.scalar_one(),
+        term,
+        away,
         lead.id,
         note,
         alert_token,

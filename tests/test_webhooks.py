@@ -108,6 +108,14 @@ def join_senders() -> None:
         assert not thread.is_alive()
 
 
+@pytest.fixture(autouse=True)
+def senders_done(app):
+    """No sender outlives its test: one still posting or retrying would hold the next
+    test's database (SQLite's write lock)."""
+    yield
+    join_senders()
+
+
 def person(board, name, role=Role.LEAD):
     return actor(db.session.get(User, board[name]), role)
 
