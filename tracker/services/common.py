@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -35,6 +35,9 @@ class Actor:
     address: str = ""
 
 
+T = TypeVar("T")
+
+
 def require_lead(actor: Actor, what: str, action: Action = Action.CHANGE_SETTINGS) -> None:
     """Refuse a person the policy does not allow the action (one of a lead's): "Only a lead
     of this board can change <what>."."""
@@ -59,6 +62,18 @@ def whole_id(card_id: Any) -> int:
         return int(card_id)
     except (TypeError, ValueError):
         raise NotFound("That card does not exist on this board.") from None
+
+
+def row_of_board(model: type[T], board_id: int, row_id: Any, missing: str) -> T:
+    """The board's row of model with this id, or NotFound(missing): for an id of another
+    board's row, of no row, or that is no number."""
+    try:
+        row = db.session.get(model, int(row_id))
+    except (TypeError, ValueError):
+        row = None
+    if row is None or row.board_id != board_id:
+        raise NotFound(missing)
+    return row
 
 
 def card_of_board(board_id: int, card: Card | None) -> Card:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker import clock, store
 from tracker.domain import incidents, policy, reviews, text
-from tracker.domain.errors import InvalidRequest, NotFound
+from tracker.domain.errors import InvalidRequest
 from tracker.domain.incidents import Grant, Incident, Recorded
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus, EventKind, LaneKind
@@ -37,7 +37,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import audit
-from tracker.services.common import Actor, assignable_ids, get_card
+from tracker.services.common import Actor, assignable_ids, get_card, row_of_board
 from tracker.store import snapshot
 
 DRILL_FIELD = "drill"
@@ -323,13 +323,9 @@ def record_grant(board_id: int, actor: Actor, card_id: Any, given: GrantInput) -
 
 
 def _board_grant(board_id: int, grant_id: Any) -> BreakGlassGrant:
-    try:
-        grant = db.session.get(BreakGlassGrant, int(grant_id))
-    except (TypeError, ValueError):
-        grant = None
-    if grant is None or grant.board_id != board_id:
-        raise NotFound("That access grant does not exist on this board.")
-    return grant
+    return row_of_board(
+        BreakGlassGrant, board_id, grant_id, "That access grant does not exist on this board."
+    )
 
 
 def grant_card(board_id: int, grant_id: Any) -> Card:

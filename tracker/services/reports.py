@@ -24,7 +24,7 @@ from tracker.domain import rotation as duty_rules
 from tracker.domain.allowance import Done, Load
 from tracker.domain.emergency_figures import Emergency, ExpediteRow, Step, expedite_summary
 from tracker.domain.emergency_figures import emergency as emergency_of
-from tracker.domain.errors import InvalidRequest, NotFound
+from tracker.domain.errors import InvalidRequest
 from tracker.domain.periods import (
     FIRST_DAY,
     LAST_DAY,
@@ -56,7 +56,7 @@ from tracker.models import (
 )
 from tracker.services import audit, desk
 from tracker.services import incidents as incident_service
-from tracker.services.common import Actor, require_lead, today_on
+from tracker.services.common import Actor, require_lead, row_of_board, today_on
 from tracker.store import bump_version, lock_board
 
 # Events that can change what a stint depends on: column, assignee, status, lane.
@@ -172,13 +172,7 @@ def add_sprint(board_id: int, actor: Actor, data: SprintInput) -> Sprint:
 
 
 def get_sprint(board_id: int, sprint_id: Any) -> Sprint:
-    try:
-        sprint = db.session.get(Sprint, int(sprint_id))
-    except (TypeError, ValueError):
-        sprint = None
-    if sprint is None or sprint.board_id != board_id:
-        raise NotFound("That sprint is not on this board.")
-    return sprint
+    return row_of_board(Sprint, board_id, sprint_id, "That sprint is not on this board.")
 
 
 def update_sprint(board_id: int, actor: Actor, sprint_id: Any, data: SprintInput) -> Sprint:
