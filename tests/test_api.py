@@ -17,6 +17,8 @@ from tests.helpers import (
     CardSpec,
     actor,
     app_config,
+    column,
+    make_card,
     new_app,
 )
 from tracker import clock
@@ -208,7 +210,7 @@ def test_every_api_route_answers_each_role_and_scope_as_the_policy_says(app, cal
     from tracker.domain import tokens as rules
 
     with app.app_context():
-        request_id = _file(app, board)
+        request_id = _file(app, board, "S1")  # an incident too (Expedite)
     ids = board | {"card": request_id}
     wrong = []
     for endpoint, method, rule in api_targets(app):
@@ -217,6 +219,7 @@ def test_every_api_route_answers_each_role_and_scope_as_the_policy_says(app, cal
             for scope in TokenScope:
                 url = rule.replace("<int:board_id>", str(ids["board"]))
                 url = url.replace("<int:card_id>", str(ids["card"]))
+                url = url.replace("<int:incident_id>", str(ids["card"]))
                 body = BODIES.get(endpoint, lambda _ids: None)(ids)
                 answer = call(username, method, url, scope=scope, json=body)
                 if permission in ("public", "login"):
@@ -232,12 +235,13 @@ def test_every_api_route_answers_each_role_and_scope_as_the_policy_says(app, cal
     assert wrong == []
 
 
-def _file(app, board) -> int:
+def _file(app, board, severity: str = "S3") -> int:
     from tracker.services import intake
 
     support = db.session.get(User, board["support"])
     key = intake.new_intake_key()
-    return intake.file_request(board["board"], actor(support, "support"), REQUEST, key).card.id
+    filed = dict(REQUEST, severity=severity)
+    return intake.file_request(board["board"], actor(support, "support"), filed, key).card.id
 
 
 def test_a_read_token_reads_but_never_writes(call, board):
@@ -500,6 +504,89 @@ def test_the_rotation_read_out(app, call, board):
         )
     shown = call("viewer", "GET", "rotation").json
     assert shown["enabled"] is True and len(shown["on_duty"]) == 1 and shown["terms"]
+
+
+def _an_incident(app, board) -> int:
+    """An S1 in Expedite that the member pulls, holds break-glass access for, mitigates and
+    resolves, with a follow-up card; its id."""
+    from tracker.models import Board
+    from tracker.services import cards, incidents, reviews
+
+    with app.app_context():
+        member = actor(db.session.get(User, board["member"]))
+        row = db.session.get(Board, board["board"])
+        s1 = make_card(row, member, "expedite", "Checkout down", severity="S1")
+        cards.pull_next(row.id, member)
+        now = clock.now()
+        given = incidents.GrantInput(
+            holder_id=member.id,
+            target="orders-db primary, write",
+            why="fix the stuck orders",
+            buddy_id=None,
+            buddy_name="Ops Olga",
+            granted_at=now,
+            expected_end=now + timedelta(hours=2),
+        )
+        grant = incidents.record_grant(row.id, member, s1.id, given)
+        incidents.end_grant(row.id, member, grant.id)
+        incidents.mitigate(row.id, member, s1.id, "rolled back to 4.2.1")
+        cards.move_card(row.id, member, s1.id, lane_id=s1.lane_id, column_id=column(row, "Done").id)
+        reviews.add_follow_up(row.id, member, s1.id, "Make the fix permanent", "support")
+        card_id = s1.id
+        db.session.remove()
+    return card_id
+
+
+def test_the_incident_read_outs(app, call, board):
+    assert call("viewer", "GET", "incidents").json == {"items": [], "next_cursor": None}
+    card_id = _an_incident(app, board)
+    shown = call("viewer", "GET", f"incidents/{card_id}")
+    assert shown.status_code == 200
+    found = shown.json
+    assert found["card"]["id"] == card_id and found["stage"] == "resolved"
+    assert [s["stage"] for s in found["stages"]] == [
+        "opened",
+        "acknowledged",
+        "mitigated",
+        "resolved",
+    ]
+    assert found["stages"][2]["note"] == "rolled back to 4.2.1"
+    assert found["stages"][1]["by_id"] == board["member"]
+    (grant,) = found["grants"]
+    assert grant["target"] == "orders-db primary, write" and grant["buddy"] == "Ops Olga"
+    assert grant["open"] is False and grant["ended_at"] and grant["confirmed_revoked_by"]
+    assert found["review"] is None and found["drill"] is False
+    assert [f["title"] for f in found["follow_ups"]] == ["Make the fix permanent"]
+    listed = call("viewer", "GET", "incidents").json
+    assert [(i["card_id"], i["stage"], i["open_grants"]) for i in listed["items"]] == [
+        (card_id, "resolved", 0)
+    ]
+    assert listed["items"][0]["mitigated_at"] and listed["next_cursor"] is None
+    # A card that never was an incident, another board's card, an unknown id: 404.
+    for other in (board["ready"], 2_147_483_647):
+        missing = call("viewer", "GET", f"incidents/{other}")
+        assert missing.status_code == 404 and missing.json["error"] == "not_found"
+    # The span is checked: the wrong way round, or longer than a year, is 422 on `since`.
+    today = date.today()
+    for since, until in ((today, today - timedelta(days=1)), (today - timedelta(days=400), today)):
+        refused = call("viewer", "GET", f"incidents?since={since}&until={until}")
+        assert refused.status_code == 422 and "since" in refused.json["fields"]
+    long_ago = call("viewer", "GET", f"incidents?until={today - timedelta(days=200)}")
+    assert long_ago.json["items"] == []
+
+
+def test_incidents_are_listed_newest_first_a_page_at_a_time(app, call, board):
+    made = [_an_incident(app, board) for _ in range(3)]
+    seen, cursor = [], None
+    for _ in range(4):
+        page = call("viewer", "GET", "incidents?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        seen += [i["card_id"] for i in page.json["items"]]
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(made, reverse=True)
+    bad = call("viewer", "GET", "incidents?cursor=nope")
+    assert bad.status_code == 422 and "cursor" in bad.json["fields"]
 
 
 # The document -----------------------------------------------------------------------------

@@ -246,6 +246,29 @@ def test_a_poll_is_one_query_for_the_banner_and_writes_nothing(app, client, auth
         assert response.headers.get("Cache-Control") == "no-store"
 
 
+@pytest.mark.parametrize("held", [1, 4])
+def test_the_incidents_someone_is_on_cost_the_same_statements_however_many(
+    app, client, auth, board, held
+):
+    """The stage lines of the incidents being worked are read together (their lanes, the
+    board's people and their histories: three statements), not three per incident."""
+    made = [file_s1(app, board, f"Emergency {i}")[0] for i in range(held)]
+    for card_id in made:
+        change(app, board, "assign", card_id)
+    auth.login("ann")
+    sent, response = sql_of(app, client, f"/b/{board['board']}/emergency")
+    assert response.status_code == 200
+    assert response.text.count("acknowledged by Ann Person") == held
+    queries = [s for s in sent if s != "BEGIN"]
+    assert len(queries) == 2 + 4, queries  # person, banner; drills, lanes, histories, people
+    with app.app_context():
+        kinds = incidents.lane_kinds(board["board"])
+        together = incidents.stages_of({card_id: False for card_id in made}, kinds)
+        one_by_one = [incidents.incident_of(db.session.get(Card, i)) for i in made]
+        db.session.remove()
+    assert together == one_by_one
+
+
 def test_the_poll_changes_nothing_in_the_database(app, client, auth, board):
     card_id, _ = file_s1(app, board)
     with app.app_context():

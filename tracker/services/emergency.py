@@ -102,16 +102,6 @@ def _banner_statement() -> CompoundSelect:
     return cards.union_all(grants).order_by("what", "at", "card_id")
 
 
-def _stage(board_id: int, card_id: int, ref: str, now: datetime) -> str:
-    """The stage line of an incident someone is on (read from its history)."""
-    card = db.session.get(Card, card_id)
-    found = incident_service.incident_of(card) if card is not None else None
-    if found is None:
-        return ""
-    people = incident_service.names(board_id)
-    return incidents.stage_line(ref, found, lambda i: people.get(i, "") if i else "", now)
-
-
 def _since(at: datetime, timezone: str, now: datetime) -> str:
     """When a grant began, on the board's clock: "14:02", or "28 Nov 14:02" another day."""
     local, today = at.astimezone(ZoneInfo(timezone)), now.astimezone(ZoneInfo(timezone))
@@ -122,12 +112,15 @@ def read(
     board_id: int, now: datetime
 ) -> tuple[list[emergency.Waiting], list[emergency.OpenAccess]]:
     """The S1 incidents not mitigated (oldest first) and the break-glass access open too
-    long (oldest first): one statement, then the history of the incidents someone is on."""
+    long (oldest first): one statement, then the histories of the incidents someone is on
+    (services.incidents.stage_lines: four statements however many)."""
     rows = db.session.execute(_banner_statement(), {"board_id": board_id}).all()
+    held = {row.card_id: row.ref for row in rows if row.what == CARD and not row.unheld}
+    stages = incident_service.stage_lines(board_id, held, now)
     waiting, access = [], []
     for row in rows:
         if row.what == CARD:
-            stage = "" if row.unheld else _stage(board_id, row.card_id, row.ref, now)
+            stage = stages.get(row.card_id, "")
             waiting.append(
                 emergency.Waiting(row.card_id, row.ref, row.title, row.at, stage, bool(row.drill))
             )

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from tracker import clock, store
@@ -486,10 +486,6 @@ STAGE_EVENTS = (
 )
 
 
-# The fields of a card those events change that a stage depends on.
-STAGE_FIELDS = ("assignee_id", "lane_id", "status")
-
-
 @dataclass(frozen=True)
 class FollowUpsOpen:
     """An incident of the report's periods with follow-up cards still open."""
@@ -510,61 +506,147 @@ class ReportSection:
     open_follow_ups: list[FollowUpsOpen]
 
 
-def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
-    """Per period (the report's), the incidents opened in it: count, drills apart, times to
-    acknowledge, mitigate and resolve (median, 85th percentile), break-glass hours and
-    reviews not written within 5 working days; and the incidents with open follow-ups.
+def stages_of(
+    drills: dict[int, bool], kinds: dict[int, str], chosen: Select | None = None
+) -> list[Incident]:
+    """The incidents of these cards (id -> drill mark) read from their histories in one
+    statement (the cards never in Expedite left out), by card id. `chosen`: a statement
+    that selects the same cards' ids, for the database to read them with instead of a
+    list of parameters.
+
+    Only the events that can move a stage are read (STAGE_EVENTS), and of their change
+    sets only the new values of the three fields a stage reads, taken out by the database
+    as plain numbers and words: decoding each change set's JSON here cost more than the
+    rest of the report's Incidents section (bench/report.py: incidents_ms)."""
+    if not drills:
+        return []
+    history: dict[int, list[Recorded]] = {card_id: [] for card_id in sorted(drills)}
+    ids = list(history) if chosen is None else chosen
+    rows = db.session.execute(_stage_events_statement(ids))
+    for card_id, kind, at, actor_id, reason, lane_id, status, holder, assigned in rows:
+        changes: dict[str, Any] = {}
+        if lane_id is not None:
+            changes["lane_id"] = (None, lane_id)
+        if status is not None:
+            changes["status"] = (None, status)
+        if assigned:  # the holder changed (to nobody too: holder None)
+            changes["assignee_id"] = (None, holder)
+        history[card_id].append(Recorded(kind, at, actor_id, changes, reason or ""))
+    found = []
+    for card_id, events in history.items():
+        made = incidents.from_history(
+            card_id, events, kinds, mitigated_kind=EventKind.MITIGATED, drill=drills[card_id]
+        )
+        if made is not None:
+            found.append(made)
+    return found
+
+
+def _stage_events_statement(ids: list[int] | Select) -> Select:
+    """The events of some cards that can move a stage, oldest first, each with the
+    new lane, status and holder it recorded (NULL: unchanged; `assigned` says whether the
+    holder changed, as a new holder of nobody is NULL too)."""
+    changes = CardEvent.changes
+    return (
+        select(
+            CardEvent.card_id,
+            CardEvent.kind,
+            CardEvent.at,
+            CardEvent.actor_id,
+            CardEvent.reason,
+            changes[("lane_id", 1)].as_integer().label("lane_id"),
+            changes[("status", 1)].as_string().label("status"),
+            changes[("assignee_id", 1)].as_integer().label("assignee_id"),
+            changes["assignee_id"].is_not(None).label("assigned"),
+        )
+        .where(
+            CardEvent.card_id.in_(ids),
+            CardEvent.kind.in_(STAGE_EVENTS),
+        )
+        .order_by(CardEvent.card_id, CardEvent.id)
+    )
+
+
+def stage_lines(board_id: int, refs: dict[int, str], now: datetime) -> dict[int, str]:
+    """The stage line of each of these incidents (card id -> ref), for the banner: four
+    statements however many there are (their drill marks, lanes, histories, people)."""
+    if not refs:
+        return {}
+    drills = dict(
+        db.session.execute(select(Card.id, Card.drill).where(Card.id.in_(list(refs)))).all()
+    )
+    found = stages_of(drills, lane_kinds(board_id))
+    if not found:
+        return {}
+    people = names(board_id)
+    return {
+        i.card_id: incidents.stage_line(
+            refs[i.card_id], i, lambda who: people.get(who, "") if who else "", now
+        )
+        for i in found
+    }
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The incidents a span of time holds (services' reads of them): each card's ref, title
+    and drill mark by id, the incidents read from their histories, and their grants."""
+
+    shown: dict[int, Any]
+    found: list[Incident]
+    grants: dict[int, list[Grant]]
+    # The cards' ids: a statement selecting them (a whole span), or the list (a page).
+    chosen: Any = ()
+
+
+def opened_between(
+    board_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Opened:
+    """The incidents opened or escalated from `start` to `end` (newest card first; with
+    `before` only cards of a lower id, at most `limit` of them).
 
     Reads the expedite cards created in the span and the cards escalated in it, then only
-    their events that can move a stage, their grants, reviews and follow-ups: a handful of
-    statements whatever the length of the history (bench/report.py: incidents_ms).
+    their events that can move a stage, and their grants: a handful of statements whatever
+    the length of the history (bench/report.py: incidents_ms).
     """
-    if not periods:
-        return ReportSection([], [])
-    tz = ZoneInfo(board.timezone)
-    bounds = [p.bounds(tz) for p in periods]
-    start, end = bounds[0][0], bounds[-1][1]
-    kinds = lane_kinds(board.id)
+    kinds = lane_kinds(board_id)
     expedite = [lane_id for lane_id, kind in kinds.items() if kind == LaneKind.EXPEDITE]
     escalated = select(CardEvent.card_id).where(
-        CardEvent.board_id == board.id,
+        CardEvent.board_id == board_id,
         CardEvent.kind == EventKind.ESCALATED,
         CardEvent.at >= start,
         CardEvent.at < end,
     )
     created = select(Card.id).where(
         Card.lane_id.in_(expedite),
-        Card.board_id == board.id,
+        Card.board_id == board_id,
         Card.created_at >= start,
         Card.created_at < end,
     )
-    ids_query = select(Card.id, Card.ref, Card.title, Card.drill).where(
-        Card.id.in_(created.union(escalated).scalar_subquery())
+    candidates = created.union(escalated)
+    ids_query = (
+        select(Card.id, Card.ref, Card.title, Card.drill)
+        .where(Card.id.in_(candidates.scalar_subquery()))
+        .order_by(Card.id.desc())
     )
+    if before is not None:
+        ids_query = ids_query.where(Card.id < before)
+    if limit is not None:
+        ids_query = ids_query.limit(limit)
     shown = {row.id: row for row in db.session.execute(ids_query)}
     if not shown:
-        return ReportSection(
-            [(p, incidents.figures([], {}, set(), clock.now())) for p in periods], []
-        )
-    ids = list(shown)
-    history: dict[int, list[Recorded]] = {card_id: [] for card_id in ids}
-    # Only the three fields a stage reads, extracted by the database: a created event's
-    # change set holds the whole card (its description too), not worth decoding here.
-    fields = [CardEvent.changes[name].label(name) for name in STAGE_FIELDS]
-    for row in db.session.execute(
-        select(CardEvent.card_id, CardEvent.kind, CardEvent.at, CardEvent.actor_id, *fields)
-        .where(CardEvent.card_id.in_(ids), CardEvent.kind.in_(STAGE_EVENTS))
-        .order_by(CardEvent.card_id, CardEvent.id)
-    ):
-        changes = {name: row[4 + i] for i, name in enumerate(STAGE_FIELDS) if row[4 + i]}
-        history[row.card_id].append(Recorded(row.kind, row.at, row.actor_id, changes))
-    found = []
-    for card_id, events in history.items():
-        made = incidents.from_history(
-            card_id, events, kinds, mitigated_kind=EventKind.MITIGATED, drill=shown[card_id].drill
-        )
-        if made is not None:
-            found.append(made)
+        return Opened({}, [], {}, ())
+    # A whole span's cards are read again by the database in the statements that follow
+    # (hundreds of ids as parameters cost more to send than the subquery to run).
+    paged = before is not None or limit is not None
+    chosen: Any = list(shown) if paged else select(candidates.subquery().c.id)
+    drills = {card_id: row.drill for card_id, row in shown.items()}
+    found = stages_of(drills, kinds, None if paged else chosen)
     grants: dict[int, list[Grant]] = {}
     for row in db.session.execute(
         select(
@@ -574,14 +656,79 @@ def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
             BreakGlassGrant.granted_at,
             BreakGlassGrant.expected_end,
             BreakGlassGrant.ended_at,
-        ).where(BreakGlassGrant.card_id.in_(ids))
+            BreakGlassGrant.left_open_reason,
+        ).where(BreakGlassGrant.card_id.in_(chosen))
     ):
-        rule = Grant(row.id, "", row.target, row.granted_at, row.expected_end, row.ended_at)
+        rule = Grant(
+            row.id,
+            "",
+            row.target,
+            row.granted_at,
+            row.expected_end,
+            row.ended_at,
+            left_open_reason=row.left_open_reason,
+        )
         grants.setdefault(row.card_id, []).append(rule)
+    return Opened(shown, found, grants, chosen)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An incident of a list: its card's ref and title, its stages, its open grants."""
+
+    ref: str
+    title: str
+    incident: Incident
+    open_grants: int
+
+
+def listed(
+    board: Any, since: date, until: date, *, before: int | None, limit: int
+) -> tuple[list[Listed], bool]:
+    """The incidents opened from `since` to `until` (the board's days, both included),
+    newest first, at most `limit` (with `before`: of the cards below that id); and whether
+    more follow."""
+    zone = ZoneInfo(board.timezone)
+    start = datetime.combine(since, time(), zone)
+    end = datetime.combine(until + timedelta(days=1), time(), zone)
+    read = opened_between(board.id, start, end, before=before, limit=limit + 1)
+    more = len(read.shown) > limit
+    kept = set(list(read.shown)[:limit])
+    found = sorted(
+        (i for i in read.found if i.card_id in kept), key=lambda i: i.card_id, reverse=True
+    )
+    items = [
+        Listed(
+            read.shown[i.card_id].ref,
+            read.shown[i.card_id].title,
+            i,
+            sum(1 for g in read.grants.get(i.card_id, []) if g.open),
+        )
+        for i in found
+    ]
+    return items, more
+
+
+def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
+    """Per period (the report's), the incidents opened in it: count, drills apart, times to
+    acknowledge, mitigate and resolve (median, 85th percentile), break-glass hours and
+    reviews not written within 5 working days; and the incidents with open follow-ups
+    (opened_between reads them; then their reviews and follow-ups, one statement each).
+    """
+    if not periods:
+        return ReportSection([], [])
+    tz = ZoneInfo(board.timezone)
+    bounds = [p.bounds(tz) for p in periods]
+    read = opened_between(board.id, bounds[0][0], bounds[-1][1])
+    shown, found, grants = read.shown, read.found, read.grants
+    if not shown:
+        return ReportSection(
+            [(p, incidents.figures([], {}, set(), clock.now())) for p in periods], []
+        )
     written = dict(
         db.session.execute(
             select(IncidentReview.incident_id, IncidentReview.written_at).where(
-                IncidentReview.incident_id.in_(ids)
+                IncidentReview.incident_id.in_(read.chosen)
             )
         ).all()
     )
@@ -597,7 +744,7 @@ def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
         db.session.execute(
             select(IncidentFollowUp.incident_id, func.count())
             .join(Card, Card.id == IncidentFollowUp.card_id)
-            .where(IncidentFollowUp.incident_id.in_(ids), Card.status == CardStatus.OPEN)
+            .where(IncidentFollowUp.incident_id.in_(read.chosen), Card.status == CardStatus.OPEN)
             .group_by(IncidentFollowUp.incident_id)
         ).all()
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from tracker import clock, store
 from tracker.domain import incidents, policy, reviews
 from tracker.domain.emergency import waited
-from tracker.domain.errors import InvalidRequest
+from tracker.domain.errors import InvalidRequest, NotFound
 from tracker.domain.policy import Action
 from tracker.domain.vocabulary import CardStatus, LaneKind, Severity
 from tracker.extensions import db
@@ -69,6 +69,26 @@ def incident_of_follow_up(card_id: int) -> Card | None:
         .join(IncidentFollowUp, IncidentFollowUp.incident_id == Card.id)
         .where(IncidentFollowUp.card_id == card_id)
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class ReadOut:
+    """An incident as the API reads it out: the card panel's stages and grants, the review
+    (None: not started) and the follow-up cards."""
+
+    card: Card
+    panel: incident_service.Panel
+    review: IncidentReview | None
+    follow_ups: list[Card]
+
+
+def read_out(board_id: int, card_id: Any) -> ReadOut:
+    """The card's incident; a card that never was one (never in Expedite): NotFound."""
+    card = get_card(board_id, card_id)
+    found = incident_service.panel(card)
+    if found is None:
+        raise NotFound(f"{card.ref} was never an incident.")
+    return ReadOut(card, found, review_of(card.id), follow_ups(card.id))
 
 
 def status_words(card: Card) -> str:

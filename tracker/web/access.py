@@ -185,6 +185,8 @@ ROUTES: dict[str, str] = {  # endpoint -> PUBLIC, LOGIN, ADMIN or a policy Actio
     "api.show_request": Action.VIEW_BOARD,
     "api.reply_request": Action.COMMENT_ON_REQUEST,
     "api.show_rotation": Action.VIEW_BOARD,
+    "api.list_incidents": Action.VIEW_BOARD,
+    "api.show_incident": Action.VIEW_BOARD,
 }
 
 # Endpoints whose callers prove who they are with a bearer token (tracker.web.api), not a
@@ -220,6 +222,8 @@ NOT_PAGES = (
             "api.show_card",
             "api.show_request",
             "api.show_rotation",
+            "api.list_incidents",
+            "api.show_incident",
         }
     )
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from tracker.services.incidents import grant_rule
 from tracker.web.api import schemas
 
 
@@ -120,3 +121,87 @@ def after_id(value: str | None) -> int | None:
     if len(number) > 10:
         raise ValueError("not a cursor")
     return int(number)
+
+
+def incident(read) -> schemas.IncidentOut:
+    """A card's incident (services.reviews.ReadOut)."""
+    panel = read.panel
+    found = panel.incident
+    stages = [
+        schemas.StageOut(
+            stage=stage,
+            at=mark.at,
+            by_id=mark.by,
+            by=panel.names.get(mark.by, "") if mark.by else "",
+            note=mark.note,
+        )
+        for stage, mark, _took in panel.stages
+    ]
+    grants = []
+    for row in panel.grants:
+        rule = grant_rule(row)
+        grants.append(
+            schemas.GrantOut(
+                id=row.id,
+                holder_id=row.holder_id,
+                holder=row.holder.name,
+                target=row.target,
+                why=row.why,
+                buddy=row.buddy_shown,
+                granted_at=row.granted_at,
+                expected_end=row.expected_end,
+                ended_at=row.ended_at,
+                confirmed_revoked_by=row.ended_by.name if row.ended_by else "",
+                left_open_reason=row.left_open_reason,
+                open=rule.open,
+                overdue=rule.overdue(panel.now),
+            )
+        )
+    review = None
+    if read.review is not None:
+        review = schemas.ReviewOut(
+            card_id=read.review.card_id,
+            written=read.review.written_at is not None,
+            written_at=read.review.written_at,
+        )
+    follow_ups = [
+        schemas.FollowUpOut(
+            id=c.id,
+            ref=c.ref,
+            title=c.title,
+            status=c.status,
+            lane_id=c.lane_id,
+            column_id=c.column_id,
+        )
+        for c in read.follow_ups
+    ]
+    return schemas.IncidentOut(
+        card=card(read.card),
+        drill=found.drill,
+        stage=found.stage,
+        stages=stages,
+        grants=grants,
+        review=review,
+        follow_ups=follow_ups,
+    )
+
+
+def incident_summary(item) -> schemas.IncidentSummary:
+    """An incident of a list (services.incidents.Listed)."""
+    found = item.incident
+
+    def at(mark):
+        return None if mark is None else mark.at
+
+    return schemas.IncidentSummary(
+        card_id=found.card_id,
+        ref=item.ref,
+        title=item.title,
+        drill=found.drill,
+        stage=found.stage,
+        opened_at=found.opened.at,
+        acknowledged_at=at(found.acknowledged),
+        mitigated_at=at(found.mitigated),
+        resolved_at=at(found.resolved),
+        open_grants=item.open_grants,
+    )

@@ -344,6 +344,94 @@ class RotationOut(Answer):
     terms: list[Term]
 
 
+# Incidents ---------------------------------------------------------------------------------
+
+
+class StageOut(Answer):
+    """A stage of an incident reached: opened, acknowledged, mitigated or resolved."""
+
+    stage: str = Field(description="opened, acknowledged, mitigated or resolved")
+    at: datetime
+    by_id: int | None = Field(description="Who reached it (null: nobody recorded).")
+    by: str = Field(description='Their name ("" when nobody was recorded).')
+    note: str = Field(description='The mitigation\'s note; "" for the other stages.')
+
+
+class GrantOut(Answer):
+    """A break-glass access grant: who held what, why, with whom, from when until when."""
+
+    id: int
+    holder_id: int
+    holder: str
+    target: str
+    why: str
+    buddy: str
+    granted_at: datetime
+    expected_end: datetime
+    ended_at: datetime | None
+    confirmed_revoked_by: str = Field(description='Who confirmed it was revoked ("": open).')
+    left_open_reason: str
+    open: bool
+    overdue: bool = Field(description="Still open past its expected end or 24 hours.")
+
+
+class ReviewOut(Answer):
+    """The incident's post-incident review: its card in the Support lane, written or not."""
+
+    card_id: int
+    written: bool
+    written_at: datetime | None
+
+
+class FollowUpOut(Answer):
+    id: int
+    ref: str
+    title: str
+    status: CardStatus
+    lane_id: int
+    column_id: int
+
+
+class IncidentOut(Answer):
+    """An Expedite card's incident: its stages from its history, its grants, its review
+    and follow-ups."""
+
+    card: Card
+    drill: bool
+    stage: str = Field(description="The last stage reached.")
+    stages: list[StageOut]
+    grants: list[GrantOut]
+    review: ReviewOut | None
+    follow_ups: list[FollowUpOut]
+
+
+class IncidentSummary(Answer):
+    card_id: int
+    ref: str
+    title: str
+    drill: bool
+    stage: str
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    open_grants: int
+
+
+class IncidentPage(Answer):
+    items: list[IncidentSummary]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
+
+
+class IncidentQuery(Strict):
+    """The days (the board's own, both included) the incidents were opened in, and a page."""
+
+    since: date | None = Field(None, description="First day; default: 90 days before until.")
+    until: date | None = Field(None, description="Last day; default: today on the board.")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
 class Document(RootModel[dict[str, Any]]):
     """An OpenAPI 3.1 document."""
 

@@ -4,6 +4,8 @@ the OpenAPI document is built from these declarations)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, request
 from flask_login import current_user
 
@@ -11,8 +13,17 @@ from tracker.domain import policy
 from tracker.domain.board_filter import BoardFilter, parse_filter
 from tracker.domain.errors import NotFound
 from tracker.domain.vocabulary import Visibility
-from tracker.services import board_view, boards, cards, conversation, intake, rotation
-from tracker.services.common import get_card
+from tracker.services import (
+    board_view,
+    boards,
+    cards,
+    conversation,
+    incidents,
+    intake,
+    reviews,
+    rotation,
+)
+from tracker.services.common import get_card, today_on
 from tracker.web.access import load_board
 from tracker.web.api import answers, present, schemas, spec
 from tracker.web.api.spec import Invalid, operation
@@ -318,3 +329,48 @@ def show_rotation(board_id: int):
         next=[present.term(t) for t in duty.next] if duty else [],
         terms=[present.term(t) for t in page.terms],
     )
+
+
+# Incidents -----------------------------------------------------------------------------
+
+# The longest span a list of incidents reads at once (a year and a day, as the report's).
+INCIDENT_SPAN_DAYS = 366
+
+
+@operation(
+    bp, BOARD + "/incidents", "GET", summary="Incidents opened in a span of days",
+    tag="Incidents", answer=schemas.IncidentPage, query=schemas.IncidentQuery,
+)  # fmt: skip
+def list_incidents(board_id: int, query: schemas.IncidentQuery):
+    """The incidents (cards that entered the Expedite lane, drills marked) opened or
+    escalated from `since` to `until` on the board's clock, newest first, with the time
+    each stage was reached; a page at a time: pass `next_cursor` as `cursor`."""
+    board, _actor = load_board(board_id)
+    until = query.until or today_on(board)
+    since = query.since or until - timedelta(days=90)
+    if since > until:
+        raise Invalid({"since": ["Give a day on or before until."]})
+    if (until - since).days >= INCIDENT_SPAN_DAYS:
+        raise Invalid({"since": [f"Ask for at most {INCIDENT_SPAN_DAYS} days at once."]})
+    try:
+        before = present.after_id(query.cursor)
+    except ValueError:
+        raise Invalid({"cursor": ["Use a next_cursor this API gave."]}) from None
+    items, more = incidents.listed(board, since, until, before=before, limit=query.limit)
+    last = items[-1].incident.card_id if items else None
+    return schemas.IncidentPage(
+        items=[present.incident_summary(i) for i in items],
+        next_cursor=present.cursor(last) if more and last else None,
+    )
+
+
+@operation(
+    bp, BOARD + "/incidents/<int:incident_id>", "GET", summary="An incident", tag="Incidents",
+    answer=schemas.IncidentOut,
+)  # fmt: skip
+def show_incident(board_id: int, incident_id: int):
+    """The card's incident: stages reached (who, when; the mitigation's note), break-glass
+    grants, the review and follow-up cards. An incident is its card: `incident_id` is the
+    card's id; a card never in Expedite is 404."""
+    board, _actor = load_board(board_id)
+    return present.incident(reviews.read_out(board.id, incident_id))
