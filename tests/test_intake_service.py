@@ -84,3 +84,43 @@ def test_two_submits_of_one_form_at_once_file_one_card(tmp_path):
         assert db.session.execute(select(func.count()).select_from(Card)).scalar_one() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_request_lands_where_the_domain_rule_puts_it_in_any_queue(ctx):
+    """The database's answer (the last card as urgent or more) is domain.intake.slot_after's
+    over the queue as it stood: in a queue reordered by hand, with cards of no severity."""
+    import random
+
+    from tests.helpers import column, lane, make_card
+    from tracker.domain import intake as rules
+    from tracker.services import cards
+
+    rng = random.Random(7)
+    board = make_board()
+    sam = actor(make_user("sam", board=board, role="support"), "support")
+    ann = actor(make_user("ann", board=board, role="member"))
+    support, ready = lane(board, "support"), column(board, "Ready")
+
+    def queue() -> list[tuple[int, str | None]]:
+        rows = select(Card.id, Card.severity).where(
+            Card.lane_id == support.id, Card.column_id == ready.id, Card.status == "open"
+        )
+        return [(r.id, r.severity) for r in db.session.execute(rows.order_by(Card.rank))]
+
+    make_card(board, ann, "support", "no severity")
+    for i in range(40):
+        if i % 7 == 3:  # a card moved up or down the queue by hand
+            now = queue()
+            moved, after = rng.choice(now)[0], rng.choice([0, *(c for c, _ in now)])
+            if moved != after:
+                cards.move_card(
+                    board.id, ann, moved, lane_id=support.id, column_id=ready.id, after=after
+                )
+        before = queue()
+        severity = rng.choice(("S2", "S3", "S4"))
+        key = intake.new_intake_key()
+        filed = intake.file_request(board.id, sam, REQUEST | {"severity": severity}, key).card
+        expected = rules.slot_after(before, severity)
+        ids = [c for c, _ in queue()]
+        placed_after = ids[ids.index(filed.id) - 1] if ids.index(filed.id) else 0
+        assert placed_after == expected, (i, severity, before)

@@ -53,12 +53,19 @@ def slot_after(queue: Sequence[tuple[int, str | None]], severity: str) -> int:
     a severity, older requests stay above newer ones. Returns the id of the card to place
     it after, or 0 for the top of the queue.
     """
-    mine = priority(severity)
+    urgent = as_urgent(severity)
     after = 0
     for card_id, other in queue:
-        if priority(other) <= mine:
+        if other in urgent:
             after = card_id
     return after
+
+
+def as_urgent(severity: str) -> tuple[str, ...]:
+    """The severities as urgent as this one or more: a new request goes below every card
+    of these (slot_after; services.intake asks the database for the last of them)."""
+    mine = priority(severity)
+    return tuple(s for s in SEVERITIES if priority(s) <= mine)
 
 
 def check_component(name: str, known: Sequence[str]) -> str:

@@ -225,16 +225,21 @@ def place_in_queue(state: BoardState, actor: Actor, lane: Lane, fields: dict[str
     age (domain.intake.slot_after): a filed request, or an alert's Expedite card
     (services.alerts). Under the board lock; the caller bumps the version and commits."""
     column = state.ready_columns()[0]
-    queue = db.session.execute(
-        select(Card.id, Card.severity)
+    # domain.intake.slot_after's place, asked of the database: the last card of the queue
+    # as urgent or more (read from the cell's rank index from the bottom up), not the whole
+    # queue, which can hold thousands of requests (bench/intake.py: intake_submit_ms).
+    last = db.session.execute(
+        select(Card.id)
         .where(
-            Card.lane_id == lane.id, Card.column_id == column.id, Card.status != CardStatus.CLOSED
+            Card.lane_id == lane.id,
+            Card.column_id == column.id,
+            Card.status != CardStatus.CLOSED,
+            Card.severity.in_(intake.as_urgent(fields["severity"])),
         )
-        .order_by(Card.rank)
-    ).all()
-    return cards.place_new_card(
-        state, actor, lane, fields, after=intake.slot_after(queue, fields["severity"])
-    )
+        .order_by(Card.rank.desc())
+        .limit(1)
+    ).scalar()
+    return cards.place_new_card(state, actor, lane, fields, after=last or 0)
 
 
 # Comments ---------------------------------------------------------------------------
