@@ -10,13 +10,14 @@ log in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from tracker import clock, store
@@ -506,13 +507,9 @@ class ReportSection:
     open_follow_ups: list[FollowUpsOpen]
 
 
-def stages_of(
-    drills: dict[int, bool], kinds: dict[int, str], chosen: Select | None = None
-) -> list[Incident]:
+def stages_of(drills: dict[int, bool], kinds: dict[int, str]) -> list[Incident]:
     """The incidents of these cards (id -> drill mark) read from their histories in one
-    statement (the cards never in Expedite left out), by card id. `chosen`: a statement
-    that selects the same cards' ids, for the database to read them with instead of a
-    list of parameters.
+    statement (the cards never in Expedite left out), by card id.
 
     Only the events that can move a stage are read (STAGE_EVENTS), and of their change
     sets only the new values of the three fields a stage reads, taken out by the database
@@ -521,8 +518,7 @@ def stages_of(
     if not drills:
         return []
     history: dict[int, list[Recorded]] = {card_id: [] for card_id in sorted(drills)}
-    ids = list(history) if chosen is None else chosen
-    rows = db.session.execute(_stage_events_statement(ids))
+    rows = db.session.execute(_stage_events_statement(), {"ids": list(history)})
     for card_id, kind, at, actor_id, reason, lane_id, status, holder, assigned in rows:
         changes: dict[str, Any] = {}
         if lane_id is not None:
@@ -542,8 +538,9 @@ def stages_of(
     return found
 
 
-def _stage_events_statement(ids: list[int] | Select) -> Select:
-    """The events of some cards that can move a stage, oldest first, each with the
+@functools.cache
+def _stage_events_statement() -> Select:
+    """The events of some cards (:ids) that can move a stage, oldest first, each with the
     new lane, status and holder it recorded (NULL: unchanged; `assigned` says whether the
     holder changed, as a new holder of nobody is NULL too)."""
     changes = CardEvent.changes
@@ -560,7 +557,7 @@ def _stage_events_statement(ids: list[int] | Select) -> Select:
             changes["assignee_id"].is_not(None).label("assigned"),
         )
         .where(
-            CardEvent.card_id.in_(ids),
+            CardEvent.card_id.in_(bindparam("ids", expanding=True)),
             CardEvent.kind.in_(STAGE_EVENTS),
         )
         .order_by(CardEvent.card_id, CardEvent.id)
@@ -595,8 +592,6 @@ class Opened:
     shown: dict[int, Any]
     found: list[Incident]
     grants: dict[int, list[Grant]]
-    # The cards' ids: a statement selecting them (a whole span), or the list (a page).
-    chosen: Any = ()
 
 
 def opened_between(
@@ -628,10 +623,9 @@ def opened_between(
         Card.created_at >= start,
         Card.created_at < end,
     )
-    candidates = created.union(escalated)
     ids_query = (
         select(Card.id, Card.ref, Card.title, Card.drill)
-        .where(Card.id.in_(candidates.scalar_subquery()))
+        .where(Card.id.in_(created.union(escalated).scalar_subquery()))
         .order_by(Card.id.desc())
     )
     if before is not None:
@@ -640,13 +634,9 @@ def opened_between(
         ids_query = ids_query.limit(limit)
     shown = {row.id: row for row in db.session.execute(ids_query)}
     if not shown:
-        return Opened({}, [], {}, ())
-    # A whole span's cards are read again by the database in the statements that follow
-    # (hundreds of ids as parameters cost more to send than the subquery to run).
-    paged = before is not None or limit is not None
-    chosen: Any = list(shown) if paged else select(candidates.subquery().c.id)
-    drills = {card_id: row.drill for card_id, row in shown.items()}
-    found = stages_of(drills, kinds, None if paged else chosen)
+        return Opened({}, [], {})
+    ids = list(shown)
+    found = stages_of({card_id: row.drill for card_id, row in shown.items()}, kinds)
     grants: dict[int, list[Grant]] = {}
     for row in db.session.execute(
         select(
@@ -657,7 +647,7 @@ def opened_between(
             BreakGlassGrant.expected_end,
             BreakGlassGrant.ended_at,
             BreakGlassGrant.left_open_reason,
-        ).where(BreakGlassGrant.card_id.in_(chosen))
+        ).where(BreakGlassGrant.card_id.in_(ids))
     ):
         rule = Grant(
             row.id,
@@ -669,7 +659,7 @@ def opened_between(
             left_open_reason=row.left_open_reason,
         )
         grants.setdefault(row.card_id, []).append(rule)
-    return Opened(shown, found, grants, chosen)
+    return Opened(shown, found, grants)
 
 
 @dataclass(frozen=True)
@@ -721,6 +711,7 @@ def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
     bounds = [p.bounds(tz) for p in periods]
     read = opened_between(board.id, bounds[0][0], bounds[-1][1])
     shown, found, grants = read.shown, read.found, read.grants
+    ids = list(shown)
     if not shown:
         return ReportSection(
             [(p, incidents.figures([], {}, set(), clock.now())) for p in periods], []
@@ -728,7 +719,7 @@ def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
     written = dict(
         db.session.execute(
             select(IncidentReview.incident_id, IncidentReview.written_at).where(
-                IncidentReview.incident_id.in_(read.chosen)
+                IncidentReview.incident_id.in_(ids)
             )
         ).all()
     )
@@ -744,7 +735,7 @@ def report_section(board: Any, periods: Sequence[Any]) -> ReportSection:
         db.session.execute(
             select(IncidentFollowUp.incident_id, func.count())
             .join(Card, Card.id == IncidentFollowUp.card_id)
-            .where(IncidentFollowUp.incident_id.in_(read.chosen), Card.status == CardStatus.OPEN)
+            .where(IncidentFollowUp.incident_id.in_(ids), Card.status == CardStatus.OPEN)
             .group_by(IncidentFollowUp.incident_id)
         ).all()
     )
