@@ -18,7 +18,7 @@ from tracker.domain import flow as rules
 from tracker.domain.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Card, CardEvent, FlowRewrite, FlowWeekCache
-from tracker.services import cards, erasure, flow, flow_weeks
+from tracker.services import boards, cards, erasure, flow, flow_weeks
 from tracker.services.reports import _basis as basis
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday
@@ -67,13 +67,15 @@ def act(rng: random.Random, board, who, moment: datetime, rewrite: float = 0.02)
             elif roll < 0.8 + rewrite and (ids["done"] or ids["closed"]):
                 cards.reopen_card(board.id, who, rng.choice(ids["done"] + ids["closed"]), "again")
             elif roll < 0.8 + 2 * rewrite and ids["done"]:
-                card = db.session.get(Card, rng.choice(ids["done"]))  # moved back out of Done
+                # moved back out of Done, or to another done column (where there are two)
+                card = db.session.get(Card, rng.choice(ids["done"]))
+                done = [c.id for c in board.columns if c.kind == "done" and c.id != card.column_id]
                 cards.move_card(
                     board.id,
                     who,
                     card.id,
                     lane_id=card.lane_id,
-                    column_id=board.columns[1].id,
+                    column_id=rng.choice([board.columns[1].id, *done]),
                     reason="not done after all",
                 )
             else:
@@ -130,6 +132,10 @@ def test_stored_weeks_agree_with_the_history_computed_afresh(ctx, seed):
     ann = make_user("ann", board=board, role="lead")
     admin = make_user("ada", admin=True)
     lead = actor(ann, "lead")
+    # Two done columns: the random moves take done cards from one to the other too.
+    specs = [(c.id, c.kind, c.name) for c in board.columns] + [(None, "done", "Released")]
+    boards.update_columns(board.id, lead, specs)
+    db.session.expire_all()
     moment = START
     while moment < END:
         moment += timedelta(minutes=rng.randint(5, 300))
@@ -234,3 +240,31 @@ def test_an_event_dated_in_the_settled_past_spoils_the_weeks_after_it(ctx):
         assert (spoiled.board_id, spoiled.since) == (None, at)
         kept = db.session.execute(select(FlowWeekCache.week_on)).scalars().all()
         assert kept == [START.date()]  # the first week ended before the event
+
+
+def test_a_done_card_moved_to_another_done_column_spoils_the_stored_weeks(ctx):
+    """A board may end in two done columns (Done, Released): a done card moved between them
+    moves in the cumulative flow of the weeks after it, as a fresh computation shows."""
+    board = make_board("Team")
+    ann = actor(make_user("ann", board=board, role="lead"), "lead")
+    specs = [(c.id, c.kind, c.name) for c in board.columns] + [(None, "done", "Released")]
+    boards.update_columns(board.id, ann, specs)
+    db.session.expire_all()
+    done, released = (c for c in board.columns if c.kind == "done")
+    with clock.fixed(START + timedelta(hours=1)):
+        card = cards.create_card(board.id, ann, board.lanes[1].id, {"title": "x"})
+    with clock.fixed(START + timedelta(hours=2)):
+        cards.move_card(board.id, ann, card.id, lane_id=card.lane_id, column_id=done.id)
+    with time_machine.travel(START + timedelta(weeks=2), tick=False):
+        flow_weeks.weeks(board, mondays(START.date(), 2))  # both weeks ended: stored
+    with clock.fixed(START + timedelta(weeks=2, hours=1)):
+        cards.move_card(board.id, ann, card.id, lane_id=card.lane_id, column_id=released.id)
+    weeks = mondays(START.date(), 4)
+    with time_machine.travel(START + timedelta(weeks=3, days=1), tick=False):
+        shown = flow_weeks.weeks(board, weeks)
+        fresh = flow_weeks.compute(board, weeks)
+        for got, want in zip(shown, fresh, strict=True):
+            same(got, want)
+        again = flow_weeks.weeks(board, weeks)
+        for got, want in zip(again, fresh, strict=True):
+            same(got, want)

@@ -12,9 +12,10 @@ A stored week is not used again when what it was computed from changes:
 - `basis` (the board's time zone and the active columns of every board), as the report's;
 - a change that rewrites the past as flow reads it (flow_rewrite, written in the change's
   own transaction by `note_event`, and by the erasure): a card reopened or moved back out
-  of Done (its last done moves), a card moved to another lane or component (the figures
-  count a card under its lane kind and component now), a requester's data erased (a block
-  reason may name them), or an event dated before the settled past. Such a change removes
+  of Done (its last done moves) or from one done column to another, a card moved to
+  another lane or component (the figures count a card under its lane kind and component
+  now), a requester's data erased (a block reason may name them), or an event dated
+  before the settled past. Such a change removes
   the stored weeks that end after the card's creation, and the rewrite's row keeps a
   request that read the history just before it from storing what it computed.
 
@@ -511,6 +512,18 @@ def _rewrites(values: dict[str, Any]) -> bool:
     )
 
 
+def _between_done_columns(session: Session, values: dict[str, Any]) -> bool:
+    """Whether the event moved a done card from one done column to another (a board may
+    end in several, such as Done and Released). Done cards are counted by column from the
+    stored weeks on, so such a move rewrites them; its change set names only the column.
+    The card is the one the change just wrote, so the session has it: no statement."""
+    changes = values["changes"] or {}
+    if "column_id" not in changes or "status" in changes:
+        return False
+    card = session.get(Card, values["card_id"])
+    return card is not None and card.status == CardStatus.DONE
+
+
 def note_event(session: Session, _event_id: int, values: dict[str, Any]) -> None:
     """The store's "history event written" listener: an event that rewrites the board's
     past (see the module's docstring) forgets the stored weeks it spoils, in its own
@@ -518,7 +531,7 @@ def note_event(session: Session, _event_id: int, values: dict[str, Any]) -> None
     now = clock.now()
     if values["at"] < now - reports.SETTLED:
         forget(session, None, values["at"], now)
-    elif _rewrites(values):
+    elif _rewrites(values) or _between_done_columns(session, values):
         forget(session, values["board_id"], values["card_id"], now)
 
 
