@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.helpers import actor, column, make_board, make_card, make_user
 from tracker.extensions import db
-from tracker.models import Card
+from tracker.models import Card, User
 
 HX_HEADERS = {"HX-Request": "true"}
 
@@ -136,3 +136,35 @@ def test_a_failed_rollback_drops_the_connection(app, monkeypatch):
             raw.cursor().execute("SELECT 1")  # closed, never back in the pool
         monkeypatch.undo()
         db.session.remove()
+
+
+def test_every_api_route_answers_json_503_while_the_database_is_away(app, client, member):
+    """A program gets the API's error shape with a retry hint, never the HTML page: every
+    route of the API, with a token (whose check is the first thing that needs the database)."""
+    import re
+
+    from tracker.services import tokens
+
+    with app.app_context():
+        mia = db.session.execute(select(User).filter_by(username="mia")).scalar_one()
+        secret = tokens.create_token(mia, "script", "read-write", None).secret
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {secret}"}
+    routes = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    assert len(routes) > 20
+    with database_away(app):
+        for rule, method in routes:
+            path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+            sent = headers
+            if rule.endpoint == "alerts.alertmanager":  # a board's alert token instead
+                sent = {"Authorization": "Bearer wba_" + "a" * 43}
+            answer = client.open(path, method=method, headers=sent, json={})
+            assert answer.status_code == 503, (method, path, answer.status_code)
+            assert answer.json["error"] == "unavailable", (method, path)
+            assert answer.headers["Retry-After"] == "5"
+        assert client.get("/api/v1/openapi.json").status_code == 200  # needs no data

@@ -13,6 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from tracker import database, observability
 from tracker.extensions import db, htmx
 from tracker.services import health
+from tracker.web.api import answers
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -58,13 +59,16 @@ def database_unavailable(error: Exception):
     log.warning("database unavailable: %s", type(error).__name__)
     observability.note_error(error)
     database.abandon(db.session)
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith(answers.PREFIX):  # a program: the API's JSON error shape
+        return answers.error(503, "unavailable", UNAVAILABLE), 503, retry
     # Rendered without Flask's context processors: they would load the person from the very
     # database that is away.
     template = current_app.jinja_env.get_template(
         "errors/_message.html" if htmx else "errors/unavailable.html"
     )
     body = template.render(status=503, message=UNAVAILABLE, request=request)
-    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return body, 503, retry
 
 
 def register(app) -> None:
