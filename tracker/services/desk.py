@@ -654,6 +654,9 @@ def _rows(board: Board, ids: list[int], now: datetime) -> list[QueueRow]:
                 Card.component,
                 Card.requester,
                 Card.created_at,
+                Card.first_reply_at,
+                Card.done_at,
+                Card.closed_at,
                 User.name,
             )
             .outerjoin(User, User.id == Card.assignee_id)
@@ -667,7 +670,14 @@ def _rows(board: Board, ids: list[int], now: datetime) -> list[QueueRow]:
             )
         ).scalars()
     )
-    clocks = standings(board, ids, now)
+    # The clocks from the rows just read (what standings() would read again).
+    inputs = [
+        ClockInputs(
+            r.id, r.severity, r.created_at, r.first_reply_at, r.done_at, r.closed_at, r.status
+        )
+        for r in found.values()
+    ]
+    clocks = _standings(board, inputs, now)
     kinds = [(c.id, c.kind) for c in board.columns]
     rows = []
     for card_id in ids:
