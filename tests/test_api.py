@@ -571,6 +571,9 @@ def test_the_incident_read_outs(app, call, board):
     for since, until in ((today, today - timedelta(days=1)), (today - timedelta(days=400), today)):
         refused = call("viewer", "GET", f"incidents?since={since}&until={until}")
         assert refused.status_code == 422 and "since" in refused.json["fields"]
+    for edge in ("since=0001-01-01", "until=9999-12-31", "until=0001-03-01", "since=1999-12-31"):
+        refused = call("viewer", "GET", f"incidents?{edge}")
+        assert refused.status_code == 422 and edge.split("=")[0] in refused.json["fields"]
     long_ago = call("viewer", "GET", f"incidents?until={today - timedelta(days=200)}")
     assert long_ago.json["items"] == []
 

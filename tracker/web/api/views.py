@@ -12,6 +12,7 @@ from flask_login import current_user
 from tracker.domain import policy
 from tracker.domain.board_filter import BoardFilter, parse_filter
 from tracker.domain.errors import NotFound
+from tracker.domain.periods import FIRST_DAY, LAST_DAY
 from tracker.domain.vocabulary import Visibility
 from tracker.services import (
     board_view,
@@ -27,6 +28,7 @@ from tracker.services.common import get_card, today_on
 from tracker.web.access import load_board
 from tracker.web.api import answers, present, schemas, spec
 from tracker.web.api.spec import Invalid, operation
+from tracker.web.params import sensible_date
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 answers.register(bp)
@@ -346,6 +348,9 @@ def list_incidents(board_id: int, query: schemas.IncidentQuery):
     escalated from `since` to `until` on the board's clock, newest first, with the time
     each stage was reached; a page at a time: pass `next_cursor` as `cursor`."""
     board, _actor = load_board(board_id)
+    for name, day in (("since", query.since), ("until", query.until)):
+        if day is not None and sensible_date(day) is None:  # as every date of the pages
+            raise Invalid({name: [f"Give a day from {FIRST_DAY} to {LAST_DAY}."]})
     until = query.until or today_on(board)
     since = query.since or until - timedelta(days=90)
     if since > until:
