@@ -165,6 +165,8 @@ NOT_PAGES = {
             "api.show_card",
             "api.show_request",
             "api.show_rotation",
+            "api.list_incidents",
+            "api.show_incident",
         )
     },
 }

@@ -519,13 +519,13 @@ def stages_of(drills: dict[int, bool], kinds: dict[int, str]) -> list[Incident]:
         return []
     history: dict[int, list[Recorded]] = {card_id: [] for card_id in sorted(drills)}
     rows = db.session.execute(_stage_events_statement(), {"ids": list(history)})
-    for card_id, kind, at, actor_id, reason, lane_id, status, holder, assigned in rows:
+    for card_id, kind, at, actor_id, reason, lane_id, status, holder, holder_changed in rows:
         changes: dict[str, Any] = {}
         if lane_id is not None:
             changes["lane_id"] = (None, lane_id)
         if status is not None:
             changes["status"] = (None, status)
-        if assigned:  # the holder changed (to nobody too: holder None)
+        if holder_changed:  # to nobody too (holder None)
             changes["assignee_id"] = (None, holder)
         history[card_id].append(Recorded(kind, at, actor_id, changes, reason or ""))
     found = []
@@ -541,8 +541,8 @@ def stages_of(drills: dict[int, bool], kinds: dict[int, str]) -> list[Incident]:
 @functools.cache
 def _stage_events_statement() -> Select:
     """The events of some cards (:ids) that can move a stage, oldest first, each with the
-    new lane, status and holder it recorded (NULL: unchanged; `assigned` says whether the
-    holder changed, as a new holder of nobody is NULL too)."""
+    new lane, status and holder it recorded (NULL: unchanged; `holder_changed` says
+    whether the holder changed, as a new holder of nobody is NULL too)."""
     changes = CardEvent.changes
     return (
         select(
@@ -554,7 +554,7 @@ def _stage_events_statement() -> Select:
             changes[("lane_id", 1)].as_integer().label("lane_id"),
             changes[("status", 1)].as_string().label("status"),
             changes[("assignee_id", 1)].as_integer().label("assignee_id"),
-            changes["assignee_id"].is_not(None).label("assigned"),
+            changes["assignee_id"].is_not(None).label("holder_changed"),
         )
         .where(
             CardEvent.card_id.in_(bindparam("ids", expanding=True)),
