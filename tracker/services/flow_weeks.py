@@ -15,9 +15,9 @@ A stored week is not used again when what it was computed from changes:
   of Done (its last done moves) or from one done column to another, a card moved to
   another lane or component (the figures count a card under its lane kind and component
   now), a requester's data erased (a block reason may name them), or an event dated
-  before the settled past. Such a change removes
-  the stored weeks that end after the card's creation, and the rewrite's row keeps a
-  request that read the history just before it from storing what it computed.
+  before the settled past. Such a change removes the stored weeks that end after the
+  card's creation, and the rewrite's row keeps a request that read the history just
+  before it from storing what it computed.
 
 tests/test_flow_weeks.py checks that the stored figures equal a fresh computation over
 random histories, with reopens, lane moves and erasure among them.
