@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tracker import clock
+from tracker import clock, store
 from tracker.domain import intake, policy
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
 from tracker.domain.intake import PlainStatus
@@ -39,7 +39,7 @@ from tracker.services import audit, cards, conversation, desk, host
 from tracker.services.board_view import card_history
 from tracker.services.common import Actor, get_card, require_lead
 from tracker.services.mail import outbox
-from tracker.store import BoardState, bump_version, load_locked, lock_board
+from tracker.store import BoardState, load_locked, lock_board
 
 # The request's text fields and the most characters each may hold (the columns' sizes).
 REQUEST_FIELDS = {
@@ -206,9 +206,11 @@ def file_request(board_id: int, actor: Actor, values: dict[str, Any], intake_key
         token = intake.status_token(host.config()["SECRET_KEY"], seed)
         _add_status_link(card, actor, clock.now(), token=token)
         outbox.queue_filed(card, seed)
-    bump_version(state.board)  # as every card change does: open boards see it at once
     try:
-        db.session.commit()
+        # The store's commit, as every card change's: the version moves on (open boards see
+        # it at once) and the card keeps what it wrote, so the answer's redirect reads
+        # nothing again (a read after the commit began a transaction: bench/intake.py).
+        card = store.commit(state, card).card
     except IntegrityError:
         # The same token filed concurrently under another board's lock (only a tampered
         # form can do that); on this board the lock makes the lookup above enough.
