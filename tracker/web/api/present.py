@@ -164,17 +164,7 @@ def incident(read) -> schemas.IncidentOut:
             written=read.review.written_at is not None,
             written_at=read.review.written_at,
         )
-    follow_ups = [
-        schemas.FollowUpOut(
-            id=c.id,
-            ref=c.ref,
-            title=c.title,
-            status=c.status,
-            lane_id=c.lane_id,
-            column_id=c.column_id,
-        )
-        for c in read.follow_ups
-    ]
+    follow_ups = [schemas.FollowUpOut.model_validate(c) for c in read.follow_ups]
     return schemas.IncidentOut(
         card=card(read.card),
         drill=found.drill,
