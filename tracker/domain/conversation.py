@@ -23,6 +23,8 @@ from tracker.domain.errors import InvalidRequest, NotAllowed
 from tracker.domain.vocabulary import EventKind
 
 COMMENT_LENGTH = 10_000
+# A canned reply's title (services.desk: the desk's settings), as its form limits it too.
+CANNED_TITLE_LENGTH = 60
 # How long after writing it a person may still edit or delete their comment.
 EDIT_WINDOW = timedelta(minutes=15)
 # A mention: @ and a username's usual characters, not inside a word or an address

@@ -25,6 +25,8 @@ VISIBILITIES = tuple(Visibility)
 OTHER_COMPONENT = "Other"
 MAX_COMPONENTS = 100
 COMPONENT_LENGTH = 80
+# A requester's reply (the status page, or a mail: services.desk, services.inbound).
+REQUESTER_REPLY_LENGTH = 5_000
 
 
 def priority(severity: str | None) -> int:

@@ -23,8 +23,9 @@ from tracker import clock
 from tracker.domain import conversation as conversation_rules
 from tracker.domain import intake, policy, targets
 from tracker.domain import notifications as notice_rules
+from tracker.domain.conversation import CANNED_TITLE_LENGTH
 from tracker.domain.errors import InvalidRequest, NotAllowed, NotFound
-from tracker.domain.intake import PlainStatus
+from tracker.domain.intake import REQUESTER_REPLY_LENGTH, PlainStatus
 from tracker.domain.policy import Action
 from tracker.domain.search import parse_query
 from tracker.domain.targets import Interval, Standing, Target
@@ -57,8 +58,6 @@ from tracker.store import append_event, bump_version, lock_board, snapshot
 
 PAGE_SIZE = 50
 MAX_CANNED = 20
-CANNED_TITLE_LENGTH = 60
-REQUESTER_REPLY_LENGTH = 5_000
 # The event's reason (presenters.history.COMMENTS; the notification's sentence).
 REQUESTER_REPLY = notice_rules.REQUESTER_REPLY
 ANSWERED = "the requester answered"

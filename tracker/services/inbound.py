@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker import clock
 from tracker.domain import addresses
 from tracker.domain import inbound as rules
+from tracker.domain.intake import REQUESTER_REPLY_LENGTH
 from tracker.domain.vocabulary import InboundOutcome, MailKind, MailStatus
 from tracker.extensions import db
 from tracker.models import Card, InboundMail, OutboundMail
@@ -222,8 +223,8 @@ def file_message(raw: bytes) -> str:
     text = _text_of(message)
     if not text:
         return _record(record, InboundOutcome.EMPTY)
-    if len(text) > desk.REQUESTER_REPLY_LENGTH:
-        text = text[: desk.REQUESTER_REPLY_LENGTH - len(CUT)] + CUT
+    if len(text) > REQUESTER_REPLY_LENGTH:
+        text = text[: REQUESTER_REPLY_LENGTH - len(CUT)] + CUT
     record.outcome = InboundOutcome.FILED
     try:
         desk.add_requester_reply(card, text, at=now, also=[record])  # one commit

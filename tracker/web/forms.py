@@ -38,8 +38,9 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from tracker.domain.addresses import EMAIL_FORM_PATTERN, MAX_LENGTH
-from tracker.domain.conversation import COMMENT_LENGTH
+from tracker.domain.conversation import CANNED_TITLE_LENGTH, COMMENT_LENGTH
 from tracker.domain.incidents import LOG_LENGTH
+from tracker.domain.intake import REQUESTER_REPLY_LENGTH
 from tracker.domain.labels import PALETTE
 from tracker.domain.reviews import SECTION_LENGTH, TITLE_LENGTH
 from tracker.domain.vocabulary import (
@@ -886,8 +887,6 @@ class FollowUpForm(ActionForm):
 
 # The support desk (tracker.web.desk) ------------------------------------------------------
 
-REQUESTER_REPLY_LENGTH = 5_000  # tracker.services.desk.REQUESTER_REPLY_LENGTH
-
 
 class WaitingForm(Form):
     """Set a request to wait for its requester, or stop waiting."""
@@ -923,7 +922,10 @@ class CannedReplyForm(Form):
         "Title",
         [
             DataRequired("Give the canned reply a short title."),
-            Length(max=60, message="A title is at most 60 characters."),
+            Length(
+                max=CANNED_TITLE_LENGTH,
+                message=f"A title is at most {CANNED_TITLE_LENGTH} characters.",
+            ),
         ],
         filters=[strip],
     )
