@@ -14,7 +14,7 @@ from tests.helpers import BoardSpec, CardSpec, actor, make_card, statements_sent
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Board, Card, User
-from tracker.services import cards, emergency, incidents
+from tracker.services import board_view, cards, emergency, incidents
 
 HX = {"HX-Request": "true"}
 START = "2026-03-04 09:00:00+00:00"
@@ -264,7 +264,10 @@ def test_the_incidents_someone_is_on_cost_the_same_statements_however_many(
     with app.app_context():
         kinds = incidents.lane_kinds(board["board"])
         together = incidents.stages_of({card_id: False for card_id in made}, kinds)
-        one_by_one = [incidents.incident_of(db.session.get(Card, i)) for i in made]
+        one_by_one = [  # each from its whole history, every event and change set
+            incidents.incident_of(db.session.get(Card, i), history=board_view.card_history(i))
+            for i in made
+        ]
         db.session.remove()
     assert together == one_by_one
 

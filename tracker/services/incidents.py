@@ -57,29 +57,18 @@ def lane_kinds(board_id: int) -> dict[int, str]:
     return {row.id: row.kind for row in rows}
 
 
-def _recorded(card_id: int) -> list[Recorded]:
-    rows = db.session.execute(
-        select(
-            CardEvent.kind, CardEvent.at, CardEvent.actor_id, CardEvent.changes, CardEvent.reason
-        )
-        .where(CardEvent.card_id == card_id)
-        .order_by(CardEvent.id)
-    )
-    return [Recorded(r.kind, r.at, r.actor_id, r.changes or {}, r.reason or "") for r in rows]
-
-
 def incident_of(
     card: Card, kinds: dict[int, str] | None = None, history: list[CardEvent] | None = None
 ) -> Incident | None:
-    """The card's incident (its stages from its history, read unless given oldest first),
-    or None: it never was in the Expedite lane."""
+    """The card's incident (its stages from its history: the events given, oldest first,
+    or else read by stages_of), or None: it never was in the Expedite lane."""
     kinds = kinds if kinds is not None else lane_kinds(card.board_id)
     if history is None:
-        recorded = _recorded(card.id)
-    else:
-        recorded = [
-            Recorded(e.kind, e.at, e.actor_id, e.changes or {}, e.reason or "") for e in history
-        ]
+        found = stages_of({card.id: card.drill}, kinds)
+        return found[0] if found else None
+    recorded = [
+        Recorded(e.kind, e.at, e.actor_id, e.changes or {}, e.reason or "") for e in history
+    ]
     return incidents.from_history(
         card.id,
         recorded,
