@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import REQUEST, actor, free_port, make_board, make_user
 from tracker.domain import inbound as rules
+from tracker.domain.intake import REQUESTER_REPLY_LENGTH
 from tracker.domain.vocabulary import InboundOutcome, MailKind, RequestStatus
 from tracker.extensions import db
 from tracker.models import Board, Card, Comment, InboundMail, OutboundMail
@@ -319,7 +320,7 @@ def test_malformed_and_hostile_mail_is_recorded_and_left(desk_app, mailbox):
         assert "No Message-ID, still filed once" in bodies
         assert "Works now, thanks!" in bodies
         assert all("<script>" not in b and "old text" not in b for b in bodies)
-        assert max(len(b) for b in bodies) <= desk.REQUESTER_REPLY_LENGTH
+        assert max(len(b) for b in bodies) <= REQUESTER_REPLY_LENGTH
         assert all("\x00" not in b for b in bodies)
         recorded = db.session.execute(select(func.count()).select_from(InboundMail)).scalar_one()
         assert recorded == 10
