@@ -149,7 +149,9 @@ class PageErrors:
         failure = request.failure or "no reason"
         if failure == "net::ERR_ABORTED" and any(request is seen for seen in self.answered):
             return  # answered, then cut off by the page navigating away
-        self.problems.append(f"request failed: {request.method} {request.url}: {failure}")
+        self.problems.append(
+            f"request failed: {request.method} {request.url}: {failure} (on {page_of(request)})"
+        )
 
     def response(self, response) -> None:
         self.answered.append(response.request)
@@ -171,6 +173,14 @@ class PageErrors:
                 and any(f" {url}: " in problem for url in self.downloads)
             )
         ]
+
+
+def page_of(request) -> str:
+    """The address of the page a request was made for, to say which page lost it."""
+    try:
+        return request.frame.url or "a blank page"
+    except Exception:  # a request of a worker, or of a frame already gone
+        return "a page already gone"
 
 
 PAGE_ERRORS = pytest.StashKey["PageErrors"]()

@@ -31,7 +31,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import log_in
+from tests.browser.helpers import close, log_in
 from tests.helpers import REQUEST, BoardSpec, CardSpec, actor, add_webhook_row, build_board, wipe
 from tracker import clock, database
 from tracker.domain.vocabulary import NoticeKind
@@ -280,7 +280,7 @@ def signed_in(browser, live_server, world) -> dict:
         page = context.new_page()
         log_in(page, live_server, username)
         states[username] = context.storage_state()
-        context.close()
+        close(context)
     return states
 
 

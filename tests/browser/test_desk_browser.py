@@ -15,7 +15,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import log_in
+from tests.browser.helpers import close, log_in
 from tests.helpers import REQUEST, actor, make_board, make_user
 from tracker.extensions import db
 from tracker.models import Comment
@@ -75,7 +75,7 @@ def test_support_works_a_request_from_the_queue(page: Page, live_server, desk_bo
     requester.get_by_label("Your reply").fill("Firefox 140 on Windows.")
     requester.get_by_role("button", name="Send the reply").click()
     expect(requester.locator(".comment.from-requester")).to_contain_text("Firefox 140")
-    requester.context.close()
+    close(requester.context)
 
     # Back in the queue: received again, and the requester's words are in the thread.
     page.goto(f"{live_server}/b/{desk_board['board']}/queue?status=received")

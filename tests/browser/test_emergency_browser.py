@@ -18,7 +18,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import card_place, cell, log_in, mark_page, same_document
+from tests.browser.helpers import card_place, cell, close, log_in, mark_page, same_document
 from tests.helpers import actor, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import Card, User
@@ -52,7 +52,7 @@ def file_s1(browser, live_server: str, board_id: int, title: str) -> tuple[int, 
         page.get_by_role("button", name="File the request").click()
         expect(page.get_by_role("heading", name=re.compile("EXP-1"))).to_be_visible()
     finally:
-        context.close()
+        close(context)
     db.session.remove()
     card = db.session.execute(select(Card).where(Card.title == title)).scalar_one()
     found = card.id, card.ref

@@ -17,7 +17,7 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 
 from sqlalchemy import select
 
-from tests.browser.helpers import quiet
+from tests.browser.helpers import close, quiet
 from tests.helpers import PASSWORD, make_board, make_user
 from tracker import clock
 from tracker.extensions import db
@@ -59,7 +59,7 @@ def test_the_whole_path_of_an_incident(browser, page: Page, live_server, board_i
     sam.get_by_label("Requester's name").fill("Dana Customer")
     sam.get_by_role("button", name="File the request").click()
     expect(sam.get_by_role("heading", name=re.compile("EXP-1"))).to_be_visible()
-    other.close()
+    close(other)
     db.session.remove()  # a fresh read: the filing was the live server's
     card = db.session.execute(select(Card).where(Card.title == "Checkout is down")).scalar_one()
     card_id, timezone = card.id, db.session.get(Board, board_id).timezone

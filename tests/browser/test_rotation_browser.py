@@ -14,7 +14,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
-from tests.browser.helpers import card_place, log_in
+from tests.browser.helpers import card_place, close, log_in
 from tests.helpers import actor, make_board, make_card, make_user
 from tracker.extensions import db
 from tracker.models import RotationTerm, User
@@ -112,4 +112,4 @@ def test_pull_next_follows_the_rotation_on_and_off_duty(page: Page, browser, liv
     noor_page.get_by_role("button", name="Pull next").click()
     expect(noor_page.locator("#notices")).to_contain_text("You pulled SUP-1")
     assert card_place(team.support) == ("Support", "In progress", "noor")
-    other.close()
+    close(other)
