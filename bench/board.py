@@ -67,7 +67,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event, func, insert, make_url, select, text, update
-from throwaway_db import throwaway_postgres
+from throwaway_db import commit_flush_ms, throwaway_postgres, unflushed
 
 from tracker import create_app
 from tracker.extensions import db
@@ -112,7 +112,6 @@ SEARCHES = (
     "FEAT-1234",
     "zyzzyva",
 )
-FLUSHES = 200
 HISTORY_CARDS = 100_000
 SIZES = (200, 2_000)
 WARMUP = 3
@@ -623,38 +622,6 @@ def measure(url: str) -> dict[str, float]:
     with app.app_context():
         db.engine.dispose()
     return figures
-
-
-def unflushed(url: str) -> None:
-    """Set the throwaway database at url to commit without waiting for the disk's flush,
-    as SQLite's synchronous=NORMAL does (see the module's docstring)."""
-    import psycopg
-
-    name = make_url(url).database
-    admin = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-
-
-def commit_flush_ms(url: str) -> float:
-    """The median time of a durable one-row commit on the server at url (a table of its
-    own, made and dropped here)."""
-    import psycopg
-
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    seconds = []
-    with psycopg.connect(plain) as conn:
-        conn.execute("SET synchronous_commit = on")
-        conn.execute("CREATE TABLE bench_flush (n integer)")
-        conn.commit()
-        for n in range(FLUSHES):
-            start = time.perf_counter()
-            conn.execute("INSERT INTO bench_flush VALUES (%s)", (n,))
-            conn.commit()
-            seconds.append(time.perf_counter() - start)
-        conn.execute("DROP TABLE bench_flush")
-        conn.commit()
-    return median_ms(seconds)
 
 
 def main() -> None:
