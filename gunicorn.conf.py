@@ -87,9 +87,15 @@ def when_ready(server):
 
 def post_worker_init(worker):
     """Without preloading, each worker compiles the templates of its own app and warms it up
-    at start."""
-    if not worker.cfg.preload_app and (app := _tracker(worker.wsgi)):
+    at start. Either way the worker opens its database connections before it takes its
+    first request (tracker.database.open_connections)."""
+    if (app := _tracker(worker.wsgi)) is None:
+        return
+    if not worker.cfg.preload_app:
         _warm(app)
+    from tracker.database import open_connections
+
+    open_connections(app)
 
 
 def _warm(app):

@@ -40,18 +40,20 @@ def test_after_compiling_no_page_loads_a_template(app, board, tmp_path, monkeypa
 @pytest.mark.parametrize("preload", [True, False])
 def test_gunicorn_compiles_and_warms_up_where_the_app_is_built(monkeypatch, preload):
     """The master's app when preloaded (when_ready), else each worker's (post_worker_init):
-    its templates compiled, then warmed up (tracker.web.warm)."""
+    its templates compiled, then warmed up (tracker.web.warm); and every worker, preloaded or
+    not, opens its database connections before its first request."""
     config = runpy.run_path(CONFIG)
-    compiled, warmed = [], []
+    compiled, warmed, connected = [], [], []
     monkeypatch.setattr("tracker.compile_templates", compiled.append)
     monkeypatch.setattr("tracker.web.warm.warm_up", warmed.append)
+    monkeypatch.setattr("tracker.database.open_connections", connected.append)
     app = Flask("weatherboard")
     server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload))
     server.app = SimpleNamespace(wsgi=lambda: app)
     worker = SimpleNamespace(cfg=server.cfg, wsgi=app)
     config["when_ready"](server)
     config["post_worker_init"](worker)
-    assert compiled == [app] and warmed == [app]
+    assert compiled == [app] and warmed == [app] and connected == [app]
 
 
 def test_gunicorn_leaves_an_app_that_is_not_the_trackers_alone(monkeypatch):
@@ -61,6 +63,7 @@ def test_gunicorn_leaves_an_app_that_is_not_the_trackers_alone(monkeypatch):
     monkeypatch.setattr("tracker.compile_templates", touched.append)
     monkeypatch.setattr("tracker.database.after_fork", touched.append)
     monkeypatch.setattr("tracker.web.warm.warm_up", touched.append)
+    monkeypatch.setattr("tracker.database.open_connections", touched.append)
     plain = SimpleNamespace()
     for preload in (True, False):
         server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload))

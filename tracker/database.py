@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from flask import has_request_context, request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, scoped_session
 
 from tracker import search_index
@@ -198,6 +198,21 @@ def after_fork(app) -> None:
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def open_connections(app) -> None:
+    """In a worker, before its first request: open a connection to each database and leave
+    it in the engine's pool, so that the first person served does not wait for one (a
+    preloaded worker starts with empty pools: after_fork). A database that does
+    not answer leaves the pool empty; the first request tries again."""
+    with app.app_context():
+        for engine in db.engines.values():
+            try:
+                engine.connect().close()  # back to the pool, open
+            except DBAPIError as error:
+                log.warning(
+                    "no connection opened ahead, the database did not answer: %s", error.orig
+                )
 
 
 def _create_search_index(metadata: MetaData, connection: Connection, **_kw) -> None:
