@@ -14,6 +14,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
+from tests.browser.helpers import submit_login
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Board
@@ -33,9 +34,7 @@ def demo_board(live_db) -> int:
 
 def test_a_viewer_opens_flow_on_the_demo_and_sees_each_chart(page: Page, live_server, demo_board):
     page.goto(f"{live_server}/b/{demo_board}")
-    page.get_by_label("Username").fill("vic")  # the demo's viewer
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, "vic", demo.DEMO_PASSWORD)  # the demo's viewer
     page.get_by_role("link", name="Flow", exact=True).click()
 
     expect(page.get_by_role("heading", name=re.compile("^Flow: "))).to_be_visible()

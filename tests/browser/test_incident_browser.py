@@ -17,8 +17,8 @@ except ImportError:  # conftest's autouse fixture skips these (fails under TRACK
 
 from sqlalchemy import select
 
-from tests.browser.helpers import close, quiet
-from tests.helpers import PASSWORD, make_board, make_user
+from tests.browser.helpers import close, quiet, submit_login
+from tests.helpers import make_board, make_user
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Board, Card
@@ -38,10 +38,7 @@ def board_id(live_db) -> int:
 
 def log_in(page: Page, base: str, username: str, then: str) -> None:
     page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Log in")).to_have_count(0)
+    submit_login(page, username)
     page.goto(base + then)
     page.wait_for_load_state("load")
     page.wait_for_function("() => window.htmx !== undefined")

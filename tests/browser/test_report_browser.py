@@ -12,6 +12,7 @@ try:
 except ImportError:  # conftest's autouse fixture skips these (fails under TRACKER_REQUIRE_BROWSER)
     Page = expect = None
 
+from tests.browser.helpers import submit_login
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Board
@@ -41,13 +42,8 @@ def expected(board_id: int) -> tuple[str, str]:
 
 def test_the_lead_opens_the_demo_report_and_changes_n(page: Page, live_server, demo_board):
     page.goto(f"{live_server}/b/{demo_board}")
-    page.get_by_label("Username").fill("lead")
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    # As tests.browser.helpers.log_in: a click before the board's scripts have loaded cuts
-    # their requests short (a page error here), and would not be boosted.
+    submit_login(page, "lead", demo.DEMO_PASSWORD)
     expect(page.locator("#board")).to_be_visible()
-    page.wait_for_load_state("load")
     page.get_by_role("link", name="Report").click()
 
     expect(page.get_by_role("heading", name=re.compile("Capacity report"))).to_be_visible()
