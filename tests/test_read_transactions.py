@@ -7,8 +7,12 @@ request ended so, PostgreSQL parsed and planned every statement of every request
 
 from __future__ import annotations
 
+import re
+
+import psycopg
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from tests.helpers import Auth, app_config, new_app, statements_sent
 from tracker import database
@@ -101,4 +105,110 @@ def test_postgresql_keeps_prepared_statements_across_requests(pg_url, board_id):
         assert db.engine.pool.checkedin() == 1
         prepared = db.session.execute(text("SELECT count(*) FROM pg_prepared_statements"))
         assert prepared.scalar() > 0
+        db.session.remove()
+
+
+# PostgreSQL runs a read transaction's statements without BEGIN and COMMIT, and wraps it
+# again at its first write or row lock (tracker.database._unwrap_reads).
+
+on_postgres = pytest.mark.parametrize("app_session", ["postgres"], indirect=True)
+
+
+def server_transaction(session=None) -> bool:
+    """Whether the session's connection is inside a transaction of the server's now."""
+    raw = (session or db.session).connection().connection.dbapi_connection
+    return raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
+@on_postgres
+@pytest.mark.parametrize("declared", ["reading", "writing"])
+def test_postgresql_reads_without_a_transaction_only_where_nothing_may_write(
+    app, board_id, declared
+):
+    with app.app_context(), getattr(database, declared)():
+        db.session.execute(select(Board.id)).all()
+        assert server_transaction() is (declared == "writing")
+        db.session.remove()
+
+
+@on_postgres
+def test_a_get_request_reads_without_a_transaction(app, client, auth, board_id):
+    """The board page and the live poll, as the person's browser asks them."""
+    auth.login("ann")
+    seen = []
+
+    @event.listens_for(_engine(app), "after_cursor_execute")
+    def _status(conn, *_args):
+        seen.append(conn.connection.dbapi_connection.info.transaction_status)
+
+    try:
+        page = client.get(f"/b/{board_id}")
+        version = re.search(r'data-version="(\d+)"', page.text).group(1)
+        poll = client.get(f"/b/{board_id}/live?v={version}", headers={"HX-Request": "true"})
+    finally:
+        event.remove(_engine(app), "after_cursor_execute", _status)
+    assert (page.status_code, poll.status_code) == (200, 204)
+    assert seen and set(seen) == {psycopg.pq.TransactionStatus.IDLE}
+
+
+def _engine(app):
+    with app.app_context():
+        return db.engine
+
+
+@on_postgres
+def test_a_write_in_a_read_transaction_is_one_transaction_from_there_on(app, board_id):
+    """What it writes is undone together by a rollback, and kept together by a commit."""
+    with app.app_context(), database.reading():
+        version = db.session.execute(select(Board.version)).scalar_one()
+        db.session.execute(update(Board).values(name="First"))
+        assert server_transaction()
+        db.session.execute(update(Board).values(version=Board.version + 1))
+        db.session.rollback()
+        board = db.session.get(Board, board_id)
+        assert (board.name, board.version) == ("Team", version)
+        db.session.execute(update(Board).values(name="Kept"))
+        db.session.commit()
+        db.session.remove()
+    with app.app_context():
+        assert db.session.get(Board, board_id).name == "Kept"
+        db.session.remove()
+
+
+@on_postgres
+def test_a_row_lock_in_a_read_transaction_is_held_until_it_ends(app, board_id):
+    """SELECT ... FOR UPDATE (the board lock) wraps the transaction, so the lock holds:
+    another connection cannot take it until the first one ends."""
+    engine = _engine(app)
+    locking = select(Board).where(Board.id == board_id).with_for_update(nowait=True)
+    with app.app_context(), database.reading():
+        db.session.execute(locking).all()
+        assert server_transaction()
+        with engine.connect() as other, pytest.raises(OperationalError, match="lock"):
+            other.execute(locking).all()
+        db.session.rollback()
+        with engine.connect() as other:
+            assert other.execute(locking).all()
+            other.rollback()
+        db.session.remove()
+
+
+@on_postgres
+@pytest.mark.parametrize("declared", ["reading", "writing"])
+def test_a_connection_with_its_own_isolation_level_keeps_it(app, declared):
+    """VACUUM (bench/board.py) runs on an AUTOCOMMIT connection, whatever may_write says."""
+    with app.app_context(), getattr(database, declared)():
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text("VACUUM ANALYZE board"))
+        db.session.remove()
+
+
+@on_postgres
+def test_a_streamed_read_in_a_read_transaction_runs_in_a_transaction(app, board_id):
+    """A server-side cursor (the audit CSV export's yield_per) needs one for its DECLARE."""
+    with app.app_context(), database.reading():
+        streamed = db.session.execute(select(Board.id).execution_options(yield_per=10))
+        assert [row.id for row in streamed] == [board_id]
+        assert server_transaction()
         db.session.remove()

@@ -7,18 +7,21 @@ transaction that may write starts with BEGIN IMMEDIATE, taking the write lock be
 first read, and writers queue on the busy timeout instead of failing. Transactions that
 only read (those of GET, HEAD and OPTIONS requests) start deferred and never wait: in WAL
 mode readers and the writer do not block each other. A GET that does write (a cache fill)
-says so with `writing()`. PostgreSQL needs none of this (see tracker.store.lock_board).
+says so with `writing()`. PostgreSQL needs no write lock (see tracker.store.lock_board);
+there a transaction that only reads runs without BEGIN and COMMIT (_unwrap_reads).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
+from psycopg import ServerCursor
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
@@ -39,6 +42,11 @@ _declared: ContextVar[bool | None] = ContextVar("tracker_may_write", default=Non
 # written (anything but a SELECT) or failed; such a transaction ends only in ROLLBACK.
 _ROLLBACK_ONLY = "tracker_rollback_only"
 _READS = ("SELECT", "BEGIN")  # statements that write nothing (FOR UPDATE only locks)
+# Connection.info key (PostgreSQL): True while the connection's transaction runs its reads
+# without a transaction of the server's (see configure_engine).
+_UNWRAPPED = "tracker_unwrapped_reads"
+# A SELECT that locks rows: it needs a transaction to hold its locks in.
+_LOCKS_ROWS = re.compile(r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.I)
 
 
 def may_write() -> bool:
@@ -103,11 +111,17 @@ def hold_write_lock(session: Session) -> bool:
 def configure_engine(engine: Engine) -> None:
     """Note which transactions only read (see end_reads). On SQLite: WAL, a busy timeout,
     foreign keys, and transactions SQLAlchemy controls, begun IMMEDIATE when they may write
-    (see the module's docstring)."""
+    (see the module's docstring). On PostgreSQL: a transaction that only reads runs without
+    BEGIN and COMMIT (see _unwrap_reads)."""
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _note_writes(conn: Connection, _cursor, statement: str, *_args) -> None:
-        if not statement.lstrip()[:6].upper().startswith(_READS):
+    def _note_writes(conn: Connection, cursor, statement: str, *_args) -> None:
+        reads = statement.lstrip()[:6].upper().startswith(_READS)
+        if conn.info.get(_UNWRAPPED) and (
+            not reads or _LOCKS_ROWS.search(statement) or isinstance(cursor, ServerCursor)
+        ):
+            _wrap(conn)
+        if not reads:
             conn.info[_ROLLBACK_ONLY] = True
 
     @event.listens_for(engine, "handle_error")
@@ -122,6 +136,8 @@ def configure_engine(engine: Engine) -> None:
     event.listen(engine, "commit", _forget)
     event.listen(engine, "rollback", _forget)
 
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _unwrap_reads)
     if engine.dialect.name != "sqlite":
         return
 
@@ -142,6 +158,35 @@ def configure_engine(engine: Engine) -> None:
         immediate = may_write()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         conn.info[_WRITE_LOCK] = immediate
+
+
+def _unwrap_reads(conn: Connection) -> None:
+    """PostgreSQL: a transaction begun to read (may_write() is False: a GET's) runs its
+    statements in psycopg's autocommit mode, without the server's BEGIN and COMMIT, two
+    round trips of the four a live poll took (pre-ping, BEGIN, its one SELECT, COMMIT).
+
+    It reads the same: at READ COMMITTED, PostgreSQL's default and the app's, each
+    statement of a transaction sees the data as of its own start anyway. The first
+    statement that writes, or a SELECT that locks rows (FOR UPDATE: the board lock), wraps
+    it again (_wrap): that statement and all after it run in one transaction, as they did
+    before. So does a read on a server-side cursor (a streamed CSV export): its DECLARE
+    needs a transaction. A connection set to an isolation level of its own is left as it
+    is."""
+    conn.info[_UNWRAPPED] = False
+    if "isolation_level" in conn.get_execution_options():
+        return
+    reads = not may_write()
+    raw = conn.connection.dbapi_connection
+    if raw.autocommit != reads:
+        raw.autocommit = reads
+    conn.info[_UNWRAPPED] = reads
+
+
+def _wrap(conn: Connection) -> None:
+    """End a read transaction's autocommit (see _unwrap_reads): from the next statement on,
+    psycopg begins a transaction of the server's again."""
+    conn.connection.dbapi_connection.autocommit = False
+    conn.info[_UNWRAPPED] = False
 
 
 def abandon(session: Session | scoped_session) -> None:
