@@ -114,10 +114,15 @@ def test_postgresql_keeps_prepared_statements_across_requests(pg_url, board_id):
 on_postgres = pytest.mark.parametrize("app_session", ["postgres"], indirect=True)
 
 
-def server_transaction(session=None) -> bool:
+def server_transaction() -> bool:
     """Whether the session's connection is inside a transaction of the server's now."""
-    raw = (session or db.session).connection().connection.dbapi_connection
+    raw = db.session.connection().connection.dbapi_connection
     return raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
+def _engine(app):
+    with app.app_context():
+        return db.engine
 
 
 @on_postgres
@@ -149,11 +154,6 @@ def test_a_get_request_reads_without_a_transaction(app, client, auth, board_id):
         event.remove(_engine(app), "after_cursor_execute", _status)
     assert (page.status_code, poll.status_code) == (200, 204)
     assert seen and set(seen) == {psycopg.pq.TransactionStatus.IDLE}
-
-
-def _engine(app):
-    with app.app_context():
-        return db.engine
 
 
 @on_postgres
